@@ -1,0 +1,272 @@
+--- Arrays in the record hash: `P` = length, `P@` = head position (absent: 0), `P[pos]` = item,
+--- for positions head .. head+length-1. Both ends move in O(1); O(n) operations (insert in the
+--- middle, remove, loops) first materialize the array into a Lua table (`s.lists`), which
+--- arr_writeback turns back into the changed fields only, at commit.
+--- @include "state"
+--- @include "fail"
+--- @include "check"
+local function arr_key(f, pos)
+  return f .. '[' .. string.format('%d', pos) .. ']'
+end
+
+local function arr_meta(s, f)
+  local m = s.lists[f]
+  if m then return m.head, #m.items end
+  local n = st_get(s, f)
+  if n == nil then return 0, 0 end
+  return tonumber(st_get(s, f .. '@') or '0'), tonumber(n)
+end
+
+local function arr_put_meta(s, f, head, len)
+  st_put(s, f, string.format('%d', len))
+  local h = st_get(s, f .. '@')
+  if head == 0 then
+    if h ~= nil then st_put(s, f .. '@', false) end
+  elseif tonumber(h) ~= head then
+    st_put(s, f .. '@', string.format('%d', head))
+  end
+end
+
+-- the materialized array of field f: { head, items (raw strings), orig, len0, dirty }
+local function arr_list(s, f)
+  local m = s.lists[f]
+  if m then return m end
+  local head, len = arr_meta(s, f)
+  local fields = {}
+  for i = 1, len do fields[i] = arr_key(f, head + i - 1) end
+  local items = st_mget(s, fields)
+  local orig = {}
+  for i = 1, len do orig[i] = items[i] end
+  m = { head = head, items = items, orig = orig, len0 = len, dirty = false }
+  s.lists[f] = m
+  return m
+end
+
+-- turns the materialized arrays of s back into staged hash writes (changed positions only)
+local function arr_writeback(s)
+  for f, m in pairs(s.lists) do
+    if m.dirty then
+      local items, orig, head = m.items, m.orig, m.head
+      for i = 1, #items do
+        if items[i] ~= orig[i] then st_put(s, arr_key(f, head + i - 1), items[i]) end
+      end
+      for i = #items + 1, m.len0 do st_put(s, arr_key(f, head + i - 1), false) end
+      s.lists[f] = nil
+      arr_put_meta(s, f, head, #items)
+    end
+  end
+end
+
+-- Python-style index: negative counts from the end; OPERATION when outside [0, len)
+local function arr_index(path, i, len)
+  i = tonumber(i)
+  if i < 0 then i = i + len end
+  if i < 0 or i >= len or i ~= math.floor(i) then
+    fail('OPERATION', path .. ': index ' .. i .. ' out of range for length ' .. len, path)
+  end
+  return i
+end
+
+local function arr_at(s, f, path, i)
+  local m = s.lists[f]
+  local head, len = arr_meta(s, f)
+  i = arr_index(path, i, len)
+  if m then return m.items[i + 1] end
+  return st_get(s, arr_key(f, head + i))
+end
+
+local function arr_length(s, f)
+  local _, len = arr_meta(s, f)
+  return len
+end
+
+local function arr_append(s, f, path, C, items)
+  local m = s.lists[f]
+  local head, len = arr_meta(s, f)
+  check_items(C, path, len + #items)
+  if m then
+    for i = 1, #items do m.items[len + i] = items[i] end
+    m.dirty = true
+  else
+    for i = 1, #items do st_put(s, arr_key(f, head + len + i - 1), items[i]) end
+    arr_put_meta(s, f, head, len + #items)
+  end
+  return len + #items
+end
+
+local function arr_prepend(s, f, path, C, items)
+  local m = s.lists[f]
+  local head, len = arr_meta(s, f)
+  local n = #items
+  check_items(C, path, len + n)
+  if m then
+    local moved = {}
+    for i = 1, n do moved[i] = items[i] end
+    for i = 1, len do moved[n + i] = m.items[i] end
+    m.items = moved
+    m.dirty = true
+  else
+    for i = 1, n do st_put(s, arr_key(f, head - n + i - 1), items[i]) end
+    arr_put_meta(s, f, head - n, len + n)
+  end
+  return len + n
+end
+
+local function arr_set_at(s, f, path, i, item)
+  local m = s.lists[f]
+  local head, len = arr_meta(s, f)
+  i = arr_index(path, i, len)
+  if m then
+    m.items[i + 1] = item
+    m.dirty = true
+  else
+    st_put(s, arr_key(f, head + i), item)
+  end
+  return item
+end
+
+-- removes the item at index i (already normalized); both ends in O(1)
+local function arr_remove_index(s, f, path, C, i)
+  local m = s.lists[f]
+  local head, len = arr_meta(s, f)
+  check_items(C, path, len - 1)
+  local item
+  if m then
+    item = table.remove(m.items, i + 1)
+    m.dirty = true
+  elseif i == len - 1 then
+    local key = arr_key(f, head + i)
+    item = st_get(s, key)
+    st_put(s, key, false)
+    arr_put_meta(s, f, head, len - 1)
+  elseif i == 0 then
+    local key = arr_key(f, head)
+    item = st_get(s, key)
+    st_put(s, key, false)
+    arr_put_meta(s, f, head + 1, len - 1)
+  else
+    m = arr_list(s, f)
+    item = table.remove(m.items, i + 1)
+    m.dirty = true
+  end
+  return item
+end
+
+-- pop(i = -1): the removed item, or nil (undefined) when the array is empty
+local function arr_pop(s, f, path, C, i)
+  local _, len = arr_meta(s, f)
+  if len == 0 then return false end
+  return arr_remove_index(s, f, path, C, arr_index(path, i, len))
+end
+
+local function arr_remove_at(s, f, path, C, i)
+  local _, len = arr_meta(s, f)
+  return arr_remove_index(s, f, path, C, arr_index(path, i, len))
+end
+
+local function arr_insert(s, f, path, C, i, item)
+  local _, len = arr_meta(s, f)
+  i = tonumber(i)
+  if i < 0 then i = math.max(0, i + len) end
+  if i >= len then return arr_append(s, f, path, C, { item }) end
+  if i == 0 then return arr_prepend(s, f, path, C, { item }) end
+  check_items(C, path, len + 1)
+  local m = arr_list(s, f)
+  table.insert(m.items, i + 1, item)
+  m.dirty = true
+  return len + 1
+end
+
+-- equality of stored items: same text, or for numbers the same value, or for objects the same JSON value
+local function deep_eq(a, b)
+  if type(a) ~= 'table' or type(b) ~= 'table' then return a == b end
+  for k, v in pairs(a) do
+    if not deep_eq(v, b[k]) then return false end
+  end
+  for k in pairs(b) do
+    if a[k] == nil then return false end
+  end
+  return true
+end
+
+local function item_eq(kind, a, b)
+  if a == b then return true end
+  if a == nil or b == nil then return false end
+  if kind == 'n' then return tonumber(a) == tonumber(b) end
+  if kind == 'o' then return deep_eq(cjson.decode(a), cjson.decode(b)) end
+  return false
+end
+
+-- remove(item): removes the first equal item; returns 'true' if one was removed
+local function arr_remove(s, f, path, C, kind, item)
+  local m = arr_list(s, f)
+  for i = 1, #m.items do
+    if item_eq(kind, m.items[i], item) then
+      check_items(C, path, #m.items - 1)
+      table.remove(m.items, i)
+      m.dirty = true
+      return 'true'
+    end
+  end
+  return 'false'
+end
+
+local function arr_contains(s, f, kind, item)
+  local m = arr_list(s, f)
+  for i = 1, #m.items do
+    if item_eq(kind, m.items[i], item) then return true end
+  end
+  return false
+end
+
+-- Python slice deletion del a[start:stop]; stop may be nil (the end)
+local function arr_remove_range(s, f, path, C, start, stop)
+  local _, len = arr_meta(s, f)
+  local function clamp(i, dflt)
+    if i == nil or i == '' then return dflt end
+    i = tonumber(i)
+    if i < 0 then i = i + len end
+    return math.max(0, math.min(len, i))
+  end
+  local a, b = clamp(start, 0), clamp(stop, len)
+  if a >= b then return 0 end
+  check_items(C, path, len - (b - a))
+  if b == len and not s.lists[f] then
+    for i = b - 1, a, -1 do arr_remove_index(s, f, path, {}, i) end
+  elseif a == 0 and not s.lists[f] then
+    for _ = 1, b do arr_remove_index(s, f, path, {}, 0) end
+  else
+    local m = arr_list(s, f)
+    local kept = {}
+    for i = 1, #m.items do
+      if i <= a or i > b then kept[#kept + 1] = m.items[i] end
+    end
+    m.items = kept
+    m.dirty = true
+  end
+  return b - a
+end
+
+local function arr_clear(s, f, path, C)
+  check_items(C, path, 0)
+  local m = arr_list(s, f)
+  m.items = {}
+  m.dirty = true
+  return 0
+end
+
+local function arr_set(s, f, path, C, items)
+  check_items(C, path, #items)
+  local m = arr_list(s, f)
+  m.items = items
+  m.dirty = true
+  return #items
+end
+
+-- a copy of the items as they are now: loops iterate over it, so changing the array inside is safe
+local function arr_snapshot(s, f)
+  local m = arr_list(s, f)
+  local copy = {}
+  for i = 1, #m.items do copy[i] = m.items[i] end
+  return copy
+end

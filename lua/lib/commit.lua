@@ -1,0 +1,36 @@
+--- st_commit(s): sends the staged writes of one record in as few commands as possible and bumps
+--- its version `#v`; a program with nothing staged writes nothing.
+--- st_reply(s, seen): what the client needs to update its copy: the changed fields ('p', f1, v1, ...;
+--- a nil value is a deleted field) when its copy was at the version the program started from
+--- (`seen`), else the whole hash ('f', f1, v1, ...).
+--- @include "state"
+--- @include "array"
+local function st_commit(s)
+  arr_writeback(s)
+  if #s.order == 0 then return end
+  st_put(s, '#v', string.format('%d', tonumber(st_get(s, '#v') or '0') + 1))
+  local sets, dels = {}, {}
+  for _, f in ipairs(s.order) do
+    local v = s.dirty[f]
+    if v == false then dels[#dels + 1] = f else
+      sets[#sets + 1] = f
+      sets[#sets + 1] = v
+    end
+  end
+  for i = 1, #sets, 4000 do redis.call('HSET', s.key, unpack(sets, i, math.min(i + 3999, #sets))) end
+  for i = 1, #dels, 4000 do redis.call('HDEL', s.key, unpack(dels, i, math.min(i + 3999, #dels))) end
+end
+
+local function st_reply(s, seen)
+  if seen ~= s.v0 then
+    local all = redis.call('HGETALL', s.key)
+    table.insert(all, 1, 'f')
+    return all
+  end
+  local out = { 'p' }
+  for _, f in ipairs(s.order) do
+    out[#out + 1] = f
+    out[#out + 1] = s.dirty[f]
+  end
+  return out
+end

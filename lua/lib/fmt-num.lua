@@ -1,0 +1,9 @@
+--- fmt_num(n): the shortest decimal text that reads back as exactly n (integers without exponent).
+local function fmt_num(n)
+  if n == math.floor(n) and n > -1e16 and n < 1e16 then return string.format('%d', n) end
+  for digits = 15, 17 do
+    local s = string.format('%.' .. digits .. 'g', n)
+    if tonumber(s) == n then return s end
+  end
+  return string.format('%.17g', n)
+end

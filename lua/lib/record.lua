@@ -1,0 +1,46 @@
+--- rec_version(s): the stored version of the record, or nil when the record does not exist.
+--- Every record hash holds `#v`, its version, bumped by each commit.
+--- @include "state"
+local function rec_version(s)
+  return st_get(s, '#v')
+end
+
+--- rec_require(s, id): the version; NOT_FOUND when the record is absent.
+--- @include "fail"
+local function rec_require(s, id)
+  local v = st_get(s, '#v')
+  if v == nil then fail('NOT_FOUND', 'record ' .. id .. ' not found') end
+  s.v0 = v
+  return v
+end
+
+--- rec_write(s, ids, id, kv, mode, ttl_ms): writes a whole record. mode 'create' raises CONFLICT
+--- when the id exists; 'replace' (save) overwrites it, keeping its TTL unless the model sets one.
+--- kv is the flat field/value list of the record. Returns the new version.
+local function rec_write(s, ids, id, kv, mode, ttl)
+  local v0 = redis.call('HGET', s.key, '#v')
+  if v0 and mode == 'create' then fail('CONFLICT', 'record ' .. id .. ' already exists') end
+  local pttl = -1
+  if v0 then
+    pttl = redis.call('PTTL', s.key)
+    redis.call('DEL', s.key)
+  end
+  local version = string.format('%d', tonumber(v0 or '0') + 1)
+  redis.call('HSET', s.key, '#v', version)
+  for i = 1, #kv, 4000 do redis.call('HSET', s.key, unpack(kv, i, math.min(i + 3999, #kv))) end
+  redis.call('ZADD', ids, 0, id)
+  ttl = tonumber(ttl)
+  if ttl > 0 then redis.call('PEXPIRE', s.key, ttl) elseif pttl > 0 then redis.call('PEXPIRE', s.key, pttl) end
+  return version
+end
+
+--- rec_delete(s, ids, id): 1 if the record existed
+local function rec_delete(s, ids, id)
+  redis.call('ZREM', ids, id)
+  return redis.call('DEL', s.key)
+end
+
+--- rec_expire(s, ms): sets the record's TTL; 0 when the record does not exist
+local function rec_expire(s, ms)
+  return redis.call('PEXPIRE', s.key, ms)
+end

@@ -1,0 +1,141 @@
+/**
+ * The program AST: plain frozen data. Builders (src/ops, src/model) record these nodes; the
+ * compiler (src/compile) turns a Program into one Lua script. User values live only in `Param`
+ * nodes and travel in ARGV; everything else in a node is shape, so equal shapes compile to the
+ * same script.
+ */
+import type { Raw } from '../schema/codec.js';
+
+/** How Lua reads a value: as a number, a string, a boolean, or raw stored text. */
+export type LuaType = 'num' | 'str' | 'bool' | 'raw';
+
+/** Server-side checks of one field, derived from its schema (see lua/lib/check.lua). */
+export interface Constraints {
+  readonly int?: boolean;
+  readonly min?: number;
+  readonly max?: number;
+  readonly xmin?: number;
+  readonly xmax?: number;
+  readonly mult?: number;
+  readonly minLen?: number;
+  readonly maxLen?: number;
+  readonly bytes?: boolean;
+  readonly enum?: readonly string[];
+  readonly minItems?: number;
+  readonly maxItems?: number;
+}
+
+// ---- expressions -------------------------------------------------------------------------------
+
+export interface ParamNode { readonly kind: 'Param'; readonly value: Raw | null; readonly as: LuaType }
+export interface ParamListNode { readonly kind: 'ParamList'; readonly values: readonly Raw[] }
+/** A stored scalar of record `rec`, decoded (`as`); nil when absent. */
+export interface FieldNode { readonly kind: 'Field'; readonly rec: number; readonly field: string; readonly as: LuaType }
+/** The current item of loop `loop`, or a field inside it (`path`, for object items). */
+export interface ItemNode { readonly kind: 'Item'; readonly loop: number; readonly path: readonly string[]; readonly as: LuaType; readonly key?: boolean }
+export interface ArrayLengthNode { readonly kind: 'ArrayLength'; readonly rec: number; readonly field: string }
+export interface ArrayAtNode { readonly kind: 'ArrayAt'; readonly rec: number; readonly field: string; readonly path: string; readonly index: Expr; readonly as: LuaType; readonly sub: readonly string[] }
+export interface ArrayContainsNode { readonly kind: 'ArrayContains'; readonly rec: number; readonly field: string; readonly item: Expr; readonly eq: 'n' | 's' | 'o' }
+export interface DictGetNode { readonly kind: 'DictGet'; readonly rec: number; readonly field: string; readonly key: Expr; readonly as: LuaType; readonly sub: readonly string[] }
+export type ArithOp = 'add' | 'sub' | 'mul' | 'div' | 'floordiv' | 'mod' | 'pow' | 'min' | 'max' | 'concat';
+export interface ArithNode { readonly kind: 'Arith'; readonly op: ArithOp; readonly left: Expr; readonly right: Expr }
+export type CompareOp = 'eq' | 'ne' | 'gt' | 'gte' | 'lt' | 'lte';
+export interface CompareNode { readonly kind: 'Compare'; readonly op: CompareOp; readonly left: Expr; readonly right: Expr }
+export interface InNode { readonly kind: 'In'; readonly value: Expr; readonly list: ParamListNode; readonly as: LuaType }
+export interface StartsWithNode { readonly kind: 'StartsWith'; readonly value: Expr; readonly prefix: Expr }
+export interface AndNode { readonly kind: 'And'; readonly items: readonly Expr[] }
+export interface OrNode { readonly kind: 'Or'; readonly items: readonly Expr[] }
+export interface NotNode { readonly kind: 'Not'; readonly item: Expr }
+
+export type Expr =
+  | ParamNode | ParamListNode | FieldNode | ItemNode | ArrayLengthNode | ArrayAtNode | ArrayContainsNode
+  | DictGetNode | ArithNode | CompareNode | InNode | StartsWithNode | AndNode | OrNode | NotNode;
+
+// ---- statements --------------------------------------------------------------------------------
+
+/**
+ * One field operation: `target` names the family (num, str, bytes, date, bool, scalar, array, dict),
+ * `op` the operation; `field` is the hash field; `path` the dotted path for error messages.
+ */
+export interface FieldOpNode {
+  readonly kind: 'FieldOp';
+  readonly rec: number;
+  readonly target: 'num' | 'str' | 'bytes' | 'date' | 'bool' | 'scalar' | 'array' | 'dict';
+  readonly op: string;
+  readonly field: string;
+  readonly path: string;
+  readonly args: readonly Expr[];
+  readonly check: Constraints;
+  /** Item equality for array `remove`/`contains`: numbers, text, or JSON objects. */
+  readonly eq?: 'n' | 's' | 'o';
+}
+/** Sets a scalar from an expression computed on the server, checked there. */
+export interface SetComputedNode {
+  readonly kind: 'SetComputed';
+  readonly rec: number;
+  readonly field: string;
+  readonly path: string;
+  readonly value: Expr;
+  readonly as: 'n' | 's' | 'b';
+  readonly check: Constraints;
+}
+export interface IfNode { readonly kind: 'If'; readonly cond: Expr; readonly then: readonly Stmt[]; readonly else: readonly Stmt[] }
+export interface ForEachNode {
+  readonly kind: 'ForEach';
+  readonly rec: number;
+  readonly field: string;
+  readonly over: 'array' | 'dict';
+  /** True when items are objects (stored as JSON), decoded once per iteration. */
+  readonly objects: boolean;
+  readonly loop: number;
+  readonly body: readonly Stmt[];
+}
+export interface AbortNode { readonly kind: 'Abort'; readonly message: Expr }
+export interface WriteRecordNode {
+  readonly kind: 'WriteRecord';
+  readonly rec: number;
+  readonly mode: 'create' | 'replace';
+  readonly id: ParamNode;
+  readonly fields: ParamListNode;
+  readonly ttlMs: ParamNode;
+}
+export interface DeleteRecordNode { readonly kind: 'DeleteRecord'; readonly rec: number; readonly id: ParamNode }
+export interface ExistsRecordNode { readonly kind: 'ExistsRecord'; readonly rec: number }
+export interface ExpireRecordNode { readonly kind: 'ExpireRecord'; readonly rec: number; readonly ms: ParamNode }
+export interface TtlRecordNode { readonly kind: 'TtlRecord'; readonly rec: number }
+/** The whole stored hash of a record (read-only programs). */
+export interface ReadRecordNode { readonly kind: 'ReadRecord'; readonly rec: number }
+
+export type Stmt =
+  | FieldOpNode | SetComputedNode | IfNode | ForEachNode | AbortNode | WriteRecordNode | DeleteRecordNode | ReadRecordNode
+  | ExistsRecordNode | ExpireRecordNode | TtlRecordNode;
+
+// ---- programs ----------------------------------------------------------------------------------
+
+export interface RecordRef {
+  readonly key: string;
+  /** The model's id set, kept by create and delete. */
+  readonly idsKey: string;
+  readonly id: string;
+  /** The version of the caller's copy ('' when it has none): decides patch or full reply. */
+  readonly seen: string;
+}
+
+/**
+ * `update`: the records must exist; the body runs, then every record commits, and the reply holds
+ * the results and each record's patch. `write`: record-level statements (create, save, delete).
+ * `read`: no writes at all (flagged `no-writes`, run with EVALSHA_RO).
+ */
+export interface ProgramNode {
+  readonly kind: 'Program';
+  readonly mode: 'update' | 'write' | 'read';
+  readonly records: readonly RecordRef[];
+  readonly body: readonly Stmt[];
+}
+
+export type Node = Expr | Stmt | ProgramNode;
+
+/** Freezes a node (shallowly: children are frozen when they are made). */
+export const node = <T extends Node>(n: T): T => Object.freeze(n);
+export const param = (value: Raw | null, as: LuaType = 'raw'): ParamNode => node({ kind: 'Param', value, as });
+export const paramList = (values: readonly Raw[]): ParamListNode => node({ kind: 'ParamList', values: Object.freeze([...values]) });

@@ -1,0 +1,258 @@
+/**
+ * The Lua compiler: one pure function from a Program node to `{ lua, sha1, keys, argv, readOnly }`,
+ * with one dispatch table over expression kinds and one over statement kinds.
+ *
+ * Values never enter the Lua text: every Param becomes an ARGV slot (read by `read_params`), every
+ * key a KEYS slot, so the same program shape always compiles to the same script and SHA1.
+ * All writes are staged in Lua (lua/lib/state.lua) and sent by `st_commit` after the body, so every
+ * check of a program runs before its first write.
+ */
+import { createHash } from 'node:crypto';
+import type {
+  Constraints, Expr, LuaType, Node, ParamListNode, ParamNode, ProgramNode, Stmt,
+} from '../ast/nodes.js';
+import type { Raw } from '../schema/codec.js';
+import { linkUnits, luaString } from './link.js';
+import { fieldOpCall } from './field-ops.js';
+
+export interface Compiled {
+  readonly lua: string;
+  readonly sha1: string;
+  readonly keys: readonly string[];
+  readonly argv: readonly Raw[];
+  readonly readOnly: boolean;
+}
+
+/** Collects KEYS, ARGV and constraint tables while the body is written. */
+export class Writer {
+  readonly keys: string[] = [];
+  readonly argv: Raw[] = [];
+  shape = '';
+  private readonly constraints: string[] = [];
+  private results = 0;
+
+  constructor(private readonly records: ProgramNode['records']) {}
+
+  /** The KEYS slot of the model id set of record `rec`. */
+  idsKey(rec: number): string {
+    return this.key(this.records[rec - 1].idsKey);
+  }
+
+  key(name: string): string {
+    let i = this.keys.indexOf(name);
+    if (i < 0) i = this.keys.push(name) - 1;
+    return `KEYS[${i + 1}]`;
+  }
+
+  param(p: ParamNode): string {
+    if (p.value === null) return 'nil';
+    this.argv.push(p.value);
+    this.shape += 's';
+    const ref = `P[${this.shape.length}]`;
+    switch (p.as) {
+      case 'num': return `tonumber(${ref})`;
+      case 'bool': return `(${ref} == "true")`;
+      default: return ref;
+    }
+  }
+
+  list(p: ParamListNode): string {
+    this.argv.push(String(p.values.length), ...p.values);
+    this.shape += 'l';
+    return `P[${this.shape.length}]`;
+  }
+
+  check(c: Constraints): string {
+    const parts: string[] = [];
+    for (const [k, v] of Object.entries(c)) {
+      if (v === undefined) continue;
+      if (Array.isArray(v)) parts.push(`${k}={${v.map((x) => luaString(String(x))).join(',')}}`);
+      else parts.push(`${k}=${typeof v === 'boolean' ? String(v) : String(v)}`);
+    }
+    const table = `{${parts.join(',')}}`;
+    let i = this.constraints.indexOf(table);
+    if (i < 0) i = this.constraints.push(table) - 1;
+    return `C[${i + 1}]`;
+  }
+
+  result(): string {
+    return `R[${++this.results}]`;
+  }
+
+  constraintTables(): string {
+    return `{${this.constraints.join(', ')}}`;
+  }
+}
+
+const state = (rec: number): string => `S[${rec}]`;
+
+const decode = (raw: string, as: LuaType): string => {
+  switch (as) {
+    case 'num': return `dec_num(${raw})`;
+    case 'bool': return `dec_bool(${raw})`;
+    default: return raw;
+  }
+};
+
+const jsonPath = (obj: string, path: readonly string[], as: LuaType): string => {
+  const v = `jget(${[obj, ...path.map(luaString)].join(', ')})`;
+  return as === 'num' ? `dec_num(${v})` : v;
+};
+
+type ExprEmitters = { [K in Expr['kind']]: (n: Extract<Expr, { kind: K }>, w: Writer) => string };
+type StmtEmitters = { [K in Stmt['kind']]: (n: Extract<Stmt, { kind: K }>, w: Writer, indent: string) => string };
+
+const COMPARE = { eq: '==', ne: '~=' } as const;
+
+const expr: ExprEmitters = {
+  Param: (n, w) => w.param(n),
+  ParamList: (n, w) => w.list(n),
+  Field: (n) => `rd_${n.as === 'raw' ? 'str' : n.as}(${state(n.rec)}, ${luaString(n.field)})`,
+  Item: (n) => {
+    if (n.key) return `K${n.loop}`;
+    if (n.path.length > 0) return jsonPath(`O${n.loop}`, n.path, n.as);
+    return decode(`I${n.loop}`, n.as);
+  },
+  ArrayLength: (n) => `arr_length(${state(n.rec)}, ${luaString(n.field)})`,
+  ArrayAt: (n, w) => {
+    const raw = `arr_at(${state(n.rec)}, ${luaString(n.field)}, ${luaString(n.path)}, ${emit(n.index, w)})`;
+    return n.sub.length > 0 ? jsonPath(`cjson.decode(${raw})`, n.sub, n.as) : decode(raw, n.as);
+  },
+  ArrayContains: (n, w) => `arr_contains(${state(n.rec)}, ${luaString(n.field)}, "${n.eq}", ${emit(n.item, w)})`,
+  DictGet: (n, w) => {
+    const raw = `dict_get(${state(n.rec)}, ${luaString(n.field)}, ${emit(n.key, w)})`;
+    return n.sub.length > 0 ? jsonPath(`cjson.decode(${raw} or "null")`, n.sub, n.as) : decode(raw, n.as);
+  },
+  Arith: (n, w) => {
+    const a = emit(n.left, w);
+    const b = emit(n.right, w);
+    switch (n.op) {
+      case 'add': return `(${a} + ${b})`;
+      case 'sub': return `(${a} - ${b})`;
+      case 'mul': return `(${a} * ${b})`;
+      case 'div': return `(${a} / ${b})`;
+      case 'floordiv': return `math.floor(${a} / ${b})`;
+      case 'mod': return `(${a} % ${b})`;
+      case 'pow': return `(${a} ^ ${b})`;
+      case 'min': return `math.min(${a}, ${b})`;
+      case 'max': return `math.max(${a}, ${b})`;
+      case 'concat': return `(${a} .. ${b})`;
+    }
+  },
+  Compare: (n, w) => {
+    const a = emit(n.left, w);
+    const b = emit(n.right, w);
+    if (n.op === 'eq' || n.op === 'ne') return `(${a} ${COMPARE[n.op]} ${b})`;
+    return `c_${n.op}(${a}, ${b})`;
+  },
+  In: (n, w) => `c_in(${emit(n.value, w)}, ${w.list(n.list)}, "${n.as}")`,
+  StartsWith: (n, w) => `c_prefix(${emit(n.value, w)}, ${emit(n.prefix, w)})`,
+  And: (n, w) => `(${n.items.map((i) => emit(i, w)).join(' and ')})`,
+  Or: (n, w) => `(${n.items.map((i) => emit(i, w)).join(' or ')})`,
+  Not: (n, w) => `(not ${emit(n.item, w)})`,
+};
+
+function emit(n: Expr, w: Writer): string {
+  return (expr[n.kind] as (n: Expr, w: Writer) => string)(n, w);
+}
+
+const block = (body: readonly Stmt[], w: Writer, indent: string): string =>
+  body.map((s) => statement(s, w, indent)).join('\n');
+
+const stmt: StmtEmitters = {
+  FieldOp: (n, w, ind) => {
+    const args = n.args.map((a) => emit(a, w));
+    return `${ind}${w.result()} = ${fieldOpCall(n, state(n.rec), w.check(n.check), args)} or false`;
+  },
+  SetComputed: (n, w, ind) =>
+    `${ind}${w.result()} = set_checked(${state(n.rec)}, ${luaString(n.field)}, ${luaString(n.path)}, ${w.check(n.check)}, "${n.as}", ${emit(n.value, w)})`,
+  If: (n, w, ind) => {
+    const lines = [`${ind}if ${emit(n.cond, w)} then`, block(n.then, w, `${ind}  `)];
+    if (n.else.length > 0) lines.push(`${ind}else`, block(n.else, w, `${ind}  `));
+    lines.push(`${ind}end`);
+    return lines.filter((l) => l !== '').join('\n');
+  },
+  ForEach: (n, w, ind) => {
+    const s = state(n.rec);
+    const f = luaString(n.field);
+    const i = n.loop;
+    const decodeItem = n.objects ? `\n${ind}  local O${i} = cjson.decode(I${i})` : '';
+    if (n.over === 'array') {
+      return `${ind}for _, I${i} in ipairs(arr_snapshot(${s}, ${f})) do${decodeItem}\n${block(n.body, w, `${ind}  `)}\n${ind}end`;
+    }
+    return [
+      `${ind}for _, K${i} in ipairs(dict_keys(${s}, ${f})) do`,
+      `${ind}  local I${i} = dict_get(${s}, ${f}, K${i})`,
+      `${ind}  if I${i} ~= nil then${decodeItem.replace(/\n {2}/, '\n    ')}`,
+      block(n.body, w, `${ind}    `),
+      `${ind}  end`,
+      `${ind}end`,
+    ].join('\n');
+  },
+  Abort: (n, w, ind) => `${ind}fail("ABORT", tostring(${emit(n.message, w)}))`,
+  WriteRecord: (n, w, ind) =>
+    `${ind}${w.result()} = rec_write(${state(n.rec)}, ${w.idsKey(n.rec)}, ${w.param(n.id)}, ${w.list(n.fields)}, "${n.mode}", ${w.param(n.ttlMs)})`,
+  DeleteRecord: (n, w, ind) =>
+    `${ind}${w.result()} = rec_delete(${state(n.rec)}, ${w.idsKey(n.rec)}, ${w.param(n.id)})`,
+  ReadRecord: (n, w, ind) => `${ind}${w.result()} = rec_read(${state(n.rec)})`,
+  ExistsRecord: (n, w, ind) => `${ind}${w.result()} = rec_exists(${state(n.rec)})`,
+  ExpireRecord: (n, w, ind) => `${ind}${w.result()} = rec_expire(${state(n.rec)}, ${w.param(n.ms)})`,
+  TtlRecord: (n, w, ind) => `${ind}${w.result()} = rec_ttl(${state(n.rec)})`,
+};
+
+function statement(n: Stmt, w: Writer, indent: string): string {
+  return (stmt[n.kind] as (n: Stmt, w: Writer, indent: string) => string)(n, w, indent);
+}
+
+/**
+ * Scripts by body text. A body depends only on the program's shape, so this stays as small as the
+ * set of shapes in use, and a hot call skips linking and hashing.
+ */
+const scripts = new Map<string, { lua: string; sha1: string }>();
+
+function linked(body: string, readOnly: boolean): { lua: string; sha1: string } {
+  const cacheKey = readOnly ? `ro\n${body}` : body;
+  let script = scripts.get(cacheKey);
+  if (!script) {
+    const lua = `${readOnly ? '#!lua flags=no-writes\n' : ''}${linkUnits(body)}\n\n${body}\n`;
+    script = { lua, sha1: createHash('sha1').update(lua).digest('hex') };
+    scripts.set(cacheKey, script);
+  }
+  return script;
+}
+
+/** Compiles a program into one script. Pure: same node, same output. */
+export function compile(program: ProgramNode): Compiled {
+  const w = new Writer(program.records);
+  {
+    const states = program.records.map((r) => `st_new(${w.key(r.key)})`);
+    const lines: string[] = [];
+    if (program.mode === 'update') {
+      program.records.forEach((r, i) => {
+        lines.push(`rec_require(S[${i + 1}], ${w.param({ kind: 'Param', value: r.id, as: 'str' })})`);
+      });
+    }
+    const seen = program.mode === 'update'
+      ? program.records.map((r) => w.param({ kind: 'Param', value: r.seen, as: 'str' }))
+      : [];
+    lines.push(block(program.body, w, ''));
+    let ret = 'return R';
+    if (program.mode === 'update') {
+      program.records.forEach((_, i) => lines.push(`st_commit(S[${i + 1}])`));
+      ret = `return { R, ${seen.map((p, i) => `st_reply(S[${i + 1}], ${p})`).join(', ')} }`;
+    }
+    const body = [
+      `local P = read_params(ARGV, "${w.shape}")`,
+      `local C = ${w.constraintTables()}`,
+      `local S = { ${states.join(', ')} }`,
+      'local R = {}',
+      ...lines.filter((l) => l !== ''),
+      ret,
+    ].join('\n');
+    const readOnly = program.mode === 'read';
+    const { lua, sha1 } = linked(body, readOnly);
+    return Object.freeze({ lua, sha1, keys: Object.freeze(w.keys), argv: Object.freeze(w.argv), readOnly });
+  }
+}
+
+export type { Node };

@@ -1,0 +1,53 @@
+/**
+ * The Lua call of each field operation, keyed by target family and operation name.
+ * Arguments arrive already emitted (ARGV references or expressions).
+ */
+import type { FieldOpNode } from '../ast/nodes.js';
+import { luaString } from './link.js';
+
+type Call = (s: string, f: string, path: string, c: string, a: readonly string[], n: FieldOpNode) => string;
+
+const num = (op: string): Call => (s, f, p, c, a) => `num_op(${s}, ${f}, ${p}, ${c}, "${op}", ${a[0]})`;
+const str = (op: string): Call => (s, f, p, c, a) => `str_op(${s}, ${f}, ${p}, ${c}, "${op}", ${a[0]})`;
+const bytes = (op: string): Call => (s, f, p, c, a) => `bytes_op(${s}, ${f}, ${p}, ${c}, "${op}", ${a[0]}, ${a[1] ?? 'nil'})`;
+const date = (op: string): Call => (s, f, p, c, a) => `date_op(${s}, ${f}, ${p}, ${c}, "${op}", ${a[0] ?? 'nil'})`;
+
+const CALLS: Record<FieldOpNode['target'], Record<string, Call>> = {
+  num: Object.fromEntries(['incr', 'decr', 'mul', 'div', 'mod', 'pow', 'min', 'max'].map((op) => [op, num(op)])),
+  str: Object.fromEntries(['append', 'prepend', 'repeat'].map((op) => [op, str(op)])),
+  bytes: Object.fromEntries(['append', 'setRange', 'truncate'].map((op) => [op, bytes(op)])),
+  date: { add: date('add'), sub: date('sub'), setNow: date('now') },
+  bool: { toggle: (s, f, p) => `bool_toggle(${s}, ${f}, ${p})` },
+  scalar: {
+    set: (s, f, _p, _c, a) => `sc_set(${s}, ${f}, ${a[0]})`,
+    setNull: (s, f) => `sc_null(${s}, ${f})`,
+  },
+  array: {
+    append: (s, f, p, c, a) => `arr_append(${s}, ${f}, ${p}, ${c}, ${a[0]})`,
+    prepend: (s, f, p, c, a) => `arr_prepend(${s}, ${f}, ${p}, ${c}, ${a[0]})`,
+    insert: (s, f, p, c, a) => `arr_insert(${s}, ${f}, ${p}, ${c}, ${a[0]}, ${a[1]})`,
+    setAt: (s, f, p, _c, a) => `arr_set_at(${s}, ${f}, ${p}, ${a[0]}, ${a[1]})`,
+    pop: (s, f, p, c, a) => `arr_pop(${s}, ${f}, ${p}, ${c}, ${a[0]})`,
+    remove: (s, f, p, c, a, n) => `arr_remove(${s}, ${f}, ${p}, ${c}, "${n.eq ?? 's'}", ${a[0]})`,
+    removeAt: (s, f, p, c, a) => `arr_remove_at(${s}, ${f}, ${p}, ${c}, ${a[0]})`,
+    removeRange: (s, f, p, c, a) => `arr_remove_range(${s}, ${f}, ${p}, ${c}, ${a[0]}, ${a[1]})`,
+    clear: (s, f, p, c) => `arr_clear(${s}, ${f}, ${p}, ${c})`,
+    set: (s, f, p, c, a) => `arr_set(${s}, ${f}, ${p}, ${c}, ${a[0]})`,
+  },
+  dict: {
+    setItem: (s, f, _p, _c, a) => `dict_set(${s}, ${f}, ${a[0]}, ${a[1]})`,
+    update: (s, f, _p, _c, a) => `dict_update(${s}, ${f}, ${a[0]})`,
+    delete: (s, f, _p, _c, a) => `dict_delete(${s}, ${f}, ${a[0]})`,
+    pop: (s, f, p, _c, a) => `dict_pop(${s}, ${f}, ${p}, ${a[0]}, ${a[1]}, ${a[2]})`,
+    popItem: (s, f, p) => `dict_pop_item(${s}, ${f}, ${p})`,
+    clear: (s, f) => `dict_clear(${s}, ${f})`,
+    set: (s, f, _p, _c, a) => `dict_replace(${s}, ${f}, ${a[0]})`,
+    incr: (s, f, p, c, a) => `dict_incr(${s}, ${f}, ${p}, ${c}, ${a[0]}, ${a[1]})`,
+  },
+};
+
+export function fieldOpCall(n: FieldOpNode, s: string, c: string, args: readonly string[]): string {
+  const call = CALLS[n.target][n.op];
+  if (!call) throw new Error(`no Lua for ${n.target}.${n.op}`);
+  return call(s, luaString(n.field), luaString(n.path), c, args, n);
+}

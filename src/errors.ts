@@ -1,0 +1,106 @@
+/**
+ * The whole error hierarchy, and the one place where a Lua `error_reply` becomes a typed error.
+ *
+ * Lua scripts raise only `RAPYER_<CODE> <json detail>`; {@link fromReplyError} maps the code to a class.
+ */
+
+export class RapyerError extends Error {
+  readonly code: string = 'RAPYER';
+  constructor(message: string) {
+    super(message);
+    this.name = new.target.name;
+  }
+}
+
+/** A bad model declaration, raised by `defineModel`. */
+export class SchemaError extends RapyerError {
+  override readonly code = 'SCHEMA';
+}
+
+/** A value that breaks the schema. `path` is the dotted field path, `rule` the failed keyword. */
+export class ValidationError extends RapyerError {
+  override readonly code = 'VALIDATION';
+  constructor(
+    message: string,
+    readonly path: string,
+    readonly rule: string,
+    readonly index?: number,
+  ) {
+    super(message);
+  }
+}
+
+export class NotFoundError extends RapyerError {
+  override readonly code = 'NOT_FOUND';
+}
+
+export class UniqueViolationError extends RapyerError {
+  override readonly code = 'UNIQUE';
+  constructor(message: string, readonly path: string) {
+    super(message);
+  }
+}
+
+/** An operation impossible on the stored value: an index past the end, a division by zero... */
+export class OperationError extends RapyerError {
+  override readonly code = 'OPERATION';
+}
+
+/** Raised by `abort(message)` inside a program. */
+export class AbortError extends RapyerError {
+  override readonly code = 'ABORT';
+}
+
+/** A write that collides with the stored state (creating an id that exists, a stale save). */
+export class ConflictError extends RapyerError {
+  override readonly code = 'CONFLICT';
+}
+
+export class LockTimeoutError extends RapyerError {
+  override readonly code = 'LOCK_TIMEOUT';
+}
+
+/** Keys that cannot share one script on a Redis Cluster. */
+export class CrossSlotError extends RapyerError {
+  override readonly code = 'CROSS_SLOT';
+}
+
+export class QueryError extends RapyerError {
+  override readonly code = 'QUERY';
+}
+
+interface LuaDetail {
+  message?: string;
+  path?: string;
+  rule?: string;
+}
+
+const fromLua: Record<string, (d: LuaDetail) => RapyerError> = {
+  VALIDATION: (d) => new ValidationError(d.message ?? 'invalid value', d.path ?? '', d.rule ?? ''),
+  NOT_FOUND: (d) => new NotFoundError(d.message ?? 'record not found'),
+  UNIQUE: (d) => new UniqueViolationError(d.message ?? 'unique violation', d.path ?? ''),
+  OPERATION: (d) => new OperationError(d.message ?? 'operation impossible'),
+  ABORT: (d) => new AbortError(d.message ?? 'aborted'),
+  CONFLICT: (d) => new ConflictError(d.message ?? 'conflict'),
+};
+
+const LUA_ERROR = /RAPYER_([A-Z_]+) (.*)$/s;
+
+/**
+ * Maps an error raised by a script (`redis.error_reply('RAPYER_<CODE> {json}')`) to its class;
+ * any other error is returned unchanged.
+ */
+export function fromReplyError(err: unknown): unknown {
+  const message = err instanceof Error ? err.message : String(err);
+  const match = LUA_ERROR.exec(message);
+  if (!match) return err;
+  const make = fromLua[match[1]];
+  if (!make) return err;
+  let detail: LuaDetail;
+  try {
+    detail = JSON.parse(match[2]) as LuaDetail;
+  } catch {
+    detail = { message: match[2] };
+  }
+  return make(detail);
+}

@@ -1,0 +1,12 @@
+/** rapyer: typed Redis records whose every operation runs as one compiled Lua script. */
+export { connect, type Connection, type ConnectOptions } from './client/connection.js';
+export { defineModel, Model, type ModelOptions, type Rec, type RecordMethods, type CreateInput, type Explained } from './model/model.js';
+export type { Data, Handles } from './model/types.js';
+export { t, type BytesOptions, type DateTimeOptions, type TBytes, type TDateTime } from './schema/t.js';
+export { and, or, not, abort, Condition } from './ops/condition.js';
+export * from './errors.js';
+
+import type { Model } from './model/model.js';
+import type { Data } from './model/types.js';
+/** The static type of a model's records: `type UserData = Infer<typeof User>`. */
+export type Infer<M> = M extends Model<infer S> ? Data<S> : never;

@@ -1,0 +1,24 @@
+/**
+ * Key names. Records: `<Model>:<id>`; model-wide keys: `<Model>#<what>` (`#` never follows the
+ * model name in a record key, so no id can collide with them). On a cluster the model name
+ * becomes a hash tag (`{User}`), so a record and its model keys share one slot.
+ */
+export class KeySpace {
+  private readonly prefix: string;
+
+  constructor(readonly model: string, cluster: boolean) {
+    this.prefix = cluster ? `{${model}}` : model;
+  }
+
+  record(id: string): string {
+    return `${this.prefix}:${id}`;
+  }
+
+  ids(): string {
+    return `${this.prefix}#ids`;
+  }
+
+  lock(id: string): string {
+    return `${this.prefix}#lock:${id}`;
+  }
+}

@@ -1,0 +1,211 @@
+/**
+ * The storage layout: one Redis hash per record, every field readable with redis-cli.
+ *
+ *   #v              version, bumped by every write (its presence means the record exists)
+ *   name            scalar at a path (nested: `address.city`)
+ *   address         object marker ("{}") for a present nested object
+ *   nick!           "null" when a nullable field holds null
+ *   tags            array length;  tags@ = head position (absent: 0);  tags[<pos>] = item
+ *   notes           record (dict) entry count;  notes.<key> = value (any key text)
+ *
+ * Array positions run head .. head+length-1, so both ends move in O(1); object items and object
+ * record values are JSON in schema order.
+ */
+import { decodeElement, decodeScalar, encodeElement, encodeScalar, type Raw } from '../schema/codec.js';
+import { isScalar, type ArraySpec, type FieldSpec, type ObjectSpec } from '../schema/spec.js';
+
+export const VERSION_FIELD = '#v';
+export const OBJECT_MARKER = '{}';
+export const NULL_MARKER = 'null';
+
+export const itemField = (path: string, pos: number): string => `${path}[${pos}]`;
+export const headField = (path: string): string => `${path}@`;
+export const nullField = (path: string): string => `${path}!`;
+export const entryField = (path: string, key: string): string => `${path}.${key}`;
+
+/** The hash fields of a whole value at `spec.path`, appended to `out` as field, value pairs. */
+export function flatten(spec: FieldSpec, value: unknown, out: Raw[]): Raw[] {
+  const path = spec.path;
+  if (value === undefined) return out;
+  if (value === null) {
+    out.push(nullField(path), NULL_MARKER);
+    return out;
+  }
+  switch (spec.kind) {
+    case 'object':
+      if (path) out.push(path, OBJECT_MARKER);
+      for (const name of spec.order) flatten(spec.fields[name], (value as Record<string, unknown>)[name], out);
+      return out;
+    case 'array': {
+      const items = value as unknown[];
+      out.push(path, String(items.length));
+      items.forEach((item, i) => out.push(itemField(path, i), encodeElement(spec.items, item)));
+      return out;
+    }
+    case 'record': {
+      const entries = Object.entries(value as Record<string, unknown>);
+      out.push(path, String(entries.length));
+      for (const [k, v] of entries) out.push(entryField(path, k), encodeElement(spec.values, v));
+      return out;
+    }
+    default:
+      out.push(path, encodeScalar(spec, value));
+      return out;
+  }
+}
+
+/** Where a hash field belongs: the spec it is part of, and what part it is. */
+type Located =
+  | { part: 'value' | 'null' | 'head'; spec: FieldSpec }
+  | { part: 'item'; spec: ArraySpec; pos: number }
+  | { part: 'entry'; spec: FieldSpec & { kind: 'record' }; key: string };
+
+const IDENT = /^[A-Za-z_][A-Za-z0-9_]*/;
+
+/** Parses a hash field name against the schema; undefined for fields the schema does not know. */
+export function locate(root: ObjectSpec, field: string): Located | undefined {
+  let spec: FieldSpec = root;
+  let rest = field;
+  for (;;) {
+    const m = IDENT.exec(rest);
+    if (!m || spec.kind !== 'object') return undefined;
+    const child: FieldSpec | undefined = spec.fields[m[0]];
+    if (!child) return undefined;
+    spec = child;
+    rest = rest.slice(m[0].length);
+    if (rest === '') return { part: 'value', spec };
+    if (rest === '!') return { part: 'null', spec };
+    if (spec.kind === 'array') {
+      if (rest === '@') return { part: 'head', spec };
+      const item = /^\[(-?\d+)\]$/.exec(rest);
+      return item ? { part: 'item', spec, pos: Number(item[1]) } : undefined;
+    }
+    if (rest[0] !== '.') return undefined;
+    if (spec.kind === 'record') return { part: 'entry', spec, key: rest.slice(1) };
+    rest = rest.slice(1);
+  }
+}
+
+/** Per-record bookkeeping the client needs to apply patches: its version and array heads. */
+export interface RecordMeta {
+  version: string;
+  heads: Map<string, number>;
+}
+
+type Mutable = Record<string, unknown>;
+
+function parentOf(data: Mutable, path: string, create: boolean): Mutable | undefined {
+  const parts = path.split('.');
+  let obj = data;
+  for (let i = 0; i < parts.length - 1; i++) {
+    let next = obj[parts[i]];
+    if (next === undefined || next === null) {
+      if (!create) return undefined;
+      next = {};
+      obj[parts[i]] = next;
+    }
+    obj = next as Mutable;
+  }
+  return obj;
+}
+
+const leaf = (path: string): string => path.slice(path.lastIndexOf('.') + 1);
+
+function setAt(data: Mutable, path: string, value: unknown): void {
+  parentOf(data, path, true)![leaf(path)] = value;
+}
+
+function getAt(data: Mutable, path: string): unknown {
+  return parentOf(data, path, false)?.[leaf(path)];
+}
+
+function deleteAt(data: Mutable, path: string): void {
+  const parent = parentOf(data, path, false);
+  if (parent) delete parent[leaf(path)];
+}
+
+interface ArrayChange { spec: ArraySpec; len?: number; head?: number; items: Map<number, Raw | null> }
+
+/**
+ * Applies hash fields to a decoded record: the whole hash (`full`) or a patch of changed fields
+ * (null = deleted) on a copy that was at the version the patch started from.
+ */
+export function applyFields(root: ObjectSpec, data: Mutable, meta: RecordMeta, fields: [string, Raw | null][], full: boolean): void {
+  const arrays = new Map<string, ArrayChange>();
+  const arrayOf = (spec: ArraySpec): ArrayChange => {
+    let c = arrays.get(spec.path);
+    if (!c) arrays.set(spec.path, (c = { spec, items: new Map() }));
+    return c;
+  };
+  for (const [field, raw] of fields) {
+    if (field === VERSION_FIELD) {
+      meta.version = String(raw);
+      continue;
+    }
+    const at = locate(root, field);
+    if (!at) continue;
+    const path = at.spec.path;
+    switch (at.part) {
+      case 'null':
+        if (raw !== null) setAt(data, path, null);
+        else if (getAt(data, path) === null) deleteAt(data, path);
+        break;
+      case 'head':
+        arrayOf(at.spec as ArraySpec).head = raw === null ? 0 : Number(String(raw));
+        break;
+      case 'item':
+        arrayOf(at.spec).items.set(at.pos, raw);
+        break;
+      case 'entry': {
+        const dict = (getAt(data, path) ?? {}) as Mutable;
+        if (raw === null) delete dict[at.key];
+        else dict[at.key] = decodeElement(at.spec.values, raw);
+        setAt(data, path, dict);
+        break;
+      }
+      case 'value': {
+        const spec = at.spec;
+        if (raw === null) {
+          deleteAt(data, path);
+          if (spec.kind === 'array') arrays.delete(path);
+        } else if (spec.kind === 'array') {
+          arrayOf(spec).len = Number(String(raw));
+        } else if (spec.kind === 'record') {
+          if (getAt(data, path) === undefined) setAt(data, path, {});
+        } else if (spec.kind === 'object') {
+          if (getAt(data, path) === undefined || getAt(data, path) === null) setAt(data, path, {});
+        } else if (isScalar(spec)) {
+          setAt(data, path, decodeScalar(spec, raw));
+        }
+        break;
+      }
+    }
+  }
+  for (const [path, change] of arrays) rebuildArray(data, meta, path, change, full);
+}
+
+/** New items: the patched positions, else the old item at the same position. */
+function rebuildArray(data: Mutable, meta: RecordMeta, path: string, c: ArrayChange, full: boolean): void {
+  const old = full ? [] : ((getAt(data, path) as unknown[] | undefined) ?? []);
+  const oldHead = full ? 0 : (meta.heads.get(path) ?? 0);
+  const head = c.head ?? oldHead;
+  const len = c.len ?? old.length;
+  const items = new Array<unknown>(len);
+  for (let i = 0; i < len; i++) {
+    const raw = c.items.get(head + i);
+    items[i] = raw !== undefined && raw !== null ? decodeElement(c.spec.items, raw) : old[head + i - oldHead];
+  }
+  meta.heads.set(path, head);
+  setAt(data, path, items);
+}
+
+/** Decodes a whole hash (HGETALL as a flat list) into a record. */
+export function readRecord(root: ObjectSpec, flat: Raw[]): { data: Mutable; meta: RecordMeta } {
+  const data: Mutable = {};
+  const meta: RecordMeta = { version: '', heads: new Map() };
+  const fields: [string, Raw][] = [];
+  for (let i = 0; i < flat.length; i += 2) fields.push([String(flat[i]), flat[i + 1]]);
+  applyFields(root, data, meta, fields, true);
+  return { data, meta };
+}
+

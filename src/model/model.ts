@@ -1,0 +1,351 @@
+/**
+ * `defineModel(name, shape, options)`: the model class of a TypeBox shape, its records, and the
+ * programs behind every call (each call is one compiled script).
+ */
+import type { TProperties, TSchema } from 'typebox';
+import { node, param, paramList, type ProgramNode, type RecordRef, type Stmt } from '../ast/nodes.js';
+import { defaultDb, type Connection } from '../client/connection.js';
+import type { Reply } from '../client/executor.js';
+import { compile, type Compiled } from '../compile/compiler.js';
+import { NotFoundError, RapyerError, SchemaError } from '../errors.js';
+import { ObjectHandle, type Ctx } from '../ops/handles.js';
+import { Recorder, freezeDeep, recording, type ResultDecoder } from '../ops/recorder.js';
+import type { Raw } from '../schema/codec.js';
+import { fromShape, isScalar, specAt, type ObjectSpec } from '../schema/spec.js';
+import { validate, withDefaults } from '../schema/validate.js';
+import { newId } from './ids.js';
+import { KeySpace } from './keys.js';
+import { applyFields, flatten, readRecord, type RecordMeta } from './layout.js';
+import type { Data, Handles } from './types.js';
+
+export interface ModelOptions {
+  /** Fields (dotted paths allowed) kept in indexes for queries. */
+  indexes?: readonly string[];
+  unique?: readonly string[];
+  /** Seconds a record lives after each create or save. */
+  ttl?: number;
+  /** A field whose value is the record's id (default: a generated, time-sortable id). */
+  key?: string;
+  /** Hash-tag partitions of the model on a Redis Cluster. */
+  shards?: number;
+}
+
+const MODEL_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const META = Symbol('rapyer.meta');
+
+interface Hidden {
+  model: Model<any>;
+  id: string;
+  meta: RecordMeta;
+}
+
+export type Explained = Pick<Compiled, 'lua' | 'keys' | 'argv'>;
+export type PipelineFn<S extends TProperties> = (p: Handles<S, 'pipe'>) => void;
+
+/** The methods every record has besides its fields. */
+export interface RecordMethods<S extends TProperties> {
+  readonly id: string;
+  readonly key: string;
+  /** Atomic field operations that run at once: `await u.$.score.incr(10)`. */
+  readonly $: Handles<S, 'now'>;
+  save(): Promise<this>;
+  reload(): Promise<this>;
+  delete(): Promise<boolean>;
+  expire(seconds: number): Promise<boolean>;
+  ttl(): Promise<number>;
+  pipeline(fn: PipelineFn<S>): Promise<this>;
+  explain(fn: PipelineFn<S>): Explained;
+  toJSON(): Data<S>;
+}
+
+export type Rec<S extends TProperties> = Data<S> & RecordMethods<S>;
+
+/** What `create` accepts: every field may be left out when it has a default or is optional. */
+export type CreateInput<S extends TProperties> = Partial<Data<S>>;
+
+const bufferText = (b: Reply): string => (b === null ? '' : String(b));
+
+export class Model<S extends TProperties = TProperties> {
+  readonly spec: ObjectSpec;
+  private keySpace?: KeySpace;
+
+  constructor(
+    readonly name: string,
+    readonly shape: S,
+    readonly options: ModelOptions,
+    private readonly boundDb?: Connection,
+    spec?: ObjectSpec,
+  ) {
+    this.spec = spec ?? fromShape(shape as Record<string, TSchema>);
+  }
+
+  get db(): Connection {
+    return this.boundDb ?? defaultDb();
+  }
+
+  get keys(): KeySpace {
+    return (this.keySpace ??= new KeySpace(this.name, this.db.cluster));
+  }
+
+  /** The same model on another connection. */
+  withDb(db: Connection): Model<S> {
+    return new Model(this.name, this.shape, this.options, db, this.spec);
+  }
+
+  private ref(id: string, seen = ''): RecordRef {
+    return { key: this.keys.record(id), idsKey: this.keys.ids(), id, seen };
+  }
+
+  private async run(program: ProgramNode): Promise<Reply> {
+    return this.db.run(compile(freezeDeep(program)));
+  }
+
+  private idOf(data: Record<string, unknown>): string {
+    const field = this.options.key;
+    if (!field) return newId();
+    const value = data[field];
+    if (value === undefined || value === null || value === '') throw new RapyerError(`key field "${field}" needs a value`);
+    return String(value);
+  }
+
+  /** Validated data (defaults filled) and its hash fields. */
+  private prepare(input: unknown): { data: Record<string, unknown>; fields: Raw[] } {
+    const data = withDefaults(this.spec, input) as Record<string, unknown>;
+    validate(this.spec, data, '');
+    return { data, fields: flatten(this.spec, data, []) };
+  }
+
+  private writeProgram(id: string, fields: Raw[], mode: 'create' | 'replace'): ProgramNode {
+    const ttl = this.options.ttl ? this.options.ttl * 1000 : 0;
+    return {
+      kind: 'Program', mode: 'write', records: [this.ref(id)],
+      body: [node({ kind: 'WriteRecord', rec: 1, mode, id: param(id, 'str'), fields: paramList(fields), ttlMs: param(String(ttl)) })],
+    };
+  }
+
+  /** Validates (defaults filled) and writes a new record; ConflictError if the id exists. */
+  async create(input: CreateInput<S>): Promise<Rec<S>> {
+    const { data, fields } = this.prepare(input);
+    const id = this.idOf(data);
+    const reply = (await this.run(this.writeProgram(id, fields, 'create'))) as Reply[];
+    return this.wrap(id, data, { version: bufferText(reply[0]), heads: new Map() });
+  }
+
+  async getOrNull(id: string): Promise<Rec<S> | null> {
+    const reply = (await this.run({
+      kind: 'Program', mode: 'read', records: [this.ref(id)], body: [node({ kind: 'ReadRecord', rec: 1 })],
+    })) as Reply[][];
+    const flat = reply[0] as Buffer[];
+    if (flat.length === 0) return null;
+    const { data, meta } = readRecord(this.spec, flat);
+    return this.wrap(id, data, meta);
+  }
+
+  async get(id: string): Promise<Rec<S>> {
+    const rec = await this.getOrNull(id);
+    if (!rec) throw new NotFoundError(`${this.name} ${id} not found`);
+    return rec;
+  }
+
+  async exists(id: string): Promise<boolean> {
+    const reply = (await this.run({
+      kind: 'Program', mode: 'read', records: [this.ref(id)], body: [node({ kind: 'ExistsRecord', rec: 1 })],
+    })) as number[];
+    return reply[0] === 1;
+  }
+
+  async delete(id: string): Promise<boolean> {
+    const reply = (await this.run({
+      kind: 'Program', mode: 'write', records: [this.ref(id)], body: [node({ kind: 'DeleteRecord', rec: 1, id: param(id, 'str') })],
+    })) as number[];
+    return reply[0] === 1;
+  }
+
+  /** Sets the record's TTL; false when the record does not exist. */
+  async expire(id: string, seconds: number): Promise<boolean> {
+    const reply = (await this.run({
+      kind: 'Program', mode: 'write', records: [this.ref(id)],
+      body: [node({ kind: 'ExpireRecord', rec: 1, ms: param(String(Math.round(seconds * 1000))) })],
+    })) as number[];
+    return reply[0] === 1;
+  }
+
+  /** Seconds left to live; -1 without a TTL, -2 when the record does not exist. */
+  async ttl(id: string): Promise<number> {
+    const reply = (await this.run({
+      kind: 'Program', mode: 'read', records: [this.ref(id)], body: [node({ kind: 'TtlRecord', rec: 1 })],
+    })) as number[];
+    return reply[0];
+  }
+
+  /** Records `fn` against handles of record `rec` (1-based) of a program. */
+  record(fn: PipelineFn<S>, recorder: Recorder, data: () => Record<string, unknown>, rec = 1): void {
+    const ctx: Ctx = { recorder, rec, data };
+    recording(recorder, () => fn(new ObjectHandle(ctx, this.spec) as unknown as Handles<S, 'pipe'>));
+  }
+
+  updateProgram(refs: RecordRef[], body: readonly Stmt[]): ProgramNode {
+    return { kind: 'Program', mode: 'update', records: refs, body };
+  }
+
+  /** Runs `fn` as one atomic script on record `id`, without loading it first; returns the record after. */
+  async pipeline(id: string, fn: PipelineFn<S>): Promise<Rec<S>> {
+    const recorder = new Recorder();
+    this.record(fn, recorder, () => ({}));
+    const reply = (await this.run(this.updateProgram([this.ref(id)], recorder.body))) as Reply[];
+    const { data, meta } = readRecord(this.spec, (reply[1] as Buffer[]).slice(1));
+    return this.wrap(id, data, meta);
+  }
+
+  /** The script `pipeline(id, fn)` would run, without running it. */
+  explain(id: string, fn: PipelineFn<S>): Explained {
+    const recorder = new Recorder();
+    this.record(fn, recorder, () => ({}));
+    const { lua, keys, argv } = compile(freezeDeep(this.updateProgram([this.ref(id)], recorder.body)));
+    return { lua, keys, argv };
+  }
+
+  /** Makes a record object from decoded data. */
+  wrap(id: string, data: Record<string, unknown>, meta: RecordMeta): Rec<S> {
+    const rec = Object.create(RecordBase.prototype) as RecordBase;
+    Object.defineProperty(rec, META, { value: { model: this, id, meta } satisfies Hidden, enumerable: false, writable: true });
+    Object.assign(rec, data);
+    return rec as unknown as Rec<S>;
+  }
+}
+
+const hidden = (rec: RecordBase): Hidden => (rec as unknown as { [META]: Hidden })[META];
+
+function ownData(rec: RecordBase): Record<string, unknown> {
+  return { ...rec } as Record<string, unknown>;
+}
+
+function replaceData(rec: RecordBase, data: Record<string, unknown>): void {
+  for (const k of Object.keys(rec)) delete (rec as unknown as Record<string, unknown>)[k];
+  Object.assign(rec, data);
+}
+
+/** Applies a program's reply for this record: its patch, or the whole hash when our copy was stale. */
+function applyReply(rec: RecordBase, reply: Buffer[]): void {
+  const h = hidden(rec);
+  const mode = String(reply[0]);
+  if (mode === 'f') {
+    const { data, meta } = readRecord(h.model.spec, reply.slice(1));
+    replaceData(rec, data);
+    h.meta = meta;
+    return;
+  }
+  const fields: [string, Raw | null][] = [];
+  for (let i = 1; i < reply.length; i += 2) fields.push([String(reply[i]), reply[i + 1]]);
+  applyFields(h.model.spec, rec as unknown as Record<string, unknown>, h.meta, fields, false);
+}
+
+/** The prototype of every record: fields are own properties, methods live here. */
+class RecordBase {
+  get id(): string {
+    return hidden(this).id;
+  }
+
+  get key(): string {
+    const h = hidden(this);
+    return h.model.keys.record(h.id);
+  }
+
+  get $(): unknown {
+    const h = hidden(this);
+    const recorder = new Recorder(async (stmt, decode: ResultDecoder) => {
+      const [results] = await this.runUpdate([stmt]);
+      return decode((results as Raw[])[0] ?? null);
+    });
+    return new ObjectHandle({ recorder, rec: 1, data: () => this as unknown as Record<string, unknown> }, h.model.spec);
+  }
+
+  private async runUpdate(body: readonly Stmt[]): Promise<Reply[]> {
+    const h = hidden(this);
+    const program = h.model.updateProgram([{ key: this.key, idsKey: h.model.keys.ids(), id: h.id, seen: h.meta.version }], body);
+    const reply = (await h.model.db.run(compile(freezeDeep(program)))) as Reply[];
+    applyReply(this, reply[1] as Buffer[]);
+    return reply;
+  }
+
+  private recordProgram(fn: PipelineFn<any>): Stmt[] {
+    const recorder = new Recorder();
+    hidden(this).model.record(fn, recorder, () => this as unknown as Record<string, unknown>);
+    return recorder.body as Stmt[];
+  }
+
+  /** Runs every operation `fn` records as one atomic script; this record then holds the server's state. */
+  async pipeline(fn: PipelineFn<any>): Promise<this> {
+    await this.runUpdate(this.recordProgram(fn));
+    return this;
+  }
+
+  explain(fn: PipelineFn<any>): Explained {
+    const h = hidden(this);
+    const program = h.model.updateProgram([{ key: this.key, idsKey: h.model.keys.ids(), id: h.id, seen: h.meta.version }], this.recordProgram(fn));
+    const { lua, keys, argv } = compile(freezeDeep(program));
+    return { lua, keys, argv };
+  }
+
+  /** Writes the whole local state (validated), creating the record again if it was deleted. */
+  async save(): Promise<this> {
+    const h = hidden(this);
+    const model = h.model;
+    const data = withDefaults(model.spec, ownData(this)) as Record<string, unknown>;
+    validate(model.spec, data, '');
+    const fields = flatten(model.spec, data, []);
+    const ttl = model.options.ttl ? model.options.ttl * 1000 : 0;
+    const reply = (await model.db.run(compile(freezeDeep({
+      kind: 'Program', mode: 'write', records: [{ key: this.key, idsKey: model.keys.ids(), id: h.id, seen: '' }],
+      body: [node({ kind: 'WriteRecord', rec: 1, mode: 'replace', id: param(h.id, 'str'), fields: paramList(fields), ttlMs: param(String(ttl)) })],
+    } satisfies ProgramNode)))) as Reply[];
+    replaceData(this, data);
+    h.meta = { version: bufferText(reply[0]), heads: new Map() };
+    return this;
+  }
+
+  async reload(): Promise<this> {
+    const h = hidden(this);
+    const fresh = await h.model.get(h.id);
+    replaceData(this, ownData(fresh as unknown as RecordBase));
+    h.meta = hidden(fresh as unknown as RecordBase).meta;
+    return this;
+  }
+
+  delete(): Promise<boolean> {
+    const h = hidden(this);
+    return h.model.delete(h.id);
+  }
+
+  expire(seconds: number): Promise<boolean> {
+    const h = hidden(this);
+    return h.model.expire(h.id, seconds);
+  }
+
+  ttl(): Promise<number> {
+    const h = hidden(this);
+    return h.model.ttl(h.id);
+  }
+
+  toJSON(): Record<string, unknown> {
+    return ownData(this);
+  }
+}
+
+/** Declares a model over a TypeBox shape. Bad shapes and options raise SchemaError here. */
+export function defineModel<S extends TProperties>(name: string, shape: S, options: ModelOptions = {}): Model<S> {
+  if (!MODEL_NAME.test(name)) throw new SchemaError(`model name "${name}" must be an identifier`);
+  const model = new Model(name, shape, options);
+  if (options.key !== undefined) {
+    const spec = specAt(model.spec, options.key);
+    if (!spec || !isScalar(spec) || spec.kind === 'bytes' || spec.optional || spec.nullable || options.key.includes('.')) {
+      throw new SchemaError(`key "${options.key}" must be a required top-level scalar field`);
+    }
+  }
+  for (const path of [...(options.indexes ?? []), ...(options.unique ?? [])]) {
+    const spec = specAt(model.spec, path);
+    if (!spec || !isScalar(spec) || spec.kind === 'bytes') throw new SchemaError(`index "${path}" must name a scalar field`);
+  }
+  if (options.ttl !== undefined && !(options.ttl > 0)) throw new SchemaError('ttl must be a positive number of seconds');
+  return model;
+}

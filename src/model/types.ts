@@ -1,0 +1,119 @@
+/**
+ * Static types of records and handles, derived from the TypeBox shape. Type-only: no runtime cost.
+ * `M` is the handle mode: 'now' (u.$: each call runs and resolves to its result) or 'pipe'
+ * (inside a pipeline: calls record and return nothing).
+ */
+import type { Static, TArray, TObject, TProperties, TRecord, TSchema } from 'typebox';
+import type { Condition } from '../ops/condition.js';
+import type { Duration } from '../ops/handles.js';
+
+export type Mode = 'now' | 'pipe';
+type Ret<M extends Mode, T> = M extends 'now' ? Promise<T> : void;
+
+export type Data<S extends TProperties> = Static<TObject<S>>;
+
+export interface ValueH<T> {
+  eq(v: T | ValueH<T>): Condition;
+  ne(v: T | ValueH<T>): Condition;
+  gt(v: T | ValueH<T>): Condition;
+  gte(v: T | ValueH<T>): Condition;
+  lt(v: T | ValueH<T>): Condition;
+  lte(v: T | ValueH<T>): Condition;
+  in(values: readonly T[]): Condition;
+}
+
+export interface FieldH<T, M extends Mode> extends ValueH<T> {
+  set(v: T): Ret<M, T>;
+}
+
+export interface NumberH<M extends Mode> extends FieldH<number, M> {
+  incr(n?: number): Ret<M, number>;
+  decr(n?: number): Ret<M, number>;
+  mul(n: number): Ret<M, number>;
+  div(n: number): Ret<M, number>;
+  mod(n: number): Ret<M, number>;
+  pow(n: number): Ret<M, number>;
+  min(n: number): Ret<M, number>;
+  max(n: number): Ret<M, number>;
+}
+
+export interface StringH<T extends string, M extends Mode> extends FieldH<T, M> {
+  append(s: string): Ret<M, T>;
+  prepend(s: string): Ret<M, T>;
+  repeat(n: number): Ret<M, T>;
+  startsWith(prefix: string | ValueH<string>): Condition;
+}
+
+export interface BytesH<M extends Mode> extends FieldH<Uint8Array, M> {
+  append(b: Uint8Array): Ret<M, Uint8Array>;
+  setRange(offset: number, b: Uint8Array): Ret<M, Uint8Array>;
+  truncate(length: number): Ret<M, Uint8Array>;
+}
+
+export interface DateTimeH<M extends Mode> extends FieldH<Date, M> {
+  add(d: number | Duration): Ret<M, Date>;
+  sub(d: number | Duration): Ret<M, Date>;
+  setNow(): Ret<M, Date>;
+}
+
+export interface BooleanH<M extends Mode> extends Condition {
+  set(v: boolean): Ret<M, boolean>;
+  toggle(): Ret<M, boolean>;
+  eq(v: boolean | ValueH<boolean>): Condition;
+  ne(v: boolean | ValueH<boolean>): Condition;
+}
+
+/** A loop item: the element itself (scalars) or its fields (objects). */
+export type ItemH<I> = I extends boolean ? Condition & ValueH<boolean>
+  : I extends Date | Uint8Array | string | number ? ValueH<I>
+  : I extends object ? ValueH<I> & { readonly [K in keyof I]-?: ItemH<NonNullable<I[K]>> }
+  : ValueH<I>;
+
+export interface ArrayH<I, M extends Mode> {
+  set(items: I[]): Ret<M, I[]>;
+  append(...items: I[]): Ret<M, I[]>;
+  prepend(...items: I[]): Ret<M, I[]>;
+  insert(i: number, item: I | ItemH<I>): Ret<M, I[]>;
+  setAt(i: number, item: I | ItemH<I>): Ret<M, I[]>;
+  pop(i?: number): Ret<M, I | undefined>;
+  remove(item: I | ItemH<I>): Ret<M, boolean>;
+  removeAt(i: number): Ret<M, I>;
+  removeRange(start: number, end?: number): Ret<M, I[]>;
+  clear(): Ret<M, I[]>;
+  length(): ValueH<number>;
+  isEmpty(): Condition;
+  contains(item: I | ItemH<I>): Condition;
+  at(i: number): ValueH<I>;
+  forEach(fn: (item: ItemH<I>) => void): void;
+  removeWhere(fn: (item: ItemH<I>) => Condition): void;
+  [Symbol.iterator](): Iterator<ItemH<I>>;
+}
+
+export interface RecordH<V, M extends Mode> {
+  set(obj: Record<string, V>): Ret<M, Record<string, V>>;
+  setItem(k: string, v: V): Ret<M, Record<string, V>>;
+  update(obj: Record<string, V>): Ret<M, Record<string, V>>;
+  delete(k: string): Ret<M, V | undefined>;
+  pop(k: string, dflt?: V): Ret<M, V>;
+  popItem(): Ret<M, [string, V]>;
+  clear(): Ret<M, Record<string, V>>;
+  incr(k: string, n?: number): Ret<M, number>;
+  get(k: string): ValueH<V>;
+  forEach(fn: (value: ItemH<V>, key: ValueH<string>) => void): void;
+}
+
+type ScalarH<T, M extends Mode> = [T] extends [boolean] ? BooleanH<M>
+  : [T] extends [number] ? NumberH<M>
+  : [T] extends [string] ? StringH<T, M>
+  : [T] extends [Date] ? DateTimeH<M>
+  : [T] extends [Uint8Array] ? BytesH<M>
+  : FieldH<T, M>;
+
+/** The handle of one schema. */
+export type HandleOf<S extends TSchema, M extends Mode> =
+  S extends TRecord<string, infer V extends TSchema> ? RecordH<Static<V>, M>
+  : S extends TArray<infer I extends TSchema> ? ArrayH<Static<I>, M>
+  : S extends TObject<infer P extends TProperties> ? Handles<P, M>
+  : ScalarH<NonNullable<Static<S>>, M>;
+
+export type Handles<S extends TProperties, M extends Mode> = { readonly [K in keyof S]: HandleOf<S[K], M> };

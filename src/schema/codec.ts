@@ -1,0 +1,106 @@
+/**
+ * Values <-> Redis strings. Scalars are stored as readable text (numbers in shortest round-trip
+ * form, booleans as `true`/`false`, dates as epoch milliseconds, bytes raw); objects inside arrays
+ * and records are JSON in schema order, with dates as milliseconds and bytes as base64.
+ */
+import type { FieldSpec, ObjectSpec, ScalarSpec } from './spec.js';
+
+export type Raw = string | Buffer;
+
+const text = (raw: Raw): string => (typeof raw === 'string' ? raw : raw.toString('utf8'));
+
+export function encodeScalar(spec: ScalarSpec, value: unknown): Raw {
+  switch (spec.kind) {
+    case 'integer':
+    case 'number':
+    case 'enum':
+      return String(value);
+    case 'string':
+      return value as string;
+    case 'boolean':
+      return value ? 'true' : 'false';
+    case 'bytes':
+      return Buffer.from(value as Uint8Array);
+    case 'datetime':
+      return String((value as Date).getTime());
+  }
+}
+
+export function decodeScalar(spec: ScalarSpec, raw: Raw): unknown {
+  switch (spec.kind) {
+    case 'integer':
+    case 'number':
+      return Number(text(raw));
+    case 'string':
+      return text(raw);
+    case 'boolean':
+      return text(raw) === 'true';
+    case 'enum': {
+      const s = text(raw);
+      return spec.values.find((v) => String(v) === s) ?? s;
+    }
+    case 'bytes':
+      return typeof raw === 'string' ? new Uint8Array(Buffer.from(raw, 'utf8')) : new Uint8Array(raw);
+    case 'datetime':
+      return new Date(Number(text(raw)));
+  }
+}
+
+/** The JSON form of a value inside an object element (dates as ms, bytes as base64). */
+export function toJson(spec: FieldSpec, value: unknown): unknown {
+  if (value === null || value === undefined) return value;
+  switch (spec.kind) {
+    case 'bytes': return Buffer.from(value as Uint8Array).toString('base64');
+    case 'datetime': return (value as Date).getTime();
+    case 'array': return (value as unknown[]).map((v) => toJson(spec.items, v));
+    case 'record': {
+      const out: Record<string, unknown> = {};
+      for (const [k, v] of Object.entries(value as object)) out[k] = toJson(spec.values, v);
+      return out;
+    }
+    case 'object': {
+      const out: Record<string, unknown> = {};
+      for (const name of spec.order) {
+        const v = (value as Record<string, unknown>)[name];
+        if (v !== undefined) out[name] = toJson(spec.fields[name], v);
+      }
+      return out;
+    }
+    default: return value;
+  }
+}
+
+export function fromJson(spec: FieldSpec, json: unknown): unknown {
+  if (json === null || json === undefined) return json;
+  switch (spec.kind) {
+    case 'bytes': return new Uint8Array(Buffer.from(json as string, 'base64'));
+    case 'datetime': return new Date(json as number);
+    case 'array': return (json as unknown[]).map((v) => fromJson(spec.items, v));
+    case 'record': {
+      const out: Record<string, unknown> = {};
+      for (const [k, v] of Object.entries(json as object)) out[k] = fromJson(spec.values, v);
+      return out;
+    }
+    case 'object': return objectFromJson(spec, json as Record<string, unknown>);
+    default: return json;
+  }
+}
+
+function objectFromJson(spec: ObjectSpec, json: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const name of spec.order) {
+    if (json[name] !== undefined) out[name] = fromJson(spec.fields[name], json[name]);
+  }
+  return out;
+}
+
+/** Encodes an array item or record value: scalars as scalars, objects as JSON text. */
+export function encodeElement(spec: FieldSpec, value: unknown): Raw {
+  if (spec.kind === 'object') return JSON.stringify(toJson(spec, value));
+  return encodeScalar(spec as ScalarSpec, value);
+}
+
+export function decodeElement(spec: FieldSpec, raw: Raw): unknown {
+  if (spec.kind === 'object') return fromJson(spec, JSON.parse(text(raw)));
+  return decodeScalar(spec as ScalarSpec, raw);
+}
