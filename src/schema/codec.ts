@@ -13,6 +13,8 @@ export function encodeScalar(spec: ScalarSpec, value: unknown): Raw {
   switch (spec.kind) {
     case 'integer':
     case 'number':
+      // String(-0) is '0'; keep the sign so the value round-trips exactly
+      return Object.is(value, -0) ? '-0' : String(value);
     case 'enum':
       return String(value);
     case 'string':

@@ -1,0 +1,124 @@
+import { expect } from 'chai';
+import { Type } from 'typebox';
+import { compile } from '../../src/compile/compiler.js';
+import { luaString } from '../../src/compile/link.js';
+import { defineModel } from '../../src/index.js';
+import { db, raw } from '../helpers/redis.js';
+
+const Player = defineModel('Player', {
+  name: Type.String({ maxLength: 20 }),
+  score: Type.Integer({ minimum: 0, default: 0 }),
+  tags: Type.Array(Type.String(), { default: [] }),
+  inventory: Type.Array(Type.Object({ sku: Type.String(), expired: Type.Boolean() }), { default: [] }),
+});
+
+/** The program part of a script: everything after the linked library units. */
+const body = (lua: string): string => lua.slice(lua.indexOf('local P = read_params'));
+
+describe('compiler', () => {
+  it('compiles a pipeline to golden Lua, values in ARGV only, and the script runs', async () => {
+    const u = await Player.create({ name: 'ann', tags: ['a'] });
+    const program = u.explain((p) => {
+      p.score.incr(10);
+      p.name.append(' (Pro)');
+      p.tags.append('new', 'newer');
+    });
+    expect(body(program.lua)).to.equal([
+      'local P = read_params(ARGV, "ssssl")',
+      'local C = {{int=true,min=0}, {maxLen=20}, {}}',
+      'local S = { st_new(KEYS[1]) }',
+      'local R = {}',
+      'rec_require(S[1], P[1])',
+      'R[1] = num_op(S[1], "score", "score", C[1], "incr", P[3]) or false',
+      'R[2] = str_op(S[1], "name", "name", C[2], "append", P[4]) or false',
+      'R[3] = arr_append(S[1], "tags", "tags", C[3], P[5]) or false',
+      'st_commit(S[1])',
+      'return { R, st_reply(S[1], P[2]) }',
+      '',
+    ].join('\n'));
+    expect(program.keys).to.deep.equal([u.key]);
+    expect(program.argv.map(String)).to.deep.equal([u.id, '1', '10', ' (Pro)', '2', 'new', 'newer']);
+    expect(program.lua).not.to.include('(Pro)');
+    await u.pipeline((p) => {
+      p.score.incr(10);
+      p.name.append(' (Pro)');
+      p.tags.append('new', 'newer');
+    });
+    expect((await Player.get(u.id)).toJSON()).to.deep.equal({ name: 'ann (Pro)', score: 10, tags: ['a', 'new', 'newer'], inventory: [] });
+  });
+
+  it('compiles a conditional loop to golden Lua, and it runs', async () => {
+    const u = await Player.create({ name: 'bo', inventory: [{ sku: 'a', expired: true }, { sku: 'b', expired: false }] });
+    const program = u.explain((p) => {
+      for (const item of p.inventory) item.expired.ifTrue(() => p.inventory.remove(item));
+      p.score.gt(5).ifTrue(() => p.tags.clear()).else(() => p.tags.append('low'));
+    });
+    expect(body(program.lua)).to.equal([
+      'local P = read_params(ARGV, "ssssl")',
+      'local C = {{}}',
+      'local S = { st_new(KEYS[1]) }',
+      'local R = {}',
+      'rec_require(S[1], P[1])',
+      'for _, I1 in ipairs(arr_snapshot(S[1], "inventory")) do',
+      '  local O1 = cjson.decode(I1)',
+      '  if (jget(O1, "expired") == (P[3] == "true")) then',
+      '    R[1] = arr_remove(S[1], "inventory", "inventory", C[1], "o", I1) or false',
+      '  end',
+      'end',
+      'if c_gt(rd_num(S[1], "score"), tonumber(P[4])) then',
+      '  R[2] = arr_clear(S[1], "tags", "tags", C[1]) or false',
+      'else',
+      '  R[3] = arr_append(S[1], "tags", "tags", C[1], P[5]) or false',
+      'end',
+      'st_commit(S[1])',
+      'return { R, st_reply(S[1], P[2]) }',
+      '',
+    ].join('\n'));
+    await u.pipeline((p) => {
+      for (const item of p.inventory) item.expired.ifTrue(() => p.inventory.remove(item));
+      p.score.gt(5).ifTrue(() => p.tags.clear()).else(() => p.tags.append('low'));
+    });
+    expect((await Player.get(u.id)).toJSON()).to.deep.include({ inventory: [{ sku: 'b', expired: false }], tags: ['low'] });
+  });
+
+  it('same program shape, different values => same SHA1 (array sizes and literals included)', async () => {
+    const a = await Player.create({ name: 'a', tags: ['x'] });
+    const b = await Player.create({ name: 'b', tags: Array.from({ length: 3000 }, (_, i) => `t${i}`) });
+    const program = (n: number, s: string, items: string[]) => (p: any) => {
+      p.score.incr(n);
+      p.name.append(s);
+      p.tags.append(...items);
+      p.score.gte(n * 2).ifTrue(() => p.tags.pop());
+    };
+    const one = a.explain(program(1, 'x', ['a']));
+    const two = b.explain(program(99, 'another value', ['b', 'c', 'd']));
+    expect(compile.length).to.equal(1);
+    expect(two.lua).to.equal(one.lua);
+    const before = (await raw.sendCommand(['SCRIPT', 'EXISTS', sha1(one.lua)])) as number[];
+    expect(before).to.deep.equal([0]);
+    await a.pipeline(program(1, 'x', ['a']));
+    await b.pipeline(program(99, 'another value', ['b', 'c', 'd']));
+    expect(await raw.sendCommand(['SCRIPT', 'EXISTS', sha1(one.lua)])).to.deep.equal([1]);
+    expect((await Player.get(b.id)).tags.length).to.equal(3003);
+  });
+
+  it('never puts user text into the script', () => {
+    const evil = '" FLUSHALL() --';
+    const { lua, argv } = Player.explain('x', (p) => p.name.set(evil));
+    expect(lua).not.to.include('FLUSHALL');
+    expect(argv.map(String)).to.include(evil);
+  });
+
+  it('luaString escapes everything outside printable ASCII', () => {
+    expect(luaString('a"b\\c\n🎉')).to.equal('"a\\34b\\92c\\10\\240\\159\\142\\137"');
+  });
+
+  it('runs programs on the default connection', async () => {
+    expect(db).to.not.equal(undefined);
+  });
+});
+
+import { createHash } from 'node:crypto';
+function sha1(s: string): string {
+  return createHash('sha1').update(s).digest('hex');
+}
