@@ -84,7 +84,8 @@ const fromLua: Record<string, (d: LuaDetail) => RapyerError> = {
   CONFLICT: (d) => new ConflictError(d.message ?? 'conflict'),
 };
 
-const LUA_ERROR = /RAPYER_([A-Z_]+) (.*)$/s;
+// Redis appends " script: <sha>, on @user_script:<line>." to errors raised inside functions.
+const LUA_ERROR = /RAPYER_([A-Z_]+) (\{.*\})/s;
 
 /**
  * Maps an error raised by a script (`redis.error_reply('RAPYER_<CODE> {json}')`) to its class;

@@ -1,0 +1,110 @@
+/**
+ * `npm run demo`: the seed roadmap's examples, run against an embedded Redis (or REDIS_URL),
+ * printing what each step did and the script it ran.
+ */
+import { Type } from 'typebox';
+import { abort, AbortError, connect, defineModel, t } from '../src/index.js';
+import { startRedis } from '../test/helpers/embedded-redis.js';
+
+const User = defineModel('User', {
+  name: Type.String({ maxLength: 200 }),
+  age: Type.Integer({ minimum: 0 }),
+  score: Type.Number({ default: 0 }),
+  status: Type.Union([Type.Literal('new'), Type.Literal('adult'), Type.Literal('minor')], { default: 'new' }),
+  level: Type.String({ default: 'basic' }),
+  balance: Type.Integer({ default: 0 }),
+  lastSeen: t.DateTime({ default: () => new Date(0) }),
+  tags: Type.Array(Type.String(), { default: [] }),
+  badges: Type.Array(Type.String(), { default: [] }),
+  notifications: Type.Record(Type.String(), Type.String(), { default: {} }),
+  inventory: Type.Array(Type.Object({ sku: Type.String(), qty: Type.Integer(), expired: Type.Boolean() }), { default: [] }),
+});
+
+const step = (title: string): void => console.log(`\n== ${title}`);
+const show = (label: string, value: unknown): void => console.log(`   ${label}: ${JSON.stringify(value)}`);
+
+async function main(): Promise<void> {
+  const server = await startRedis();
+  const db = await connect({ url: server.url });
+  console.log(`rapyer demo on ${server.url}`);
+  try {
+    step('create a record (one script: validate, write the hash, register the id)');
+    const u = await User.create({
+      name: 'Ada', age: 36, score: 95, tags: ['early'],
+      inventory: [
+        { sku: 'apple', qty: 3, expired: true },
+        { sku: 'pear', qty: 0, expired: false },
+        { sku: 'plum', qty: 5, expired: false },
+      ],
+    });
+    show('id', u.id);
+    show('key', u.key);
+
+    step('an atomic field operation: await u.$.score.incr(10)');
+    show('new score', await u.$.score.incr(10));
+
+    step("the seed's pipeline: score += 10, name += ' (Pro)', tags.append('new'), all in one EVALSHA");
+    await u.pipeline((p) => {
+      p.score.incr(10);
+      p.name.append(' (Pro)');
+      p.tags.append('new');
+    });
+    show('after', { score: u.score, name: u.name, tags: u.tags });
+
+    step('conditional pipeline, decided on the server: age > 17 ? adult : minor');
+    await u.pipeline((p) => {
+      p.age.gt(17).ifTrue(() => p.status.set('adult')).else(() => p.status.set('minor'));
+    });
+    show('status', u.status);
+
+    step('score >= 100: three actions in one branch');
+    await u.pipeline((p) => {
+      p.score.gte(100).ifTrue([
+        () => p.level.set('premium'),
+        () => p.badges.append('high_scorer'),
+        () => p.notifications.update({ achievement: 'unlocked' }),
+      ]);
+    });
+    show('after', { level: u.level, badges: u.badges, notifications: u.notifications });
+
+    step('a server-side loop: for (const item of p.inventory) remove the expired ones');
+    const program = (p: Parameters<Parameters<typeof u.pipeline>[0]>[0]) => {
+      for (const item of p.inventory) {
+        item.expired.ifTrue(() => p.inventory.remove(item));
+      }
+    };
+    await u.pipeline(program);
+    show('inventory', u.inventory);
+    console.log('   the script that ran (program part):');
+    const { lua } = u.explain(program);
+    console.log(lua.slice(lua.indexOf('local P =')).replace(/^/gm, '     '));
+
+    step('abort(): nothing is written, AbortError is thrown');
+    const before = u.balance;
+    try {
+      await u.pipeline((p) => {
+        p.balance.incr(100);
+        p.balance.lt(1000).ifTrue(() => abort('balance too small'));
+      });
+    } catch (err) {
+      show('error', `${(err as AbortError).name}: ${(err as Error).message}`);
+    }
+    show('balance unchanged', (await User.get(u.id)).balance === before);
+
+    step('datetime on the server clock, then read back');
+    await u.$.lastSeen.setNow();
+    show('lastSeen', u.lastSeen);
+
+    step('delete');
+    show('deleted', await u.delete());
+    console.log('\nBulk operations, queries and the cluster are the next issues; the demo grows with them.');
+  } finally {
+    await db.close();
+    await server.stop();
+  }
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
