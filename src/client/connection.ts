@@ -5,6 +5,7 @@
 import { createClient, type RedisClientType } from 'redis';
 import type { Compiled } from '../compile/compiler.js';
 import { RapyerError } from '../errors.js';
+import { transaction, type RecordMethods, type TransactionFn } from '../model/model.js';
 import { binaryClient, execute, type Reply, type ScriptClient } from './executor.js';
 
 export interface ConnectOptions {
@@ -27,6 +28,11 @@ export class Connection {
 
   run(script: Compiled): Promise<Reply> {
     return execute(this.scripts, script);
+  }
+
+  /** One atomic program over several records: `db.transaction([alice, bob], (a, b) => ...)`. */
+  transaction<const T extends readonly RecordMethods<any>[]>(records: T, fn: TransactionFn<T>): Promise<T> {
+    return transaction(this, records, fn);
   }
 
   async close(): Promise<void> {

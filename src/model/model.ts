@@ -332,6 +332,32 @@ class RecordBase {
   }
 }
 
+type HandlesOf<R> = R extends RecordMethods<infer S> ? Handles<S, 'pipe'> : never;
+export type TransactionFn<T extends readonly RecordMethods<any>[]> = (...handles: { [K in keyof T]: HandlesOf<T[K]> }) => void;
+
+/**
+ * Runs one program over several records as one script: `db.transaction([a, b], (pa, pb) => ...)`.
+ * Conditions may span the records; every record commits, or none does.
+ */
+export async function transaction<const T extends readonly RecordMethods<any>[]>(
+  db: Connection,
+  records: T,
+  fn: TransactionFn<T>,
+): Promise<T> {
+  const bases = records as unknown as RecordBase[];
+  const recorder = new Recorder();
+  const handles = bases.map((r, i) => new ObjectHandle({ recorder, rec: i + 1, data: () => r as unknown as Record<string, unknown> }, hidden(r).model.spec));
+  recording(recorder, () => (fn as (...h: unknown[]) => void)(...handles));
+  const refs = bases.map((r) => {
+    const h = hidden(r);
+    return { key: r.key, idsKey: h.model.keys.ids(), id: h.id, seen: h.meta.version };
+  });
+  const program: ProgramNode = { kind: 'Program', mode: 'update', records: refs, body: recorder.body };
+  const reply = (await db.run(compile(freezeDeep(program)))) as Reply[];
+  bases.forEach((r, i) => applyReply(r, reply[i + 1] as Buffer[]));
+  return records;
+}
+
 /** Declares a model over a TypeBox shape. Bad shapes and options raise SchemaError here. */
 export function defineModel<S extends TProperties>(name: string, shape: S, options: ModelOptions = {}): Model<S> {
   if (!MODEL_NAME.test(name)) throw new SchemaError(`model name "${name}" must be an identifier`);

@@ -20,10 +20,21 @@ export interface ValueH<T> {
   lt(v: T | ValueH<T>): Condition;
   lte(v: T | ValueH<T>): Condition;
   in(values: readonly T[]): Condition;
+  plus(x: number | ValueH<number>): ValueH<number>;
+  minus(x: number | ValueH<number>): ValueH<number>;
+  times(x: number | ValueH<number>): ValueH<number>;
+  dividedBy(x: number | ValueH<number>): ValueH<number>;
+  floorDiv(x: number | ValueH<number>): ValueH<number>;
+  modulo(x: number | ValueH<number>): ValueH<number>;
+  power(x: number | ValueH<number>): ValueH<number>;
+  atMost(x: number | ValueH<number>): ValueH<number>;
+  atLeast(x: number | ValueH<number>): ValueH<number>;
+  concat(x: string | ValueH<string>): ValueH<string>;
 }
 
 export interface FieldH<T, M extends Mode> extends ValueH<T> {
-  set(v: T): Ret<M, T>;
+  /** A value, or a computed value evaluated by the script: `p.total.set(p.price.times(p.qty))`. */
+  set(v: T | ValueH<any>): Ret<M, T>;
 }
 
 export interface NumberH<M extends Mode> extends FieldH<number, M> {

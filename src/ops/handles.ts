@@ -3,7 +3,7 @@
  * (values validated and encoded as they are recorded, Drizzle-style); comparisons build conditions.
  */
 import {
-  node, param, paramList, type CompareOp, type Constraints, type Expr, type FieldOpNode, type LuaType,
+  node, param, paramList, type ArithOp, type CompareOp, type Constraints, type Expr, type FieldOpNode, type LuaType,
 } from '../ast/nodes.js';
 import { OperationError } from '../errors.js';
 import { decodeElement, decodeScalar, encodeElement, encodeScalar, type Raw } from '../schema/codec.js';
@@ -82,6 +82,29 @@ export class ValueHandle {
     return new Condition(node({ kind: 'In', value: this.expr, list: paramList(raws), as: luaTypeOf(this.spec) }), this.ctx.recorder);
   }
 
+  // Computed values (evaluated by the script): p.total.set(p.price.times(p.qty))
+  private arith(op: ArithOp, other: unknown): ValueHandle {
+    const right = other instanceof ValueHandle ? other.expr
+      : op === 'concat' ? param(text(other), 'str') : param(String(finite(other, op)), 'num');
+    const spec: FieldSpec = op === 'concat'
+      ? { kind: 'string', path: this.spec.path, optional: false, nullable: false, hasDefault: false }
+      : { kind: 'number', path: this.spec.path, optional: false, nullable: false, hasDefault: false };
+    return new ValueHandle(this.ctx, spec, node({ kind: 'Arith', op, left: this.expr, right }));
+  }
+  plus(x: number | ValueHandle): ValueHandle { return this.arith('add', x); }
+  minus(x: number | ValueHandle): ValueHandle { return this.arith('sub', x); }
+  times(x: number | ValueHandle): ValueHandle { return this.arith('mul', x); }
+  dividedBy(x: number | ValueHandle): ValueHandle { return this.arith('div', x); }
+  /** Floor division: the integer part towards minus infinity. */
+  floorDiv(x: number | ValueHandle): ValueHandle { return this.arith('floordiv', x); }
+  modulo(x: number | ValueHandle): ValueHandle { return this.arith('mod', x); }
+  power(x: number | ValueHandle): ValueHandle { return this.arith('pow', x); }
+  /** The smaller of this value and x (clamps from above). */
+  atMost(x: number | ValueHandle): ValueHandle { return this.arith('min', x); }
+  /** The larger of this value and x (clamps from below). */
+  atLeast(x: number | ValueHandle): ValueHandle { return this.arith('max', x); }
+  concat(x: string | ValueHandle): ValueHandle { return this.arith('concat', x); }
+
   startsWith(prefix: string | ValueHandle): Condition {
     const p = prefix instanceof ValueHandle ? prefix.expr : param(prefix, 'str');
     return new Condition(node({ kind: 'StartsWith', value: this.expr, prefix: p }), this.ctx.recorder);
@@ -108,8 +131,15 @@ export class FieldHandle extends ValueHandle {
 
   protected scalarResult = (raw: Raw | null): unknown => (raw === null ? undefined : decodeScalar(this.spec as ScalarSpec, raw));
 
-  /** Sets the field (validated now); `null` for nullable fields. */
+  /** Sets the field: a value (validated now; `null` for nullable fields) or a computed value (checked by the script). */
   set(value: unknown): any {
+    if (value instanceof ValueHandle) {
+      const as = luaTypeOf(this.spec) === 'num' ? 'n' : luaTypeOf(this.spec) === 'bool' ? 'b' : 's';
+      return this.ctx.recorder.emit(node({
+        kind: 'SetComputed', rec: this.ctx.rec, field: this.spec.path, path: this.spec.path, value: value.expr, as,
+        check: Object.freeze(constraintsOf(this.spec)),
+      }), this.scalarResult);
+    }
     validate(this.spec, value, this.spec.path);
     if (value === null) return this.op('scalar', 'setNull', [], () => null);
     return this.op('scalar', 'set', [param(encodeScalar(this.spec as ScalarSpec, value))], this.scalarResult);
