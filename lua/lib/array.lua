@@ -189,34 +189,36 @@ local function deep_eq(a, b)
   return true
 end
 
-local function item_eq(kind, a, b)
-  if a == b then return true end
-  if a == nil or b == nil then return false end
-  if kind == 'n' then return tonumber(a) == tonumber(b) end
-  if kind == 'o' then return deep_eq(cjson.decode(a), cjson.decode(b)) end
-  return false
+-- the index of the first item equal to `item`: same stored text first (a loop's own item is found
+-- this way, by an interned-string comparison), then by value (numbers, or JSON objects decoded once)
+local function arr_find(items, kind, item)
+  for i = 1, #items do
+    if items[i] == item then return i end
+  end
+  if kind == 's' then return nil end
+  local want = item
+  if kind == 'o' then want = cjson.decode(item) else want = tonumber(item) end
+  for i = 1, #items do
+    local have
+    if kind == 'o' then have = cjson.decode(items[i]) else have = tonumber(items[i]) end
+    if deep_eq(have, want) then return i end
+  end
+  return nil
 end
 
 -- remove(item): removes the first equal item; returns 'true' if one was removed
 local function arr_remove(s, f, path, C, kind, item)
   local m = arr_list(s, f)
-  for i = 1, #m.items do
-    if item_eq(kind, m.items[i], item) then
-      check_items(C, path, #m.items - 1)
-      table.remove(m.items, i)
-      m.dirty = true
-      return 'true'
-    end
-  end
-  return 'false'
+  local i = arr_find(m.items, kind, item)
+  if i == nil then return 'false' end
+  check_items(C, path, #m.items - 1)
+  table.remove(m.items, i)
+  m.dirty = true
+  return 'true'
 end
 
 local function arr_contains(s, f, kind, item)
-  local m = arr_list(s, f)
-  for i = 1, #m.items do
-    if item_eq(kind, m.items[i], item) then return true end
-  end
-  return false
+  return arr_find(arr_list(s, f).items, kind, item) ~= nil
 end
 
 -- Python slice deletion del a[start:stop]; stop may be nil (the end)
