@@ -9,10 +9,13 @@ import { fromReplyError } from '../errors.js';
 
 export type Reply = Buffer | null | number | Reply[];
 
-/** What the executor needs of a client: node-redis's client and cluster client both have it. */
+/**
+ * What the executor needs of a client. Scripts go through `sendCommand` rather than `evalSha`:
+ * node-redis spreads `evalSha`'s arguments into a function call, which overflows the call stack
+ * past about 100,000 ARGV entries (a large array `set` or `create`).
+ */
 export interface ScriptClient {
-  evalSha(sha: string, options: { keys: string[]; arguments: (string | Buffer)[] }): Promise<unknown>;
-  evalShaRo(sha: string, options: { keys: string[]; arguments: (string | Buffer)[] }): Promise<unknown>;
+  sendCommand(args: (string | Buffer)[]): Promise<unknown>;
   scriptLoad(script: string): Promise<unknown>;
 }
 
@@ -24,8 +27,8 @@ export function binaryClient(client: RedisClientType<any, any, any, any, any>): 
 const isNoScript = (err: unknown): boolean => err instanceof Error && err.message.startsWith('NOSCRIPT');
 
 export async function execute(client: ScriptClient, script: Compiled): Promise<Reply> {
-  const options = { keys: [...script.keys], arguments: [...script.argv] };
-  const run = () => (script.readOnly ? client.evalShaRo(script.sha1, options) : client.evalSha(script.sha1, options));
+  const args = [script.readOnly ? 'EVALSHA_RO' : 'EVALSHA', script.sha1, String(script.keys.length), ...script.keys, ...script.argv];
+  const run = () => client.sendCommand(args);
   try {
     try {
       return (await run()) as Reply;
