@@ -1,5 +1,7 @@
 --- fmt_num(n): the shortest decimal text that reads back as exactly n (integers without exponent).
 local function fmt_num(n)
+  -- '%d' drops the sign of -0; keep it, as the client's encoding does (0 * -1 is -0 in JS)
+  if n == 0 and 1 / n < 0 then return '-0' end
   if n == math.floor(n) and n > -1e16 and n < 1e16 then return string.format('%d', n) end
   for digits = 15, 17 do
     local s = string.format('%.' .. digits .. 'g', n)

@@ -1,6 +1,7 @@
 --- Typed access to scalar fields of a record state.
 --- sc_num(s, f, path): the stored number; OPERATION when the field holds no value.
 --- sc_str(s, f, path): the stored string; same rule.
+--- obj_present(s, marker, path): OPERATION unless the object `marker` (optional or nullable) is there.
 --- @include "state"
 --- @include "fail"
 local function sc_raw(s, f, path)
@@ -11,6 +12,11 @@ end
 
 local function sc_num(s, f, path)
   return tonumber(sc_raw(s, f, path))
+end
+
+-- a write into an absent object would leave a partial one that breaks the schema
+local function obj_present(s, marker, path)
+  if st_get(s, marker) == nil then fail('OPERATION', path .. ': ' .. marker .. ' holds no object', path) end
 end
 
 -- writes a scalar and clears its null marker (`f!`) if the field was null

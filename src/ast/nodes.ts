@@ -68,6 +68,8 @@ export interface FieldOpNode {
   readonly check: Constraints;
   /** Item equality for array `remove`/`contains`: numbers, text, or JSON objects. */
   readonly eq?: 'n' | 's' | 'o';
+  /** The nearest enclosing object that may be absent (optional or null): the op needs it present. */
+  readonly within?: string;
 }
 /** Sets a scalar from an expression computed on the server, checked there. */
 export interface SetComputedNode {
@@ -78,6 +80,7 @@ export interface SetComputedNode {
   readonly value: Expr;
   readonly as: 'n' | 's' | 'b';
   readonly check: Constraints;
+  readonly within?: string;
 }
 export interface IfNode { readonly kind: 'If'; readonly cond: Expr; readonly then: readonly Stmt[]; readonly else: readonly Stmt[] }
 export interface ForEachNode {

@@ -159,13 +159,17 @@ function emit(n: Expr, w: Writer): string {
 const block = (body: readonly Stmt[], w: Writer, indent: string): string =>
   body.map((s) => statement(s, w, indent)).join('\n');
 
+/** The check that an enclosing object that may be absent is there, before a write into it. */
+const present = (n: { rec: number; path: string; within?: string }, ind: string): string =>
+  n.within === undefined ? '' : `${ind}obj_present(${state(n.rec)}, ${luaString(n.within)}, ${luaString(n.path)})\n`;
+
 const stmt: StmtEmitters = {
   FieldOp: (n, w, ind) => {
     const args = n.args.map((a) => emit(a, w));
-    return `${ind}${w.result()} = ${fieldOpCall(n, state(n.rec), w.check(n.check), args)} or false`;
+    return `${present(n, ind)}${ind}${w.result()} = ${fieldOpCall(n, state(n.rec), w.check(n.check), args)} or false`;
   },
   SetComputed: (n, w, ind) =>
-    `${ind}${w.result()} = set_checked(${state(n.rec)}, ${luaString(n.field)}, ${luaString(n.path)}, ${w.check(n.check)}, "${n.as}", ${emit(n.value, w)})`,
+    `${present(n, ind)}${ind}${w.result()} = set_checked(${state(n.rec)}, ${luaString(n.field)}, ${luaString(n.path)}, ${w.check(n.check)}, "${n.as}", ${emit(n.value, w)})`,
   If: (n, w, ind) => {
     const lines = [`${ind}if ${emit(n.cond, w)} then`, block(n.then, w, `${ind}  `)];
     if (n.else.length > 0) lines.push(`${ind}else`, block(n.else, w, `${ind}  `));

@@ -113,14 +113,19 @@ export class ValueHandle {
 
 /** A handle on a stored field: operations record FieldOp statements. */
 export class FieldHandle extends ValueHandle {
-  constructor(ctx: Ctx, spec: FieldSpec) {
+  /** `within`: the nearest enclosing object that may be absent; writing into it while absent would leave a partial object. */
+  constructor(ctx: Ctx, spec: FieldSpec, protected readonly within?: string) {
     super(ctx, spec, node({ kind: 'Field', rec: ctx.rec, field: spec.path, as: luaTypeOf(spec) }));
+  }
+
+  private get guard(): { within?: string } {
+    return this.within === undefined ? {} : { within: this.within };
   }
 
   protected op(target: FieldOpNode['target'], op: string, args: Expr[], decode: (raw: Raw | null) => unknown, eq?: FieldOpNode['eq']): any {
     const stmt = node({
       kind: 'FieldOp' as const, rec: this.ctx.rec, target, op, field: this.spec.path, path: this.spec.path,
-      args: Object.freeze(args), check: Object.freeze(constraintsOf(this.spec)), ...(eq ? { eq } : {}),
+      args: Object.freeze(args), check: Object.freeze(constraintsOf(this.spec)), ...(eq ? { eq } : {}), ...this.guard,
     });
     return this.ctx.recorder.emit(stmt, decode);
   }
@@ -137,7 +142,7 @@ export class FieldHandle extends ValueHandle {
       const as = luaTypeOf(this.spec) === 'num' ? 'n' : luaTypeOf(this.spec) === 'bool' ? 'b' : 's';
       return this.ctx.recorder.emit(node({
         kind: 'SetComputed', rec: this.ctx.rec, field: this.spec.path, path: this.spec.path, value: value.expr, as,
-        check: Object.freeze(constraintsOf(this.spec)),
+        check: Object.freeze(constraintsOf(this.spec)), ...this.guard,
       }), this.scalarResult);
     }
     validate(this.spec, value, this.spec.path);
@@ -149,6 +154,13 @@ export class FieldHandle extends ValueHandle {
 const finite = (n: unknown, what: string): number => {
   if (typeof n !== 'number' || !Number.isFinite(n)) throw new OperationError(`${what}: expected a finite number, got ${String(n)}`);
   return n;
+};
+
+/** Indices, offsets, lengths and counts: Lua would silently truncate or misuse a fraction. */
+const integer = (n: unknown, what: string): number => {
+  const v = finite(n, what);
+  if (!Number.isInteger(v)) throw new OperationError(`${what}: expected an integer, got ${v}`);
+  return v;
 };
 
 export class NumberHandle extends FieldHandle {
@@ -172,7 +184,7 @@ export class NumberHandle extends FieldHandle {
 export class StringHandle extends FieldHandle {
   append(s: string): any { return this.op('str', 'append', [param(text(s))], this.scalarResult); }
   prepend(s: string): any { return this.op('str', 'prepend', [param(text(s))], this.scalarResult); }
-  repeat(n: number): any { return this.op('str', 'repeat', [param(String(finite(n, 'repeat')))], this.scalarResult); }
+  repeat(n: number): any { return this.op('str', 'repeat', [param(String(integer(n, 'repeat')))], this.scalarResult); }
 }
 
 const text = (s: unknown): string => {
@@ -189,9 +201,9 @@ export class BytesHandle extends FieldHandle {
   append(b: Uint8Array): any { return this.op('bytes', 'append', [param(bytesOf(b))], this.scalarResult); }
   /** Overwrites from `offset` (zero-padding a gap, like SETRANGE). */
   setRange(offset: number, b: Uint8Array): any {
-    return this.op('bytes', 'setRange', [param(String(finite(offset, 'setRange'))), param(bytesOf(b))], this.scalarResult);
+    return this.op('bytes', 'setRange', [param(String(integer(offset, 'setRange'))), param(bytesOf(b))], this.scalarResult);
   }
-  truncate(length: number): any { return this.op('bytes', 'truncate', [param(String(finite(length, 'truncate')))], this.scalarResult); }
+  truncate(length: number): any { return this.op('bytes', 'truncate', [param(String(integer(length, 'truncate')))], this.scalarResult); }
 }
 
 export interface Duration { days?: number; hours?: number; minutes?: number; seconds?: number; ms?: number }
@@ -212,8 +224,8 @@ export class DateTimeHandle extends FieldHandle {
 /** A boolean field is a condition itself: `p.active.ifTrue(...)`. */
 export class BooleanHandle extends Condition {
   private readonly field: FieldHandle;
-  constructor(ctx: Ctx, spec: FieldSpec) {
-    const field = new FieldHandle(ctx, spec);
+  constructor(ctx: Ctx, spec: FieldSpec, within?: string) {
+    const field = new FieldHandle(ctx, spec, within);
     super(node({ kind: 'Compare', op: 'eq', left: field.expr, right: param('true', 'bool') }), ctx.recorder);
     this.field = field;
   }
@@ -347,7 +359,7 @@ export class ArrayHandle extends FieldHandle {
   }
 }
 
-const index = (i: number): Expr => param(String(finite(i, 'index')), 'raw');
+const index = (i: number): Expr => param(String(integer(i, 'index')), 'raw');
 
 export class RecordHandle extends FieldHandle {
   declare readonly spec: RecordSpec;
@@ -412,24 +424,26 @@ export class RecordHandle extends FieldHandle {
 
 /** A nested object: a handle per field, recursively. */
 export class ObjectHandle {
-  constructor(ctx: Ctx, spec: ObjectSpec) {
+  constructor(ctx: Ctx, spec: ObjectSpec, within?: string) {
+    // an object that may be absent guards the writes into it (see obj_present in lua/lib/scalar.lua)
+    const inner = spec.optional || spec.nullable ? spec.path : within;
     for (const name of spec.order) {
       let handle: unknown;
-      Object.defineProperty(this, name, { enumerable: true, get: () => (handle ??= handleFor(ctx, spec.fields[name])) });
+      Object.defineProperty(this, name, { enumerable: true, get: () => (handle ??= handleFor(ctx, spec.fields[name], inner)) });
     }
   }
 }
 
-export function handleFor(ctx: Ctx, spec: FieldSpec): unknown {
+export function handleFor(ctx: Ctx, spec: FieldSpec, within?: string): unknown {
   switch (spec.kind) {
-    case 'integer': case 'number': return new NumberHandle(ctx, spec);
-    case 'string': return new StringHandle(ctx, spec);
-    case 'enum': return new FieldHandle(ctx, spec);
-    case 'bytes': return new BytesHandle(ctx, spec);
-    case 'datetime': return new DateTimeHandle(ctx, spec);
-    case 'boolean': return new BooleanHandle(ctx, spec);
-    case 'array': return new ArrayHandle(ctx, spec);
-    case 'record': return new RecordHandle(ctx, spec);
-    case 'object': return new ObjectHandle(ctx, spec);
+    case 'integer': case 'number': return new NumberHandle(ctx, spec, within);
+    case 'string': return new StringHandle(ctx, spec, within);
+    case 'enum': return new FieldHandle(ctx, spec, within);
+    case 'bytes': return new BytesHandle(ctx, spec, within);
+    case 'datetime': return new DateTimeHandle(ctx, spec, within);
+    case 'boolean': return new BooleanHandle(ctx, spec, within);
+    case 'array': return new ArrayHandle(ctx, spec, within);
+    case 'record': return new RecordHandle(ctx, spec, within);
+    case 'object': return new ObjectHandle(ctx, spec, within);
   }
 }
