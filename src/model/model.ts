@@ -109,13 +109,13 @@ export class Model<S extends TProperties = TProperties> {
   }
 
   /** Validated data (defaults filled) and its hash fields. */
-  private prepare(input: unknown): { data: Record<string, unknown>; fields: Raw[] } {
+  prepare(input: unknown): { data: Record<string, unknown>; fields: Raw[] } {
     const data = withDefaults(this.spec, input) as Record<string, unknown>;
     validate(this.spec, data, '');
     return { data, fields: flatten(this.spec, data, []) };
   }
 
-  private writeProgram(id: string, fields: Raw[], mode: 'create' | 'replace'): ProgramNode {
+  writeProgram(id: string, fields: Raw[], mode: 'create' | 'replace'): ProgramNode {
     const ttl = this.options.ttl ? this.options.ttl * 1000 : 0;
     return {
       kind: 'Program', mode: 'write', records: [this.ref(id)],
@@ -290,15 +290,8 @@ class RecordBase {
   /** Writes the whole local state (validated), creating the record again if it was deleted. */
   async save(): Promise<this> {
     const h = hidden(this);
-    const model = h.model;
-    const data = withDefaults(model.spec, ownData(this)) as Record<string, unknown>;
-    validate(model.spec, data, '');
-    const fields = flatten(model.spec, data, []);
-    const ttl = model.options.ttl ? model.options.ttl * 1000 : 0;
-    const reply = (await model.db.run(compile(freezeDeep({
-      kind: 'Program', mode: 'write', records: [{ key: this.key, idsKey: model.keys.ids(), id: h.id, seen: '' }],
-      body: [node({ kind: 'WriteRecord', rec: 1, mode: 'replace', id: param(h.id, 'str'), fields: paramList(fields), ttlMs: param(String(ttl)) })],
-    } satisfies ProgramNode)))) as Reply[];
+    const { data, fields } = h.model.prepare(ownData(this));
+    const reply = (await h.model.db.run(compile(freezeDeep(h.model.writeProgram(h.id, fields, 'replace'))))) as Reply[];
     replaceData(this, data);
     h.meta = { version: bufferText(reply[0]), heads: new Map() };
     return this;
