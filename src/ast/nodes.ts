@@ -108,10 +108,14 @@ export interface ExpireRecordNode { readonly kind: 'ExpireRecord'; readonly rec:
 export interface TtlRecordNode { readonly kind: 'TtlRecord'; readonly rec: number }
 /** The whole stored hash of a record (read-only programs). */
 export interface ReadRecordNode { readonly kind: 'ReadRecord'; readonly rec: number }
+/** Takes a record's lock (`key`, a KEYS slot) for `leaseMs` when it is free; 1 if taken, else 0. */
+export interface AcquireLockNode { readonly kind: 'AcquireLock'; readonly key: string; readonly token: ParamNode; readonly leaseMs: ParamNode }
+/** Deletes a record's lock only while it still holds `token`; 1 if released, else 0. */
+export interface ReleaseLockNode { readonly kind: 'ReleaseLock'; readonly key: string; readonly token: ParamNode }
 
 export type Stmt =
   | FieldOpNode | SetComputedNode | IfNode | ForEachNode | AbortNode | WriteRecordNode | DeleteRecordNode | ReadRecordNode
-  | ExistsRecordNode | ExpireRecordNode | TtlRecordNode;
+  | ExistsRecordNode | ExpireRecordNode | TtlRecordNode | AcquireLockNode | ReleaseLockNode;
 
 // ---- programs ----------------------------------------------------------------------------------
 

@@ -202,6 +202,8 @@ const stmt: StmtEmitters = {
   ExistsRecord: (n, w, ind) => `${ind}${w.result()} = rec_exists(${state(n.rec)})`,
   ExpireRecord: (n, w, ind) => `${ind}${w.result()} = rec_expire(${state(n.rec)}, ${w.param(n.ms)})`,
   TtlRecord: (n, w, ind) => `${ind}${w.result()} = rec_ttl(${state(n.rec)})`,
+  AcquireLock: (n, w, ind) => `${ind}${w.result()} = lock_acquire(${w.key(n.key)}, ${w.param(n.token)}, ${w.param(n.leaseMs)})`,
+  ReleaseLock: (n, w, ind) => `${ind}${w.result()} = lock_release(${w.key(n.key)}, ${w.param(n.token)})`,
 };
 
 function statement(n: Stmt, w: Writer, indent: string): string {

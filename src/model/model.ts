@@ -15,6 +15,7 @@ import { fromShape, isScalar, specAt, type ObjectSpec } from '../schema/spec.js'
 import { validate, withDefaults } from '../schema/validate.js';
 import { newId } from './ids.js';
 import { KeySpace } from './keys.js';
+import { withLock, type LockOptions } from './lock.js';
 import { applyFields, flatten, readRecord, type RecordMeta } from './layout.js';
 import type { Data, Handles } from './types.js';
 
@@ -55,6 +56,8 @@ export interface RecordMethods<S extends TProperties> {
   ttl(): Promise<number>;
   pipeline(fn: PipelineFn<S>): Promise<this>;
   explain(fn: PipelineFn<S>): Explained;
+  /** Runs `fn` holding the record's lock, with the record freshly loaded: `await u.lock(async (locked) => ...)`. */
+  lock<T>(fn: (locked: Rec<S>) => Promise<T> | T, options?: LockOptions): Promise<T>;
   toJSON(): Data<S>;
 }
 
@@ -205,6 +208,11 @@ export class Model<S extends TProperties = TProperties> {
     return { lua, keys, argv };
   }
 
+  /** Runs `fn` holding record `id`'s lock (see src/model/lock.ts); returns what `fn` returns. */
+  lock<T>(id: string, fn: (locked: Rec<S>) => Promise<T> | T, options?: LockOptions): Promise<T> {
+    return withLock(this, id, fn as (locked: Rec<any>) => Promise<T> | T, options);
+  }
+
   /** Makes a record object from decoded data. */
   wrap(id: string, data: Record<string, unknown>, meta: RecordMeta): Rec<S> {
     const rec = Object.create(RecordBase.prototype) as RecordBase;
@@ -318,6 +326,11 @@ class RecordBase {
   ttl(): Promise<number> {
     const h = hidden(this);
     return h.model.ttl(h.id);
+  }
+
+  lock<T>(fn: (locked: Rec<any>) => Promise<T> | T, options?: LockOptions): Promise<T> {
+    const h = hidden(this);
+    return h.model.lock(h.id, fn, options);
   }
 
   toJSON(): Record<string, unknown> {
