@@ -6,6 +6,7 @@ export type { LockOptions } from './model/lock.js';
 export { t, type BytesOptions, type DateTimeOptions, type TBytes, type TDateTime } from './schema/t.js';
 export { and, or, not, abort, Condition } from './ops/condition.js';
 export * from './errors.js';
+export { Query, type Direction } from './query/query.js';
 
 import type { Model } from './model/model.js';
 import type { Data } from './model/types.js';

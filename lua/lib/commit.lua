@@ -3,11 +3,21 @@
 --- st_reply(s, seen): what the client needs to update its copy: the changed fields ('p', f1, v1, ...;
 --- a nil value is a deleted field) when its copy was at the version the program started from
 --- (`seen`), else the whole hash ('f', f1, v1, ...).
+--- st_check(s): the checks a commit needs (unique values); a program runs it for every record
+--- before the first st_commit, so a violation on the second record cannot follow writes to the first.
 --- @include "state"
 --- @include "array"
+--- @include "index"
+local function st_check(s)
+  arr_writeback(s)
+  if s.uq then uq_check(s, s.dirty) end
+end
+
+-- true when something was written
 local function st_commit(s)
   arr_writeback(s)
-  if #s.order == 0 then return end
+  if #s.order == 0 then return false end
+  if s.ix or s.uq then ix_sync(s, s.dirty) end
   st_put(s, '#v', string.format('%d', tonumber(st_get(s, '#v') or '0') + 1))
   local sets, dels = {}, {}
   for _, f in ipairs(s.order) do
@@ -19,6 +29,7 @@ local function st_commit(s)
   end
   for i = 1, #sets, 4000 do redis.call('HSET', s.key, unpack(sets, i, math.min(i + 3999, #sets))) end
   for i = 1, #dels, 4000 do redis.call('HDEL', s.key, unpack(dels, i, math.min(i + 3999, #dels))) end
+  return true
 end
 
 local function st_reply(s, seen)

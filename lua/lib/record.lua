@@ -1,12 +1,9 @@
---- rec_version(s): the stored version of the record, or nil when the record does not exist.
---- Every record hash holds `#v`, its version, bumped by each commit.
---- @include "state"
-local function rec_version(s)
-  return st_get(s, '#v')
-end
-
+--- Whole-record operations. Every record hash holds `#v`, its version, bumped by each write;
+--- its presence means the record exists.
 --- rec_require(s, id): the version; NOT_FOUND when the record is absent.
+--- @include "state"
 --- @include "fail"
+--- @include "index"
 local function rec_require(s, id)
   local v = st_get(s, '#v')
   if v == nil then fail('NOT_FOUND', 'record ' .. id .. ' not found') end
@@ -20,6 +17,14 @@ end
 local function rec_write(s, ids, id, kv, mode, ttl)
   local v0 = redis.call('HGET', s.key, '#v')
   if v0 and mode == 'create' then fail('CONFLICT', 'record ' .. id .. ' already exists') end
+  if s.ix or s.uq then
+    local changes = ix_changes(s, kv)
+    if not v0 then
+      for f in pairs(changes) do s.cache[f] = false end
+    end
+    uq_check(s, changes)
+    ix_sync(s, changes)
+  end
   local pttl = -1
   if v0 then
     pttl = redis.call('PTTL', s.key)
@@ -36,6 +41,7 @@ end
 
 --- rec_delete(s, ids, id): 1 if the record existed
 local function rec_delete(s, ids, id)
+  if (s.ix or s.uq) and redis.call('EXISTS', s.key) == 1 then ix_sync(s, ix_changes(s, {})) end
   redis.call('ZREM', ids, id)
   return redis.call('DEL', s.key)
 end

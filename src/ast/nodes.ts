@@ -119,8 +119,15 @@ export type Stmt =
 
 // ---- programs ----------------------------------------------------------------------------------
 
+/** An index of a model: a field's hash field, its key, 'n' (by score) or 's' (lexicographic). */
+export interface IndexRef { readonly field: string; readonly key: string; readonly type: 'n' | 's' }
+export interface UniqueRef { readonly field: string; readonly key: string }
+
 export interface RecordRef {
   readonly key: string;
+  /** The model's indexes and unique constraints, kept by every write of the program. */
+  readonly ix?: readonly IndexRef[];
+  readonly uq?: readonly UniqueRef[];
   /** The model's id set, kept by create and delete. */
   readonly idsKey: string;
   readonly id: string;
@@ -140,7 +147,42 @@ export interface ProgramNode {
   readonly body: readonly Stmt[];
 }
 
-export type Node = Expr | Stmt | ProgramNode;
+// ---- queries -----------------------------------------------------------------------------------
+
+/** How a query finds its candidates; the full condition is then checked on each one. */
+export type PlanNode =
+  | { readonly kind: 'PlanRange'; readonly index: IndexRef; readonly min?: ParamNode; readonly max?: ParamNode; readonly minEx: boolean; readonly maxEx: boolean }
+  | { readonly kind: 'PlanPrefix'; readonly index: IndexRef; readonly prefix: ParamNode }
+  | { readonly kind: 'PlanIn'; readonly index: IndexRef; readonly values: ParamListNode }
+  | { readonly kind: 'PlanAnd'; readonly items: readonly PlanNode[] }
+  | { readonly kind: 'PlanOr'; readonly items: readonly PlanNode[] }
+  | { readonly kind: 'PlanScan' };
+
+export interface QuerySort { readonly field: string; readonly numeric: boolean; readonly desc: boolean }
+
+/**
+ * A query over one model: candidates from `plan`, kept when `filter` holds on the stored record,
+ * sorted (by `sort`, else by id), paged, then acted on: return records, ids or the count, delete
+ * the matches, or run `body` (a pipeline program on `S[1]`) on each.
+ */
+export interface QueryNode {
+  readonly kind: 'Query';
+  /** Record keys are `prefix .. id`; all of a model's keys share its hash tag. */
+  readonly prefix: ParamNode;
+  readonly idsKey: string;
+  readonly ix: readonly IndexRef[];
+  readonly uq: readonly UniqueRef[];
+  readonly plan: PlanNode;
+  readonly filter: Expr;
+  readonly sort?: QuerySort;
+  readonly offset: ParamNode;
+  /** '' for no limit. */
+  readonly limit: ParamNode;
+  readonly action: 'records' | 'ids' | 'count' | 'delete' | 'update';
+  readonly body: readonly Stmt[];
+}
+
+export type Node = Expr | Stmt | ProgramNode | QueryNode | PlanNode;
 
 /** Freezes a node (shallowly: children are frozen when they are made). */
 export const node = <T extends Node>(n: T): T => Object.freeze(n);

@@ -9,7 +9,7 @@
  */
 import { createHash } from 'node:crypto';
 import type {
-  Constraints, Expr, LuaType, Node, ParamListNode, ParamNode, ProgramNode, Stmt,
+  Constraints, Expr, LuaType, Node, ParamListNode, ParamNode, PlanNode, ProgramNode, QueryNode, Stmt,
 } from '../ast/nodes.js';
 import type { Raw } from '../schema/codec.js';
 import { linkUnits, luaString } from './link.js';
@@ -228,10 +228,20 @@ function linked(body: string, readOnly: boolean): { lua: string; sha1: string } 
 }
 
 /** Compiles a program into one script. Pure: same node, same output. */
-export function compile(program: ProgramNode): Compiled {
+export function compile(node: ProgramNode | QueryNode): Compiled {
+  return node.kind === 'Query' ? compileQuery(node) : compileProgram(node);
+}
+
+function compileProgram(program: ProgramNode): Compiled {
   const w = new Writer(program.records);
   {
-    const states = program.records.map((r) => `st_new(${w.key(r.key)})`);
+    const states = program.records.map((r) => {
+      const state = `st_new(${w.key(r.key)})`;
+      if (!r.ix?.length && !r.uq?.length) return state;
+      const ix = (r.ix ?? []).map((x) => `{${luaString(x.field)}, ${w.key(x.key)}, "${x.type}"}`);
+      const uq = (r.uq ?? []).map((u) => `{${luaString(u.field)}, ${w.key(u.key)}}`);
+      return `st_indexed(${state}, ${w.param({ kind: 'Param', value: r.id, as: 'str' })}, {${ix.join(', ')}}, {${uq.join(', ')}})`;
+    });
     const lines: string[] = [];
     if (program.mode === 'update') {
       program.records.forEach((r, i) => {
@@ -244,6 +254,7 @@ export function compile(program: ProgramNode): Compiled {
     lines.push(block(program.body, w, ''));
     let ret = 'return R';
     if (program.mode === 'update') {
+      program.records.forEach((_, i) => lines.push(`st_check(S[${i + 1}])`));
       program.records.forEach((_, i) => lines.push(`st_commit(S[${i + 1}])`));
       ret = `return { R, ${seen.map((p, i) => `st_reply(S[${i + 1}], ${p})`).join(', ')} }`;
     }
@@ -259,6 +270,90 @@ export function compile(program: ProgramNode): Compiled {
     const { lua, sha1 } = linked(body, readOnly);
     return Object.freeze({ lua, sha1, keys: Object.freeze(w.keys), argv: Object.freeze(w.argv), readOnly });
   }
+}
+
+type PlanEmitters = { [K in PlanNode['kind']]: (n: Extract<PlanNode, { kind: K }>, w: Writer) => string };
+
+const raw = (p: ParamNode): ParamNode => ({ ...p, as: 'raw' });
+
+const plan: PlanEmitters = {
+  PlanRange: (n, w) => {
+    const parts = [`op="range"`, `key=${w.key(n.index.key)}`, `t="${n.index.type}"`];
+    if (n.min) parts.push(`min=${w.param(raw(n.min))}`, `minx=${n.minEx}`);
+    if (n.max) parts.push(`max=${w.param(raw(n.max))}`, `maxx=${n.maxEx}`);
+    return `{${parts.join(', ')}}`;
+  },
+  PlanPrefix: (n, w) => `{op="prefix", key=${w.key(n.index.key)}, p=${w.param(raw(n.prefix))}}`,
+  PlanIn: (n, w) => `{op="in", key=${w.key(n.index.key)}, t="${n.index.type}", values=${w.list(n.values)}}`,
+  PlanAnd: (n, w) => `{op="and", ${n.items.map((i) => emitPlan(i, w)).join(', ')}}`,
+  PlanOr: (n, w) => `{op="or", ${n.items.map((i) => emitPlan(i, w)).join(', ')}}`,
+  PlanScan: () => '{op="scan"}',
+};
+
+function emitPlan(n: PlanNode, w: Writer): string {
+  return (plan[n.kind] as (n: PlanNode, w: Writer) => string)(n, w);
+}
+
+/** The action of a query on its matches (sorted and paged when it returns them). */
+function queryAction(q: QueryNode, w: Writer): string[] {
+  const page = [
+    q.sort ? `q_sort(M, ${luaString(q.sort.field)}, ${q.sort.numeric}, ${q.sort.desc})` : 'q_sort(M, nil, false, false)',
+    `local first, last = tonumber(${w.param(q.offset)}) + 1, #M`,
+    `local limit = ${w.param(q.limit)}`,
+    `if limit ~= "" then last = math.min(last, first + tonumber(limit) - 1) end`,
+  ];
+  switch (q.action) {
+    case 'count':
+      return ['return #M'];
+    case 'ids':
+      return [...page, 'local out = {}', 'for i = first, last do out[#out + 1] = M[i].id end', 'return out'];
+    case 'records':
+      return [...page, 'local out = {}', 'for i = first, last do', '  out[#out + 1] = M[i].id', '  out[#out + 1] = rec_read(M[i])', 'end', 'return out'];
+    case 'delete':
+      return [`local n = 0`, `for _, s in ipairs(M) do n = n + rec_delete(s, ${w.key(q.idsKey)}, s.id) end`, 'return n'];
+    case 'update':
+      return [
+        'local changed = 0',
+        'for _, m in ipairs(M) do',
+        '  local S = { m }',
+        '  m.v0 = st_get(m, "#v")',
+        block(q.body, w, '  '),
+        'end',
+        'for _, s in ipairs(M) do st_check(s) end',
+        'for _, s in ipairs(M) do if st_commit(s) then changed = changed + 1 end end',
+        'return changed',
+      ];
+  }
+}
+
+/**
+ * A query: candidates from the plan (or every id), the filter checked on each stored record,
+ * then the action. Record keys are built from the model's prefix: they share its hash tag.
+ */
+function compileQuery(q: QueryNode): Compiled {
+  const w = new Writer([]);
+  const ix = q.ix.map((x) => `{${luaString(x.field)}, ${w.key(x.key)}, "${x.type}"}`);
+  const uq = q.uq.map((u) => `{${luaString(u.field)}, ${w.key(u.key)}}`);
+  const ids = w.key(q.idsKey);
+  const lines = [
+    `local prefix = ${w.param(q.prefix)}`,
+    `local IX, UQ = {${ix.join(', ')}}, {${uq.join(', ')}}`,
+    `local ids = q_ids(${emitPlan(q.plan, w)}) or q_all(${ids})`,
+    'local M = {}',
+    'for _, id in ipairs(ids) do',
+    '  local S = { st_indexed(st_new(prefix .. id), id, IX, UQ) }',
+    `  if st_get(S[1], "#v") and ${emit(q.filter, w)} then M[#M + 1] = S[1] end`,
+    'end',
+  ];
+  lines.push(...queryAction(q, w));
+  const body = [
+    `local P = read_params(ARGV, "${w.shape}")`,
+    `local C = ${w.constraintTables()}`,
+    'local R = {}',
+    ...lines.filter((l) => l !== ''),
+  ].join('\n');
+  const { lua, sha1 } = linked(body, false);
+  return Object.freeze({ lua, sha1, keys: Object.freeze(w.keys), argv: Object.freeze(w.argv), readOnly: false });
 }
 
 export type { Node };

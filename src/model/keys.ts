@@ -18,6 +18,16 @@ export class KeySpace {
     return `${this.prefix}#ids`;
   }
 
+  /** The sorted set of an indexed field. */
+  index(path: string): string {
+    return `${this.prefix}#idx:${path}`;
+  }
+
+  /** The value -> id hash of a unique field. */
+  unique(path: string): string {
+    return `${this.prefix}#uniq:${path}`;
+  }
+
   lock(id: string): string {
     return `${this.prefix}#lock:${id}`;
   }

@@ -3,15 +3,19 @@
  * programs behind every call (each call is one compiled script).
  */
 import type { TProperties, TSchema } from 'typebox';
-import { node, param, paramList, type ProgramNode, type RecordRef, type Stmt } from '../ast/nodes.js';
+import {
+  node, param, paramList, type IndexRef, type ProgramNode, type RecordRef, type Stmt, type UniqueRef,
+} from '../ast/nodes.js';
 import { defaultDb, type Connection } from '../client/connection.js';
 import type { Reply } from '../client/executor.js';
 import { compile, type Compiled } from '../compile/compiler.js';
-import { NotFoundError, RapyerError, SchemaError } from '../errors.js';
+import { NotFoundError, QueryError, RapyerError, SchemaError } from '../errors.js';
+import { Condition } from '../ops/condition.js';
+import { Query } from '../query/query.js';
 import { ObjectHandle, type Ctx } from '../ops/handles.js';
 import { Recorder, freezeDeep, recording, type ResultDecoder } from '../ops/recorder.js';
 import type { Raw } from '../schema/codec.js';
-import { fromShape, isScalar, specAt, type ObjectSpec } from '../schema/spec.js';
+import { fromShape, isScalar, specAt, type FieldSpec, type ObjectSpec } from '../schema/spec.js';
 import { validate, withDefaults } from '../schema/validate.js';
 import { newId } from './ids.js';
 import { KeySpace } from './keys.js';
@@ -32,6 +36,12 @@ export interface ModelOptions {
 }
 
 const MODEL_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/** Numbers and dates are indexed by score; strings, booleans and enums lexicographically. */
+export function indexType(spec: FieldSpec): 'n' | 's' {
+  return spec.kind === 'integer' || spec.kind === 'number' || spec.kind === 'datetime'
+    || (spec.kind === 'enum' && spec.values.every((v) => typeof v === 'number')) ? 'n' : 's';
+}
 const META = Symbol('rapyer.meta');
 
 interface Hidden {
@@ -71,6 +81,7 @@ const bufferText = (b: Reply): string => (b === null ? '' : String(b));
 export class Model<S extends TProperties = TProperties> {
   readonly spec: ObjectSpec;
   private keySpace?: KeySpace;
+  private indexKeys?: { ix: IndexRef[]; uq: UniqueRef[] };
 
   constructor(
     readonly name: string,
@@ -95,8 +106,15 @@ export class Model<S extends TProperties = TProperties> {
     return new Model(this.name, this.shape, this.options, db, this.spec);
   }
 
-  private ref(id: string, seen = ''): RecordRef {
-    return { key: this.keys.record(id), idsKey: this.keys.ids(), id, seen };
+  /** A record of this model in a program: its key, and the indexes every write must keep. */
+  ref(id: string, seen = ''): RecordRef {
+    const { ix, uq } = (this.indexKeys ??= {
+      ix: (this.options.indexes ?? []).map((field): IndexRef => ({
+        field, key: this.keys.index(field), type: indexType(specAt(this.spec, field)!),
+      })),
+      uq: (this.options.unique ?? []).map((field): UniqueRef => ({ field, key: this.keys.unique(field) })),
+    });
+    return { key: this.keys.record(id), idsKey: this.keys.ids(), id, seen, ix, uq };
   }
 
   private async run(program: ProgramNode): Promise<Reply> {
@@ -179,6 +197,23 @@ export class Model<S extends TProperties = TProperties> {
       kind: 'Program', mode: 'read', records: [this.ref(id)], body: [node({ kind: 'TtlRecord', rec: 1 })],
     })) as number[];
     return reply[0];
+  }
+
+  /** Field handles for conditions: `User.find(User.fields.age.gt(18))`. */
+  get fields(): Handles<S, 'pipe'> {
+    return new ObjectHandle({ recorder: new Recorder(), rec: 1, data: () => ({}) }, this.spec) as unknown as Handles<S, 'pipe'>;
+  }
+
+  /** A query: `User.find((u) => and(u.age.gt(25), u.active.eq(true))).sort('score', 'desc').limit(50)`. */
+  find(where: Condition | ((fields: Handles<S, 'pipe'>) => Condition)): Query<S> {
+    const condition = typeof where === 'function' ? where(this.fields) : where;
+    if (!(condition instanceof Condition)) throw new QueryError('find() needs a condition, e.g. (u) => u.age.gt(18)');
+    return new Query(this, condition);
+  }
+
+  /** The first match, or null. */
+  findOne(where: Condition | ((fields: Handles<S, 'pipe'>) => Condition)): Promise<Rec<S> | null> {
+    return this.find(where).first();
   }
 
   /** Records `fn` against handles of record `rec` (1-based) of a program. */
@@ -270,7 +305,7 @@ class RecordBase {
 
   private async runUpdate(body: readonly Stmt[]): Promise<Reply[]> {
     const h = hidden(this);
-    const program = h.model.updateProgram([{ key: this.key, idsKey: h.model.keys.ids(), id: h.id, seen: h.meta.version }], body);
+    const program = h.model.updateProgram([h.model.ref(h.id, h.meta.version)], body);
     const reply = (await h.model.db.run(compile(freezeDeep(program)))) as Reply[];
     applyReply(this, reply[1] as Buffer[]);
     return reply;
@@ -290,7 +325,7 @@ class RecordBase {
 
   explain(fn: PipelineFn<any>): Explained {
     const h = hidden(this);
-    const program = h.model.updateProgram([{ key: this.key, idsKey: h.model.keys.ids(), id: h.id, seen: h.meta.version }], this.recordProgram(fn));
+    const program = h.model.updateProgram([h.model.ref(h.id, h.meta.version)], this.recordProgram(fn));
     const { lua, keys, argv } = compile(freezeDeep(program));
     return { lua, keys, argv };
   }
@@ -354,10 +389,7 @@ export async function transaction<const T extends readonly RecordMethods<any>[]>
   const recorder = new Recorder();
   const handles = bases.map((r, i) => new ObjectHandle({ recorder, rec: i + 1, data: () => r as unknown as Record<string, unknown> }, hidden(r).model.spec));
   recording(recorder, () => (fn as (...h: unknown[]) => void)(...handles));
-  const refs = bases.map((r) => {
-    const h = hidden(r);
-    return { key: r.key, idsKey: h.model.keys.ids(), id: h.id, seen: h.meta.version };
-  });
+  const refs = bases.map((r) => hidden(r).model.ref(hidden(r).id, hidden(r).meta.version));
   const program: ProgramNode = { kind: 'Program', mode: 'update', records: refs, body: recorder.body };
   const reply = (await db.run(compile(freezeDeep(program)))) as Reply[];
   bases.forEach((r, i) => applyReply(r, reply[i + 1] as Buffer[]));

@@ -20,6 +20,7 @@ export interface ValueH<T> {
   lt(v: T | ValueH<T>): Condition;
   lte(v: T | ValueH<T>): Condition;
   in(values: readonly T[]): Condition;
+  between(a: T | ValueH<T>, b: T | ValueH<T>): Condition;
   plus(x: number | ValueH<number>): ValueH<number>;
   minus(x: number | ValueH<number>): ValueH<number>;
   times(x: number | ValueH<number>): ValueH<number>;

@@ -74,6 +74,11 @@ export class ValueHandle {
   lt(v: unknown): Condition { return this.compare('lt', v); }
   lte(v: unknown): Condition { return this.compare('lte', v); }
 
+  /** a <= value <= b */
+  between(a: unknown, b: unknown): Condition {
+    return this.gte(a).and(this.lte(b));
+  }
+
   in(values: readonly unknown[]): Condition {
     const raws = values.map((v) => {
       validate({ ...this.spec, optional: false, nullable: false } as FieldSpec, v, this.spec.path || 'value');

@@ -1,0 +1,144 @@
+--- Query plans, run inside the query's script. A plan node is one of:
+---   { op = 'range', key, t, min, max, minx, maxx }   an index range (t 'n' scores, 's' lex values);
+---                                                    min/max nil = unbounded, minx/maxx = exclusive
+---   { op = 'prefix', key, p }                        lex index values starting with p
+---   { op = 'in', key, t, values }                    index equality to any of values
+---   { op = 'and', ... } / { op = 'or', ... }         children in the array part
+---   { op = 'scan' }                                  cannot narrow: every id of the model
+--- q_count(p) estimates a node's candidates (nil = unknown); q_ids(p) lists them. The planner
+--- starts an `and` from its most selective child; the full condition is then checked on every
+--- candidate's stored values, so the index only narrows and results stay exact.
+--- @include "state"
+local function q_lex(v, exclusive, after)
+  -- lex members are value .. "\0" .. id: "\0" sorts before and "\1" after every id of value v
+  local edge = '\0'
+  if after then edge = '\1' end
+  if exclusive then return '(' .. v .. edge end
+  return '[' .. v .. edge end
+
+local function q_bounds(p)
+  if p.t == 'n' then
+    local min, max = '-inf', '+inf'
+    if p.min then min = (p.minx and '(' or '') .. p.min end
+    if p.max then max = (p.maxx and '(' or '') .. p.max end
+    return min, max
+  end
+  local min, max = '-', '+'
+  if p.min then
+    if p.minx then min = q_lex(p.min, false, true) else min = q_lex(p.min, false, false) end
+  end
+  if p.max then
+    if p.maxx then max = q_lex(p.max, true, false) else max = q_lex(p.max, true, true) end
+  end
+  return min, max
+end
+
+local function q_count(p)
+  if p.op == 'range' then
+    local min, max = q_bounds(p)
+    if p.t == 'n' then return redis.call('ZCOUNT', p.key, min, max) end
+    return redis.call('ZLEXCOUNT', p.key, min, max)
+  elseif p.op == 'prefix' then
+    return redis.call('ZLEXCOUNT', p.key, '[' .. p.p, '(' .. p.p .. '\255')
+  elseif p.op == 'in' then
+    local n = 0
+    for _, v in ipairs(p.values) do n = n + q_count({ op = 'range', key = p.key, t = p.t, min = v, max = v }) end
+    return n
+  elseif p.op == 'and' then
+    local best = nil
+    for _, c in ipairs(p) do
+      local n = q_count(c)
+      if n and (best == nil or n < best) then best = n end
+    end
+    return best
+  elseif p.op == 'or' then
+    local n = 0
+    for _, c in ipairs(p) do
+      local m = q_count(c)
+      if m == nil then return nil end
+      n = n + m
+    end
+    return n
+  end
+  return nil
+end
+
+local function q_strip(members)
+  for i = 1, #members do
+    local m = members[i]
+    members[i] = string.sub(m, string.find(m, '\0', 1, true) + 1)
+  end
+  return members
+end
+
+-- the candidate ids of a plan node, or nil when it cannot narrow (scan)
+local function q_ids(p)
+  if p.op == 'range' then
+    local min, max = q_bounds(p)
+    if p.t == 'n' then return redis.call('ZRANGEBYSCORE', p.key, min, max) end
+    return q_strip(redis.call('ZRANGEBYLEX', p.key, min, max))
+  elseif p.op == 'prefix' then
+    return q_strip(redis.call('ZRANGEBYLEX', p.key, '[' .. p.p, '(' .. p.p .. '\255'))
+  elseif p.op == 'in' or p.op == 'or' then
+    local children = p
+    if p.op == 'in' then
+      children = {}
+      for i, v in ipairs(p.values) do children[i] = { op = 'range', key = p.key, t = p.t, min = v, max = v } end
+    end
+    local seen, out = {}, {}
+    for _, c in ipairs(children) do
+      local ids = q_ids(c)
+      if ids == nil then return nil end
+      for _, id in ipairs(ids) do
+        if not seen[id] then
+          seen[id] = true
+          out[#out + 1] = id
+        end
+      end
+    end
+    return out
+  elseif p.op == 'and' then
+    local best, bestn = nil, nil
+    for _, c in ipairs(p) do
+      local n = q_count(c)
+      if n and (bestn == nil or n < bestn) then best, bestn = c, n end
+    end
+    if best then return q_ids(best) end
+  end
+  return nil
+end
+
+-- every id of the model (a scan), read from its id set in bounded chunks
+local function q_all(ids_key)
+  local out, from = {}, 0
+  repeat
+    local chunk = redis.call('ZRANGE', ids_key, from, from + 4999)
+    for i = 1, #chunk do out[#out + 1] = chunk[i] end
+    from = from + 5000
+  until #chunk < 5000
+  return out
+end
+
+-- sorts matched states by a field (nil last), ties and unsorted queries by id
+local function q_sort(matches, field, numeric, desc)
+  local key = {}
+  for _, s in ipairs(matches) do
+    local v = false
+    if field then
+      v = st_get(s, field)
+      if v ~= nil and numeric then v = tonumber(v) end
+      if v == nil then v = false end
+    end
+    key[s] = v
+  end
+  table.sort(matches, function(a, b)
+    local x, y = key[a], key[b]
+    if x ~= y then
+      if x == false then return false end
+      if y == false then return true end
+      if desc then return x > y end
+      return x < y
+    end
+    return a.id < b.id
+  end)
+end

@@ -1,0 +1,89 @@
+/**
+ * The planner: turns a condition into an index plan. Only the shape of the plan is decided here
+ * (which indexes could narrow each part); which one drives an `and` is decided by the script from
+ * live counts. Anything an index cannot narrow (ne, not, unindexed fields, field-to-field
+ * comparisons) plans as a scan, and the script checks the full condition on every candidate.
+ */
+import { node, type Expr, type IndexRef, type ParamNode, type PlanNode } from '../ast/nodes.js';
+
+const SCAN: PlanNode = Object.freeze({ kind: 'PlanScan' });
+
+type Range = Extract<PlanNode, { kind: 'PlanRange' }>;
+
+function leafIndex(e: Expr, indexes: ReadonlyMap<string, IndexRef>): IndexRef | undefined {
+  return e.kind === 'Field' && e.rec === 1 ? indexes.get(e.field) : undefined;
+}
+
+function fromCompare(e: Extract<Expr, { kind: 'Compare' }>, indexes: ReadonlyMap<string, IndexRef>): PlanNode {
+  const index = leafIndex(e.left, indexes);
+  if (!index || e.right.kind !== 'Param' || e.right.value === null) return SCAN;
+  const v: ParamNode = e.right;
+  switch (e.op) {
+    case 'eq': return node({ kind: 'PlanRange', index, min: v, max: v, minEx: false, maxEx: false });
+    case 'gt': return node({ kind: 'PlanRange', index, min: v, minEx: true, maxEx: false });
+    case 'gte': return node({ kind: 'PlanRange', index, min: v, minEx: false, maxEx: false });
+    case 'lt': return node({ kind: 'PlanRange', index, max: v, minEx: false, maxEx: true });
+    case 'lte': return node({ kind: 'PlanRange', index, max: v, minEx: false, maxEx: false });
+    default: return SCAN;
+  }
+}
+
+/** `gte(a)` and `lte(b)` on one index (a `between`) become one range. */
+function mergeRanges(items: PlanNode[]): PlanNode[] {
+  const out: PlanNode[] = [];
+  for (const item of items) {
+    const prev = out.find((o): o is Range => o.kind === 'PlanRange' && item.kind === 'PlanRange' && o.index.key === item.index.key);
+    if (prev && item.kind === 'PlanRange' && (!prev.min || !item.min) && (!prev.max || !item.max)) {
+      out[out.indexOf(prev)] = node({
+        kind: 'PlanRange', index: prev.index,
+        min: prev.min ?? item.min, minEx: prev.min ? prev.minEx : item.minEx,
+        max: prev.max ?? item.max, maxEx: prev.max ? prev.maxEx : item.maxEx,
+      });
+    } else {
+      out.push(item);
+    }
+  }
+  return out;
+}
+
+export function planOf(e: Expr, indexes: ReadonlyMap<string, IndexRef>): PlanNode {
+  switch (e.kind) {
+    case 'Compare':
+      return fromCompare(e, indexes);
+    case 'In': {
+      const index = leafIndex(e.value, indexes);
+      return index ? node({ kind: 'PlanIn', index, values: e.list }) : SCAN;
+    }
+    case 'StartsWith': {
+      const index = leafIndex(e.value, indexes);
+      return index?.type === 's' && e.prefix.kind === 'Param' && e.prefix.value !== null
+        ? node({ kind: 'PlanPrefix', index, prefix: e.prefix }) : SCAN;
+    }
+    case 'And': {
+      const items = mergeRanges(e.items.map((i) => planOf(i, indexes)).filter((p) => p.kind !== 'PlanScan'));
+      if (items.length === 0) return SCAN;
+      return items.length === 1 ? items[0] : node({ kind: 'PlanAnd', items: Object.freeze(items) });
+    }
+    case 'Or': {
+      const items = e.items.map((i) => planOf(i, indexes));
+      return items.some((p) => p.kind === 'PlanScan') ? SCAN : node({ kind: 'PlanOr', items: Object.freeze(items) });
+    }
+    default:
+      return SCAN;
+  }
+}
+
+/** A readable plan for `explain()`. */
+export function describePlan(p: PlanNode): string {
+  const value = (n?: ParamNode): string => (n ? JSON.stringify(String(n.value)) : '');
+  switch (p.kind) {
+    case 'PlanRange':
+      if (p.min && p.max && p.min === p.max) return `index ${p.index.field} = ${value(p.min)}`;
+      return `index ${p.index.field} in ${p.min ? (p.minEx ? '(' : '[') + value(p.min) : '(-inf'}, ${p.max ? value(p.max) + (p.maxEx ? ')' : ']') : '+inf)'}`;
+    case 'PlanPrefix': return `index ${p.index.field} starts with ${value(p.prefix)}`;
+    case 'PlanIn': return `index ${p.index.field} in [${p.values.values.map((v) => JSON.stringify(String(v))).join(', ')}]`;
+    case 'PlanAnd': return `the most selective of (${p.items.map(describePlan).join('; ')})`;
+    case 'PlanOr': return `union of (${p.items.map(describePlan).join('; ')})`;
+    case 'PlanScan': return 'scan of every id of the model (no index can narrow this condition)';
+  }
+}

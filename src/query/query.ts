@@ -1,0 +1,146 @@
+/**
+ * The query builder: `Model.find(cond).sort(f, 'desc').offset(n).limit(m).toArray()`. Immutable:
+ * each refinement returns a new query. Every terminal call is one script that plans, filters,
+ * sorts, pages and acts on the server, in one consistent snapshot.
+ */
+import { param, type QueryNode, type Stmt } from '../ast/nodes.js';
+import type { Reply } from '../client/executor.js';
+import { compile } from '../compile/compiler.js';
+import { QueryError } from '../errors.js';
+import { luaTypeOf } from '../ops/handles.js';
+import type { Condition } from '../ops/condition.js';
+import { Recorder, freezeDeep } from '../ops/recorder.js';
+import { isScalar, specAt } from '../schema/spec.js';
+import type { TProperties } from 'typebox';
+import type { Model, PipelineFn, Rec } from '../model/model.js';
+import { readRecord } from '../model/layout.js';
+import { describePlan, planOf } from './plan.js';
+
+export type Direction = 'asc' | 'desc';
+
+interface Options {
+  readonly sort?: { field: string; desc: boolean };
+  readonly offset: number;
+  readonly limit?: number;
+}
+
+/** Page size of `for await` streams: one script per page. */
+const PAGE = 500;
+
+export class Query<S extends TProperties> implements AsyncIterable<Rec<S>> {
+  constructor(
+    private readonly model: Model<S>,
+    private readonly condition: Condition,
+    private readonly options: Options = { offset: 0 },
+  ) {}
+
+  private with(options: Partial<Options>): Query<S> {
+    return new Query(this.model, this.condition, { ...this.options, ...options });
+  }
+
+  sort(field: string, direction: Direction = 'asc'): Query<S> {
+    const spec = specAt(this.model.spec, field);
+    if (!spec || !isScalar(spec) || spec.kind === 'bytes') throw new QueryError(`cannot sort by "${field}": not a scalar field`);
+    if (direction !== 'asc' && direction !== 'desc') throw new QueryError(`sort direction must be 'asc' or 'desc'`);
+    return this.with({ sort: { field, desc: direction === 'desc' } });
+  }
+
+  offset(n: number): Query<S> {
+    if (!Number.isInteger(n) || n < 0) throw new QueryError('offset must be a non-negative integer');
+    return this.with({ offset: n });
+  }
+
+  limit(n: number): Query<S> {
+    if (!Number.isInteger(n) || n < 0) throw new QueryError('limit must be a non-negative integer');
+    return this.with({ limit: n });
+  }
+
+  private node(action: QueryNode['action'], body: readonly Stmt[] = [], page?: { offset: number; limit?: number }): QueryNode {
+    const { offset, limit } = page ?? this.options;
+    const ref = this.model.ref('');
+    const sort = this.options.sort;
+    return freezeDeep({
+      kind: 'Query',
+      prefix: param(this.model.keys.record('')),
+      idsKey: ref.idsKey,
+      ix: ref.ix ?? [],
+      uq: ref.uq ?? [],
+      plan: planOf(this.condition.expr, new Map((ref.ix ?? []).map((x) => [x.field, x]))),
+      filter: this.condition.expr,
+      sort: sort && { field: sort.field, desc: sort.desc, numeric: luaTypeOf(specAt(this.model.spec, sort.field)!) === 'num' },
+      offset: param(String(offset)),
+      limit: param(limit === undefined ? '' : String(limit)),
+      action,
+      body,
+    } satisfies QueryNode);
+  }
+
+  private run(q: QueryNode): Promise<Reply> {
+    return this.model.db.run(compile(q));
+  }
+
+  private async page(offset: number, limit?: number): Promise<Rec<S>[]> {
+    const reply = (await this.run(this.node('records', [], { offset, limit }))) as Reply[];
+    const out: Rec<S>[] = [];
+    for (let i = 0; i < reply.length; i += 2) {
+      const { data, meta } = readRecord(this.model.spec, reply[i + 1] as Buffer[]);
+      out.push(this.model.wrap(String(reply[i]), data, meta));
+    }
+    return out;
+  }
+
+  /** Every match (or the page set by offset/limit): no hidden cap. */
+  toArray(): Promise<Rec<S>[]> {
+    return this.page(this.options.offset, this.options.limit);
+  }
+
+  async first(): Promise<Rec<S> | null> {
+    const [rec] = await this.page(this.options.offset, 1);
+    return rec ?? null;
+  }
+
+  async count(): Promise<number> {
+    return (await this.run(this.node('count'))) as number;
+  }
+
+  /** The ids of the matches, in query order. */
+  async ids(): Promise<string[]> {
+    return ((await this.run(this.node('ids'))) as Buffer[]).map(String);
+  }
+
+  /** The Redis keys of the matches, in query order. */
+  async keys(): Promise<string[]> {
+    return (await this.ids()).map((id) => this.model.keys.record(id));
+  }
+
+  /** Runs a pipeline program on every match, on the server, all or nothing; resolves to how many changed. */
+  async update(fn: PipelineFn<S>): Promise<number> {
+    const recorder = new Recorder();
+    this.model.record(fn, recorder, () => ({}));
+    return (await this.run(this.node('update', recorder.body))) as number;
+  }
+
+  /** Deletes every match with its index entries; resolves to how many were deleted. */
+  async delete(): Promise<number> {
+    return (await this.run(this.node('delete'))) as number;
+  }
+
+  /** The plan (which indexes can narrow the query, or a scan) and the script, without running it. */
+  explain(): { plan: string; scan: boolean; lua: string; keys: readonly string[]; argv: readonly unknown[] } {
+    const q = this.node('records');
+    const { lua, keys, argv } = compile(q);
+    const plan = describePlan(q.plan);
+    return { plan, scan: plan.includes('scan'), lua, keys, argv };
+  }
+
+  /** Streams the matches in pages of 500, one script per page. */
+  async *[Symbol.asyncIterator](): AsyncIterator<Rec<S>> {
+    const end = this.options.limit === undefined ? Infinity : this.options.offset + this.options.limit;
+    for (let offset = this.options.offset; offset < end; offset += PAGE) {
+      const rows = await this.page(offset, Math.min(PAGE, end - offset));
+      yield* rows;
+      if (rows.length < PAGE) return;
+    }
+  }
+}
+
