@@ -7,6 +7,7 @@ export { t, type BytesOptions, type DateTimeOptions, type TBytes, type TDateTime
 export { and, or, not, abort, Condition } from './ops/condition.js';
 export * from './errors.js';
 export { Query, type Direction } from './query/query.js';
+export type { CheckOptions, IndexReport } from './index/maintenance.js';
 
 import type { Model } from './model/model.js';
 import type { Data } from './model/types.js';

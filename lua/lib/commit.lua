@@ -8,6 +8,7 @@
 --- @include "state"
 --- @include "array"
 --- @include "index"
+--- @include "expiry"
 local function st_check(s)
   arr_writeback(s)
   if s.uq then uq_check(s, s.dirty) end
@@ -17,7 +18,10 @@ end
 local function st_commit(s)
   arr_writeback(s)
   if #s.order == 0 then return false end
-  if s.ix or s.uq then ix_sync(s, s.dirty) end
+  if s.ix or s.uq then
+    exp_refresh(s, s.dirty)
+    ix_sync(s, s.dirty)
+  end
   st_put(s, '#v', string.format('%d', tonumber(st_get(s, '#v') or '0') + 1))
   local sets, dels = {}, {}
   for _, f in ipairs(s.order) do

@@ -3,12 +3,13 @@
 ---   s.ix   { {field, key, type}, ... }: type 'n' = ZSET score value, member id;
 ---          type 's' = ZSET score 0, member value .. "\0" .. id (lex ranges serve =, in, prefix)
 ---   s.uq   { {field, key}, ... }: HASH value -> id, for unique fields
+---   s.exp  the model's expiry bookkeeping keys (lua/lib/expiry.lua)
 --- uq_check(s, changes) only reads (it runs before any write); ix_sync(s, changes) moves entries.
 --- `changes` maps a field to its new stored text, or false when the field goes away.
 --- @include "state"
 --- @include "fail"
-local function st_indexed(s, id, ix, uq)
-  s.id, s.ix, s.uq = id, ix, uq
+local function st_indexed(s, id, ix, uq, exp)
+  s.id, s.ix, s.uq, s.exp = id, ix, uq, exp
   return s
 end
 

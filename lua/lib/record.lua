@@ -1,12 +1,13 @@
 --- Whole-record operations. Every record hash holds `#v`, its version, bumped by each write;
 --- its presence means the record exists.
---- rec_require(s, id): the version; NOT_FOUND when the record is absent.
+--- rec_require(s): the version; NOT_FOUND when the record is absent.
 --- @include "state"
 --- @include "fail"
 --- @include "index"
-local function rec_require(s, id)
+--- @include "expiry"
+local function rec_require(s)
   local v = st_get(s, '#v')
-  if v == nil then fail('NOT_FOUND', 'record ' .. id .. ' not found') end
+  if v == nil then fail('NOT_FOUND', 'record ' .. tostring(s.id) .. ' not found') end
   s.v0 = v
   return v
 end
@@ -17,36 +18,37 @@ end
 local function rec_write(s, ids, id, kv, mode, ttl)
   local v0 = redis.call('HGET', s.key, '#v')
   if v0 and mode == 'create' then fail('CONFLICT', 'record ' .. id .. ' already exists') end
-  if s.ix or s.uq then
-    local changes = ix_changes(s, kv)
-    if not v0 then
-      for f in pairs(changes) do s.cache[f] = false end
-    end
-    uq_check(s, changes)
-    ix_sync(s, changes)
+  local changes = ix_changes(s, kv)
+  if not v0 then
+    for f in pairs(changes) do s.cache[f] = false end
   end
+  uq_check(s, changes)
   local pttl = -1
-  if v0 then
-    pttl = redis.call('PTTL', s.key)
-    redis.call('DEL', s.key)
-  end
+  ttl = tonumber(ttl)
+  if v0 then pttl = redis.call('PTTL', s.key) end
+  if ttl > 0 then pttl = ttl end
+  if pttl > 0 then exp_track(s, pttl, changes) elseif v0 then exp_untrack(s) end
+  ix_sync(s, changes)
+  if v0 then redis.call('DEL', s.key) end
   local version = string.format('%d', tonumber(v0 or '0') + 1)
   redis.call('HSET', s.key, '#v', version)
   for i = 1, #kv, 4000 do redis.call('HSET', s.key, unpack(kv, i, math.min(i + 3999, #kv))) end
   redis.call('ZADD', ids, 0, id)
-  ttl = tonumber(ttl)
-  if ttl > 0 then redis.call('PEXPIRE', s.key, ttl) elseif pttl > 0 then redis.call('PEXPIRE', s.key, pttl) end
+  if pttl > 0 then redis.call('PEXPIRE', s.key, pttl) end
   return version
 end
 
 --- rec_delete(s, ids, id): 1 if the record existed
 local function rec_delete(s, ids, id)
-  if (s.ix or s.uq) and redis.call('EXISTS', s.key) == 1 then ix_sync(s, ix_changes(s, {})) end
+  if redis.call('EXISTS', s.key) == 1 then ix_sync(s, ix_changes(s, {})) end
+  exp_untrack(s)
   redis.call('ZREM', ids, id)
   return redis.call('DEL', s.key)
 end
 
 --- rec_expire(s, ms): sets the record's TTL; 0 when the record does not exist
 local function rec_expire(s, ms)
-  return redis.call('PEXPIRE', s.key, ms)
+  local done = redis.call('PEXPIRE', s.key, ms)
+  if done == 1 then exp_track(s, tonumber(ms)) end
+  return done
 end

@@ -106,6 +106,20 @@ export interface DeleteRecordNode { readonly kind: 'DeleteRecord'; readonly rec:
 export interface ExistsRecordNode { readonly kind: 'ExistsRecord'; readonly rec: number }
 export interface ExpireRecordNode { readonly kind: 'ExpireRecord'; readonly rec: number; readonly ms: ParamNode }
 export interface TtlRecordNode { readonly kind: 'TtlRecord'; readonly rec: number }
+/** One chunk of an index check over the model's ids (lua/lib/maintain.lua ix_fill). */
+export interface IndexFillNode {
+  readonly kind: 'IndexFill';
+  readonly prefix: ParamNode; readonly idsKey: string; readonly cursor: ParamNode; readonly count: ParamNode;
+  readonly ix: readonly IndexRef[]; readonly uq: readonly UniqueRef[]; readonly repair: ParamNode;
+}
+/** One chunk of an index check over one index's entries (lua/lib/maintain.lua ix_prune). */
+export interface IndexPruneNode {
+  readonly kind: 'IndexPrune';
+  readonly prefix: ParamNode; readonly key: string; readonly type: 'n' | 's' | 'u'; readonly field: string;
+  readonly cursor: ParamNode; readonly count: ParamNode; readonly repair: ParamNode;
+}
+/** A field of the model's bookkeeping hash: read (value absent) or written. */
+export interface MetaNode { readonly kind: 'Meta'; readonly key: string; readonly field: string; readonly value?: ParamNode }
 /** The whole stored hash of a record (read-only programs). */
 export interface ReadRecordNode { readonly kind: 'ReadRecord'; readonly rec: number }
 /** Takes a record's lock (`key`, a KEYS slot) for `leaseMs` when it is free; 1 if taken, else 0. */
@@ -115,7 +129,8 @@ export interface ReleaseLockNode { readonly kind: 'ReleaseLock'; readonly key: s
 
 export type Stmt =
   | FieldOpNode | SetComputedNode | IfNode | ForEachNode | AbortNode | WriteRecordNode | DeleteRecordNode | ReadRecordNode
-  | ExistsRecordNode | ExpireRecordNode | TtlRecordNode | AcquireLockNode | ReleaseLockNode;
+  | ExistsRecordNode | ExpireRecordNode | TtlRecordNode | AcquireLockNode | ReleaseLockNode
+  | IndexFillNode | IndexPruneNode | MetaNode;
 
 // ---- programs ----------------------------------------------------------------------------------
 
@@ -128,6 +143,8 @@ export interface RecordRef {
   /** The model's indexes and unique constraints, kept by every write of the program. */
   readonly ix?: readonly IndexRef[];
   readonly uq?: readonly UniqueRef[];
+  /** The model's expiry bookkeeping keys (ids -> expiry, ids -> index values); see lua/lib/expiry.lua. */
+  readonly exp?: readonly [string, string];
   /** The model's id set, kept by create and delete. */
   readonly idsKey: string;
   readonly id: string;
@@ -172,6 +189,7 @@ export interface QueryNode {
   readonly idsKey: string;
   readonly ix: readonly IndexRef[];
   readonly uq: readonly UniqueRef[];
+  readonly exp: readonly [string, string];
   readonly plan: PlanNode;
   readonly filter: Expr;
   readonly sort?: QuerySort;

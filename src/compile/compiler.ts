@@ -9,7 +9,7 @@
  */
 import { createHash } from 'node:crypto';
 import type {
-  Constraints, Expr, LuaType, Node, ParamListNode, ParamNode, PlanNode, ProgramNode, QueryNode, Stmt,
+  Constraints, Expr, LuaType, Node, ParamListNode, ParamNode, PlanNode, ProgramNode, QueryNode, RecordRef, Stmt,
 } from '../ast/nodes.js';
 import type { Raw } from '../schema/codec.js';
 import { linkUnits, luaString } from './link.js';
@@ -199,6 +199,13 @@ const stmt: StmtEmitters = {
   DeleteRecord: (n, w, ind) =>
     `${ind}${w.result()} = rec_delete(${state(n.rec)}, ${w.idsKey(n.rec)}, ${w.param(n.id)})`,
   ReadRecord: (n, w, ind) => `${ind}${w.result()} = rec_read(${state(n.rec)})`,
+  IndexFill: (n, w, ind) =>
+    `${ind}${w.result()} = ix_fill(${w.param(n.prefix)}, ${w.key(n.idsKey)}, ${w.param(n.cursor)}, ${w.param(n.count)}, ${indexTables({ ix: n.ix, uq: n.uq }, w).replace(/, nil$/, '')}, ${w.param(n.repair)})`,
+  IndexPrune: (n, w, ind) =>
+    `${ind}${w.result()} = ix_prune(${w.param(n.prefix)}, ${w.key(n.key)}, "${n.type}", ${luaString(n.field)}, ${w.param(n.cursor)}, ${w.param(n.count)}, ${w.param(n.repair)})`,
+  Meta: (n, w, ind) => n.value
+    ? `${ind}${w.result()} = meta_set(${w.key(n.key)}, ${luaString(n.field)}, ${w.param(n.value)})`
+    : `${ind}${w.result()} = meta_get(${w.key(n.key)}, ${luaString(n.field)})`,
   ExistsRecord: (n, w, ind) => `${ind}${w.result()} = rec_exists(${state(n.rec)})`,
   ExpireRecord: (n, w, ind) => `${ind}${w.result()} = rec_expire(${state(n.rec)}, ${w.param(n.ms)})`,
   TtlRecord: (n, w, ind) => `${ind}${w.result()} = rec_ttl(${state(n.rec)})`,
@@ -227,6 +234,14 @@ function linked(body: string, readOnly: boolean): { lua: string; sha1: string } 
   return script;
 }
 
+/** The index, unique and expiry tables of a record state (see lua/lib/index.lua). */
+function indexTables(r: Pick<RecordRef, 'ix' | 'uq' | 'exp'>, w: Writer): string {
+  const ix = (r.ix ?? []).map((x) => `{${luaString(x.field)}, ${w.key(x.key)}, "${x.type}"}`);
+  const uq = (r.uq ?? []).map((u) => `{${luaString(u.field)}, ${w.key(u.key)}}`);
+  const exp = r.exp ? `{${w.key(r.exp[0])}, ${w.key(r.exp[1])}}` : 'nil';
+  return `{${ix.join(', ')}}, {${uq.join(', ')}}, ${exp}`;
+}
+
 /** Compiles a program into one script. Pure: same node, same output. */
 export function compile(node: ProgramNode | QueryNode): Compiled {
   return node.kind === 'Query' ? compileQuery(node) : compileProgram(node);
@@ -237,16 +252,12 @@ function compileProgram(program: ProgramNode): Compiled {
   {
     const states = program.records.map((r) => {
       const state = `st_new(${w.key(r.key)})`;
-      if (!r.ix?.length && !r.uq?.length) return state;
-      const ix = (r.ix ?? []).map((x) => `{${luaString(x.field)}, ${w.key(x.key)}, "${x.type}"}`);
-      const uq = (r.uq ?? []).map((u) => `{${luaString(u.field)}, ${w.key(u.key)}}`);
-      return `st_indexed(${state}, ${w.param({ kind: 'Param', value: r.id, as: 'str' })}, {${ix.join(', ')}}, {${uq.join(', ')}})`;
+      if (!r.ix?.length && !r.uq?.length && !r.exp) return state;
+      return `st_indexed(${state}, ${w.param({ kind: 'Param', value: r.id, as: 'str' })}, ${indexTables(r, w)})`;
     });
     const lines: string[] = [];
     if (program.mode === 'update') {
-      program.records.forEach((r, i) => {
-        lines.push(`rec_require(S[${i + 1}], ${w.param({ kind: 'Param', value: r.id, as: 'str' })})`);
-      });
+      program.records.forEach((_, i) => lines.push(`rec_require(S[${i + 1}])`));
     }
     const seen = program.mode === 'update'
       ? program.records.map((r) => w.param({ kind: 'Param', value: r.seen, as: 'str' }))
@@ -332,16 +343,15 @@ function queryAction(q: QueryNode, w: Writer): string[] {
  */
 function compileQuery(q: QueryNode): Compiled {
   const w = new Writer([]);
-  const ix = q.ix.map((x) => `{${luaString(x.field)}, ${w.key(x.key)}, "${x.type}"}`);
-  const uq = q.uq.map((u) => `{${luaString(u.field)}, ${w.key(u.key)}}`);
   const ids = w.key(q.idsKey);
   const lines = [
     `local prefix = ${w.param(q.prefix)}`,
-    `local IX, UQ = {${ix.join(', ')}}, {${uq.join(', ')}}`,
+    `local IX, UQ, EXP = ${indexTables(q, w)}`,
+    `exp_sweep(prefix, ${ids}, EXP, IX, UQ)`,
     `local ids = q_ids(${emitPlan(q.plan, w)}) or q_all(${ids})`,
     'local M = {}',
     'for _, id in ipairs(ids) do',
-    '  local S = { st_indexed(st_new(prefix .. id), id, IX, UQ) }',
+    '  local S = { st_indexed(st_new(prefix .. id), id, IX, UQ, EXP) }',
     `  if st_get(S[1], "#v") and ${emit(q.filter, w)} then M[#M + 1] = S[1] end`,
     'end',
   ];

@@ -28,6 +28,16 @@ export class KeySpace {
     return `${this.prefix}#uniq:${path}`;
   }
 
+  /** Expiring records: id -> expiry time, and id -> the index values a sweep must remove. */
+  expiry(): readonly [string, string] {
+    return [`${this.prefix}#exp`, `${this.prefix}#expv`];
+  }
+
+  /** The model's bookkeeping hash (built indexes...). */
+  meta(): string {
+    return `${this.prefix}#meta`;
+  }
+
   lock(id: string): string {
     return `${this.prefix}#lock:${id}`;
   }

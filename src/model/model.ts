@@ -12,6 +12,7 @@ import { compile, type Compiled } from '../compile/compiler.js';
 import { NotFoundError, QueryError, RapyerError, SchemaError } from '../errors.js';
 import { Condition } from '../ops/condition.js';
 import { Query } from '../query/query.js';
+import { checkIndexes, type CheckOptions, type IndexReport } from '../index/maintenance.js';
 import { ObjectHandle, type Ctx } from '../ops/handles.js';
 import { Recorder, freezeDeep, recording, type ResultDecoder } from '../ops/recorder.js';
 import type { Raw } from '../schema/codec.js';
@@ -114,7 +115,7 @@ export class Model<S extends TProperties = TProperties> {
       })),
       uq: (this.options.unique ?? []).map((field): UniqueRef => ({ field, key: this.keys.unique(field) })),
     });
-    return { key: this.keys.record(id), idsKey: this.keys.ids(), id, seen, ix, uq };
+    return { key: this.keys.record(id), idsKey: this.keys.ids(), id, seen, ix, uq, exp: this.keys.expiry() };
   }
 
   private async run(program: ProgramNode): Promise<Reply> {
@@ -209,6 +210,11 @@ export class Model<S extends TProperties = TProperties> {
     const condition = typeof where === 'function' ? where(this.fields) : where;
     if (!(condition instanceof Condition)) throw new QueryError('find() needs a condition, e.g. (u) => u.age.gt(18)');
     return new Query(this, condition);
+  }
+
+  /** Compares every index with the stored records; with `repair: true`, rebuilds what is wrong. */
+  checkIndexes(options?: CheckOptions): Promise<IndexReport> {
+    return checkIndexes(this, options);
   }
 
   /** The first match, or null. */

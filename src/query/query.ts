@@ -15,6 +15,7 @@ import type { TProperties } from 'typebox';
 import type { Model, PipelineFn, Rec } from '../model/model.js';
 import { readRecord } from '../model/layout.js';
 import { describePlan, planOf } from './plan.js';
+import { ensureIndexes } from '../index/maintenance.js';
 
 export type Direction = 'asc' | 'desc';
 
@@ -65,6 +66,7 @@ export class Query<S extends TProperties> implements AsyncIterable<Rec<S>> {
       idsKey: ref.idsKey,
       ix: ref.ix ?? [],
       uq: ref.uq ?? [],
+      exp: ref.exp!,
       plan: planOf(this.condition.expr, new Map((ref.ix ?? []).map((x) => [x.field, x]))),
       filter: this.condition.expr,
       sort: sort && { field: sort.field, desc: sort.desc, numeric: luaTypeOf(specAt(this.model.spec, sort.field)!) === 'num' },
@@ -75,7 +77,8 @@ export class Query<S extends TProperties> implements AsyncIterable<Rec<S>> {
     } satisfies QueryNode);
   }
 
-  private run(q: QueryNode): Promise<Reply> {
+  private async run(q: QueryNode): Promise<Reply> {
+    await ensureIndexes(this.model);
     return this.model.db.run(compile(q));
   }
 

@@ -26,9 +26,9 @@ describe('compiler', () => {
     expect(body(program.lua)).to.equal([
       'local P = read_params(ARGV, "ssssl")',
       'local C = {{int=true,min=0}, {maxLen=20}, {}}',
-      'local S = { st_new(KEYS[1]) }',
+      'local S = { st_indexed(st_new(KEYS[1]), P[1], {}, {}, {KEYS[2], KEYS[3]}) }',
       'local R = {}',
-      'rec_require(S[1], P[1])',
+      'rec_require(S[1])',
       'R[1] = num_op(S[1], "score", "score", C[1], "incr", P[3]) or false',
       'R[2] = str_op(S[1], "name", "name", C[2], "append", P[4]) or false',
       'R[3] = arr_append(S[1], "tags", "tags", C[3], P[5]) or false',
@@ -37,7 +37,7 @@ describe('compiler', () => {
       'return { R, st_reply(S[1], P[2]) }',
       '',
     ].join('\n'));
-    expect(program.keys).to.deep.equal([u.key]);
+    expect(program.keys).to.deep.equal([u.key, 'Player#exp', 'Player#expv']);
     expect(program.argv.map(String)).to.deep.equal([u.id, '1', '10', ' (Pro)', '2', 'new', 'newer']);
     expect(program.lua).not.to.include('(Pro)');
     await u.pipeline((p) => {
@@ -57,9 +57,9 @@ describe('compiler', () => {
     expect(body(program.lua)).to.equal([
       'local P = read_params(ARGV, "ssssl")',
       'local C = {{}}',
-      'local S = { st_new(KEYS[1]) }',
+      'local S = { st_indexed(st_new(KEYS[1]), P[1], {}, {}, {KEYS[2], KEYS[3]}) }',
       'local R = {}',
-      'rec_require(S[1], P[1])',
+      'rec_require(S[1])',
       'for _, I1 in ipairs(arr_snapshot(S[1], "inventory")) do',
       '  local O1 = cjson.decode(I1)',
       '  if (jget(O1, "expired") == (P[3] == "true")) then',

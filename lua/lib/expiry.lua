@@ -1,0 +1,73 @@
+--- Expiring records. Redis drops an expired record hash by itself, but not its id and index
+--- entries; these keys let a later script sweep them (no keyspace notifications needed):
+---   <Model>#exp    ZSET id -> expiry time (ms)
+---   <Model>#expv   HASH id -> JSON of the record's lexicographic index and unique values
+---                  (entries that embed the value; score-indexed entries go by id alone)
+--- A record state carries s.exp = { exp_key, expv_key } (see st_indexed).
+--- exp_track(s, ms) registers a record that expires in ms; exp_untrack(s) forgets it;
+--- exp_refresh(s, changes) keeps the stored values of a registered record current;
+--- exp_sweep(prefix, ids, exp, ix, uq) removes every expired record's id and index entries.
+--- @include "index"
+local function exp_now()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+
+-- the lexicographic-index and unique values of s once `changes` apply
+local function exp_values(s, changes)
+  local vals = {}
+  local function take(f)
+    local v = changes[f]
+    if v == nil then v = ix_old(s, f) end
+    if v then vals[f] = v end
+  end
+  for _, x in ipairs(s.ix or {}) do
+    if x[3] == 's' then take(x[1]) end
+  end
+  for _, u in ipairs(s.uq or {}) do take(u[1]) end
+  return vals
+end
+
+local function exp_track(s, ms, changes)
+  if not s.exp then return end
+  redis.call('ZADD', s.exp[1], exp_now() + ms, s.id)
+  redis.call('HSET', s.exp[2], s.id, cjson.encode(exp_values(s, changes or {})))
+end
+
+local function exp_untrack(s)
+  if not s.exp then return end
+  redis.call('ZREM', s.exp[1], s.id)
+  redis.call('HDEL', s.exp[2], s.id)
+end
+
+local function exp_refresh(s, changes)
+  if s.exp and redis.call('HEXISTS', s.exp[2], s.id) == 1 then
+    redis.call('HSET', s.exp[2], s.id, cjson.encode(exp_values(s, changes)))
+  end
+end
+
+local function exp_sweep(prefix, ids, exp, ix, uq)
+  local now = exp_now()
+  for _, id in ipairs(redis.call('ZRANGEBYSCORE', exp[1], '-inf', now)) do
+    local pttl = redis.call('PTTL', prefix .. id)
+    if pttl == -2 then
+      local vals = cjson.decode(redis.call('HGET', exp[2], id) or '{}')
+      for _, x in ipairs(ix) do
+        if x[3] == 'n' then redis.call('ZREM', x[2], id)
+        elseif vals[x[1]] then redis.call('ZREM', x[2], vals[x[1]] .. '\0' .. id) end
+      end
+      for _, u in ipairs(uq) do
+        local v = vals[u[1]]
+        if v and redis.call('HGET', u[2], v) == id then redis.call('HDEL', u[2], v) end
+      end
+      redis.call('ZREM', ids, id)
+      redis.call('ZREM', exp[1], id)
+      redis.call('HDEL', exp[2], id)
+    elseif pttl == -1 then
+      redis.call('ZREM', exp[1], id)
+      redis.call('HDEL', exp[2], id)
+    else
+      redis.call('ZADD', exp[1], now + pttl, id)
+    end
+  end
+end

@@ -1,0 +1,109 @@
+/**
+ * Index maintenance: `Model.checkIndexes({ repair })` compares every index with the stored records
+ * and mends what is wrong; `ensureIndexes` builds indexes declared after records existed, once,
+ * before the first query relies on them. Both work in chunks (one short script each).
+ */
+import { node, param, type IndexRef, type ProgramNode, type Stmt, type UniqueRef } from '../ast/nodes.js';
+import type { Connection } from '../client/connection.js';
+import type { Reply } from '../client/executor.js';
+import { compile } from '../compile/compiler.js';
+import type { KeySpace } from '../model/keys.js';
+
+export interface CheckOptions {
+  /** Add missing entries and remove stale ones (default: only report). */
+  repair?: boolean;
+  /** Records or index entries per script (default 1,000). */
+  chunkSize?: number;
+  onProgress?: (p: { phase: 'records' | 'entries'; done: number }) => void;
+}
+
+export interface IndexReport {
+  /** Records walked. */
+  records: number;
+  /** Index entries (or ids) a record needs and the index lacked. */
+  missing: number;
+  /** Index entries no stored record backs. */
+  stale: number;
+  repaired: boolean;
+}
+
+export interface IndexedModel {
+  readonly db: Connection;
+  readonly keys: KeySpace;
+  ref(id: string): { ix?: readonly IndexRef[]; uq?: readonly UniqueRef[] };
+}
+
+/** Runs one maintenance statement; resolves to its result. */
+async function runOne(db: Connection, stmt: Stmt): Promise<Reply> {
+  const program: ProgramNode = { kind: 'Program', mode: 'write', records: [], body: [stmt] };
+  return ((await db.run(compile(program))) as Reply[])[0] ?? null;
+}
+
+/** Walks the ids: every record's entries present (added when repairing). */
+async function fill(model: IndexedModel, ix: readonly IndexRef[], uq: readonly UniqueRef[], o: CheckOptions, report: IndexReport): Promise<void> {
+  let cursor = '';
+  do {
+    const [next, scanned, missing] = (await runOne(model.db, node({
+      kind: 'IndexFill', prefix: param(model.keys.record('')), idsKey: model.keys.ids(), cursor: param(cursor),
+      count: param(String(o.chunkSize ?? 1000)), ix, uq, repair: param(o.repair ? '1' : '0'),
+    }))) as Reply[];
+    cursor = String(next);
+    report.records += scanned as number;
+    report.missing += missing as number;
+    o.onProgress?.({ phase: 'records', done: report.records });
+  } while (cursor !== '');
+}
+
+/** Walks each index's entries: every entry backed by a record (removed when repairing). */
+async function prune(model: IndexedModel, ix: readonly IndexRef[], uq: readonly UniqueRef[], o: CheckOptions, report: IndexReport): Promise<void> {
+  const targets = [
+    ...ix.map((x) => ({ key: x.key, type: x.type, field: x.field })),
+    ...uq.map((u) => ({ key: u.key, type: 'u' as const, field: u.field })),
+  ];
+  let done = 0;
+  for (const t of targets) {
+    let cursor = '0';
+    do {
+      const [next, stale] = (await runOne(model.db, node({
+        kind: 'IndexPrune', prefix: param(model.keys.record('')), key: t.key, type: t.type, field: t.field,
+        cursor: param(cursor), count: param(String(o.chunkSize ?? 1000)), repair: param(o.repair ? '1' : '0'),
+      }))) as Reply[];
+      cursor = String(next);
+      report.stale += stale as number;
+      o.onProgress?.({ phase: 'entries', done: ++done });
+    } while (cursor !== '0');
+  }
+}
+
+export async function checkIndexes(model: IndexedModel, options: CheckOptions = {}): Promise<IndexReport> {
+  const { ix = [], uq = [] } = model.ref('');
+  const report: IndexReport = { records: 0, missing: 0, stale: 0, repaired: options.repair === true };
+  await fill(model, ix, uq, options, report);
+  await prune(model, ix, uq, options, report);
+  return report;
+}
+
+/** The indexes known to be built, per connection and model key space. */
+const ready = new WeakMap<Connection, Set<string>>();
+
+/**
+ * Builds, over existing records, every declared index not yet recorded as built in the model's
+ * `#meta` hash; then records it. Runs its check once per process, connection and model.
+ */
+export async function ensureIndexes(model: IndexedModel, options: CheckOptions = {}): Promise<void> {
+  const done = ready.get(model.db) ?? new Set<string>();
+  ready.set(model.db, done);
+  const meta = model.keys.meta();
+  if (done.has(meta)) return;
+  const { ix = [], uq = [] } = model.ref('');
+  const declared = [...ix.map((x) => x.key), ...uq.map((u) => u.key)];
+  const stored = await runOne(model.db, node({ kind: 'Meta', key: meta, field: 'indexes' }));
+  const built = new Set<string>(stored ? (JSON.parse(String(stored)) as string[]) : []);
+  const todoIx = ix.filter((x) => !built.has(x.key));
+  const todoUq = uq.filter((u) => !built.has(u.key));
+  if (todoIx.length > 0 || todoUq.length > 0) {
+    await fill(model, todoIx, todoUq, { ...options, repair: true }, { records: 0, missing: 0, stale: 0, repaired: true });
+    await runOne(model.db, node({ kind: 'Meta', key: meta, field: 'indexes', value: param(JSON.stringify(declared)) }));
+  }
+  done.add(meta);
+}
