@@ -1,41 +1,72 @@
 /**
  * Runs compiled scripts: EVALSHA (EVALSHA_RO for read-only programs), and on NOSCRIPT (first use,
- * a SCRIPT FLUSH, a failover) loads the script and retries, here and nowhere else.
- * Replies keep binary values as Buffers; script errors become typed errors (src/errors.ts).
+ * a SCRIPT FLUSH, a failover, a node new to the cluster) loads the script on the node that answered
+ * and retries, here and nowhere else. On a cluster each script goes to the node serving its first
+ * key; node-redis follows MOVED/ASK redirections itself. Replies keep binary values as Buffers;
+ * script errors become typed errors (src/errors.ts).
  */
-import { RESP_TYPES, type RedisClientType } from 'redis';
+import { RESP_TYPES, type RedisClientType, type RedisClusterType } from 'redis';
 import type { Compiled } from '../compile/compiler.js';
 import { fromReplyError } from '../errors.js';
 
 export type Reply = Buffer | null | number | Reply[];
 
+export type NodeClient = RedisClientType<any, any, any, any, any>;
+export type ClusterClient = RedisClusterType<any, any, any, any, any>;
+
 /**
- * What the executor needs of a client. Scripts go through `sendCommand` rather than `evalSha`:
- * node-redis spreads `evalSha`'s arguments into a function call, which overflows the call stack
- * past about 100,000 ARGV entries (a large array `set` or `create`).
+ * What the executor needs of a client: send a script command to the node that serves `firstKey`
+ * (any node for a script without keys), and load a script where that command goes.
+ * Scripts go through `sendCommand` rather than `evalSha`: node-redis spreads `evalSha`'s
+ * arguments into a function call, which overflows the call stack past about 100,000 ARGV entries
+ * (a large array `set` or `create`).
  */
 export interface ScriptClient {
-  sendCommand(args: (string | Buffer)[]): Promise<unknown>;
-  scriptLoad(script: string): Promise<unknown>;
+  send(firstKey: string | undefined, readOnly: boolean, args: (string | Buffer)[]): Promise<unknown>;
+  load(firstKey: string | undefined, readOnly: boolean, lua: string): Promise<unknown>;
 }
 
-/** The client with blob strings mapped to Buffers, so bytes fields survive the trip. */
-export function binaryClient(client: RedisClientType<any, any, any, any, any>): ScriptClient {
-  return client.withTypeMapping({ [RESP_TYPES.BLOB_STRING]: Buffer }) as unknown as ScriptClient;
+const BINARY = { [RESP_TYPES.BLOB_STRING]: Buffer } as const;
+
+/** A single node, with blob strings mapped to Buffers so bytes fields survive the trip. */
+export function nodeScripts(client: NodeClient): ScriptClient {
+  const binary = client.withTypeMapping(BINARY);
+  return {
+    send: (_key, _readOnly, args) => binary.sendCommand(args),
+    load: (_key, _readOnly, lua) => client.scriptLoad(lua),
+  };
+}
+
+/**
+ * A cluster: `sendCommand(firstKey, ...)` routes by the key's slot (and follows MOVED/ASK);
+ * a script is loaded on the node that serves its first key (every node for a keyless script),
+ * since each node has its own script cache.
+ */
+export function clusterScripts(cluster: ClusterClient): ScriptClient {
+  const binary = cluster.withTypeMapping(BINARY);
+  return {
+    send: (key, readOnly, args) => binary.sendCommand(key, readOnly, args),
+    load: async (key, readOnly, lua) =>
+      key === undefined ? cluster.scriptLoad(lua) : (await cluster.getNodeClientForKey(key, readOnly)).scriptLoad(lua),
+  };
 }
 
 const isNoScript = (err: unknown): boolean => err instanceof Error && err.message.startsWith('NOSCRIPT');
 
+/** Loads and retries at most this many times (a node can lose its scripts again mid-call). */
+const LOADS = 3;
+
 export async function execute(client: ScriptClient, script: Compiled): Promise<Reply> {
   const args = [script.readOnly ? 'EVALSHA_RO' : 'EVALSHA', script.sha1, String(script.keys.length), ...script.keys, ...script.argv];
-  const run = () => client.sendCommand(args);
+  const firstKey = script.keys[0];
   try {
-    try {
-      return (await run()) as Reply;
-    } catch (err) {
-      if (!isNoScript(err)) throw err;
-      await client.scriptLoad(script.lua);
-      return (await run()) as Reply;
+    for (let loads = 0; ; loads++) {
+      try {
+        return (await client.send(firstKey, script.readOnly, args)) as Reply;
+      } catch (err) {
+        if (!isNoScript(err) || loads === LOADS) throw err;
+        await client.load(firstKey, script.readOnly, script.lua);
+      }
     }
   } catch (err) {
     throw fromReplyError(err);
