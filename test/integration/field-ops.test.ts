@@ -8,7 +8,7 @@ import { Type } from 'typebox';
 import {
   OperationError, ValidationError, connect, defineModel, t, type Connection,
 } from '../../src/index.js';
-import { raw, url } from '../helpers/redis.js';
+import { connectOptions, raw } from '../helpers/redis.js';
 
 // ---- helpers -----------------------------------------------------------------------------------
 
@@ -932,7 +932,7 @@ describe('field ops: server-relative semantics', () => {
   it('20 connections x 100 pipelines on one record lose no update', async function () {
     this.timeout(60_000);
     const u = await Counter.create({});
-    const conns: Connection[] = await Promise.all(Array.from({ length: 20 }, () => connect({ url })));
+    const conns: Connection[] = await Promise.all(Array.from({ length: 20 }, () => connect(connectOptions)));
     try {
       await Promise.all(conns.map(async (db, w) => {
         const M = Counter.withDb(db);

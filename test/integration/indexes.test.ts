@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { Type } from 'typebox';
 import { UniqueViolationError, defineModel } from '../../src/index.js';
-import { raw } from '../helpers/redis.js';
+import { prefix, raw } from '../helpers/redis.js';
 
 const shape = {
   name: Type.String(),
@@ -29,9 +29,9 @@ describe('indexes: unique, TTL, checks and builds', function () {
     expect(await raw.hGetAll(b.key)).to.deep.equal(keyB);
     await a.$.email.set('new@x');
     await b.$.email.set('a@x');
-    expect(await raw.hGetAll('IxUser#uniq:email')).to.deep.equal({ 'new@x': a.id, 'a@x': b.id });
+    expect(await raw.hGetAll(`${prefix('IxUser')}#uniq:email`)).to.deep.equal({ 'new@x': a.id, 'a@x': b.id });
     await a.delete();
-    expect(await raw.hGetAll('IxUser#uniq:email')).to.deep.equal({ 'a@x': b.id });
+    expect(await raw.hGetAll(`${prefix('IxUser')}#uniq:email`)).to.deep.equal({ 'a@x': b.id });
   });
 
   it('expired records never appear in find or count, and their entries are swept', async () => {
@@ -46,19 +46,19 @@ describe('indexes: unique, TTL, checks and builds', function () {
     expect(await Session.find((u) => u.age.eq(5)).count()).to.equal(1);
     expect((await Session.find((u) => u.city.eq('Paris')).toArray()).map((r) => r.id)).to.deep.equal([keep.id]);
     expect(await User.find((u) => u.age.eq(5)).count()).to.equal(0);
-    expect(await raw.zCard('IxSession#idx:age')).to.equal(1);
-    expect(await raw.zCard('IxSession#idx:city')).to.equal(1);
-    expect(await raw.hGetAll('IxSession#uniq:email')).to.deep.equal({ 's2@x': keep.id });
-    expect(await raw.zCard('IxSession#ids')).to.equal(1);
-    expect(await raw.zCard('IxUser#idx:age')).to.equal(0);
+    expect(await raw.zCard(`${prefix('IxSession')}#idx:age`)).to.equal(1);
+    expect(await raw.zCard(`${prefix('IxSession')}#idx:city`)).to.equal(1);
+    expect(await raw.hGetAll(`${prefix('IxSession')}#uniq:email`)).to.deep.equal({ 's2@x': keep.id });
+    expect(await raw.zCard(`${prefix('IxSession')}#ids`)).to.equal(1);
+    expect(await raw.zCard(`${prefix('IxUser')}#idx:age`)).to.equal(0);
   });
 
   it('checkIndexes finds and repairs missing and stale entries', async () => {
     const users = await Promise.all(Array.from({ length: 30 }, (_, i) => User.create({ name: `n${i}`, email: `e${i}`, age: i % 5 })));
     expect(await User.checkIndexes()).to.deep.equal({ records: 30, missing: 0, stale: 0, repaired: false });
-    await raw.zRem('IxUser#idx:age', users[0].id);
-    await raw.zAdd('IxUser#idx:city', { score: 0, value: 'Nowhere\0ghost' });
-    await raw.hSet('IxUser#uniq:email', 'zzz', users[1].id);
+    await raw.zRem(`${prefix('IxUser')}#idx:age`, users[0].id);
+    await raw.zAdd(`${prefix('IxUser')}#idx:city`, { score: 0, value: 'Nowhere\0ghost' });
+    await raw.hSet(`${prefix('IxUser')}#uniq:email`, 'zzz', users[1].id);
     await raw.hSet(users[2].key, 'age', '42');
     const found = await User.checkIndexes();
     expect(found.missing).to.equal(2);
@@ -73,10 +73,10 @@ describe('indexes: unique, TTL, checks and builds', function () {
     const Before = defineModel('IxLate', shape);
     const made = await Promise.all(Array.from({ length: 2500 }, (_, i) => Before.create({ name: `n${i}`, email: `e${i}`, age: i % 10 })));
     const After = defineModel('IxLate', shape, { indexes: ['age'], unique: ['email'] });
-    expect(await raw.exists('IxLate#idx:age')).to.equal(0);
+    expect(await raw.exists(`${prefix('IxLate')}#idx:age`)).to.equal(0);
     expect(await After.find((u) => u.age.eq(3)).count()).to.equal(250);
-    expect(await raw.zCard('IxLate#idx:age')).to.equal(2500);
-    expect(await raw.hLen('IxLate#uniq:email')).to.equal(2500);
+    expect(await raw.zCard(`${prefix('IxLate')}#idx:age`)).to.equal(2500);
+    expect(await raw.hLen(`${prefix('IxLate')}#uniq:email`)).to.equal(2500);
     expect(After.find((u) => u.age.eq(3)).explain().scan).to.equal(false);
     expect(made.length).to.equal(2500);
   });

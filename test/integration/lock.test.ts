@@ -4,7 +4,7 @@ import { Type } from 'typebox';
 import { LockTimeoutError, NotFoundError, connect, defineModel, type Connection } from '../../src/index.js';
 import { compile } from '../../src/compile/compiler.js';
 import { acquireProgram, releaseProgram } from '../../src/model/lock.js';
-import { raw, url } from '../helpers/redis.js';
+import { connectOptions, prefix, raw } from '../helpers/redis.js';
 
 const Counter = defineModel('Counter', { n: Type.Integer({ default: 0 }), note: Type.String({ default: '' }) });
 
@@ -47,7 +47,7 @@ describe('locks', () => {
 
   it('returns the callback value, holds the lease key while inside, and releases it after', async () => {
     const u = await Counter.create({});
-    const key = `Counter#lock:${u.id}`;
+    const key = `${prefix('Counter')}#lock:${u.id}`;
     const result = await u.lock(async (locked) => {
       expect(locked.id).to.equal(u.id);
       expect(await raw.exists(key)).to.equal(1);
@@ -63,14 +63,14 @@ describe('locks', () => {
     const u = await Counter.create({});
     const err = await rejection(u.lock(() => { throw new Error('boom'); }));
     expect((err as Error).message).to.equal('boom');
-    expect(await raw.exists(`Counter#lock:${u.id}`)).to.equal(0);
+    expect(await raw.exists(`${prefix('Counter')}#lock:${u.id}`)).to.equal(0);
     expect(await u.lock(() => 1, { waitMs: 0 })).to.equal(1);
   });
 
   it('Model.lock on an absent record raises NotFoundError and leaves no lock behind', async () => {
     const err = await rejection(Counter.lock('nope', () => 1));
     expect(err).to.be.instanceOf(NotFoundError);
-    expect(await raw.exists('Counter#lock:nope')).to.equal(0);
+    expect(await raw.exists(`${prefix('Counter')}#lock:nope`)).to.equal(0);
   });
 
   it('gives mutual exclusion to concurrent read-modify-write over separate connections', async () => {
@@ -78,7 +78,7 @@ describe('locks', () => {
     let inside = 0;
     let most = 0;
     const task = async (): Promise<void> => {
-      const db = await connect({ url });
+      const db = await connect(connectOptions);
       conns.push(db);
       const M = Counter.withDb(db);
       const u = await M.get(id);
@@ -97,7 +97,7 @@ describe('locks', () => {
     await Promise.all(Array.from({ length: 10 }, task));
     expect(most).to.equal(1);
     expect((await Counter.get(id)).n).to.equal(30);
-    expect(await raw.exists(`Counter#lock:${id}`)).to.equal(0);
+    expect(await raw.exists(`${prefix('Counter')}#lock:${id}`)).to.equal(0);
   });
 
   it('raises LockTimeoutError when the lock stays held past waitMs', async () => {
@@ -109,11 +109,11 @@ describe('locks', () => {
       await release.opened;
     });
     await held.opened;
-    const db = await connect({ url });
+    const db = await connect(connectOptions);
     conns.push(db);
     const err = await rejection(Counter.withDb(db).lock(u.id, () => 'never', { waitMs: 50 }));
     expect(err).to.be.instanceOf(LockTimeoutError);
-    expect(await raw.exists(`Counter#lock:${u.id}`)).to.equal(1);
+    expect(await raw.exists(`${prefix('Counter')}#lock:${u.id}`)).to.equal(1);
     release.open();
     await holder;
     expect(await Counter.lock(u.id, () => 'after', { waitMs: 0 })).to.equal('after');
@@ -121,7 +121,7 @@ describe('locks', () => {
 
   it('lets another holder in once the lease of a dead holder expires', async () => {
     const u = await Counter.create({});
-    const key = `Counter#lock:${u.id}`;
+    const key = `${prefix('Counter')}#lock:${u.id}`;
     // What a holder that died leaves behind: its token, with a lease still running.
     await raw.set(key, 'dead-holder', { PX: 150 });
     expect(await rejection(u.lock(() => 1, { waitMs: 0 }))).to.be.instanceOf(LockTimeoutError);
@@ -132,7 +132,7 @@ describe('locks', () => {
 
   it("does not let a holder whose lease expired release the next holder's lock", async () => {
     const u = await Counter.create({});
-    const key = `Counter#lock:${u.id}`;
+    const key = `${prefix('Counter')}#lock:${u.id}`;
     const firstIn = gate();
     const firstDone = gate();
     const first = u.lock(async () => {
@@ -140,7 +140,7 @@ describe('locks', () => {
       await sleep(250); // outlives its 100 ms lease
     }, { leaseMs: 100 }).finally(firstDone.open);
     await firstIn.opened;
-    const db = await connect({ url });
+    const db = await connect(connectOptions);
     conns.push(db);
     const second = Counter.withDb(db).lock(u.id, async () => {
       const mine = await raw.get(key);
@@ -157,7 +157,7 @@ describe('locks', () => {
 
   it('hands the callback the record as stored now, not the caller\'s stale copy', async () => {
     const u = await Counter.create({ n: 1, note: 'old' });
-    const db = await connect({ url });
+    const db = await connect(connectOptions);
     conns.push(db);
     const other = await Counter.withDb(db).get(u.id);
     await other.$.n.incr(41);
@@ -172,6 +172,6 @@ describe('locks', () => {
     const u = await Counter.create({});
     expect(await rejection(u.lock(() => 1, { leaseMs: 0 }))).to.be.instanceOf(Error);
     expect(await rejection(u.lock(() => 1, { waitMs: -1 }))).to.be.instanceOf(Error);
-    expect(await raw.exists(`Counter#lock:${u.id}`)).to.equal(0);
+    expect(await raw.exists(`${prefix('Counter')}#lock:${u.id}`)).to.equal(0);
   });
 });

@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { RESP_TYPES } from 'redis';
 import { Type } from 'typebox';
 import { AbortError, abort, and, connect, defineModel, not, or } from '../../src/index.js';
-import { db, raw, url } from '../helpers/redis.js';
+import { connectOptions, db, raw } from '../helpers/redis.js';
 
 const Account = defineModel('Account', {
   owner: Type.String(),
@@ -108,7 +108,7 @@ describe('conditions, loops and transactions', () => {
     const accounts = await Promise.all(Array.from({ length: 10 }, (_, i) => Account.create({ owner: `o${i}`, balance: 100 })));
     let seed = 7;
     const rand = (n: number) => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) % n);
-    const workers = await Promise.all(Array.from({ length: 10 }, () => connect({ url })));
+    const workers = await Promise.all(Array.from({ length: 10 }, () => connect(connectOptions)));
     let aborted = 0;
     await Promise.all(workers.map(async (w) => {
       const M = Account.withDb(w);

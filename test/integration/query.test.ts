@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { Type } from 'typebox';
 import { and, not, or, defineModel, t, type Condition, type Infer } from '../../src/index.js';
-import { raw } from '../helpers/redis.js';
+import { prefix, raw } from '../helpers/redis.js';
 
 const Person = defineModel('Person', {
   name: Type.String(),
@@ -150,7 +150,7 @@ describe('queries', function () {
     expect(one?.status).to.equal('adult');
     expect(await Person.findOne((u) => u.age.gt(1000))).to.equal(null);
     const keys = await Person.find((u) => u.age.lt(5)).keys();
-    expect(keys.every((k) => k.startsWith('Person:'))).to.equal(true);
+    expect(keys.every((k) => k.startsWith(`${prefix('Person')}:`))).to.equal(true);
     const changed = await Person.find((u) => u.age.lt(18)).update((p) => p.status.set('minor'));
     expect(changed).to.equal(await Person.find((u) => u.age.lt(18)).count());
     expect(await Person.find((u) => and(u.age.lt(18), u.status.ne('minor'))).count()).to.equal(0);
@@ -158,8 +158,8 @@ describe('queries', function () {
     const deleted = await Person.find((u) => u.status.eq('minor')).delete();
     expect(deleted).to.equal(minors);
     expect(await Person.find((u) => u.status.eq('minor')).count()).to.equal(0);
-    expect(await raw.zCard('Person#ids')).to.equal(300 - deleted);
-    expect(await raw.zLexCount('Person#idx:status', '[minor\0', '[minor\x01')).to.equal(0);
+    expect(await raw.zCard(`${prefix('Person')}#ids`)).to.equal(300 - deleted);
+    expect(await raw.zLexCount(`${prefix('Person')}#idx:status`, '[minor\0', '[minor\x01')).to.equal(0);
   });
 
   it('explain says whether an index narrows the query', () => {

@@ -3,7 +3,7 @@ import { Type } from 'typebox';
 import {
   ConflictError, NotFoundError, SchemaError, ValidationError, connect, defineModel, t, type Infer,
 } from '../../src/index.js';
-import { raw, url } from '../helpers/redis.js';
+import { connectOptions, prefix, raw } from '../helpers/redis.js';
 
 const Everything = defineModel('Everything', {
   int: Type.Integer({ minimum: -1e16, maximum: 1e16 }),
@@ -61,7 +61,7 @@ describe('records', () => {
   it('stores readable fields in one hash per record', async () => {
     const u = await Everything.create(edge);
     const hash = await keyDump(u.key);
-    expect(u.key).to.equal(`Everything:${u.id}`);
+    expect(u.key).to.equal(`${prefix('Everything')}:${u.id}`);
     expect(hash.int).to.equal('9007199254740991');
     expect(hash.flag).to.equal('false');
     expect(hash.when).to.equal(String(edge.when.getTime()));
@@ -71,7 +71,7 @@ describe('records', () => {
     expect(hash['nested.inner.deep']).to.equal('');
     expect(hash['nullable!']).to.equal('null');
     expect(hash['#v']).to.equal('1');
-    expect(await raw.zRange('Everything#ids', 0, -1)).to.deep.equal([u.id]);
+    expect(await raw.zRange(`${prefix('Everything')}#ids`, 0, -1)).to.deep.equal([u.id]);
   });
 
   it('fills defaults, values and functions alike', async () => {
@@ -141,7 +141,7 @@ describe('records', () => {
     expect(await Everything.exists(u.id)).to.equal(false);
     expect(await Everything.getOrNull(u.id)).to.equal(null);
     expect(await Everything.get(u.id).catch((e: unknown) => e)).to.be.instanceOf(NotFoundError);
-    expect(await raw.zCard('Everything#ids')).to.equal(0);
+    expect(await raw.zCard(`${prefix('Everything')}#ids`)).to.equal(0);
   });
 
   it('expire and ttl', async () => {
@@ -175,7 +175,7 @@ describe('records', () => {
       await u.$.n.incr(2);
       expect((await Named.get(name)).n).to.equal(2);
     }
-    expect((await raw.zRange('Named#ids', 0, -1)).sort()).to.deep.equal([...names].sort());
+    expect((await raw.zRange(`${prefix('Named')}#ids`, 0, -1)).sort()).to.deep.equal([...names].sort());
     expect(await Named.create({ name: 'a:b' }).catch((e: unknown) => e)).to.be.instanceOf(ConflictError);
   });
 
@@ -205,7 +205,7 @@ describe('records', () => {
   });
 
   it('withDb binds a model to another connection', async () => {
-    const db2 = await connect({ url });
+    const db2 = await connect(connectOptions);
     try {
       const u = await Everything.withDb(db2).create(edge);
       expect((await Everything.get(u.id)).text).to.equal(edge.text);
