@@ -9,6 +9,7 @@
 --- starts an `and` from its most selective child; the full condition is then checked on every
 --- candidate's stored values, so the index only narrows and results stay exact.
 --- @include "state"
+--- @include "index"
 local function q_lex(v, exclusive, after)
   -- lex members are value .. "\0" .. id: "\0" sorts before and "\1" after every id of value v
   local edge = '\0'
@@ -119,7 +120,7 @@ local function q_all(ids_key)
   return out
 end
 
--- sorts matched states by a field (nil last), ties and unsorted queries by id
+-- sorts matched states by a field (nil last); ties, and unsorted queries, by id in the same direction
 local function q_sort(matches, field, numeric, desc)
   local key = {}
   for _, s in ipairs(matches) do
@@ -139,6 +140,27 @@ local function q_sort(matches, field, numeric, desc)
       if desc then return x > y end
       return x < y
     end
+    if desc then return a.id > b.id end
     return a.id < b.id
   end)
+end
+
+-- walks a score index in sort order (ties by id, as ZRANGE orders them), keeping the records for
+-- which match(S) holds, until `need` matched; true when it found that many
+local function q_walk(key, desc, need, prefix, ix, uq, exp, match)
+  local M, from = {}, 0
+  while true do
+    local ids
+    if desc then ids = redis.call('ZREVRANGE', key, from, from + 499)
+    else ids = redis.call('ZRANGE', key, from, from + 499) end
+    for _, id in ipairs(ids) do
+      local S = { st_indexed(st_new(prefix .. id), id, ix, uq, exp) }
+      if match(S) then
+        M[#M + 1] = S[1]
+        if #M >= need then return M, true end
+      end
+    end
+    if #ids < 500 then return M, false end
+    from = from + 500
+  end
 end

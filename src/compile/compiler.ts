@@ -308,10 +308,9 @@ function emitPlan(n: PlanNode, w: Writer): string {
 /** The action of a query on its matches (sorted and paged when it returns them). */
 function queryAction(q: QueryNode, w: Writer): string[] {
   const page = [
-    q.sort ? `q_sort(M, ${luaString(q.sort.field)}, ${q.sort.numeric}, ${q.sort.desc})` : 'q_sort(M, nil, false, false)',
-    `local first, last = tonumber(${w.param(q.offset)}) + 1, #M`,
-    `local limit = ${w.param(q.limit)}`,
-    `if limit ~= "" then last = math.min(last, first + tonumber(limit) - 1) end`,
+    q.sort ? `if not sorted then q_sort(M, ${luaString(q.sort.field)}, ${q.sort.numeric}, ${q.sort.desc}) end` : 'q_sort(M, nil, false, false)',
+    'local last = #M',
+    'if limit ~= "" then last = math.min(last, first + tonumber(limit) - 1) end',
   ];
   switch (q.action) {
     case 'count':
@@ -338,6 +337,22 @@ function queryAction(q: QueryNode, w: Writer): string[] {
 }
 
 /**
+ * A page sorted by a score index can walk that index in order and stop after offset+limit
+ * matches, instead of collecting and sorting every match; the script takes that path when the
+ * plan's own candidates are many (or unknown), and falls back when the walk runs out.
+ */
+function sortWalk(q: QueryNode, w: Writer): string[] {
+  const index = q.sort && q.ix.find((x) => x.field === q.sort!.field && x.type === 'n');
+  if (!index || (q.action !== 'records' && q.action !== 'ids')) return [];
+  return [
+    'local est = q_count(PLAN)',
+    'if limit ~= "" and (est == nil or est > 1000) then',
+    `  M, sorted = q_walk(${w.key(index.key)}, ${q.sort!.desc}, first + tonumber(limit) - 1, prefix, IX, UQ, EXP, match)`,
+    'end',
+  ];
+}
+
+/**
  * A query: candidates from the plan (or every id), the filter checked on each stored record,
  * then the action. Record keys are built from the model's prefix: they share its hash tag.
  */
@@ -346,13 +361,19 @@ function compileQuery(q: QueryNode): Compiled {
   const ids = w.key(q.idsKey);
   const lines = [
     `local prefix = ${w.param(q.prefix)}`,
+    `local first, limit = tonumber(${w.param(q.offset)}) + 1, ${w.param(q.limit)}`,
     `local IX, UQ, EXP = ${indexTables(q, w)}`,
     `exp_sweep(prefix, ${ids}, EXP, IX, UQ)`,
-    `local ids = q_ids(${emitPlan(q.plan, w)}) or q_all(${ids})`,
-    'local M = {}',
-    'for _, id in ipairs(ids) do',
-    '  local S = { st_indexed(st_new(prefix .. id), id, IX, UQ, EXP) }',
-    `  if st_get(S[1], "#v") and ${emit(q.filter, w)} then M[#M + 1] = S[1] end`,
+    `local function match(S) return st_get(S[1], "#v") and ${emit(q.filter, w)} end`,
+    `local PLAN = ${emitPlan(q.plan, w)}`,
+    'local M, sorted = {}, false',
+    ...sortWalk(q, w),
+    'if not sorted then',
+    '  M = {}',
+    `  for _, id in ipairs(q_ids(PLAN) or q_all(${ids})) do`,
+    '    local S = { st_indexed(st_new(prefix .. id), id, IX, UQ, EXP) }',
+    '    if match(S) then M[#M + 1] = S[1] end',
+    '  end',
     'end',
   ];
   lines.push(...queryAction(q, w));

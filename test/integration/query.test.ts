@@ -105,6 +105,17 @@ describe('queries', function () {
         const [cond, pred] = randomCondition(Person.fields, 3);
         expectSame(await Person.find(cond).ids(), all, pred, `round ${round} query ${i}`);
         expect(await Person.find(cond).count()).to.equal([...all.values()].filter(pred).length);
+        const field = pick(['score', 'age', 'name', 'level'] as const);
+        const desc = rand(2) === 0;
+        const [offset, limit] = [rand(30), 1 + rand(60)];
+        const sorted = [...all].filter(([, p]) => pred(p)).sort(([ia, a], [ib, b]) => {
+          const x = a[field];
+          const y = b[field];
+          if (x !== y) return (x < y ? -1 : 1) * (desc ? -1 : 1);
+          return (ia < ib ? -1 : 1) * (desc ? -1 : 1);
+        }).slice(offset, offset + limit).map(([id]) => id);
+        const page = await Person.find(cond).sort(field, desc ? 'desc' : 'asc').offset(offset).limit(limit).ids();
+        expect(page, `sorted page ${i} by ${field}`).to.deep.equal(sorted);
       }
       // random writes through every path: field ops, pipelines, conditional programs, deletes
       const ids = [...all.keys()];
@@ -132,7 +143,7 @@ describe('queries', function () {
     const all = (await Person.find((u) => u.age.gte(0)).toArray()).map((r) => r.toJSON() as P & { id?: string });
     const page = await Person.find((u) => and(u.age.between(31, 34), u.active.eq(true))).sort('score', 'desc').offset(20).limit(50).toArray();
     const expected = (await Person.find((u) => and(u.age.between(31, 34), u.active.eq(true))).toArray())
-      .sort((a, b) => b.score - a.score || (a.id < b.id ? -1 : 1)).slice(20, 70).map((r) => r.id);
+      .sort((a, b) => b.score - a.score || (a.id < b.id ? 1 : -1)).slice(20, 70).map((r) => r.id);
     expect(page.map((r) => r.id)).to.deep.equal(expected);
     expect(all.length).to.equal(n);
   });
