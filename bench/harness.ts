@@ -15,6 +15,8 @@ export interface MeasureOptions {
   warmup: number;
   /** Runs before every call, outside the timing (e.g. re-filling data the call consumes). */
   before?: () => Promise<void>;
+  /** Runs after every call, outside the timing, with the number of calls done (progress, heap sampling). */
+  after?: (done: number) => void;
 }
 
 export interface Samples {
@@ -32,6 +34,7 @@ export async function measure(name: string, fn: () => Promise<unknown>, options:
     await fn();
     const elapsed = Number(process.hrtime.bigint() - start) / 1000;
     if (i >= options.warmup) us.push(elapsed);
+    options.after?.(i + 1);
   }
   return { name, us };
 }
@@ -41,6 +44,10 @@ export interface Case extends MeasureOptions {
   scenario: string;
   variant: string;
   fn: () => Promise<unknown>;
+  /** Units of work per call (records of a bulk call); throughput counts these. Default 1. */
+  per?: number;
+  /** The unit of the throughput column: 'ops' (default) or e.g. 'records'. */
+  unit?: string;
 }
 
 export interface Row {
@@ -50,7 +57,15 @@ export interface Row {
   medianUs: number;
   p99Us: number;
   meanUs: number;
+  /** Calls per second of summed call time, times `per`: units of work per second. */
   opsPerSec: number;
+  unit?: string;
+  /** Highest `heapUsed` sampled while this case ran (after a forced GC where available), in bytes. */
+  peakHeap?: number;
+  /** Redis bytes per stored record: MEMORY USAGE of the variant's record and index keys / its records. */
+  redisBytesPerRecord?: number;
+  /** The variant could not run this scenario: why (the row then has no numbers). */
+  skipped?: string;
 }
 
 /** Nearest-rank percentile (no interpolation: every reported value is one that was measured). */
@@ -58,14 +73,88 @@ function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))];
 }
 
-export function summarize(scenario: string, variant: string, us: number[]): Row {
+export function summarize(scenario: string, variant: string, us: number[], per = 1): Row {
   const sorted = [...us].sort((a, b) => a - b);
   const total = us.reduce((a, b) => a + b, 0);
   return {
     scenario, variant, calls: us.length,
     medianUs: percentile(sorted, 50), p99Us: percentile(sorted, 99),
-    meanUs: total / us.length, opsPerSec: (us.length * 1e6) / total,
+    meanUs: total / us.length, opsPerSec: (us.length * per * 1e6) / total,
   };
+}
+
+/** A row for a variant that cannot run a scenario. */
+export function skippedRow(scenario: string, variant: string, why: string): Row {
+  return { scenario, variant, calls: 0, medianUs: NaN, p99Us: NaN, meanUs: NaN, opsPerSec: NaN, skipped: why };
+}
+
+/**
+ * Peak Node heap per case: `heapUsed` sampled after every call and every few milliseconds while a
+ * case runs (the timer fires while calls wait on Redis, when their data is in flight). With
+ * `--expose-gc` available, a full GC before each slice makes peaks comparable across cases.
+ */
+export class HeapSampler {
+  private current = -1;
+  private timer?: NodeJS.Timeout;
+  readonly peaks = new Map<number, number>();
+
+  constructor(private readonly gc?: () => void) {}
+
+  begin(index: number): void {
+    this.gc?.();
+    this.current = index;
+    this.sample();
+    this.timer ??= setInterval(() => this.sample(), 5);
+  }
+
+  sample(): void {
+    if (this.current < 0) return;
+    const used = process.memoryUsage().heapUsed;
+    if (used > (this.peaks.get(this.current) ?? 0)) this.peaks.set(this.current, used);
+  }
+
+  end(): void {
+    this.sample();
+    this.current = -1;
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+  }
+}
+
+/** One status line on stderr, rewritten in place with \r (at most every 200 ms). */
+export class Progress {
+  private last = 0;
+  private width = 0;
+
+  constructor(private readonly stream: NodeJS.WriteStream = process.stderr) {}
+
+  update(text: string, force = false): void {
+    const now = Date.now();
+    if (!force && now - this.last < 200) return;
+    this.last = now;
+    const line = text.length > 150 ? `${text.slice(0, 149)}…` : text;
+    this.stream.write(`\r${line.padEnd(this.width)}`);
+    this.width = line.length;
+  }
+
+  /** Ends the current line (keeps it on screen). */
+  done(text?: string): void {
+    if (text !== undefined) this.update(text, true);
+    this.stream.write('\n');
+    this.width = 0;
+    this.last = 0;
+  }
+}
+
+export interface InterleaveHooks {
+  /** After each round (outside every timing). */
+  onRound?: (round: number) => void | Promise<void>;
+  /** Live progress: the case running, its calls done in this slice and the slice's size. */
+  onCall?: (round: number, c: Case, done: number, share: number) => void;
+  heap?: HeapSampler;
 }
 
 /**
@@ -74,7 +163,8 @@ export function summarize(scenario: string, variant: string, us: number[]): Row 
  * whichever ran last. The starting case rotates each round so none always runs right after a
  * particular other one. Warmup happens once, in the first round.
  */
-export async function interleave(cases: Case[], rounds: number, onRound?: (round: number) => void | Promise<void>): Promise<Row[]> {
+export async function interleave(cases: Case[], rounds: number, hooks: InterleaveHooks | ((round: number) => void | Promise<void>) = {}): Promise<Row[]> {
+  const h: InterleaveHooks = typeof hooks === 'function' ? { onRound: hooks } : hooks;
   const samples = cases.map((): number[] => []);
   for (let r = 0; r < rounds; r++) {
     for (let k = 0; k < cases.length; k++) {
@@ -82,30 +172,61 @@ export async function interleave(cases: Case[], rounds: number, onRound?: (round
       const c = cases[i];
       // spread the iterations over the rounds; the last round takes the remainder
       const share = Math.floor(c.iterations / rounds) + (r === rounds - 1 ? c.iterations % rounds : 0);
-      const s = await measure(c.variant, c.fn, { iterations: share, warmup: r === 0 ? c.warmup : 0, before: c.before });
+      const warmup = r === 0 ? c.warmup : 0;
+      h.heap?.begin(i);
+      const s = await measure(c.variant, c.fn, {
+        iterations: share, warmup, before: c.before,
+        after: (done) => {
+          h.heap?.sample();
+          h.onCall?.(r + 1, c, done, share + warmup);
+        },
+      });
+      h.heap?.end();
       samples[i].push(...s.us);
     }
-    await onRound?.(r + 1);
+    await h.onRound?.(r + 1);
   }
-  return cases.map((c, i) => summarize(c.scenario, c.variant, samples[i]));
+  return cases.map((c, i) => ({
+    ...summarize(c.scenario, c.variant, samples[i], c.per),
+    ...(c.unit ? { unit: c.unit } : {}),
+    ...(h.heap?.peaks.has(i) ? { peakHeap: h.heap.peaks.get(i) } : {}),
+  }));
 }
 
 const fmt = (n: number, digits = 0): string =>
   n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
 
+/** A duration in the unit that suits it: µs, ms or s. */
+export function fmtTime(us: number): string {
+  if (!Number.isFinite(us)) return '–';
+  if (us < 1_000) return `${fmt(us, 1)} µs`;
+  if (us < 1_000_000) return `${fmt(us / 1_000, us < 10_000 ? 2 : 1)} ms`;
+  return `${fmt(us / 1_000_000, 2)} s`;
+}
+
+const fmtBytes = (b: number | undefined): string =>
+  b === undefined || !Number.isFinite(b) ? '–' : b < 10_240 ? `${fmt(b)} B` : `${fmt(b / 1024, 1)} KiB`;
+const fmtMB = (b: number | undefined): string => (b === undefined ? '–' : `${fmt(b / 1_048_576, 1)} MB`);
+
 /**
  * A Markdown table, one row per scenario and variant; `ratio` is the row's median over the median of
- * the `baseline` variant of the same scenario (above 1: slower than the baseline).
+ * the `baseline` variant of the same scenario (above 1: slower than the baseline). Skipped rows say why.
  */
 export function printTable(rows: Row[], baseline: string, out: (line: string) => void = console.log): string {
   const lines = [
-    '| scenario | variant | median µs | p99 µs | ops/s | ratio (median vs ' + baseline + ') |',
-    '|---|---|--:|--:|--:|--:|',
+    `| scenario | variant | throughput | p50 | p99 | ratio (p50 vs ${baseline}) | peak Node heap | Redis / record |`,
+    '|---|---|--:|--:|--:|--:|--:|--:|',
   ];
   for (const row of rows) {
-    const base = rows.find((r) => r.scenario === row.scenario && r.variant === baseline);
+    if (row.skipped) {
+      lines.push(`| ${row.scenario} | ${row.variant} | skipped (see notes) | – | – | – | – | ${fmtBytes(row.redisBytesPerRecord)} |`);
+      continue;
+    }
+    const base = rows.find((r) => r.scenario === row.scenario && r.variant === baseline && !r.skipped);
     const ratio = base ? `${fmt(row.medianUs / base.medianUs, 2)}×` : 'n/a';
-    lines.push(`| ${row.scenario} | ${row.variant} | ${fmt(row.medianUs, 1)} | ${fmt(row.p99Us, 1)} | ${fmt(row.opsPerSec)} | ${ratio} |`);
+    const unit = row.unit ?? 'ops';
+    lines.push(`| ${row.scenario} | ${row.variant} | ${fmt(row.opsPerSec)} ${unit}/s | ${fmtTime(row.medianUs)} | ${fmtTime(row.p99Us)} | ${ratio} | ` +
+      `${fmtMB(row.peakHeap)} | ${fmtBytes(row.redisBytesPerRecord)} |`);
   }
   const table = lines.join('\n');
   out(table);
@@ -113,6 +234,16 @@ export function printTable(rows: Row[], baseline: string, out: (line: string) =>
 }
 
 const RESULTS = join(dirname(fileURLToPath(import.meta.url)), 'results');
+
+export const RESULTS_DIR = RESULTS;
+
+/** Writes bench/results/<name> as is (an SVG chart, ...); returns its path. */
+export async function saveFile(name: string, text: string): Promise<string> {
+  await mkdir(RESULTS, { recursive: true });
+  const path = join(RESULTS, name);
+  await writeFile(path, text);
+  return path;
+}
 
 /** Writes bench/results/<name>.md and bench/results/<name>.json; returns the two paths. */
 export async function saveResults(name: string, markdown: string, json: unknown): Promise<[string, string]> {

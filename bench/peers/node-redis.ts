@@ -1,0 +1,129 @@
+/**
+ * node-redis (the client rapyer itself uses) written by hand, on rapyer's layout: the hash of
+ * src/model/layout.ts plus the same id set and index entries, with plain commands (auto-pipelined)
+ * and MULTI/EXEC where a job has several writes.
+ */
+import { createClient, WatchError } from 'redis';
+import {
+  fromLayout, indexEntries, layoutFields, newId, type BenchUserData, type LoopItem, type LoopJob, type Peer,
+} from './types.js';
+
+const PREFIX = 'BenchHand';
+const BATCH = 1_000; // records per pipeline during insertMany
+
+export async function nodeRedisPeer(url: string): Promise<Peer> {
+  const client = createClient({ url });
+  await client.connect();
+  const key = (id: string): string => `${PREFIX}:${id}`;
+  // what the client believes a record holds: MULTI cannot append to or toggle a hash field
+  const local = new Map<string, { name: string; active: boolean }>();
+
+  const write = (multi: ReturnType<typeof client.multi>, id: string, d: BenchUserData): ReturnType<typeof client.multi> => {
+    multi.hSet(key(id), layoutFields(d));
+    for (const [k, score, member] of indexEntries(PREFIX, id, d)) multi.zAdd(k, { score, value: member });
+    return multi;
+  };
+
+  return {
+    name: 'node-redis',
+    notes: {
+      create: 'MULTI: HSET of the same hash + ZADD to the id set and the 3 indexes; no existence check, no validation',
+      get: 'HGETALL, decoded by hand into the same typed object',
+      incr: 'MULTI: HINCRBYFLOAT score + ZINCRBY on the score index + HINCRBY version; no validation',
+      pipeline5: 'not equivalent: MULTI cannot read inside the transaction, so name += "x" and active = !active are blind writes from the ' +
+        'client\'s possibly stale copy, tags go to a separate Redis LIST (RPUSH), and nothing is validated or returned as the new state',
+      loop: 'WATCH + HGETALL, filter in JS, MULTI/EXEC of the rewritten positions, length and version (retries on WatchError)',
+      insertMany: `HSET + 4 ZADD per record, sent as one pipeline (multi().execAsPipeline(), not a transaction: faster here than ` +
+        `auto-pipelined promises) per ${BATCH.toLocaleString('en-US')} records; not atomic, no existence check`,
+    },
+    keyPatterns: [`${PREFIX}:*`, `${PREFIX}#*`],
+    otherPatterns: [`${PREFIX}Cart:*`],
+    async createOne(data) {
+      const id = newId();
+      await write(client.multi(), id, data).exec();
+      local.set(id, { name: data.name, active: data.active });
+      return id;
+    },
+    async getOne(id) {
+      return fromLayout(await client.hGetAll(key(id)));
+    },
+    async incrementOne(id) {
+      const [score] = await client.multi()
+        .hIncrByFloat(key(id), 'score', 1)
+        .zIncrBy(`${PREFIX}#idx:score`, 1, id)
+        .hIncrBy(key(id), '#v', 1)
+        .exec();
+      return Number(score);
+    },
+    async pipeline5(id) {
+      const l = local.get(id)!;
+      l.name += 'x';
+      l.active = !l.active;
+      return client.multi()
+        .hIncrByFloat(key(id), 'score', 10)
+        .zIncrBy(`${PREFIX}#idx:score`, 10, id)
+        .hSet(key(id), 'name', l.name)
+        .rPush(`${key(id)}:tags`, 'new')
+        .hIncrBy(key(id), 'age', 1)
+        .zIncrBy(`${PREFIX}#idx:age`, 1, id)
+        .hSet(key(id), 'active', l.active ? 'true' : 'false')
+        .hIncrBy(key(id), '#v', 1)
+        .exec();
+    },
+    async reset(id, data) {
+      await write(client.multi().del([key(id), `${key(id)}:tags`]), id, data).exec();
+      local.set(id, { name: data.name, active: data.active });
+    },
+    async loop(items: LoopItem[]): Promise<LoopJob> {
+      const cart = `${PREFIX}Cart:${newId()}`;
+      const fixture: Record<string, string> = { '#v': '1', owner: 'Ada', inventory: String(items.length) };
+      items.forEach((item, i) => (fixture[`inventory[${i}]`] = JSON.stringify(item)));
+      const read = async (): Promise<LoopItem[]> => {
+        const h = await client.hGetAll(cart);
+        const head = Number(h['inventory@'] ?? 0);
+        return Array.from({ length: Number(h.inventory) }, (_, i) => JSON.parse(h[`inventory[${head + i}]`]) as LoopItem);
+      };
+      return {
+        refill: async () => void (await client.multi().del(cart).hSet(cart, fixture).exec()),
+        read,
+        run: async () => {
+          for (;;) {
+            await client.watch(cart);
+            const h = await client.hGetAll(cart);
+            const len = Number(h.inventory);
+            const head = Number(h['inventory@'] ?? 0);
+            const raws = Array.from({ length: len }, (_, i) => h[`inventory[${head + i}]`]);
+            const keep = raws.filter((raw) => !(JSON.parse(raw) as LoopItem).expired);
+            if (keep.length === len) return void (await client.unwatch());
+            // the layout keeps items at head..head+len-1: rewrite from the first removed position
+            const first = raws.findIndex((raw, i) => raw !== keep[i]);
+            const sets: Record<string, string> = { inventory: String(keep.length) };
+            for (let i = first; i < keep.length; i++) sets[`inventory[${head + i}]`] = keep[i];
+            const dels = Array.from({ length: len - keep.length }, (_, i) => `inventory[${head + keep.length + i}]`);
+            try {
+              await client.multi().hSet(cart, sets).hDel(cart, dels).hIncrBy(cart, '#v', 1).exec();
+              return;
+            } catch (err) {
+              if (!(err instanceof WatchError)) throw err;
+            }
+          }
+        },
+      };
+    },
+    async insertMany(items, onProgress) {
+      for (let start = 0; start < items.length; start += BATCH) {
+        const batch = client.multi();
+        for (const d of items.slice(start, start + BATCH)) write(batch, newId(), d);
+        await batch.execAsPipeline();
+        onProgress?.(Math.min(items.length, start + BATCH));
+      }
+      return items.length;
+    },
+    async count() {
+      return client.zCard(`${PREFIX}#ids`);
+    },
+    async close() {
+      await client.quit();
+    },
+  };
+}
