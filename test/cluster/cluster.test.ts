@@ -1,5 +1,5 @@
 /**
- * Cluster-only behaviour (run by `npm run test:cluster`; skipped on a single node): hash-tagged
+ * Cluster-only behaviour (only `npm run test:cluster` runs this folder): hash-tagged
  * keys, CrossSlotError before anything is sent, scripts loaded per node, MOVED after a slot
  * migration handled without surfacing.
  */
@@ -9,7 +9,7 @@ import type { RedisClientType, RedisClusterType } from 'redis';
 import { Type } from 'typebox';
 import { slot } from '../../src/client/slot.js';
 import { CrossSlotError, defineModel } from '../../src/index.js';
-import { db, onCluster, raw } from '../helpers/redis.js';
+import { db, raw } from '../helpers/redis.js';
 
 const Alpha = defineModel('Alpha', { n: Type.Integer({ default: 0 }), tags: Type.Array(Type.String(), { default: [] }) });
 const Beta = defineModel('Beta', { n: Type.Integer({ default: 0 }) });
@@ -29,7 +29,7 @@ async function evalshaCalls(): Promise<number> {
   return calls;
 }
 
-(onCluster ? describe : describe.skip)('cluster', () => {
+describe('cluster', () => {
   it('tags every key of a model with {Model}, so a record and its model keys share a slot', async () => {
     expect(db.cluster).to.equal(true);
     const a = await Alpha.create({});
