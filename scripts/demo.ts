@@ -3,7 +3,7 @@
  * printing what each step did and the script it ran.
  */
 import { Type } from 'typebox';
-import { abort, AbortError, connect, defineModel, t } from '../src/index.js';
+import { abort, and, AbortError, connect, defineModel, t } from '../src/index.js';
 import { startRedis } from '../test/helpers/embedded-redis.js';
 
 const User = defineModel('User', {
@@ -18,7 +18,7 @@ const User = defineModel('User', {
   badges: Type.Array(Type.String(), { default: [] }),
   notifications: Type.Record(Type.String(), Type.String(), { default: {} }),
   inventory: Type.Array(Type.Object({ sku: Type.String(), qty: Type.Integer(), expired: Type.Boolean() }), { default: [] }),
-});
+}, { indexes: ['age', 'score', 'status'] });
 
 const step = (title: string): void => console.log(`\n== ${title}`);
 const show = (label: string, value: unknown): void => console.log(`   ${label}: ${JSON.stringify(value)}`);
@@ -97,7 +97,20 @@ async function main(): Promise<void> {
 
     step('delete');
     show('deleted', await u.delete());
-    console.log('\nBulk operations, queries and the cluster are the next issues; the demo grows with them.');
+
+    step("the seed's queries, each one script on the server (indexes kept by every write)");
+    const names = ['ann', 'bob', 'cy', 'dee', 'eve', 'fay', 'gus', 'hal'];
+    await Promise.all(names.map((name, i) => User.create({
+      name, age: 15 + i * 5, score: 40 + i * 15, status: i % 2 ? 'adult' : 'new', balance: i,
+    })));
+    show('adults (age > 18)', (await User.find((x) => x.age.gt(18)).toArray()).map((x) => x.name));
+    show('same, from User.fields', await User.find(User.fields.age.gt(18)).count());
+    const target = await User.find((x) => and(x.age.gt(25), x.score.gte(100), x.status.eq('adult')))
+      .sort('score', 'desc').limit(50).toArray();
+    show('age > 25 and score >= 100 and adult, by score desc', target.map((x) => `${x.name}:${x.score}`));
+    show('findOne status = adult', (await User.findOne((x) => x.status.eq('adult')))?.name);
+    show('minors set by a server-side update', await User.find((x) => x.age.lt(18)).update((p) => p.status.set('minor')));
+    show('plan', User.find((x) => and(x.age.between(20, 40), x.level.eq('basic'))).explain().plan);
   } finally {
     await db.close();
     await server.stop();
