@@ -8,7 +8,10 @@
 --- `changes` maps a field to its new stored text, or false when the field goes away.
 --- @include "state"
 --- @include "fail"
+-- empty tables become nil, so a model without indexes pays nothing for them at commit
 local function st_indexed(s, id, ix, uq, exp)
+  if ix and #ix == 0 then ix = nil end
+  if uq and #uq == 0 then uq = nil end
   s.id, s.ix, s.uq, s.exp = id, ix, uq, exp
   return s
 end

@@ -1,31 +1,25 @@
 /**
- * Links a compiled program body with the lua/lib units it calls: each unit once, dependencies
- * first. Which units a body needs is read off the function names it calls.
+ * Links a compiled program body with the lua/lib functions it calls, transitively: each once,
+ * callees before callers (Lua resolves a local function's upvalues where it is defined).
  */
-import { LUA_UNITS } from '../lua/generated.js';
+import { LUA_FUNCTIONS } from '../lua/generated.js';
 
-const unitOf = new Map<string, string>();
-for (const [name, unit] of Object.entries(LUA_UNITS)) {
-  for (const fn of unit.defines) unitOf.set(fn, name);
-}
+const CALL = /\b([A-Za-z_][A-Za-z0-9_]*)\s*\(/g;
 
-const CALL = /\b([A-Za-z_][A-Za-z0-9_]*)\(/g;
-
-/** The lib code a body needs, in dependency order. */
+/** The library code a body needs, in dependency order. */
 export function linkUnits(body: string): string {
   const ordered: string[] = [];
   const seen = new Set<string>();
   const visit = (name: string): void => {
     if (seen.has(name)) return;
     seen.add(name);
-    for (const dep of LUA_UNITS[name].includes) visit(dep);
-    ordered.push(name);
+    for (const callee of LUA_FUNCTIONS[name].calls) visit(callee);
+    ordered.push(LUA_FUNCTIONS[name].code);
   };
   for (const match of body.matchAll(CALL)) {
-    const unit = unitOf.get(match[1]);
-    if (unit) visit(unit);
+    if (LUA_FUNCTIONS[match[1]]) visit(match[1]);
   }
-  return ordered.map((name) => LUA_UNITS[name].code).join('\n\n');
+  return ordered.join('\n\n');
 }
 
 /** A Lua string literal for any text: printable ASCII kept, everything else as decimal escapes. */

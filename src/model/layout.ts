@@ -62,6 +62,22 @@ type Located =
 
 const IDENT = /^[A-Za-z_][A-Za-z0-9_]*/;
 
+/**
+ * Where fixed fields (scalars, markers, array heads) belong, per schema: decoding a record parses
+ * each of its field names once per process rather than once per read. Items and entries, whose
+ * names are unbounded, are parsed each time.
+ */
+const located = new WeakMap<ObjectSpec, Map<string, Located | undefined>>();
+
+function locateCached(root: ObjectSpec, field: string): Located | undefined {
+  let cache = located.get(root);
+  if (!cache) located.set(root, (cache = new Map()));
+  if (cache.has(field)) return cache.get(field);
+  const at = locate(root, field);
+  if (at && (at.part === 'value' || at.part === 'null' || at.part === 'head')) cache.set(field, at);
+  return at;
+}
+
 /** Parses a hash field name against the schema; undefined for fields the schema does not know. */
 export function locate(root: ObjectSpec, field: string): Located | undefined {
   let spec: FieldSpec = root;
@@ -142,7 +158,7 @@ export function applyFields(root: ObjectSpec, data: Mutable, meta: RecordMeta, f
       meta.version = String(raw);
       continue;
     }
-    const at = locate(root, field);
+    const at = locateCached(root, field);
     if (!at) continue;
     const path = at.spec.path;
     switch (at.part) {
