@@ -289,6 +289,28 @@ function applyReply(rec: RecordBase, reply: Buffer[]): void {
   applyFields(h.model.spec, rec as unknown as Record<string, unknown>, h.meta, fields, false);
 }
 
+/**
+ * The immediate handles (`u.$`) return promises; a bad argument must reject the promise too, not
+ * throw before it exists, so `u.$.age.set(-1).catch(...)` sees it.
+ */
+function rejectingCalls<T extends object>(handle: T): T {
+  return new Proxy(handle, {
+    get(target, prop, receiver) {
+      const value = Reflect.get(target, prop, receiver);
+      if (typeof value === 'function') {
+        return (...args: unknown[]) => {
+          try {
+            return value.apply(target, args);
+          } catch (err) {
+            return Promise.reject(err);
+          }
+        };
+      }
+      return value && typeof value === 'object' ? rejectingCalls(value) : value;
+    },
+  });
+}
+
 /** The prototype of every record: fields are own properties, methods live here. */
 class RecordBase {
   get id(): string {
@@ -306,7 +328,7 @@ class RecordBase {
       const [results] = await this.runUpdate([stmt]);
       return decode((results as Raw[])[0] ?? null);
     });
-    return new ObjectHandle({ recorder, rec: 1, data: () => this as unknown as Record<string, unknown> }, h.model.spec);
+    return rejectingCalls(new ObjectHandle({ recorder, rec: 1, data: () => this as unknown as Record<string, unknown> }, h.model.spec));
   }
 
   private async runUpdate(body: readonly Stmt[]): Promise<Reply[]> {

@@ -214,3 +214,15 @@ describe('records', () => {
     }
   });
 });
+
+describe('immediate operations', () => {
+  it('reject (rather than throw) on a bad argument, and write nothing', async () => {
+    const M = defineModel('Immediate', { age: Type.Integer({ minimum: 0 }), tags: Type.Array(Type.String(), { default: [] }) });
+    const u = await M.create({ age: 1 });
+    const p = u.$.age.set(-1);
+    expect(p).to.be.instanceOf(Promise);
+    expect(await p.catch((e: unknown) => e)).to.be.instanceOf(ValidationError);
+    expect(await u.$.tags.append(3 as never).catch((e: unknown) => e)).to.be.instanceOf(ValidationError);
+    expect((await M.get(u.id)).toJSON()).to.deep.equal({ age: 1, tags: [] });
+  });
+});
