@@ -3,6 +3,7 @@ export { connect, type Connection, type ConnectOptions } from './client/connecti
 export { defineModel, Model, type ModelOptions, type Rec, type RecordMethods, type CreateInput, type Explained } from './model/model.js';
 export type { Data, Handles } from './model/types.js';
 export type { LockOptions } from './model/lock.js';
+export { DEFAULT_CHUNK_SIZE, type BulkTarget, type ChunkOptions, type GetManyOptions, type InsertManyOptions, type Progress } from './model/bulk.js';
 export { t, type BytesOptions, type DateTimeOptions, type TBytes, type TDateTime } from './schema/t.js';
 export { and, or, not, abort, Condition } from './ops/condition.js';
 export * from './errors.js';

@@ -5,6 +5,7 @@
 ---   { op = 'in', key, t, values }                    index equality to any of values
 ---   { op = 'and', ... } / { op = 'or', ... }         children in the array part
 ---   { op = 'scan' }                                  cannot narrow: every id of the model
+---   { op = 'ids', values }                           exactly these ids (bulk operations)
 --- q_count(p) estimates a node's candidates (nil = unknown); q_ids(p) lists them. The planner
 --- starts an `and` from its most selective child; the full condition is then checked on every
 --- candidate's stored values, so the index only narrows and results stay exact.
@@ -35,6 +36,7 @@ local function q_bounds(p)
 end
 
 local function q_count(p)
+  if p.op == 'ids' then return #p.values end
   if p.op == 'range' then
     local min, max = q_bounds(p)
     if p.t == 'n' then return redis.call('ZCOUNT', p.key, min, max) end
@@ -74,6 +76,7 @@ end
 
 -- the candidate ids of a plan node, or nil when it cannot narrow (scan)
 local function q_ids(p)
+  if p.op == 'ids' then return p.values end
   if p.op == 'range' then
     local min, max = q_bounds(p)
     if p.t == 'n' then return redis.call('ZRANGEBYSCORE', p.key, min, max) end

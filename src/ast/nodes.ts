@@ -126,11 +126,31 @@ export interface ReadRecordNode { readonly kind: 'ReadRecord'; readonly rec: num
 export interface AcquireLockNode { readonly kind: 'AcquireLock'; readonly key: string; readonly token: ParamNode; readonly leaseMs: ParamNode }
 /** Deletes a record's lock only while it still holds `token`; 1 if released, else 0. */
 export interface ReleaseLockNode { readonly kind: 'ReleaseLock'; readonly key: string; readonly token: ParamNode }
+/**
+ * Bulk statements (lua/lib/bulk.lua). Record keys are `prefix .. id`, built in Lua (all of a
+ * model's keys share its hash tag); `idsKey` is declared in KEYS so the script routes to it.
+ * InsertMany's `items` is one list: per record its id, its field count n, then n field/value
+ * entries, so the script text depends on neither the number of records nor their fields.
+ */
+export interface InsertManyNode {
+  readonly kind: 'InsertMany';
+  readonly prefix: ParamNode;
+  readonly idsKey: string;
+  readonly ix: readonly IndexRef[];
+  readonly uq: readonly UniqueRef[];
+  /** The model's expiry bookkeeping keys (see RecordRef.exp). */
+  readonly exp: readonly [string, string];
+  readonly onConflict: 'error' | 'skip' | 'replace';
+  readonly ttlMs: ParamNode;
+  readonly items: ParamListNode;
+}
+/** The whole hash of each id (empty when absent), in order (read-only programs). */
+export interface ReadManyNode { readonly kind: 'ReadMany'; readonly prefix: ParamNode; readonly idsKey: string; readonly ids: ParamListNode }
 
 export type Stmt =
   | FieldOpNode | SetComputedNode | IfNode | ForEachNode | AbortNode | WriteRecordNode | DeleteRecordNode | ReadRecordNode
   | ExistsRecordNode | ExpireRecordNode | TtlRecordNode | AcquireLockNode | ReleaseLockNode
-  | IndexFillNode | IndexPruneNode | MetaNode;
+  | IndexFillNode | IndexPruneNode | MetaNode | InsertManyNode | ReadManyNode;
 
 // ---- programs ----------------------------------------------------------------------------------
 
@@ -173,6 +193,8 @@ export type PlanNode =
   | { readonly kind: 'PlanIn'; readonly index: IndexRef; readonly values: ParamListNode }
   | { readonly kind: 'PlanAnd'; readonly items: readonly PlanNode[] }
   | { readonly kind: 'PlanOr'; readonly items: readonly PlanNode[] }
+  /** Exactly these ids (bulk operations by ids, and a query's chunks). */
+  | { readonly kind: 'PlanIds'; readonly ids: ParamListNode }
   | { readonly kind: 'PlanScan' };
 
 export interface QuerySort { readonly field: string; readonly numeric: boolean; readonly desc: boolean }

@@ -14,6 +14,7 @@ import type {
 import type { Raw } from '../schema/codec.js';
 import { linkUnits, luaString } from './link.js';
 import { fieldOpCall } from './field-ops.js';
+import { emitInsertMany, emitReadMany } from './bulk.js';
 
 export interface Compiled {
   readonly lua: string;
@@ -211,6 +212,8 @@ const stmt: StmtEmitters = {
   TtlRecord: (n, w, ind) => `${ind}${w.result()} = rec_ttl(${state(n.rec)})`,
   AcquireLock: (n, w, ind) => `${ind}${w.result()} = lock_acquire(${w.key(n.key)}, ${w.param(n.token)}, ${w.param(n.leaseMs)})`,
   ReleaseLock: (n, w, ind) => `${ind}${w.result()} = lock_release(${w.key(n.key)}, ${w.param(n.token)})`,
+  InsertMany: emitInsertMany,
+  ReadMany: emitReadMany,
 };
 
 function statement(n: Stmt, w: Writer, indent: string): string {
@@ -299,6 +302,7 @@ const plan: PlanEmitters = {
   PlanAnd: (n, w) => `{op="and", ${n.items.map((i) => emitPlan(i, w)).join(', ')}}`,
   PlanOr: (n, w) => `{op="or", ${n.items.map((i) => emitPlan(i, w)).join(', ')}}`,
   PlanScan: () => '{op="scan"}',
+  PlanIds: (n, w) => `{op="ids", values=${w.list(n.ids)}}`,
 };
 
 function emitPlan(n: PlanNode, w: Writer): string {

@@ -21,6 +21,9 @@ import { validate, withDefaults } from '../schema/validate.js';
 import { newId } from './ids.js';
 import { KeySpace } from './keys.js';
 import { withLock, type LockOptions } from './lock.js';
+import {
+  deleteMany, getMany, insertMany, updateMany, type BulkTarget, type ChunkOptions, type GetManyOptions, type InsertManyOptions,
+} from './bulk.js';
 import { applyFields, flatten, readRecord, type RecordMeta } from './layout.js';
 import type { Data, Handles } from './types.js';
 
@@ -122,7 +125,7 @@ export class Model<S extends TProperties = TProperties> {
     return this.db.run(compile(freezeDeep(program)));
   }
 
-  private idOf(data: Record<string, unknown>): string {
+  idOf(data: Record<string, unknown>): string {
     const field = this.options.key;
     if (!field) return newId();
     const value = data[field];
@@ -252,6 +255,28 @@ export class Model<S extends TProperties = TProperties> {
   /** Runs `fn` holding record `id`'s lock (see src/model/lock.ts); returns what `fn` returns. */
   lock<T>(id: string, fn: (locked: Rec<S>) => Promise<T> | T, options?: LockOptions): Promise<T> {
     return withLock(this, id, fn as (locked: Rec<any>) => Promise<T> | T, options);
+  }
+
+  /** Validates every item, then inserts them a chunk per script (see src/model/bulk.ts). */
+  insertMany(inputs: readonly CreateInput<S>[], options?: InsertManyOptions): Promise<Rec<S>[]> {
+    return insertMany(this, inputs, options);
+  }
+
+  /** The records of `ids` in input order; `missing: 'null'` gives null for absent ones. */
+  getMany(ids: readonly string[], options: GetManyOptions & { missing: 'null' }): Promise<(Rec<S> | null)[]>;
+  getMany(ids: readonly string[], options?: GetManyOptions & { missing?: 'error' | 'skip' }): Promise<Rec<S>[]>;
+  getMany(ids: readonly string[], options?: GetManyOptions): Promise<(Rec<S> | null)[]> {
+    return getMany(this, ids, options);
+  }
+
+  /** Runs `fn` server-side on each target (ids or a condition); resolves to how many changed. */
+  updateMany(target: BulkTarget<S>, fn: PipelineFn<S>, options?: ChunkOptions): Promise<number> {
+    return updateMany(this, target, fn, options);
+  }
+
+  /** Deletes each target (ids or a condition) with its index entries; resolves to how many were deleted. */
+  deleteMany(target: BulkTarget<S>, options?: ChunkOptions): Promise<number> {
+    return deleteMany(this, target, options);
   }
 
   /** Makes a record object from decoded data. */

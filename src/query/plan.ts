@@ -85,5 +85,6 @@ export function describePlan(p: PlanNode): string {
     case 'PlanAnd': return `the most selective of (${p.items.map(describePlan).join('; ')})`;
     case 'PlanOr': return `union of (${p.items.map(describePlan).join('; ')})`;
     case 'PlanScan': return 'scan of every id of the model (no index can narrow this condition)';
+    case 'PlanIds': return `the ${p.ids.values.length} given ids`;
   }
 }

@@ -3,7 +3,7 @@
  * each refinement returns a new query. Every terminal call is one script that plans, filters,
  * sorts, pages and acts on the server, in one consistent snapshot.
  */
-import { param, type QueryNode, type Stmt } from '../ast/nodes.js';
+import { node as astNode, param, paramList, type QueryNode, type Stmt } from '../ast/nodes.js';
 import type { Reply } from '../client/executor.js';
 import { compile } from '../compile/compiler.js';
 import { QueryError } from '../errors.js';
@@ -23,6 +23,8 @@ interface Options {
   readonly sort?: { field: string; desc: boolean };
   readonly offset: number;
   readonly limit?: number;
+  /** Only these ids are candidates (bulk operations; see within). */
+  readonly ids?: readonly string[];
 }
 
 /** Page size of `for await` streams: one script per page. */
@@ -31,7 +33,7 @@ const PAGE = 500;
 export class Query<S extends TProperties> implements AsyncIterable<Rec<S>> {
   constructor(
     private readonly model: Model<S>,
-    private readonly condition: Condition,
+    readonly condition: Condition,
     private readonly options: Options = { offset: 0 },
   ) {}
 
@@ -56,6 +58,11 @@ export class Query<S extends TProperties> implements AsyncIterable<Rec<S>> {
     return this.with({ limit: n });
   }
 
+  /** The same query with only `ids` as candidates (the condition is still checked on each). */
+  within(ids: readonly string[]): Query<S> {
+    return this.with({ ids: [...ids] });
+  }
+
   private node(action: QueryNode['action'], body: readonly Stmt[] = [], page?: { offset: number; limit?: number }): QueryNode {
     const { offset, limit } = page ?? this.options;
     const ref = this.model.ref('');
@@ -67,7 +74,9 @@ export class Query<S extends TProperties> implements AsyncIterable<Rec<S>> {
       ix: ref.ix ?? [],
       uq: ref.uq ?? [],
       exp: ref.exp!,
-      plan: planOf(this.condition.expr, new Map((ref.ix ?? []).map((x) => [x.field, x]))),
+      plan: this.options.ids
+        ? astNode({ kind: 'PlanIds', ids: paramList(this.options.ids) })
+        : planOf(this.condition.expr, new Map((ref.ix ?? []).map((x) => [x.field, x]))),
       filter: this.condition.expr,
       sort: sort && { field: sort.field, desc: sort.desc, numeric: luaTypeOf(specAt(this.model.spec, sort.field)!) === 'num' },
       offset: param(String(offset)),

@@ -1,0 +1,252 @@
+/**
+ * Bulk operations: `insertMany`, `getMany`, `updateMany`, `deleteMany`. Work is cut into chunks
+ * and each chunk is one script (one round trip, all or nothing); chunks run one after another, so
+ * when a chunk fails the earlier ones stay written and the later ones never run.
+ *
+ * Work is first grouped by the key prefix its records share ({@link partition}): one group per
+ * model today; a sharded model will get one group per hash tag, each chunked on its own.
+ */
+import type { TProperties } from 'typebox';
+import { node, param, paramList, type ProgramNode } from '../ast/nodes.js';
+import type { Reply } from '../client/executor.js';
+import { compile } from '../compile/compiler.js';
+import {
+  ConflictError, NotFoundError, QueryError, RapyerError, UniqueViolationError, ValidationError,
+} from '../errors.js';
+import { Condition } from '../ops/condition.js';
+import type { Raw } from '../schema/codec.js';
+import type { Handles } from './types.js';
+import { readRecord } from './layout.js';
+import type { CreateInput, Model, PipelineFn, Rec } from './model.js';
+
+/**
+ * Records per chunk script by default, measured with `npx tsx bench/bulk-chunk.ts` (3 indexed
+ * fields, a unique field, an array and a record field): insert is the costliest bulk script, about
+ * 50-90 µs per record on a busy 2-core machine, so a chunk of 200 holds Redis for about 15 ms there
+ * (less on an idle server); reads, updates and deletes of 200 cost less. See README.md, "Bulk operations".
+ */
+export const DEFAULT_CHUNK_SIZE = 200;
+
+export interface Progress {
+  readonly done: number;
+  readonly total: number;
+}
+
+export interface ChunkOptions {
+  /** Records per script (default {@link DEFAULT_CHUNK_SIZE}). */
+  chunkSize?: number;
+  /** Called after each chunk's script with the items handled so far. */
+  onProgress?: (progress: Progress) => void;
+}
+
+export interface InsertManyOptions extends ChunkOptions {
+  /**
+   * An item whose id exists, or whose unique value is taken (by a stored record or an earlier item):
+   * 'error' (default) raises ConflictError / UniqueViolationError and its chunk writes nothing;
+   * 'skip' leaves it out (and out of the result); 'replace' overwrites a record with the same id
+   * like `save()` (a unique value held by another record still raises).
+   */
+  onConflict?: 'error' | 'skip' | 'replace';
+}
+
+export interface GetManyOptions extends ChunkOptions {
+  /** An id with no record: 'error' (default) raises NotFoundError, 'skip' leaves it out, 'null' gives null. */
+  missing?: 'error' | 'skip' | 'null';
+}
+
+/** The targets of updateMany/deleteMany: ids, or a condition as `find` takes it. */
+export type BulkTarget<S extends TProperties> = readonly string[] | Condition | ((fields: Handles<S, 'pipe'>) => Condition);
+
+function chunkSizeOf(options: ChunkOptions): number {
+  const size = options.chunkSize ?? DEFAULT_CHUNK_SIZE;
+  if (!Number.isInteger(size) || size < 1) throw new RapyerError('chunkSize must be a positive integer');
+  return size;
+}
+
+function chunks<T>(items: readonly T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}
+
+interface Group<T> {
+  /** Record keys are `prefix + id`. */
+  readonly prefix: string;
+  readonly idsKey: string;
+  readonly items: T[];
+}
+
+/** Items grouped by the hash tag their records live under: today one group for the model. */
+function partition<S extends TProperties, T>(model: Model<S>, items: T[]): Group<T>[] {
+  return items.length === 0 ? [] : [{ prefix: model.keys.record(''), idsKey: model.keys.ids(), items }];
+}
+
+/** Runs `work` on each chunk of each group, in order, reporting progress after each. */
+async function perChunk<S extends TProperties, T>(
+  model: Model<S>, items: T[], options: ChunkOptions, work: (group: Group<T>, chunk: T[], offset: number) => Promise<void>,
+): Promise<void> {
+  const size = chunkSizeOf(options);
+  let done = 0;
+  for (const group of partition(model, items)) {
+    for (const chunk of chunks(group.items, size)) {
+      await work(group, chunk, done);
+      done += chunk.length;
+      options.onProgress?.({ done, total: items.length });
+    }
+  }
+}
+
+/** A chunk's CONFLICT/UNIQUE error says `item <i>` of the chunk: renumber it to the caller's list. */
+function renumber(err: unknown, offset: number): unknown {
+  if (!(err instanceof ConflictError || err instanceof UniqueViolationError)) return err;
+  const match = /^item (\d+): /.exec(err.message);
+  if (!match) return err;
+  const index = offset + Number(match[1]);
+  const message = `item ${index}: ${err.message.slice(match[0].length)}`;
+  const out = err instanceof ConflictError ? new ConflictError(message) : new UniqueViolationError(message, err.path);
+  return Object.assign(out, { index });
+}
+
+interface Prepared {
+  readonly id: string;
+  readonly data: Record<string, unknown>;
+  readonly fields: Raw[];
+}
+
+/** Validates every item (defaults filled) before anything is written; errors name the item. */
+function prepareAll<S extends TProperties>(model: Model<S>, inputs: readonly unknown[]): Prepared[] {
+  return inputs.map((input, i) => {
+    try {
+      const { data, fields } = model.prepare(input);
+      return { id: model.idOf(data), data, fields };
+    } catch (err) {
+      if (err instanceof ValidationError) {
+        throw new ValidationError(`item ${i}: ${err.message}`, err.path ? `${i}.${err.path}` : String(i), err.rule, i);
+      }
+      if (err instanceof RapyerError && model.options.key) {
+        throw new ValidationError(`item ${i}: ${err.message}`, `${i}.${model.options.key}`, 'required', i);
+      }
+      throw err;
+    }
+  });
+}
+
+/**
+ * Validates every item, then writes them a chunk per script (records, id set, indexes, unique
+ * values, the model's ttl). Resolves to the records written, in input order (skipped ones left out).
+ *
+ * `await User.insertMany([{ name: 'Ada', age: 36 }, ...], { onConflict: 'skip', onProgress: ({ done, total }) => ... })`
+ */
+export async function insertMany<S extends TProperties>(
+  model: Model<S>, inputs: readonly CreateInput<S>[], options: InsertManyOptions = {},
+): Promise<Rec<S>[]> {
+  const onConflict = options.onConflict ?? 'error';
+  if (!['error', 'skip', 'replace'].includes(onConflict)) throw new RapyerError(`onConflict must be 'error', 'skip' or 'replace'`);
+  chunkSizeOf(options);
+  const items = prepareAll(model, inputs);
+  const ref = model.ref('');
+  const ttlMs = String(model.options.ttl ? model.options.ttl * 1000 : 0);
+  const out: Rec<S>[] = [];
+  await perChunk(model, items, options, async (group, chunk, offset) => {
+    const list: Raw[] = [];
+    for (const item of chunk) list.push(item.id, String(item.fields.length), ...item.fields);
+    const program: ProgramNode = {
+      kind: 'Program', mode: 'write', records: [],
+      body: [node({
+        kind: 'InsertMany', prefix: param(group.prefix), idsKey: group.idsKey, ix: ref.ix ?? [], uq: ref.uq ?? [], exp: ref.exp!,
+        onConflict, ttlMs: param(ttlMs), items: paramList(list),
+      })],
+    };
+    let reply: Reply[][];
+    try {
+      reply = (await model.db.run(compile(program))) as Reply[][];
+    } catch (err) {
+      throw renumber(err, offset);
+    }
+    chunk.forEach((item, i) => {
+      const version = String(reply[0][i] ?? '');
+      if (version !== '') out.push(model.wrap(item.id, item.data, { version, heads: new Map() }));
+    });
+  });
+  return out;
+}
+
+/**
+ * The records of `ids`, in input order, one read-only script per chunk.
+ * `await User.getMany(ids, { missing: 'null' })`
+ */
+export async function getMany<S extends TProperties>(
+  model: Model<S>, ids: readonly string[], options: GetManyOptions = {},
+): Promise<(Rec<S> | null)[]> {
+  const missing = options.missing ?? 'error';
+  if (!['error', 'skip', 'null'].includes(missing)) throw new RapyerError(`missing must be 'error', 'skip' or 'null'`);
+  const found: (Rec<S> | null)[] = [];
+  await perChunk(model, ids.map(String), options, async (group, chunk) => {
+    const program: ProgramNode = {
+      kind: 'Program', mode: 'read', records: [],
+      body: [node({ kind: 'ReadMany', prefix: param(group.prefix), idsKey: group.idsKey, ids: paramList(chunk) })],
+    };
+    const reply = (await model.db.run(compile(program))) as Buffer[][][];
+    const absent: string[] = [];
+    chunk.forEach((id, i) => {
+      const flat = reply[0][i];
+      if (flat.length === 0) {
+        absent.push(id);
+        found.push(null);
+        return;
+      }
+      const { data, meta } = readRecord(model.spec, flat);
+      found.push(model.wrap(id, data, meta));
+    });
+    if (absent.length > 0 && missing === 'error') {
+      const shown = absent.slice(0, 10).join(', ') + (absent.length > 10 ? `, ... (${absent.length})` : '');
+      throw new NotFoundError(`${model.name} not found: ${shown}`);
+    }
+  });
+  return missing === 'skip' ? found.filter((r) => r !== null) : found;
+}
+
+/** Every id of `target` once: the ids given, or the current matches of a condition. */
+async function targetIds<S extends TProperties>(model: Model<S>, target: BulkTarget<S>): Promise<{ ids: string[]; where: Condition }> {
+  if (Array.isArray(target)) return { ids: [...new Set(target.map(String))], where: ANY };
+  if (typeof target !== 'function' && !(target instanceof Condition)) {
+    throw new QueryError('updateMany/deleteMany need an array of ids or a condition, e.g. (u) => u.age.gt(18)');
+  }
+  const query = model.find(target as Condition | ((fields: Handles<S, 'pipe'>) => Condition));
+  return { ids: await query.ids(), where: query.condition };
+}
+
+/** Holds on every stored record: the filter of bulk operations by ids. */
+const ANY = new Condition(param('true', 'bool'));
+
+/**
+ * Runs the pipeline program `fn` on the server on each target, one chunk per script (all or
+ * nothing per chunk); ids with no record are skipped, never created. A condition is evaluated once
+ * for the ids, and again on each record by its chunk's script, so a record that stopped matching
+ * in between is left alone. Resolves to how many records changed.
+ * `await User.updateMany((u) => u.age.gt(17), (p) => p.status.set('adult'))`
+ */
+export async function updateMany<S extends TProperties>(
+  model: Model<S>, target: BulkTarget<S>, fn: PipelineFn<S>, options: ChunkOptions = {},
+): Promise<number> {
+  chunkSizeOf(options);
+  const { ids, where } = await targetIds(model, target);
+  let changed = 0;
+  await perChunk(model, ids, options, async (_group, chunk) => {
+    changed += await model.find(where).within(chunk).update(fn);
+  });
+  return changed;
+}
+
+/** Deletes each target with its index entries, one chunk per script; resolves to how many were deleted. */
+export async function deleteMany<S extends TProperties>(
+  model: Model<S>, target: BulkTarget<S>, options: ChunkOptions = {},
+): Promise<number> {
+  chunkSizeOf(options);
+  const { ids, where } = await targetIds(model, target);
+  let deleted = 0;
+  await perChunk(model, ids, options, async (_group, chunk) => {
+    deleted += await model.find(where).within(chunk).delete();
+  });
+  return deleted;
+}
