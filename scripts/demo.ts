@@ -3,7 +3,7 @@
  * printing what each step did and the script it ran.
  */
 import { Type } from 'typebox';
-import { abort, and, AbortError, connect, defineModel, t } from '../src/index.js';
+import { abort, and, AbortError, connect, defineModel, t, type Progress } from '../src/index.js';
 import { startRedis } from '../test/helpers/embedded-redis.js';
 
 const User = defineModel('User', {
@@ -19,6 +19,23 @@ const User = defineModel('User', {
   notifications: Type.Record(Type.String(), Type.String(), { default: {} }),
   inventory: Type.Array(Type.Object({ sku: Type.String(), qty: Type.Integer(), expired: Type.Boolean() }), { default: [] }),
 }, { indexes: ['age', 'score', 'status'] });
+
+/** A model for the bulk step: indexed, so updateMany and deleteMany by query use the indexes. */
+const Member = defineModel('Member', {
+  name: Type.String(),
+  age: Type.Integer({ minimum: 0 }),
+  status: Type.Union([Type.Literal('new'), Type.Literal('adult'), Type.Literal('minor')], { default: 'new' }),
+  visits: Type.Integer({ default: 0 }),
+  tags: Type.Array(Type.String(), { default: [] }),
+}, { indexes: ['age', 'status'], unique: ['name'] });
+
+/** A progress bar on one line, rewritten with \r after each chunk. */
+const progressBar = (label: string) => ({ done, total }: Progress): void => {
+  const width = 30;
+  const filled = Math.round((width * done) / total);
+  process.stdout.write(`\r   ${label.padEnd(10)} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${done}/${total}`);
+  if (done === total) process.stdout.write('\n');
+};
 
 const step = (title: string): void => console.log(`\n== ${title}`);
 const show = (label: string, value: unknown): void => console.log(`   ${label}: ${JSON.stringify(value)}`);
@@ -111,6 +128,23 @@ async function main(): Promise<void> {
     show('findOne status = adult', (await User.findOne((x) => x.status.eq('adult')))?.name);
     show('minors set by a server-side update', await User.find((x) => x.age.lt(18)).update((p) => p.status.set('minor')));
     show('plan', User.find((x) => and(x.age.between(20, 40), x.level.eq('basic'))).explain().plan);
+    step('bulk: insertMany 20,000 records (validated first, then one script per chunk), getMany, updateMany and deleteMany by query');
+    const total = 20_000;
+    const started = Date.now();
+    const members = await Member.insertMany(
+      Array.from({ length: total }, (_, i) => ({ name: `member${i}`, age: i % 80, tags: i % 10 === 0 ? ['vip'] : [] })),
+      { onProgress: progressBar('insert') },
+    );
+    show('inserted', `${members.length} records in ${Date.now() - started} ms`);
+    const back = await Member.getMany(members.map((m) => m.id), { onProgress: progressBar('getMany') });
+    show('read back', `${back.length} records, first ${JSON.stringify(back[0])}`);
+    const changed = await Member.updateMany((m) => m.age.gte(18), (p) => {
+      p.status.set('adult');
+      p.tags.contains('vip').ifTrue(() => p.visits.incr(10)).else(() => p.visits.incr(1));
+    }, { onProgress: progressBar('update') });
+    show('updateMany (age >= 18)', `${changed} changed; adults now ${await Member.find((m) => m.status.eq('adult')).count()}`);
+    const deleted = await Member.deleteMany(Member.fields.age.lt(18), { onProgress: progressBar('delete') });
+    show('deleteMany (age < 18)', `${deleted} deleted; ${await Member.find((m) => m.age.gte(0)).count()} left`);
   } finally {
     await db.close();
     await server.stop();
