@@ -179,6 +179,8 @@ export interface RecordRef {
  */
 export interface ProgramNode {
   readonly kind: 'Program';
+  /** Replies as Buffers (needed when bytes fields come back); false for text replies, which cost less. */
+  readonly binary?: boolean;
   readonly mode: 'update' | 'write' | 'read';
   readonly records: readonly RecordRef[];
   readonly body: readonly Stmt[];
@@ -206,6 +208,8 @@ export interface QuerySort { readonly field: string; readonly numeric: boolean; 
  */
 export interface QueryNode {
   readonly kind: 'Query';
+  /** As in ProgramNode. */
+  readonly binary?: boolean;
   /** Record keys are `prefix .. id`; all of a model's keys share its hash tag. */
   readonly prefix: ParamNode;
   readonly idsKey: string;

@@ -2,8 +2,8 @@
  * Runs compiled scripts: EVALSHA (EVALSHA_RO for read-only programs), and on NOSCRIPT (first use,
  * a SCRIPT FLUSH, a failover, a node new to the cluster) loads the script on the node that answered
  * and retries, here and nowhere else. On a cluster each script goes to the node serving its first
- * key; node-redis follows MOVED/ASK redirections itself. Replies keep binary values as Buffers;
- * script errors become typed errors (src/errors.ts).
+ * key; node-redis follows MOVED/ASK redirections itself. Replies are text, or Buffers for scripts
+ * whose replies may carry bytes fields; script errors become typed errors (src/errors.ts).
  */
 import { RESP_TYPES, type RedisClientType, type RedisClusterType } from 'redis';
 import type { Compiled } from '../compile/compiler.js';
@@ -22,7 +22,8 @@ export type ClusterClient = RedisClusterType<any, any, any, any, any>;
  * (a large array `set` or `create`).
  */
 export interface ScriptClient {
-  send(firstKey: string | undefined, readOnly: boolean, args: (string | Buffer)[]): Promise<unknown>;
+  /** `binary`: blob replies as Buffers (bytes fields need them), else as text (cheaper). */
+  send(firstKey: string | undefined, readOnly: boolean, args: (string | Buffer)[], binary: boolean): Promise<unknown>;
   load(firstKey: string | undefined, readOnly: boolean, lua: string): Promise<unknown>;
 }
 
@@ -32,7 +33,7 @@ const BINARY = { [RESP_TYPES.BLOB_STRING]: Buffer } as const;
 export function nodeScripts(client: NodeClient): ScriptClient {
   const binary = client.withTypeMapping(BINARY);
   return {
-    send: (_key, _readOnly, args) => binary.sendCommand(args),
+    send: (_key, _readOnly, args, asBuffers) => (asBuffers ? binary : client).sendCommand(args),
     load: (_key, _readOnly, lua) => client.scriptLoad(lua),
   };
 }
@@ -45,7 +46,7 @@ export function nodeScripts(client: NodeClient): ScriptClient {
 export function clusterScripts(cluster: ClusterClient): ScriptClient {
   const binary = cluster.withTypeMapping(BINARY);
   return {
-    send: (key, readOnly, args) => binary.sendCommand(key, readOnly, args),
+    send: (key, readOnly, args, asBuffers) => (asBuffers ? binary : cluster).sendCommand(key, readOnly, args),
     load: async (key, readOnly, lua) =>
       key === undefined ? cluster.scriptLoad(lua) : (await cluster.getNodeClientForKey(key, readOnly)).scriptLoad(lua),
   };
@@ -62,7 +63,7 @@ export async function execute(client: ScriptClient, script: Compiled): Promise<R
   try {
     for (let loads = 0; ; loads++) {
       try {
-        return (await client.send(firstKey, script.readOnly, args)) as Reply;
+        return (await client.send(firstKey, script.readOnly, args, script.binary)) as Reply;
       } catch (err) {
         if (!isNoScript(err) || loads === LOADS) throw err;
         await client.load(firstKey, script.readOnly, script.lua);

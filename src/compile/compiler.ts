@@ -22,6 +22,8 @@ export interface Compiled {
   readonly keys: readonly string[];
   readonly argv: readonly Raw[];
   readonly readOnly: boolean;
+  /** Whether replies must keep binary values (Buffers) rather than text. */
+  readonly binary: boolean;
 }
 
 /** Collects KEYS, ARGV and constraint tables while the body is written. */
@@ -282,7 +284,7 @@ function compileProgram(program: ProgramNode): Compiled {
     ].join('\n');
     const readOnly = program.mode === 'read';
     const { lua, sha1 } = linked(body, readOnly);
-    return Object.freeze({ lua, sha1, keys: Object.freeze(w.keys), argv: Object.freeze(w.argv), readOnly });
+    return Object.freeze({ lua, sha1, keys: Object.freeze(w.keys), argv: Object.freeze(w.argv), readOnly, binary: program.binary !== false });
   }
 }
 
@@ -388,7 +390,7 @@ function compileQuery(q: QueryNode): Compiled {
     ...lines.filter((l) => l !== ''),
   ].join('\n');
   const { lua, sha1 } = linked(body, false);
-  return Object.freeze({ lua, sha1, keys: Object.freeze(w.keys), argv: Object.freeze(w.argv), readOnly: false });
+  return Object.freeze({ lua, sha1, keys: Object.freeze(w.keys), argv: Object.freeze(w.argv), readOnly: false, binary: q.binary !== false });
 }
 
 export type { Node };

@@ -41,6 +41,16 @@ export interface ModelOptions {
 
 const MODEL_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
+function holdsBytes(spec: FieldSpec): boolean {
+  switch (spec.kind) {
+    case 'bytes': return true;
+    case 'array': return holdsBytes(spec.items);
+    case 'record': return holdsBytes(spec.values);
+    case 'object': return Object.values(spec.fields).some(holdsBytes);
+    default: return false;
+  }
+}
+
 /** Numbers and dates are indexed by score; strings, booleans and enums lexicographically. */
 export function indexType(spec: FieldSpec): 'n' | 's' {
   return spec.kind === 'integer' || spec.kind === 'number' || spec.kind === 'datetime'
@@ -84,6 +94,8 @@ const bufferText = (b: Reply): string => (b === null ? '' : String(b));
 
 export class Model<S extends TProperties = TProperties> {
   readonly spec: ObjectSpec;
+  /** Whether records hold bytes anywhere: only then must replies come back as Buffers. */
+  readonly binary: boolean;
   private keySpace?: KeySpace;
   private indexKeys?: { ix: IndexRef[]; uq: UniqueRef[] };
 
@@ -95,6 +107,7 @@ export class Model<S extends TProperties = TProperties> {
     spec?: ObjectSpec,
   ) {
     this.spec = spec ?? fromShape(shape as Record<string, TSchema>);
+    this.binary = holdsBytes(this.spec);
   }
 
   get db(): Connection {
@@ -122,7 +135,7 @@ export class Model<S extends TProperties = TProperties> {
   }
 
   private async run(program: ProgramNode): Promise<Reply> {
-    return this.db.run(compile(freezeDeep(program)));
+    return this.db.run(compile(freezeDeep({ ...program, binary: this.binary })));
   }
 
   idOf(data: Record<string, unknown>): string {
@@ -143,7 +156,7 @@ export class Model<S extends TProperties = TProperties> {
   writeProgram(id: string, fields: Raw[], mode: 'create' | 'replace'): ProgramNode {
     const ttl = this.options.ttl ? this.options.ttl * 1000 : 0;
     return {
-      kind: 'Program', mode: 'write', records: [this.ref(id)],
+      kind: 'Program', mode: 'write', binary: this.binary, records: [this.ref(id)],
       body: [node({ kind: 'WriteRecord', rec: 1, mode, id: param(id, 'str'), fields: paramList(fields), ttlMs: param(String(ttl)) })],
     };
   }
@@ -232,7 +245,7 @@ export class Model<S extends TProperties = TProperties> {
   }
 
   updateProgram(refs: RecordRef[], body: readonly Stmt[]): ProgramNode {
-    return { kind: 'Program', mode: 'update', records: refs, body };
+    return { kind: 'Program', mode: 'update', binary: this.binary, records: refs, body };
   }
 
   /** Runs `fn` as one atomic script on record `id`, without loading it first; returns the record after. */
@@ -443,7 +456,8 @@ export async function transaction<const T extends readonly RecordMethods<any>[]>
   const handles = bases.map((r, i) => new ObjectHandle({ recorder, rec: i + 1, data: () => r as unknown as Record<string, unknown> }, hidden(r).model.spec));
   recording(recorder, () => (fn as (...h: unknown[]) => void)(...handles));
   const refs = bases.map((r) => hidden(r).model.ref(hidden(r).id, hidden(r).meta.version));
-  const program: ProgramNode = { kind: 'Program', mode: 'update', records: refs, body: recorder.body };
+  const binary = bases.some((r) => hidden(r).model.binary);
+  const program: ProgramNode = { kind: 'Program', mode: 'update', binary, records: refs, body: recorder.body };
   const reply = (await db.run(compile(freezeDeep(program)))) as Reply[];
   bases.forEach((r, i) => applyReply(r, reply[i + 1] as Buffer[]));
   return records;

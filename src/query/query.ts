@@ -69,6 +69,7 @@ export class Query<S extends TProperties> implements AsyncIterable<Rec<S>> {
     const sort = this.options.sort;
     return freezeDeep({
       kind: 'Query',
+      binary: this.model.binary,
       prefix: param(this.model.keys.record('')),
       idsKey: ref.idsKey,
       ix: ref.ix ?? [],
