@@ -151,7 +151,7 @@ export async function insertMany<S extends TProperties>(
     const list: Raw[] = [];
     for (const item of chunk) list.push(item.id, String(item.fields.length), ...item.fields);
     const program: ProgramNode = {
-      kind: 'Program', mode: 'write', records: [],
+      kind: 'Program', mode: 'write', binary: model.binary, records: [],
       body: [node({
         kind: 'InsertMany', prefix: param(group.prefix), idsKey: group.idsKey, ix: ref.ix ?? [], uq: ref.uq ?? [], exp: ref.exp!,
         onConflict, ttlMs: param(ttlMs), items: paramList(list),
@@ -183,7 +183,7 @@ export async function getMany<S extends TProperties>(
   const found: (Rec<S> | null)[] = [];
   await perChunk(model, ids.map(String), options, async (group, chunk) => {
     const program: ProgramNode = {
-      kind: 'Program', mode: 'read', records: [],
+      kind: 'Program', mode: 'read', binary: model.binary, records: [],
       body: [node({ kind: 'ReadMany', prefix: param(group.prefix), idsKey: group.idsKey, ids: paramList(chunk) })],
     };
     const reply = (await model.db.run(compile(program))) as Buffer[][][];
