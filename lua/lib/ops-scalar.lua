@@ -9,6 +9,14 @@
 --- @include "scalar"
 --- @include "check"
 --- @include "fmt-num"
+-- checks a computed number against the field's constraints, stages it, returns its text
+local function put_num(s, f, path, C, v)
+  check_num(C, path, v)
+  local text = fmt_num(v)
+  sc_put(s, f, text)
+  return text
+end
+
 local function num_op(s, f, path, C, op, arg)
   local cur, n = sc_num(s, f, path), tonumber(arg)
   local v
@@ -26,10 +34,7 @@ local function num_op(s, f, path, C, op, arg)
   elseif op == 'min' then v = math.min(cur, n)
   elseif op == 'max' then v = math.max(cur, n)
   end
-  check_num(C, path, v)
-  local text = fmt_num(v)
-  sc_put(s, f, text)
-  return text
+  return put_num(s, f, path, C, v)
 end
 
 local function str_op(s, f, path, C, op, arg)
@@ -75,10 +80,7 @@ local function date_op(s, f, path, C, op, ms)
     v = sc_num(s, f, path)
     if op == 'add' then v = v + tonumber(ms) else v = v - tonumber(ms) end
   end
-  check_num(C, path, v)
-  local text = fmt_num(v)
-  sc_put(s, f, text)
-  return text
+  return put_num(s, f, path, C, v)
 end
 
 local function bool_toggle(s, f, path)
@@ -90,11 +92,9 @@ end
 
 -- a set whose value the server computed (kind: n number, s string, b boolean)
 local function set_checked(s, f, path, C, kind, v)
+  if kind == 'n' then return put_num(s, f, path, C, v) end
   local text
-  if kind == 'n' then
-    check_num(C, path, v)
-    text = fmt_num(v)
-  elseif kind == 'b' then
+  if kind == 'b' then
     if v then text = 'true' else text = 'false' end
   else
     text = tostring(v)
