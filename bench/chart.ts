@@ -11,10 +11,13 @@ const COLORS: Record<string, string> = {
   'Lua by hand': '#2f9e44',
   'redis-om': '#f08c00',
   nohm: '#7048e8',
+  'nohm (find + sort)': '#9775fa',
 };
 const FALLBACK = ['#495057', '#0ca678', '#e8590c', '#3bc9db'];
 
 const esc = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+/** Long notes are cut (before escaping, so no entity is cut in half); the full note is in latest.md. */
+const clip = (s: string, max = 120): string => (s.length > max ? `${s.slice(0, max - 1)}…` : s);
 const num = (n: number): string => n.toLocaleString('en-US', { maximumFractionDigits: 0 });
 
 export function barChart(title: string, rows: Row[], baseline: string, subtitle = ''): string {
@@ -39,7 +42,7 @@ export function barChart(title: string, rows: Row[], baseline: string, subtitle 
       out.push(`<text x="${LABEL - 8}" y="${y + BAR - 6}" font-size="12" text-anchor="end">${esc(r.variant)}</text>`);
       if (r.skipped || !(max > 0)) {
         out.push(`<text x="${LABEL + 4}" y="${y + BAR - 6}" font-size="12" fill="#868e96" font-style="italic">` +
-          `${esc(r.skipped ? (/^(skipped|n\/a)/.test(r.skipped) ? r.skipped : `skipped: ${r.skipped}`) : 'no data').slice(0, 130)}</text>`);
+          `${esc(clip(r.skipped ? (/^(skipped|n\/a)/.test(r.skipped) ? r.skipped : `skipped: ${r.skipped}`) : 'no data'))}</text>`);
       } else {
         const w = Math.max(1, (1 / r.medianUs / max) * barMax);
         const ratio = base ? ` · ${(r.medianUs / base.medianUs).toFixed(2)}× ${baseline}` : '';

@@ -118,6 +118,19 @@ export class HeapSampler {
     this.current = -1;
   }
 
+  /** Runs untimed work inside a case (re-seeding data a call consumes) without counting its heap. */
+  async exclude<T>(fn: () => Promise<T>): Promise<T> {
+    const current = this.current;
+    this.current = -1;
+    try {
+      return await fn();
+    } finally {
+      this.gc?.();
+      this.current = current;
+      this.sample();
+    }
+  }
+
   stop(): void {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
@@ -166,6 +179,7 @@ export interface InterleaveHooks {
 export async function interleave(cases: Case[], rounds: number, hooks: InterleaveHooks | ((round: number) => void | Promise<void>) = {}): Promise<Row[]> {
   const h: InterleaveHooks = typeof hooks === 'function' ? { onRound: hooks } : hooks;
   const samples = cases.map((): number[] => []);
+  h.heap?.peaks.clear(); // peaks are per case index: a sampler reused across interleave() calls starts afresh
   for (let r = 0; r < rounds; r++) {
     for (let k = 0; k < cases.length; k++) {
       const i = (k + r) % cases.length;

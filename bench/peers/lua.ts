@@ -8,6 +8,8 @@ import {
   fromLayout, indexEntries, layoutFields, NAME_MAX, newId, type BenchUserData, type LoopItem, type LoopJob, type Peer,
 } from './types.js';
 
+const GET_CHUNK = 1_000; // ids per getMany script
+
 const PREFIX = 'BenchLua';
 const CHUNK = 1_000; // records per insertMany script
 const IN_FLIGHT = 2; // insertMany scripts in flight (the next chunk is encoded while one runs)
@@ -90,6 +92,62 @@ for r = 5, #KEYS do
   a = a + 5 + 2 * n
 end
 return #KEYS - 4`,
+  // KEYS: record 1 .. record n. One HGETALL each.
+  getChunk: `
+local out = {}
+for i = 1, #KEYS do out[i] = redis.call('HGETALL', KEYS[i]) end
+return out`,
+  // KEYS: idx:score. ARGV: record key prefix, age min, age max, status, limit.
+  // Walks the score index from the top, checks age and status of each id, stops after 'limit' matches.
+  query: `
+local prefix, lo, hi, status, limit = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), ARGV[4], tonumber(ARGV[5])
+local out, n, start, page = {}, 0, 0, 256
+while n < limit do
+  local ids = redis.call('ZREVRANGE', KEYS[1], start, start + page - 1)
+  if #ids == 0 then break end
+  for i = 1, #ids do
+    local k = prefix .. ids[i]
+    local h = redis.call('HMGET', k, 'age', 'status')
+    local age = tonumber(h[1])
+    if age and age >= lo and age <= hi and h[2] == status then
+      out[#out + 1] = ids[i]
+      out[#out + 1] = redis.call('HGETALL', k)
+      n = n + 1
+      if n == limit then break end
+    end
+  end
+  start = start + page
+end
+return out`,
+  // KEYS: idx:age, idx:score. ARGV: record key prefix, age bound (exclusive).
+  updateBelow: `
+local ids = redis.call('ZRANGE', KEYS[1], '-inf', '(' .. ARGV[2], 'BYSCORE')
+for i = 1, #ids do
+  local k = ARGV[1] .. ids[i]
+  local v = redis.call('HINCRBYFLOAT', k, 'score', 1)
+  redis.call('HINCRBY', k, '#v', 1)
+  redis.call('ZADD', KEYS[2], v, ids[i])
+end
+return #ids`,
+  // KEYS: ids, idx:age, idx:score, idx:status. ARGV: record key prefix, age bound (exclusive).
+  deleteBelow: `
+local ids = redis.call('ZRANGE', KEYS[2], '-inf', '(' .. ARGV[2], 'BYSCORE')
+for s = 1, #ids, 1000 do
+  local e = math.min(#ids, s + 999)
+  local keys, members, statuses = {}, {}, {}
+  for i = s, e do
+    local k = ARGV[1] .. ids[i]
+    keys[#keys + 1] = k
+    members[#members + 1] = ids[i]
+    statuses[#statuses + 1] = redis.call('HGET', k, 'status') .. '\\0' .. ids[i]
+  end
+  redis.call('UNLINK', unpack(keys))
+  redis.call('ZREM', KEYS[1], unpack(members))
+  redis.call('ZREM', KEYS[2], unpack(members))
+  redis.call('ZREM', KEYS[3], unpack(members))
+  redis.call('ZREM', KEYS[4], unpack(statuses))
+end
+return #ids`,
 } as const;
 
 export async function luaPeer(url: string): Promise<Peer> {
@@ -109,6 +167,39 @@ export async function luaPeer(url: string): Promise<Peer> {
     });
   };
 
+  const insert = async (items: BenchUserData[], onProgress?: (done: number) => void): Promise<string[]> => {
+    const chunks: BenchUserData[][] = [];
+    for (let i = 0; i < items.length; i += CHUNK) chunks.push(items.slice(i, i + CHUNK));
+    const made: string[][] = [];
+    let done = 0;
+    let next = 0;
+    const worker = async (): Promise<void> => {
+      while (next < chunks.length) {
+        const c = next++;
+        const chunk = chunks[c];
+        const keys = [ids, ix('age'), ix('score'), ix('status')];
+        const argv: string[] = [];
+        made[c] = [];
+        for (const d of chunk) {
+          const id = newId();
+          const p = pairs(d);
+          made[c].push(id);
+          keys.push(key(id));
+          argv.push(id, String(d.age), String(d.score), d.status, String(p.length / 2), ...p);
+        }
+        await client.evalSha(sha.insertChunk, { keys, arguments: argv });
+        onProgress?.((done += chunk.length));
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(IN_FLIGHT, chunks.length) }, worker));
+    return made.flat();
+  };
+  const decode = (flat: string[]): BenchUserData => {
+    const h: Record<string, string> = {};
+    for (let i = 0; i < flat.length; i += 2) h[flat[i]] = flat[i + 1];
+    return fromLayout(h);
+  };
+
   return {
     name: 'Lua by hand',
     notes: {
@@ -117,6 +208,11 @@ export async function luaPeer(url: string): Promise<Peer> {
       incr: 'one script: existence check, HINCRBYFLOAT, version bump, ZADD of the new score; no validation',
       pipeline5: 'one atomic script on the layout: HMGET, maxLength check, one HSET, 2 ZADD, returns the new values',
       loop: 'one script: HMGET the 1,000 items, cjson.decode each, rewrite from the first removed position',
+      getMany: `one script per ${GET_CHUNK.toLocaleString('en-US')} ids (HGETALL each), decoded by hand`,
+      query: 'one script: walks the score index from the top (ZREVRANGE, pages of 256), HMGET age + status of each id, ' +
+        'HGETALL of the first 50 that match; knows this query\'s best plan in advance',
+      updateMany: 'one script: ZRANGE BYSCORE of the age index, then HINCRBYFLOAT + HINCRBY version + ZADD on the score index per id; no validation',
+      deleteMany: 'one script: ZRANGE BYSCORE of the age index, HGET status per id, then UNLINK and ZREM (id set, 3 indexes) 1,000 at a time',
       insertMany: `one script per ${CHUNK.toLocaleString('en-US')}-record chunk (all keys checked, then HSET + 4 ZADD each), ${IN_FLIGHT} chunks in flight`,
     },
     keyPatterns: [`${PREFIX}:*`, `${PREFIX}#*`],
@@ -158,27 +254,32 @@ export async function luaPeer(url: string): Promise<Peer> {
       };
     },
     async insertMany(items, onProgress) {
-      const chunks: BenchUserData[][] = [];
-      for (let i = 0; i < items.length; i += CHUNK) chunks.push(items.slice(i, i + CHUNK));
-      let done = 0;
-      let next = 0;
-      const worker = async (): Promise<void> => {
-        while (next < chunks.length) {
-          const chunk = chunks[next++];
-          const keys = [ids, ix('age'), ix('score'), ix('status')];
-          const argv: string[] = [];
-          for (const d of chunk) {
-            const id = newId();
-            const p = pairs(d);
-            keys.push(key(id));
-            argv.push(id, String(d.age), String(d.score), d.status, String(p.length / 2), ...p);
-          }
-          await client.evalSha(sha.insertChunk, { keys, arguments: argv });
-          onProgress?.((done += chunk.length));
-        }
-      };
-      await Promise.all(Array.from({ length: Math.min(IN_FLIGHT, chunks.length) }, worker));
-      return items.length;
+      return (await insert(items, onProgress)).length;
+    },
+    seed: insert,
+    async getMany(wanted) {
+      const out: BenchUserData[] = [];
+      for (let start = 0; start < wanted.length; start += GET_CHUNK) {
+        const replies = (await client.evalSha(sha.getChunk, { keys: wanted.slice(start, start + GET_CHUNK).map(key) })) as string[][];
+        for (const flat of replies) out.push(decode(flat));
+      }
+      return out;
+    },
+    async query(q) {
+      const flat = (await client.evalSha(sha.query, {
+        keys: [ix('score')], arguments: [`${PREFIX}:`, String(q.ageMin), String(q.ageMax), q.status, String(q.limit)],
+      })) as (string | string[])[];
+      const out: BenchUserData[] = [];
+      for (let i = 0; i < flat.length; i += 2) out.push(decode(flat[i + 1] as string[]));
+      return out;
+    },
+    async updateMany(ageBelow) {
+      return Number(await client.evalSha(sha.updateBelow, { keys: [ix('age'), ix('score')], arguments: [`${PREFIX}:`, String(ageBelow)] }));
+    },
+    async deleteMany(ageBelow) {
+      return Number(await client.evalSha(sha.deleteBelow, {
+        keys: [ids, ix('age'), ix('score'), ix('status')], arguments: [`${PREFIX}:`, String(ageBelow)],
+      }));
     },
     async count() {
       return client.zCard(ids);

@@ -5,7 +5,7 @@
  */
 import { createClient, WatchError } from 'redis';
 import {
-  fromLayout, indexEntries, layoutFields, newId, type BenchUserData, type LoopItem, type LoopJob, type Peer,
+  byScoreDesc, fromLayout, indexEntries, layoutFields, newId, type BenchUserData, type LoopItem, type LoopJob, type Peer,
 } from './types.js';
 
 const PREFIX = 'BenchHand';
@@ -24,6 +24,32 @@ export async function nodeRedisPeer(url: string): Promise<Peer> {
     return multi;
   };
 
+  const insert = async (items: BenchUserData[], onProgress?: (done: number) => void): Promise<string[]> => {
+    const ids: string[] = [];
+    for (let start = 0; start < items.length; start += BATCH) {
+      const batch = client.multi();
+      for (const d of items.slice(start, start + BATCH)) {
+        const id = newId();
+        ids.push(id);
+        write(batch, id, d);
+      }
+      await batch.execAsPipeline();
+      onProgress?.(Math.min(items.length, start + BATCH));
+    }
+    return ids;
+  };
+  const hgetallMany = async (ids: string[]): Promise<Record<string, string>[]> => {
+    const out: Record<string, string>[] = [];
+    for (let start = 0; start < ids.length; start += BATCH) {
+      const batch = client.multi();
+      for (const id of ids.slice(start, start + BATCH)) batch.hGetAll(key(id));
+      out.push(...((await batch.execAsPipeline()) as unknown as Record<string, string>[]));
+    }
+    return out;
+  };
+  const below = (ageBelow: number): Promise<string[]> =>
+    client.zRange(`${PREFIX}#idx:age`, '-inf', `(${ageBelow}`, { BY: 'SCORE' });
+
   return {
     name: 'node-redis',
     notes: {
@@ -33,6 +59,13 @@ export async function nodeRedisPeer(url: string): Promise<Peer> {
       pipeline5: 'not equivalent: MULTI cannot read inside the transaction, so name += "x" and active = !active are blind writes from the ' +
         'client\'s possibly stale copy, tags go to a separate Redis LIST (RPUSH), and nothing is validated or returned as the new state',
       loop: 'WATCH + HGETALL, filter in JS, MULTI/EXEC of the rewritten positions, length and version (retries on WatchError)',
+      getMany: `HGETALL per id, sent as one pipeline per ${BATCH.toLocaleString('en-US')} ids, decoded by hand`,
+      query: 'on the client: ZRANGE BYSCORE of the age index and ZRANGE BYLEX of the status index (all their ids), intersected ' +
+        'in JS, ZMSCORE of the matches on the score index, sorted in JS, then one pipeline of HGETALL for the 50',
+      updateMany: `ZRANGE BYSCORE of the age index (the ids), then HINCRBYFLOAT score + ZINCRBY on the score index + HINCRBY version ` +
+        `per id, one pipeline per ${BATCH.toLocaleString('en-US')} ids; not atomic, no validation`,
+      deleteMany: `ZRANGE BYSCORE of the age index, HGET status per id (the status index member embeds it), then UNLINK + ZREM from ` +
+        `the id set and the 3 indexes, one pipeline per ${BATCH.toLocaleString('en-US')} ids; not atomic`,
       insertMany: `HSET + 4 ZADD per record, sent as one pipeline (multi().execAsPipeline(), not a transaction: faster here than ` +
         `auto-pipelined promises) per ${BATCH.toLocaleString('en-US')} records; not atomic, no existence check`,
     },
@@ -111,13 +144,50 @@ export async function nodeRedisPeer(url: string): Promise<Peer> {
       };
     },
     async insertMany(items, onProgress) {
-      for (let start = 0; start < items.length; start += BATCH) {
+      return (await insert(items, onProgress)).length;
+    },
+    seed: insert,
+    async getMany(ids) {
+      return (await hgetallMany(ids)).map(fromLayout);
+    },
+    async query(q) {
+      const [byAge, byStatus] = await Promise.all([
+        client.zRange(`${PREFIX}#idx:age`, q.ageMin, q.ageMax, { BY: 'SCORE' }),
+        client.zRange(`${PREFIX}#idx:status`, `[${q.status}\0`, `(${q.status}\x01`, { BY: 'LEX' }),
+      ]);
+      const ages = new Set(byAge);
+      const skip = q.status.length + 1;
+      const matches = byStatus.map((m) => m.slice(skip)).filter((id) => ages.has(id));
+      if (matches.length === 0) return [];
+      const scores = await client.zmScore(`${PREFIX}#idx:score`, matches);
+      const top = byScoreDesc(matches.map((id, i): [string, { score: number }] => [id, { score: Number(scores[i]) }])).slice(0, q.limit);
+      return (await hgetallMany(top.map(([id]) => id))).map(fromLayout);
+    },
+    async updateMany(ageBelow) {
+      const ids = await below(ageBelow);
+      for (let start = 0; start < ids.length; start += BATCH) {
         const batch = client.multi();
-        for (const d of items.slice(start, start + BATCH)) write(batch, newId(), d);
+        for (const id of ids.slice(start, start + BATCH)) {
+          batch.hIncrByFloat(key(id), 'score', 1).zIncrBy(`${PREFIX}#idx:score`, 1, id).hIncrBy(key(id), '#v', 1);
+        }
         await batch.execAsPipeline();
-        onProgress?.(Math.min(items.length, start + BATCH));
       }
-      return items.length;
+      return ids.length;
+    },
+    async deleteMany(ageBelow) {
+      const ids = await below(ageBelow);
+      for (let start = 0; start < ids.length; start += BATCH) {
+        const chunk = ids.slice(start, start + BATCH);
+        const read = client.multi();
+        for (const id of chunk) read.hGet(key(id), 'status');
+        const statuses = (await read.execAsPipeline()) as unknown as (string | null)[];
+        const batch = client.multi();
+        batch.unlink(chunk.map(key));
+        batch.zRem(`${PREFIX}#ids`, chunk).zRem(`${PREFIX}#idx:age`, chunk).zRem(`${PREFIX}#idx:score`, chunk);
+        batch.zRem(`${PREFIX}#idx:status`, chunk.map((id, i) => `${statuses[i]}\0${id}`));
+        await batch.execAsPipeline();
+      }
+      return ids.length;
     },
     async count() {
       return client.zCard(`${PREFIX}#ids`);

@@ -9,6 +9,7 @@ import { withConcurrency, type BenchUserData, type Peer } from './types.js';
 
 const PREFIX = 'BenchOm';
 const CONCURRENCY = 64; // saves in flight during insertMany
+const FETCH_CHUNK = 1_000; // ids per fetch / remove call in the bulk scenarios
 
 const schema = new Schema(PREFIX, {
   name: { type: 'string' },
@@ -49,6 +50,18 @@ export async function redisOmPeer(url: string): Promise<Peer> {
   // records the application holds: redis-om writes a whole entity, so updates start from a local copy
   const entities = new Map<string, Entity>();
 
+  const idOf = (e: Entity): string => (e as Record<symbol, string | undefined>)[EntityId as symbol]!;
+  const insert = async (items: BenchUserData[], onProgress?: (done: number) => void): Promise<string[]> => {
+    const ids: string[] = new Array(items.length);
+    let done = 0;
+    await withConcurrency(items, CONCURRENCY, async (d, i) => {
+      ids[i] = idOf(await repo.save(toEntity(d)));
+      if (++done % 1000 === 0) onProgress?.(done);
+    });
+    return ids;
+  };
+  const noQuery = `it cannot query without RediSearch (${searchError})`;
+
   return {
     name: 'redis-om',
     notes: {
@@ -57,6 +70,12 @@ export async function redisOmPeer(url: string): Promise<Peer> {
       incr: 'not atomic: score += 1 on the held entity, then Repository.save rewrites the whole hash (lost updates under concurrency)',
       pipeline5: 'not atomic: the 5 changes on the held entity, then one Repository.save rewrite of the whole hash; no maxLength check',
       loop: 'n/a: redis-om hashes cannot hold an array of objects, and it has no server-side programs',
+      getMany: `Repository.fetch(ids) per ${FETCH_CHUNK.toLocaleString('en-US')} ids (an HGETALL per id), decoded by its schema`,
+      query: `skipped: ${noQuery}`,
+      updateMany: `no query: ${noQuery}; by the ids the application kept from the seed: Repository.fetch per ` +
+        `${FETCH_CHUNK.toLocaleString('en-US')} ids, score += 1, Repository.save each (${CONCURRENCY} in flight, whole-hash rewrites, not atomic)`,
+      deleteMany: `no query: ${noQuery}; by the ids the application kept from the seed: Repository.remove per ` +
+        `${FETCH_CHUNK.toLocaleString('en-US')} ids (one UNLINK each); it has no index entries to remove`,
       insertMany: `no bulk API: Repository.save per record, ${CONCURRENCY} in flight; no index (${searchError})`,
     },
     keyPatterns: [`${PREFIX}:*`],
@@ -88,12 +107,29 @@ export async function redisOmPeer(url: string): Promise<Peer> {
       entities.set(id, await repo.save(id, toEntity(data)));
     },
     async insertMany(items, onProgress) {
-      let done = 0;
-      await withConcurrency(items, CONCURRENCY, async (d) => {
-        await repo.save(toEntity(d));
-        if (++done % 1000 === 0) onProgress?.(done);
-      });
-      return items.length;
+      return (await insert(items, onProgress)).length;
+    },
+    seed: insert,
+    async getMany(ids) {
+      const out: BenchUserData[] = [];
+      for (let start = 0; start < ids.length; start += FETCH_CHUNK) {
+        for (const e of await repo.fetch(ids.slice(start, start + FETCH_CHUNK))) out.push(fromEntity(e));
+      }
+      return out;
+    },
+    async updateMany(_ageBelow, ids) {
+      for (let start = 0; start < ids.length; start += FETCH_CHUNK) {
+        const entities = await repo.fetch(ids.slice(start, start + FETCH_CHUNK));
+        await withConcurrency(entities, CONCURRENCY, async (e) => {
+          e.score = (e.score as number) + 1;
+          await repo.save(e);
+        });
+      }
+      return ids.length;
+    },
+    async deleteMany(_ageBelow, ids) {
+      for (let start = 0; start < ids.length; start += FETCH_CHUNK) await repo.remove(ids.slice(start, start + FETCH_CHUNK));
+      return ids.length;
     },
     async count() {
       let n = 0;

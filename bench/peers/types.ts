@@ -27,7 +27,16 @@ export const INDEXED = ['age', 'score', 'status'] as const;
 /** `name` has a limit, so the pipeline's append is a checked write where the peer can check. */
 export const NAME_MAX = 5_000;
 
-export type ScenarioId = 'create' | 'get' | 'incr' | 'pipeline5' | 'loop' | 'insertMany';
+export type ScenarioId = 'create' | 'get' | 'incr' | 'pipeline5' | 'loop' | 'insertMany' | 'getMany' | 'query' | 'updateMany' | 'deleteMany';
+
+/**
+ * The query scenario: `age` in [ageMin, ageMax] and `status` = status, sorted by `score` descending
+ * (ties: id descending), the first `limit` records.
+ */
+export interface QuerySpec { ageMin: number; ageMax: number; status: BenchUserData['status']; limit: number }
+
+/** A second way a peer can run a scenario (its own row), e.g. nohm's documented find + sort. */
+export interface ExtraVariant<A extends unknown[], R> { variant: string; note: string; run(...args: A): Promise<R> }
 
 export interface LoopItem { sku: string; qty: number; expired: boolean }
 
@@ -63,6 +72,24 @@ export interface Peer {
   loop?(items: LoopItem[]): Promise<LoopJob>;
   /** Writes all `items` as new records (indexes included); resolves to how many were written. */
   insertMany?(items: BenchUserData[], onProgress?: (done: number) => void): Promise<number>;
+  /**
+   * Writes the data set of scenarios 7-10 (untimed): all `items` as new records, indexes included;
+   * resolves to their ids in item order.
+   */
+  seed?(items: BenchUserData[], onProgress?: (done: number) => void): Promise<string[]>;
+  /** Reads these records, in order. */
+  getMany?(ids: string[]): Promise<BenchUserData[]>;
+  /** The query scenario; resolves to the page of records, in order. */
+  query?(q: QuerySpec): Promise<BenchUserData[]>;
+  /** Another way of running the query (a row of its own). */
+  extraQuery?: ExtraVariant<[QuerySpec], BenchUserData[]>;
+  /**
+   * score += 1 on every record with age < ageBelow; resolves to how many changed. `ids` are those
+   * records' ids, for a peer that cannot query (it says so in its note); peers that can query ignore them.
+   */
+  updateMany?(ageBelow: number, ids: string[]): Promise<number>;
+  /** Deletes every record with age < ageBelow (indexes included); resolves to how many. `ids`: as for updateMany. */
+  deleteMany?(ageBelow: number, ids: string[]): Promise<number>;
   /** How many records the peer stores now. */
   count(): Promise<number>;
   close(): Promise<void>;
@@ -86,6 +113,11 @@ export function bulkItem(i: number): BenchUserData {
     tags: ['t' + (i % 7), 't' + (i % 11), 't' + (i % 13)],
     notifications: { welcome: 'hello', seq: String(i) },
   };
+}
+
+/** Sorts records like the query: score descending, then id descending (the ids are given alongside). */
+export function byScoreDesc<T extends { score: number }>(rows: [string, T][]): [string, T][] {
+  return rows.sort((a, b) => b[1].score - a[1].score || (a[0] < b[0] ? 1 : a[0] > b[0] ? -1 : 0));
 }
 
 /** rapyer's ids (ULID layout), for the hand-written peers, so ids cost the same bytes everywhere. */
