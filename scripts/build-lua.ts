@@ -43,6 +43,9 @@ function splitFunctions(file: string, text: string): void {
 for (const entry of readdirSync(libDir).filter((f) => f.endsWith('.lua')).sort()) {
   const file = basename(entry, '.lua');
   const text = readFileSync(join(libDir, entry), 'utf8');
+  // only functions are linked: a top-level statement would ride along with the function before it
+  const stray = text.split('\n').find((l) => /^[A-Za-z_]/.test(l) && !DEFINE.test(l) && l !== 'end');
+  if (stray) throw new Error(`lua/lib/${entry}: only local functions may stand at the top level, found: ${stray}`);
   includes.set(file, [...text.matchAll(INCLUDE)].map((m) => m[1]));
   splitFunctions(file, text);
 }

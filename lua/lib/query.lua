@@ -112,6 +112,69 @@ local function q_ids(p)
   return nil
 end
 
+-- Leaves of a plan, summed: what selecting an exact plan from the index sets would materialize.
+local function q_leaf_total(p)
+  if p.op == 'and' or p.op == 'or' then
+    local n = 0
+    for _, c in ipairs(p) do n = n + q_leaf_total(c) end
+    return n
+  end
+  return q_count(p) or math.huge
+end
+
+-- The ids of an exact plan (one the indexes alone answer), as a set and a list, without reading
+-- any record: `and` intersects its children's sets, `or` unites them. nil when building the sets
+-- would cost more than reading the candidates (sets are ~10 times cheaper per id than a read).
+local function q_exact(p)
+  if q_leaf_total(p) > 10 * (q_count(p) or 0) + 1000 then return nil end
+  local function select(node)
+    local out = { set = {}, ids = {} }
+    if node.op == 'and' or node.op == 'or' then
+      local parts = {}
+      for _, c in ipairs(node) do parts[#parts + 1] = select(c) end
+      table.sort(parts, function(a, b) return #a.ids < #b.ids end)
+      local from, last = parts, #parts
+      if node.op == 'and' then from, last = { parts[1] }, 1 end
+      for k = 1, last do
+        for _, id in ipairs(from[k].ids) do
+          local keep = not out.set[id]
+          if node.op == 'and' then
+            for j = 2, #parts do
+              if not parts[j].set[id] then keep = false break end
+            end
+          end
+          if keep then
+            out.set[id] = true
+            out.ids[#out.ids + 1] = id
+          end
+        end
+      end
+      return out
+    end
+    for _, id in ipairs(q_ids(node)) do
+      if not out.set[id] then
+        out.set[id] = true
+        out.ids[#out.ids + 1] = id
+      end
+    end
+    return out
+  end
+  return select(p)
+end
+
+-- A candidate's state for the filter and the sort, with the fields they read fetched by one HMGET
+-- (other reads, such as an array's items, go through st_get as usual). Matches that a query then
+-- writes become indexed states.
+local function q_probe(prefix, id, fields)
+  local s = st_new(prefix .. id)
+  s.id = id
+  if #fields > 0 then
+    local values = redis.call('HMGET', s.key, unpack(fields))
+    for i = 1, #fields do s.cache[fields[i]] = values[i] end
+  end
+  return s
+end
+
 -- every id of the model (a scan), read from its id set in bounded chunks
 local function q_all(ids_key)
   local out, from = {}, 0
@@ -150,14 +213,14 @@ end
 
 -- walks a score index in sort order (ties by id, as ZRANGE orders them), keeping the records for
 -- which match(S) holds, until `need` matched; true when it found that many
-local function q_walk(key, desc, need, prefix, ix, uq, exp, match)
+local function q_walk(key, desc, need, probe, match)
   local M, from = {}, 0
   while true do
     local ids
     if desc then ids = redis.call('ZREVRANGE', key, from, from + 499)
     else ids = redis.call('ZRANGE', key, from, from + 499) end
     for _, id in ipairs(ids) do
-      local S = { st_indexed(st_new(prefix .. id), id, ix, uq, exp) }
+      local S = { probe(id) }
       if match(S) then
         M[#M + 1] = S[1]
         if #M >= need then return M, true end

@@ -217,6 +217,8 @@ export interface QueryNode {
   readonly uq: readonly UniqueRef[];
   readonly exp: readonly [string, string];
   readonly plan: PlanNode;
+  /** The plan alone answers the filter (see isExact): ids come from the index sets, no record is read to decide. */
+  readonly exact: boolean;
   readonly filter: Expr;
   readonly sort?: QuerySort;
   readonly offset: ParamNode;

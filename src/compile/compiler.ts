@@ -9,7 +9,7 @@
  */
 import { createHash } from 'node:crypto';
 import type {
-  Constraints, Expr, LuaType, Node, ParamListNode, ParamNode, PlanNode, ProgramNode, QueryNode, RecordRef, Stmt,
+  Constraints, Expr, IndexRef, LuaType, Node, ParamListNode, ParamNode, PlanNode, ProgramNode, QueryNode, RecordRef, Stmt,
 } from '../ast/nodes.js';
 import type { Raw } from '../schema/codec.js';
 import { linkUnits, luaString } from './link.js';
@@ -326,11 +326,17 @@ function queryAction(q: QueryNode, w: Writer): string[] {
     case 'records':
       return [...page, 'local out = {}', 'for i = first, last do', '  out[#out + 1] = M[i].id', '  out[#out + 1] = rec_read(M[i])', 'end', 'return out'];
     case 'delete':
-      return [`local n = 0`, `for _, s in ipairs(M) do n = n + rec_delete(s, ${w.key(q.idsKey)}, s.id) end`, 'return n'];
+      return [
+        'local n = 0',
+        `for _, m in ipairs(M) do n = n + rec_delete(st_indexed(st_new(m.key), m.id, IX, UQ, EXP), ${w.key(q.idsKey)}, m.id) end`,
+        'return n',
+      ];
     case 'update':
       return [
         'local changed = 0',
-        'for _, m in ipairs(M) do',
+        'for i, p in ipairs(M) do',
+        '  local m = st_indexed(st_new(p.key), p.id, IX, UQ, EXP)',
+        '  M[i] = m',
         '  local S = { m }',
         '  m.v0 = st_get(m, "#v")',
         block(q.body, w, '  '),
@@ -342,18 +348,37 @@ function queryAction(q: QueryNode, w: Writer): string[] {
   }
 }
 
+/** The fields a query reads per candidate, fetched with one HMGET: its version, filter and sort fields. */
+function prefetchFields(q: QueryNode): string[] {
+  const fields = new Set<string>(['#v']);
+  const visit = (value: unknown): void => {
+    if (!value || typeof value !== 'object') return;
+    const n = value as { kind?: string; rec?: number; field?: string };
+    if (n.kind === 'Field' && n.rec === 1 && n.field) fields.add(n.field);
+    Object.values(value).forEach(visit);
+  };
+  visit(q.filter);
+  if (q.sort) fields.add(q.sort.field);
+  return [...fields];
+}
+
 /**
  * A page sorted by a score index can walk that index in order and stop after offset+limit
  * matches, instead of collecting and sorting every match; the script takes that path when the
  * plan's own candidates are many (or unknown), and falls back when the walk runs out.
  */
-function sortWalk(q: QueryNode, w: Writer): string[] {
+function walkIndex(q: QueryNode): IndexRef | undefined {
   const index = q.sort && q.ix.find((x) => x.field === q.sort!.field && x.type === 'n');
-  if (!index || (q.action !== 'records' && q.action !== 'ids')) return [];
+  return index && (q.action === 'records' || q.action === 'ids') ? index : undefined;
+}
+
+function sortWalk(q: QueryNode, w: Writer): string[] {
+  const index = walkIndex(q);
+  if (!index) return [];
   return [
     'local est = q_count(PLAN)',
     'if limit ~= "" and (est == nil or est > 1000) then',
-    `  M, sorted = q_walk(${w.key(index.key)}, ${q.sort!.desc}, first + tonumber(limit) - 1, prefix, IX, UQ, EXP, match)`,
+    `  M, sorted = q_walk(${w.key(index.key)}, ${q.sort!.desc}, first + tonumber(limit) - 1, probe, match)`,
     'end',
   ];
 }
@@ -370,14 +395,24 @@ function compileQuery(q: QueryNode): Compiled {
     `local first, limit = tonumber(${w.param(q.offset)}) + 1, ${w.param(q.limit)}`,
     `local IX, UQ, EXP = ${indexTables(q, w)}`,
     `exp_sweep(prefix, ${ids}, EXP, IX, UQ)`,
-    `local function match(S) return st_get(S[1], "#v") and ${emit(q.filter, w)} end`,
     `local PLAN = ${emitPlan(q.plan, w)}`,
+    // an exact plan decides from the index sets alone; probes then read only the sort field
+    // (a limited page that can walk the sort index probes fewer records than the sets hold)
+    `local EX = ${q.exact ? (walkIndex(q) ? 'limit == "" and q_exact(PLAN) or nil' : 'q_exact(PLAN)') : 'nil'}`,
+    `local PF = {${prefetchFields(q).map(luaString).join(', ')}}`,
+    `local PS = {${q.sort ? luaString(q.sort.field) : ''}}`,
+    `local function probe(id) return q_probe(prefix, id, EX and PS or PF) end`,
+    `local function match(S)`,
+    `  if EX then return EX.set[S[1].id] == true end`,
+    `  return S[1].cache["#v"] and ${emit(q.filter, w)}`,
+    `end`,
+    ...(q.action === 'count' ? ['if EX then return #EX.ids end'] : []),
     'local M, sorted = {}, false',
     ...sortWalk(q, w),
     'if not sorted then',
     '  M = {}',
-    `  for _, id in ipairs(q_ids(PLAN) or q_all(${ids})) do`,
-    '    local S = { st_indexed(st_new(prefix .. id), id, IX, UQ, EXP) }',
+    `  for _, id in ipairs((EX and EX.ids) or q_ids(PLAN) or q_all(${ids})) do`,
+    '    local S = { probe(id) }',
     '    if match(S) then M[#M + 1] = S[1] end',
     '  end',
     'end',

@@ -73,6 +73,19 @@ export function planOf(e: Expr, indexes: ReadonlyMap<string, IndexRef>): PlanNod
   }
 }
 
+/**
+ * Whether the indexes alone answer the condition: every leaf is an index range (eq, ranges,
+ * between, in, startsWith) and only and/or combine them. Then the script can select ids from the
+ * index sets without reading any record.
+ */
+export function isExact(e: Expr, indexes: ReadonlyMap<string, IndexRef>): boolean {
+  switch (e.kind) {
+    case 'Compare': case 'In': case 'StartsWith': return planOf(e, indexes).kind !== 'PlanScan';
+    case 'And': case 'Or': return e.items.length > 0 && e.items.every((i) => isExact(i, indexes));
+    default: return false;
+  }
+}
+
 /** A readable plan for `explain()`. */
 export function describePlan(p: PlanNode): string {
   const value = (n?: ParamNode): string => (n ? JSON.stringify(String(n.value)) : '');

@@ -14,7 +14,7 @@ import { isScalar, specAt } from '../schema/spec.js';
 import type { TProperties } from 'typebox';
 import type { Model, PipelineFn, Rec } from '../model/model.js';
 import { readRecord } from '../model/layout.js';
-import { describePlan, planOf } from './plan.js';
+import { describePlan, isExact, planOf } from './plan.js';
 import { ensureIndexes } from '../index/maintenance.js';
 
 export type Direction = 'asc' | 'desc';
@@ -67,6 +67,7 @@ export class Query<S extends TProperties> implements AsyncIterable<Rec<S>> {
     const { offset, limit } = page ?? this.options;
     const ref = this.model.ref('');
     const sort = this.options.sort;
+    const indexes = new Map((ref.ix ?? []).map((x) => [x.field, x]));
     return freezeDeep({
       kind: 'Query',
       binary: this.model.binary,
@@ -77,7 +78,8 @@ export class Query<S extends TProperties> implements AsyncIterable<Rec<S>> {
       exp: ref.exp!,
       plan: this.options.ids
         ? astNode({ kind: 'PlanIds', ids: paramList(this.options.ids) })
-        : planOf(this.condition.expr, new Map((ref.ix ?? []).map((x) => [x.field, x]))),
+        : planOf(this.condition.expr, indexes),
+      exact: !this.options.ids && isExact(this.condition.expr, indexes),
       filter: this.condition.expr,
       sort: sort && { field: sort.field, desc: sort.desc, numeric: luaTypeOf(specAt(this.model.spec, sort.field)!) === 'num' },
       offset: param(String(offset)),
