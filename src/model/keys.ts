@@ -2,43 +2,86 @@
  * Key names. Records: `<Model>:<id>`; model-wide keys: `<Model>#<what>` (`#` never follows the
  * model name in a record key, so no id can collide with them). On a cluster the model name
  * becomes a hash tag (`{User}`), so a record and its model keys share one slot.
+ *
+ * A sharded model (`shards: N`, on a cluster) has N tags `{User:0}` … `{User:N-1}`, each with its
+ * own records, id set, indexes, expiry and meta keys; a record's shard is {@link shardOf} its id.
+ * With one shard, or on a single node, keys stay `User:` / `{User}:`.
  */
+
+/** FNV-1a (32 bits) of a string's UTF-8 bytes. */
+export function fnv1a(text: string): number {
+  let h = 0x811c9dc5;
+  for (const byte of Buffer.from(text, 'utf8')) {
+    h ^= byte;
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  return h;
+}
+
+/** The shard (0 … shards-1) of a record id: FNV-1a of the id modulo the shard count. Pure and stable. */
+export function shardOf(id: string, shards: number): number {
+  return shards <= 1 ? 0 : fnv1a(id) % shards;
+}
+
 export class KeySpace {
-  private readonly prefix: string;
+  /** The shard count in effect: the model's `shards` on a cluster, 1 on a single node. */
+  readonly shards: number;
+  private readonly tags: readonly string[];
 
-  constructor(readonly model: string, cluster: boolean) {
-    this.prefix = cluster ? `{${model}}` : model;
+  constructor(readonly model: string, cluster: boolean, shards = 1) {
+    this.shards = cluster ? Math.max(1, shards) : 1;
+    this.tags = this.shards === 1
+      ? [cluster ? `{${model}}` : model]
+      : Array.from({ length: this.shards }, (_, i) => `{${model}:${i}}`);
   }
 
+  /** The shard of record `id`. */
+  shardOf(id: string): number {
+    return shardOf(id, this.shards);
+  }
+
+  private tag(shard: number): string {
+    const tag = this.tags[shard];
+    if (tag === undefined) throw new RangeError(`${this.model} has no shard ${shard} (it has ${this.shards})`);
+    return tag;
+  }
+
+  /** What every record key of a shard starts with (`{User:3}:`); queries build record keys from it. */
+  recordPrefix(shard = 0): string {
+    return `${this.tag(shard)}:`;
+  }
+
+  /** A record's key, in its shard. */
   record(id: string): string {
-    return `${this.prefix}:${id}`;
+    return `${this.tag(this.shardOf(id))}:${id}`;
   }
 
-  ids(): string {
-    return `${this.prefix}#ids`;
+  ids(shard = 0): string {
+    return `${this.tag(shard)}#ids`;
   }
 
   /** The sorted set of an indexed field. */
-  index(path: string): string {
-    return `${this.prefix}#idx:${path}`;
+  index(path: string, shard = 0): string {
+    return `${this.tag(shard)}#idx:${path}`;
   }
 
   /** The value -> id hash of a unique field. */
-  unique(path: string): string {
-    return `${this.prefix}#uniq:${path}`;
+  unique(path: string, shard = 0): string {
+    return `${this.tag(shard)}#uniq:${path}`;
   }
 
   /** Expiring records: id -> expiry time, and id -> the index values a sweep must remove. */
-  expiry(): readonly [string, string] {
-    return [`${this.prefix}#exp`, `${this.prefix}#expv`];
+  expiry(shard = 0): readonly [string, string] {
+    return [`${this.tag(shard)}#exp`, `${this.tag(shard)}#expv`];
   }
 
   /** The model's bookkeeping hash (built indexes...). */
-  meta(): string {
-    return `${this.prefix}#meta`;
+  meta(shard = 0): string {
+    return `${this.tag(shard)}#meta`;
   }
 
+  /** A record's lock, in its shard. */
   lock(id: string): string {
-    return `${this.prefix}#lock:${id}`;
+    return `${this.tag(this.shardOf(id))}#lock:${id}`;
   }
 }

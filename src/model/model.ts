@@ -65,6 +65,18 @@ interface Hidden {
 }
 
 export type Explained = Pick<Compiled, 'lua' | 'keys' | 'argv'>;
+
+/** One shard's model-wide keys (see src/model/keys.ts). */
+export interface ShardKeys {
+  shard: number;
+  /** Record keys of the shard are this prefix and the id. */
+  prefix: string;
+  idsKey: string;
+  ix: IndexRef[];
+  uq: UniqueRef[];
+  exp: readonly [string, string];
+  meta: string;
+}
 export type PipelineFn<S extends TProperties> = (p: Handles<S, 'pipe'>) => void;
 
 /** The methods every record has besides its fields. */
@@ -97,7 +109,7 @@ export class Model<S extends TProperties = TProperties> {
   /** Whether records hold bytes anywhere: only then must replies come back as Buffers. */
   readonly binary: boolean;
   private keySpace?: KeySpace;
-  private indexKeys?: { ix: IndexRef[]; uq: UniqueRef[] };
+  private shardKeyCache: ShardKeys[] = [];
 
   constructor(
     readonly name: string,
@@ -115,7 +127,7 @@ export class Model<S extends TProperties = TProperties> {
   }
 
   get keys(): KeySpace {
-    return (this.keySpace ??= new KeySpace(this.name, this.db.cluster));
+    return (this.keySpace ??= new KeySpace(this.name, this.db.cluster, this.options.shards));
   }
 
   /** The same model on another connection. */
@@ -123,15 +135,25 @@ export class Model<S extends TProperties = TProperties> {
     return new Model(this.name, this.shape, this.options, db, this.spec);
   }
 
-  /** A record of this model in a program: its key, and the indexes every write must keep. */
+  /** A record of this model in a program: its key, and its shard's keys every write must keep. */
   ref(id: string, seen = ''): RecordRef {
-    const { ix, uq } = (this.indexKeys ??= {
+    const { idsKey, ix, uq, exp } = this.shardKeys(this.keys.shardOf(id));
+    return { key: this.keys.record(id), idsKey, id, seen, ix, uq, exp };
+  }
+
+  /** The model-wide keys of one shard (0 … keys.shards-1): ids, indexes, unique, expiry, meta. */
+  shardKeys(shard: number): ShardKeys {
+    return (this.shardKeyCache[shard] ??= {
+      shard,
+      prefix: this.keys.recordPrefix(shard),
+      idsKey: this.keys.ids(shard),
       ix: (this.options.indexes ?? []).map((field): IndexRef => ({
-        field, key: this.keys.index(field), type: indexType(specAt(this.spec, field)!),
+        field, key: this.keys.index(field, shard), type: indexType(specAt(this.spec, field)!),
       })),
-      uq: (this.options.unique ?? []).map((field): UniqueRef => ({ field, key: this.keys.unique(field) })),
+      uq: (this.options.unique ?? []).map((field): UniqueRef => ({ field, key: this.keys.unique(field, shard) })),
+      exp: this.keys.expiry(shard),
+      meta: this.keys.meta(shard),
     });
-    return { key: this.keys.record(id), idsKey: this.keys.ids(), id, seen, ix, uq, exp: this.keys.expiry() };
   }
 
   private async run(program: ProgramNode): Promise<Reply> {
@@ -478,5 +500,12 @@ export function defineModel<S extends TProperties>(name: string, shape: S, optio
     if (!spec || !isScalar(spec) || spec.kind === 'bytes') throw new SchemaError(`index "${path}" must name a scalar field`);
   }
   if (options.ttl !== undefined && !(options.ttl > 0)) throw new SchemaError('ttl must be a positive number of seconds');
+  if (options.shards !== undefined && !(Number.isInteger(options.shards) && options.shards >= 1 && options.shards <= 1024)) {
+    throw new SchemaError('shards must be an integer from 1 to 1024');
+  }
+  if ((options.shards ?? 1) > 1 && (options.unique ?? []).length > 0) {
+    // each shard's script sees only its own unique hash: a constraint across shards cannot be atomic
+    throw new SchemaError(`unique fields cannot be enforced across shards: drop "unique" or "shards" on ${name}`);
+  }
   return model;
 }
