@@ -1,7 +1,8 @@
 /**
  * Index maintenance: `Model.checkIndexes({ repair })` compares every index with the stored records
  * and mends what is wrong; `ensureIndexes` builds indexes declared after records existed, once,
- * before the first query relies on them. Both work in chunks (one short script each).
+ * before the first query relies on them. Both work in chunks (one short script each), shard by
+ * shard on a sharded model (each shard has its own ids, indexes and meta).
  */
 import { node, param, type IndexRef, type ProgramNode, type Stmt, type UniqueRef } from '../ast/nodes.js';
 import type { Connection } from '../client/connection.js';
@@ -30,8 +31,12 @@ export interface IndexReport {
 export interface IndexedModel {
   readonly db: Connection;
   readonly keys: KeySpace;
-  ref(id: string): { ix?: readonly IndexRef[]; uq?: readonly UniqueRef[] };
+  /** One shard's keys (0 … keys.shards-1). */
+  shardKeys(shard: number): { prefix: string; idsKey: string; ix: readonly IndexRef[]; uq: readonly UniqueRef[]; meta: string };
 }
+
+type Shard = ReturnType<IndexedModel['shardKeys']>;
+const shardsOf = (model: IndexedModel): Shard[] => Array.from({ length: model.keys.shards }, (_, i) => model.shardKeys(i));
 
 /** Runs one maintenance statement; resolves to its result. */
 async function runOne(db: Connection, stmt: Stmt): Promise<Reply> {
@@ -40,11 +45,11 @@ async function runOne(db: Connection, stmt: Stmt): Promise<Reply> {
 }
 
 /** Walks the ids: every record's entries present (added when repairing). */
-async function fill(model: IndexedModel, ix: readonly IndexRef[], uq: readonly UniqueRef[], o: CheckOptions, report: IndexReport): Promise<void> {
+async function fill(model: IndexedModel, shard: Shard, ix: readonly IndexRef[], uq: readonly UniqueRef[], o: CheckOptions, report: IndexReport): Promise<void> {
   let cursor = '';
   do {
     const [next, scanned, missing] = (await runOne(model.db, node({
-      kind: 'IndexFill', prefix: param(model.keys.record('')), idsKey: model.keys.ids(), cursor: param(cursor),
+      kind: 'IndexFill', prefix: param(shard.prefix), idsKey: shard.idsKey, cursor: param(cursor),
       count: param(String(o.chunkSize ?? 1000)), ix, uq, repair: param(o.repair ? '1' : '0'),
     }))) as Reply[];
     cursor = String(next);
@@ -55,7 +60,7 @@ async function fill(model: IndexedModel, ix: readonly IndexRef[], uq: readonly U
 }
 
 /** Walks each index's entries: every entry backed by a record (removed when repairing). */
-async function prune(model: IndexedModel, ix: readonly IndexRef[], uq: readonly UniqueRef[], o: CheckOptions, report: IndexReport): Promise<void> {
+async function prune(model: IndexedModel, shard: Shard, ix: readonly IndexRef[], uq: readonly UniqueRef[], o: CheckOptions, report: IndexReport): Promise<void> {
   const targets = [
     ...ix.map((x) => ({ key: x.key, type: x.type, field: x.field })),
     ...uq.map((u) => ({ key: u.key, type: 'u' as const, field: u.field })),
@@ -65,7 +70,7 @@ async function prune(model: IndexedModel, ix: readonly IndexRef[], uq: readonly 
     let cursor = '0';
     do {
       const [next, stale] = (await runOne(model.db, node({
-        kind: 'IndexPrune', prefix: param(model.keys.record('')), key: t.key, type: t.type, field: t.field,
+        kind: 'IndexPrune', prefix: param(shard.prefix), key: t.key, type: t.type, field: t.field,
         cursor: param(cursor), count: param(String(o.chunkSize ?? 1000)), repair: param(o.repair ? '1' : '0'),
       }))) as Reply[];
       cursor = String(next);
@@ -76,10 +81,11 @@ async function prune(model: IndexedModel, ix: readonly IndexRef[], uq: readonly 
 }
 
 export async function checkIndexes(model: IndexedModel, options: CheckOptions = {}): Promise<IndexReport> {
-  const { ix = [], uq = [] } = model.ref('');
   const report: IndexReport = { records: 0, missing: 0, stale: 0, repaired: options.repair === true };
-  await fill(model, ix, uq, options, report);
-  await prune(model, ix, uq, options, report);
+  for (const shard of shardsOf(model)) {
+    await fill(model, shard, shard.ix, shard.uq, options, report);
+    await prune(model, shard, shard.ix, shard.uq, options, report);
+  }
   return report;
 }
 
@@ -93,17 +99,18 @@ const ready = new WeakMap<Connection, Set<string>>();
 export async function ensureIndexes(model: IndexedModel, options: CheckOptions = {}): Promise<void> {
   const done = ready.get(model.db) ?? new Set<string>();
   ready.set(model.db, done);
-  const meta = model.keys.meta();
-  if (done.has(meta)) return;
-  const { ix = [], uq = [] } = model.ref('');
-  const declared = [...ix.map((x) => x.key), ...uq.map((u) => u.key)];
-  const stored = await runOne(model.db, node({ kind: 'Meta', key: meta, field: 'indexes' }));
-  const built = new Set<string>(stored ? (JSON.parse(String(stored)) as string[]) : []);
-  const todoIx = ix.filter((x) => !built.has(x.key));
-  const todoUq = uq.filter((u) => !built.has(u.key));
-  if (todoIx.length > 0 || todoUq.length > 0) {
-    await fill(model, todoIx, todoUq, { ...options, repair: true }, { records: 0, missing: 0, stale: 0, repaired: true });
-    await runOne(model.db, node({ kind: 'Meta', key: meta, field: 'indexes', value: param(JSON.stringify(declared)) }));
-  }
-  done.add(meta);
+  await Promise.all(shardsOf(model).map(async (shard) => {
+    const { ix, uq, meta } = shard;
+    if (done.has(meta)) return;
+    const declared = [...ix.map((x) => x.key), ...uq.map((u) => u.key)];
+    const stored = await runOne(model.db, node({ kind: 'Meta', key: meta, field: 'indexes' }));
+    const built = new Set<string>(stored ? (JSON.parse(String(stored)) as string[]) : []);
+    const todoIx = ix.filter((x) => !built.has(x.key));
+    const todoUq = uq.filter((u) => !built.has(u.key));
+    if (todoIx.length > 0 || todoUq.length > 0) {
+      await fill(model, shard, todoIx, todoUq, { ...options, repair: true }, { records: 0, missing: 0, stale: 0, repaired: true });
+      await runOne(model.db, node({ kind: 'Meta', key: meta, field: 'indexes', value: param(JSON.stringify(declared)) }));
+    }
+    done.add(meta);
+  }));
 }

@@ -1,7 +1,9 @@
 /**
  * The query builder: `Model.find(cond).sort(f, 'desc').offset(n).limit(m).toArray()`. Immutable:
  * each refinement returns a new query. Every terminal call is one script that plans, filters,
- * sorts, pages and acts on the server, in one consistent snapshot.
+ * sorts, pages and acts on the server, in one consistent snapshot. On a sharded model (cluster,
+ * `shards: N`) each terminal call runs that script on every shard in parallel and merges the
+ * replies (src/query/fanout.ts): each shard is one snapshot, the shards are not one together.
  */
 import { node as astNode, param, paramList, type QueryNode, type Stmt } from '../ast/nodes.js';
 import type { Reply } from '../client/executor.js';
@@ -16,6 +18,7 @@ import type { Model, PipelineFn, Rec } from '../model/model.js';
 import { readRecord } from '../model/layout.js';
 import { describePlan, isExact, planOf } from './plan.js';
 import { ensureIndexes } from '../index/maintenance.js';
+import { idRows, mergePage, mergeStreams, recordRows, type Row, type SortSpec } from './fanout.js';
 
 export type Direction = 'asc' | 'desc';
 
@@ -63,25 +66,34 @@ export class Query<S extends TProperties> implements AsyncIterable<Rec<S>> {
     return this.with({ ids: [...ids] });
   }
 
-  private node(action: QueryNode['action'], body: readonly Stmt[] = [], page?: { offset: number; limit?: number }): QueryNode {
-    const { offset, limit } = page ?? this.options;
-    const ref = this.model.ref('');
+  /** The model's shard count in effect (1 on a single node or an unsharded model). */
+  private get shards(): number {
+    return this.model.keys.shards;
+  }
+
+  private get sortSpec(): SortSpec | undefined {
     const sort = this.options.sort;
-    const indexes = new Map((ref.ix ?? []).map((x) => [x.field, x]));
+    return sort && { field: sort.field, desc: sort.desc, numeric: luaTypeOf(specAt(this.model.spec, sort.field)!) === 'num' };
+  }
+
+  private node(action: QueryNode['action'], body: readonly Stmt[] = [], page?: { offset: number; limit?: number }, shard = 0): QueryNode {
+    const { offset, limit } = page ?? this.options;
+    const keys = this.model.shardKeys(shard);
+    const indexes = new Map(keys.ix.map((x) => [x.field, x]));
     return freezeDeep({
       kind: 'Query',
       binary: this.model.binary,
-      prefix: param(this.model.keys.record('')),
-      idsKey: ref.idsKey,
-      ix: ref.ix ?? [],
-      uq: ref.uq ?? [],
-      exp: ref.exp!,
+      prefix: param(keys.prefix),
+      idsKey: keys.idsKey,
+      ix: keys.ix,
+      uq: keys.uq,
+      exp: keys.exp,
       plan: this.options.ids
-        ? astNode({ kind: 'PlanIds', ids: paramList(this.options.ids) })
+        ? astNode({ kind: 'PlanIds', ids: paramList(this.shards > 1 ? this.options.ids.filter((id) => this.model.keys.shardOf(id) === shard) : this.options.ids) })
         : planOf(this.condition.expr, indexes),
       exact: !this.options.ids && isExact(this.condition.expr, indexes),
       filter: this.condition.expr,
-      sort: sort && { field: sort.field, desc: sort.desc, numeric: luaTypeOf(specAt(this.model.spec, sort.field)!) === 'num' },
+      sort: this.sortSpec,
       offset: param(String(offset)),
       limit: param(limit === undefined ? '' : String(limit)),
       action,
@@ -94,7 +106,38 @@ export class Query<S extends TProperties> implements AsyncIterable<Rec<S>> {
     return this.model.db.run(compile(q));
   }
 
+  /** Runs the action on every shard in parallel (one script each); the replies in shard order. */
+  private async runAll(action: QueryNode['action'], body: readonly Stmt[] = [], page?: { offset: number; limit?: number }): Promise<Reply[]> {
+    await ensureIndexes(this.model);
+    return Promise.all(Array.from({ length: this.shards }, (_, shard) => this.model.db.run(compile(this.node(action, body, page, shard)))));
+  }
+
+  /** One shard's matches `offset … offset+limit` in query order, with their records. */
+  private async shardRows(shard: number, offset: number, limit?: number): Promise<Row[]> {
+    await ensureIndexes(this.model);
+    const reply = (await this.model.db.run(compile(this.node('records', [], { offset, limit }, shard)))) as Reply[];
+    return recordRows(reply, this.sortSpec);
+  }
+
+  /**
+   * The merged matches `offset … offset+limit` of every shard: each shard returns its first
+   * offset+limit (in query order), which hold every row of the merged page.
+   */
+  private async fanRows(offset: number, limit: number | undefined, idsOnly: boolean): Promise<Row[]> {
+    const page = { offset: 0, limit: limit === undefined ? undefined : offset + limit };
+    const unsortedIds = idsOnly && !this.options.sort;
+    const replies = (await this.runAll(unsortedIds ? 'ids' : 'records', [], page)) as Reply[][];
+    const lists = replies.map((r) => (unsortedIds ? idRows(r) : recordRows(r, this.sortSpec)));
+    return mergePage(lists, this.sortSpec, offset, limit);
+  }
+
+  private wrapRow(row: Row): Rec<S> {
+    const { data, meta } = readRecord(this.model.spec, row.flat!);
+    return this.model.wrap(String(row.id), data, meta);
+  }
+
   private async page(offset: number, limit?: number): Promise<Rec<S>[]> {
+    if (this.shards > 1) return (await this.fanRows(offset, limit, false)).map((row) => this.wrapRow(row));
     const reply = (await this.run(this.node('records', [], { offset, limit }))) as Reply[];
     const out: Rec<S>[] = [];
     for (let i = 0; i < reply.length; i += 2) {
@@ -115,11 +158,13 @@ export class Query<S extends TProperties> implements AsyncIterable<Rec<S>> {
   }
 
   async count(): Promise<number> {
+    if (this.shards > 1) return sum(await this.runAll('count'));
     return (await this.run(this.node('count'))) as number;
   }
 
   /** The ids of the matches, in query order. */
   async ids(): Promise<string[]> {
+    if (this.shards > 1) return (await this.fanRows(this.options.offset, this.options.limit, true)).map((row) => String(row.id));
     return ((await this.run(this.node('ids'))) as Buffer[]).map(String);
   }
 
@@ -128,29 +173,47 @@ export class Query<S extends TProperties> implements AsyncIterable<Rec<S>> {
     return (await this.ids()).map((id) => this.model.keys.record(id));
   }
 
-  /** Runs a pipeline program on every match, on the server, all or nothing; resolves to how many changed. */
+  /**
+   * Runs a pipeline program on every match, on the server, all or nothing (per shard on a sharded
+   * model); resolves to how many changed.
+   */
   async update(fn: PipelineFn<S>): Promise<number> {
     const recorder = new Recorder();
     this.model.record(fn, recorder, () => ({}));
+    if (this.shards > 1) return sum(await this.runAll('update', recorder.body));
     return (await this.run(this.node('update', recorder.body))) as number;
   }
 
   /** Deletes every match with its index entries; resolves to how many were deleted. */
   async delete(): Promise<number> {
+    if (this.shards > 1) return sum(await this.runAll('delete'));
     return (await this.run(this.node('delete'))) as number;
   }
 
-  /** The plan (which indexes can narrow the query, or a scan) and the script, without running it. */
-  explain(): { plan: string; scan: boolean; lua: string; keys: readonly string[]; argv: readonly unknown[] } {
+  /**
+   * The plan (which indexes can narrow the query, or a scan) and the script, without running it.
+   * On a sharded model the script shown is shard 0's; every shard runs the same one on its keys.
+   */
+  explain(): { plan: string; scan: boolean; shards: number; lua: string; keys: readonly string[]; argv: readonly unknown[] } {
     const q = this.node('records');
     const { lua, keys, argv } = compile(q);
     const plan = describePlan(q.plan);
-    return { plan, scan: plan.includes('scan'), lua, keys, argv };
+    const shards = this.shards;
+    const fan = shards > 1 ? `fan-out over ${shards} shards (one script each, in parallel; merged in query order): ` : '';
+    return { plan: fan + plan, scan: plan.includes('scan'), shards, lua, keys, argv };
   }
 
-  /** Streams the matches in pages of 500, one script per page. */
+  /** Streams the matches in pages of 500, one script per page (per shard page on a sharded model, merged). */
   async *[Symbol.asyncIterator](): AsyncIterator<Rec<S>> {
     const end = this.options.limit === undefined ? Infinity : this.options.offset + this.options.limit;
+    if (this.shards > 1) {
+      let i = 0;
+      for await (const row of mergeStreams(this.shards, (shard, offset, size) => this.shardRows(shard, offset, size), this.sortSpec, PAGE)) {
+        if (i >= end) return;
+        if (i++ >= this.options.offset) yield this.wrapRow(row);
+      }
+      return;
+    }
     for (let offset = this.options.offset; offset < end; offset += PAGE) {
       const rows = await this.page(offset, Math.min(PAGE, end - offset));
       yield* rows;
@@ -159,3 +222,4 @@ export class Query<S extends TProperties> implements AsyncIterable<Rec<S>> {
   }
 }
 
+const sum = (replies: Reply[]): number => replies.reduce<number>((n, r) => n + (r as number), 0);

@@ -1,0 +1,110 @@
+/**
+ * Fan-out of a query over a sharded model's shards: every shard runs the same script (same shape,
+ * its own keys) in parallel, and the replies are merged here in the order one script would have
+ * produced — the order of `q_sort` in lua/lib/query.lua: by the sort field's stored value (numbers
+ * numerically, everything else bytewise; absent values last in both directions), ties and
+ * unsorted queries by id (bytewise) in the sort direction.
+ */
+
+export interface SortSpec {
+  readonly field: string;
+  readonly desc: boolean;
+  /** Compare as numbers (Lua `tonumber`) rather than as bytes. */
+  readonly numeric: boolean;
+}
+
+/** Replies carry text, or Buffers for models holding bytes: both are compared as UTF-8 bytes. */
+type Blob = Buffer | string;
+
+/** One match of one shard: its id, its stored hash (when the shard sent records) and its sort value. */
+export interface Row {
+  readonly id: Buffer;
+  readonly flat?: Blob[];
+  readonly value: number | Buffer | null;
+}
+
+/** The stored value of `field` in a flat HGETALL reply, as `q_sort` compares it (null = absent). */
+export function sortValue(flat: readonly Blob[], field: string, numeric: boolean): number | Buffer | null {
+  for (let i = 0; i < flat.length; i += 2) {
+    if (String(flat[i]) !== field) continue;
+    const raw = flat[i + 1];
+    if (!numeric) return toBuffer(raw);
+    const text = String(raw).trim();
+    const n = Number(text);
+    return text === '' || Number.isNaN(n) ? null : n;
+  }
+  return null;
+}
+
+/** Rows of a shard's `records` reply (`[id, hash, id, hash, …]`). */
+export function recordRows(reply: readonly unknown[], sort?: SortSpec): Row[] {
+  const rows: Row[] = [];
+  for (let i = 0; i < reply.length; i += 2) {
+    const flat = reply[i + 1] as Blob[];
+    rows.push({ id: toBuffer(reply[i]), flat, value: sort ? sortValue(flat, sort.field, sort.numeric) : null });
+  }
+  return rows;
+}
+
+/** Rows of a shard's `ids` reply (unsorted queries only: ids are the order). */
+export function idRows(reply: readonly unknown[]): Row[] {
+  return reply.map((id) => ({ id: toBuffer(id), value: null }));
+}
+
+const toBuffer = (v: unknown): Buffer => (Buffer.isBuffer(v) ? v : Buffer.from(String(v), 'utf8'));
+
+/** The query order of two rows (negative: `a` first). */
+export function comparator(sort?: SortSpec): (a: Row, b: Row) => number {
+  const desc = sort?.desc ?? false;
+  return (a, b) => {
+    if (sort) {
+      const x = a.value;
+      const y = b.value;
+      if (x === null && y !== null) return 1;
+      if (y === null && x !== null) return -1;
+      if (x !== null && y !== null) {
+        const c = typeof x === 'number' ? x - (y as number) : Buffer.compare(x, y as Buffer);
+        if (c !== 0) return desc ? -Math.sign(c) : Math.sign(c);
+      }
+    }
+    const c = Buffer.compare(a.id, b.id);
+    return desc ? -c : c;
+  };
+}
+
+/** Merges per-shard lists (each already in query order) and keeps `offset … offset+limit`. */
+export function mergePage(lists: readonly Row[][], sort: SortSpec | undefined, offset: number, limit?: number): Row[] {
+  const all = lists.flat().sort(comparator(sort));
+  return all.slice(offset, limit === undefined ? undefined : offset + limit);
+}
+
+/**
+ * Streams the merge of per-shard streams: `pageOf(shard, offset, size)` reads one page of one
+ * shard (in query order); each shard is read a page at a time as its head is consumed, and the
+ * smallest head goes next.
+ */
+export async function* mergeStreams(
+  shards: number,
+  pageOf: (shard: number, offset: number, size: number) => Promise<Row[]>,
+  sort: SortSpec | undefined,
+  pageSize: number,
+): AsyncGenerator<Row> {
+  const cmp = comparator(sort);
+  const state = Array.from({ length: shards }, (_, shard) => ({ shard, rows: [] as Row[], pos: 0, read: 0, done: false }));
+  const refill = async (s: (typeof state)[number]): Promise<void> => {
+    s.rows = await pageOf(s.shard, s.read, pageSize);
+    s.pos = 0;
+    s.read += s.rows.length;
+    if (s.rows.length < pageSize) s.done = true;
+  };
+  for (;;) {
+    const empty = state.filter((s) => s.pos >= s.rows.length && !s.done);
+    if (empty.length > 0) await Promise.all(empty.map(refill));
+    let best: (typeof state)[number] | undefined;
+    for (const s of state) {
+      if (s.pos < s.rows.length && (!best || cmp(s.rows[s.pos], best.rows[best.pos]) < 0)) best = s;
+    }
+    if (!best) return;
+    yield best.rows[best.pos++];
+  }
+}
