@@ -3,8 +3,10 @@
  * and each chunk is one script (one round trip, all or nothing); chunks run one after another, so
  * when a chunk fails the earlier ones stay written and the later ones never run.
  *
- * Work is first grouped by the key prefix its records share ({@link partition}): one group per
- * model today; a sharded model will get one group per hash tag, each chunked on its own.
+ * Work is first grouped by the hash tag its records share ({@link partition}): one group per
+ * model, or per shard on a sharded model (`shards: N` on a cluster); each group is chunked on its
+ * own. Groups run in parallel, chunks of one group one after another; when a chunk fails, the
+ * other groups start no further chunk (the ones already sent complete).
  */
 import type { TProperties } from 'typebox';
 import { node, param, paramList, type ProgramNode } from '../ast/nodes.js';
@@ -17,7 +19,7 @@ import { Condition } from '../ops/condition.js';
 import type { Raw } from '../schema/codec.js';
 import type { Handles } from './types.js';
 import { readRecord } from './layout.js';
-import type { CreateInput, Model, PipelineFn, Rec } from './model.js';
+import type { CreateInput, Model, PipelineFn, Rec, ShardKeys } from './model.js';
 
 /**
  * Records per chunk script by default, measured with `npx tsx bench/bulk-chunk.ts` (3 indexed
@@ -63,45 +65,57 @@ function chunkSizeOf(options: ChunkOptions): number {
   return size;
 }
 
-function chunks<T>(items: readonly T[], size: number): T[][] {
-  const out: T[][] = [];
-  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
-  return out;
-}
-
-interface Group<T> {
-  /** Record keys are `prefix + id`. */
-  readonly prefix: string;
-  readonly idsKey: string;
+/** A shard's keys (record keys are `prefix + id`) and its items, with their positions in the caller's list. */
+interface Group<T> extends ShardKeys {
   readonly items: T[];
+  readonly positions: number[];
 }
 
-/** Items grouped by the hash tag their records live under: today one group for the model. */
-function partition<S extends TProperties, T>(model: Model<S>, items: T[]): Group<T>[] {
-  return items.length === 0 ? [] : [{ prefix: model.keys.record(''), idsKey: model.keys.ids(), items }];
+/** Items grouped by the hash tag their records live under: one group for the model, or one per shard. */
+function partition<S extends TProperties, T>(model: Model<S>, items: T[], idOf: (item: T) => string): Group<T>[] {
+  const groups = new Map<number, Group<T>>();
+  items.forEach((item, i) => {
+    const shard = model.keys.shardOf(idOf(item));
+    let group = groups.get(shard);
+    if (!group) groups.set(shard, (group = { ...model.shardKeys(shard), items: [], positions: [] }));
+    group.items.push(item);
+    group.positions.push(i);
+  });
+  return [...groups.values()];
 }
 
-/** Runs `work` on each chunk of each group, in order, reporting progress after each. */
+/**
+ * Runs `work` on each chunk of each group (groups in parallel, a group's chunks in order),
+ * reporting progress after each; `positions` are the chunk items' indexes in `items`.
+ */
 async function perChunk<S extends TProperties, T>(
-  model: Model<S>, items: T[], options: ChunkOptions, work: (group: Group<T>, chunk: T[], offset: number) => Promise<void>,
+  model: Model<S>, items: T[], idOf: (item: T) => string, options: ChunkOptions,
+  work: (group: Group<T>, chunk: T[], positions: number[]) => Promise<void>,
 ): Promise<void> {
   const size = chunkSizeOf(options);
   let done = 0;
-  for (const group of partition(model, items)) {
-    for (const chunk of chunks(group.items, size)) {
-      await work(group, chunk, done);
+  let failed = false;
+  await Promise.all(partition(model, items, idOf).map(async (group) => {
+    for (let i = 0; i < group.items.length && !failed; i += size) {
+      const chunk = group.items.slice(i, i + size);
+      try {
+        await work(group, chunk, group.positions.slice(i, i + size));
+      } catch (err) {
+        failed = true;
+        throw err;
+      }
       done += chunk.length;
       options.onProgress?.({ done, total: items.length });
     }
-  }
+  }));
 }
 
 /** A chunk's CONFLICT/UNIQUE error says `item <i>` of the chunk: renumber it to the caller's list. */
-function renumber(err: unknown, offset: number): unknown {
+function renumber(err: unknown, positions: readonly number[]): unknown {
   if (!(err instanceof ConflictError || err instanceof UniqueViolationError)) return err;
   const match = /^item (\d+): /.exec(err.message);
   if (!match) return err;
-  const index = offset + Number(match[1]);
+  const index = positions[Number(match[1])];
   const message = `item ${index}: ${err.message.slice(match[0].length)}`;
   const out = err instanceof ConflictError ? new ConflictError(message) : new UniqueViolationError(message, err.path);
   return Object.assign(out, { index });
@@ -144,16 +158,15 @@ export async function insertMany<S extends TProperties>(
   if (!['error', 'skip', 'replace'].includes(onConflict)) throw new RapyerError(`onConflict must be 'error', 'skip' or 'replace'`);
   chunkSizeOf(options);
   const items = prepareAll(model, inputs);
-  const ref = model.ref('');
   const ttlMs = String(model.options.ttl ? model.options.ttl * 1000 : 0);
-  const out: Rec<S>[] = [];
-  await perChunk(model, items, options, async (group, chunk, offset) => {
+  const out: (Rec<S> | undefined)[] = new Array(items.length);
+  await perChunk(model, items, (item) => item.id, options, async (group, chunk, positions) => {
     const list: Raw[] = [];
     for (const item of chunk) list.push(item.id, String(item.fields.length), ...item.fields);
     const program: ProgramNode = {
       kind: 'Program', mode: 'write', binary: model.binary, records: [],
       body: [node({
-        kind: 'InsertMany', prefix: param(group.prefix), idsKey: group.idsKey, ix: ref.ix ?? [], uq: ref.uq ?? [], exp: ref.exp!,
+        kind: 'InsertMany', prefix: param(group.prefix), idsKey: group.idsKey, ix: group.ix, uq: group.uq, exp: group.exp,
         onConflict, ttlMs: param(ttlMs), items: paramList(list),
       })],
     };
@@ -161,14 +174,14 @@ export async function insertMany<S extends TProperties>(
     try {
       reply = (await model.db.run(compile(program))) as Reply[][];
     } catch (err) {
-      throw renumber(err, offset);
+      throw renumber(err, positions);
     }
     chunk.forEach((item, i) => {
       const version = String(reply[0][i] ?? '');
-      if (version !== '') out.push(model.wrap(item.id, item.data, { version, heads: new Map() }));
+      if (version !== '') out[positions[i]] = model.wrap(item.id, item.data, { version, heads: new Map() });
     });
   });
-  return out;
+  return out.filter((r): r is Rec<S> => r !== undefined);
 }
 
 /**
@@ -180,8 +193,8 @@ export async function getMany<S extends TProperties>(
 ): Promise<(Rec<S> | null)[]> {
   const missing = options.missing ?? 'error';
   if (!['error', 'skip', 'null'].includes(missing)) throw new RapyerError(`missing must be 'error', 'skip' or 'null'`);
-  const found: (Rec<S> | null)[] = [];
-  await perChunk(model, ids.map(String), options, async (group, chunk) => {
+  const found: (Rec<S> | null)[] = new Array(ids.length).fill(null);
+  await perChunk(model, ids.map(String), (id) => id, options, async (group, chunk, positions) => {
     const program: ProgramNode = {
       kind: 'Program', mode: 'read', binary: model.binary, records: [],
       body: [node({ kind: 'ReadMany', prefix: param(group.prefix), idsKey: group.idsKey, ids: paramList(chunk) })],
@@ -192,11 +205,10 @@ export async function getMany<S extends TProperties>(
       const flat = reply[0][i];
       if (flat.length === 0) {
         absent.push(id);
-        found.push(null);
         return;
       }
       const { data, meta } = readRecord(model.spec, flat);
-      found.push(model.wrap(id, data, meta));
+      found[positions[i]] = model.wrap(id, data, meta);
     });
     if (absent.length > 0 && missing === 'error') {
       const shown = absent.slice(0, 10).join(', ') + (absent.length > 10 ? `, ... (${absent.length})` : '');
@@ -232,8 +244,9 @@ export async function updateMany<S extends TProperties>(
   chunkSizeOf(options);
   const { ids, where } = await targetIds(model, target);
   let changed = 0;
-  await perChunk(model, ids, options, async (_group, chunk) => {
-    changed += await model.find(where).within(chunk).update(fn);
+  await perChunk(model, ids, (id) => id, options, async (_group, chunk) => {
+    const n = await model.find(where).within(chunk).update(fn); // groups run in parallel: add after the await
+    changed += n;
   });
   return changed;
 }
@@ -245,8 +258,9 @@ export async function deleteMany<S extends TProperties>(
   chunkSizeOf(options);
   const { ids, where } = await targetIds(model, target);
   let deleted = 0;
-  await perChunk(model, ids, options, async (_group, chunk) => {
-    deleted += await model.find(where).within(chunk).delete();
+  await perChunk(model, ids, (id) => id, options, async (_group, chunk) => {
+    const n = await model.find(where).within(chunk).delete();
+    deleted += n;
   });
   return deleted;
 }

@@ -109,7 +109,15 @@ export class Query<S extends TProperties> implements AsyncIterable<Rec<S>> {
   /** Runs the action on every shard in parallel (one script each); the replies in shard order. */
   private async runAll(action: QueryNode['action'], body: readonly Stmt[] = [], page?: { offset: number; limit?: number }): Promise<Reply[]> {
     await ensureIndexes(this.model);
-    return Promise.all(Array.from({ length: this.shards }, (_, shard) => this.model.db.run(compile(this.node(action, body, page, shard)))));
+    return Promise.all(this.targetShards().map((shard) => this.model.db.run(compile(this.node(action, body, page, shard)))));
+  }
+
+  /** Every shard, or only those holding a candidate of `within(ids)`. */
+  private targetShards(): number[] {
+    const all = Array.from({ length: this.shards }, (_, shard) => shard);
+    if (!this.options.ids) return all;
+    const held = new Set(this.options.ids.map((id) => this.model.keys.shardOf(id)));
+    return all.filter((shard) => held.has(shard));
   }
 
   /** One shard's matches `offset … offset+limit` in query order, with their records. */

@@ -9,7 +9,7 @@ import type { RedisClientType, RedisClusterType } from 'redis';
 import { slot } from '../../src/client/slot.js';
 import { shardOf } from '../../src/model/keys.js';
 import {
-  and, connect, CrossSlotError, defineModel, not, or, t, type Condition, type Connection, type Infer,
+  and, connect, ConflictError, CrossSlotError, defineModel, not, or, t, type Condition, type Connection, type Infer,
 } from '../../src/index.js';
 import { startRedis, type EmbeddedRedis } from '../helpers/embedded-redis.js';
 import { db, raw } from '../helpers/redis.js';
@@ -302,5 +302,32 @@ describe('sharded models (shards: 16)', function () {
     expect(plan.shards).to.equal(SHARDS);
     expect(plan.plan).to.match(/^fan-out over 16 shards .*index age in \(-inf, "40"\)/);
     expect(plan.keys.every((k) => k.startsWith('{ShardLate:0}'))).to.equal(true);
+  });
+
+  it('bulk operations group by shard: results in input order, counts summed, errors at the caller\'s index', async () => {
+    const people = Array.from({ length: 1000 }, (_, i) => randomPerson(i));
+    let progress = 0;
+    const recs = await Sharded.insertMany(people, { chunkSize: 40, onProgress: ({ done }) => void (progress = done) });
+    expect(progress).to.equal(1000);
+    expect(recs.map((r) => r.id)).to.deep.equal(people.map((p) => p.code));
+    const perShard = await Promise.all(Array.from({ length: SHARDS }, (_, s) => raw.zCard(Sharded.keys.ids(s))));
+    for (const [s, n] of perShard.entries()) expect(n, `shard ${s}`).to.equal(people.filter((p) => shardOf(p.code, SHARDS) === s).length);
+    const all = new Map(people.map((p) => [p.code, p]));
+    expect(await Sharded.find((u) => u.age.lt(20)).sort('score').ids()).to.deep.equal(expected(all, (p) => p.age < 20, { field: 'score', desc: false }));
+    const ids = ['p0999', 'nope', 'p0000', 'p0500', 'p0001'];
+    const got = await Sharded.getMany(ids, { missing: 'null', chunkSize: 2 });
+    expect(got.map((r) => r?.id ?? null)).to.deep.equal(['p0999', null, 'p0000', 'p0500', 'p0001']);
+    expect(got[3]!.toJSON()).to.deep.equal(all.get('p0500'));
+    expect(await Sharded.updateMany((u) => u.age.lt(20), (p) => p.level.set(9), { chunkSize: 30 })).to.equal(expected(all, (p) => p.age < 20).length);
+    expect(await Sharded.updateMany(['p0001', 'p0002', 'nope'], (p) => p.level.incr(100))).to.equal(2);
+    expect((await Sharded.get('p0002')).level).to.equal(all.get('p0002')!.level + (all.get('p0002')!.age < 20 ? 9 - all.get('p0002')!.level : 0) + 100);
+    const err = await Sharded.insertMany([randomPerson(2000), randomPerson(2001), { ...randomPerson(3), code: 'p0003' }], { chunkSize: 1 })
+      .catch((e: unknown) => e);
+    expect(err).to.be.instanceOf(ConflictError);
+    expect((err as { index?: number }).index).to.equal(2);
+    const gone = expected(all, (p) => p.city === 'Lyon');
+    expect(await Sharded.deleteMany((u) => u.city.eq('Lyon'), { chunkSize: 50 })).to.equal(gone.length);
+    expect(await Sharded.deleteMany([...gone.slice(0, 3), 'p0004'])).to.equal(all.get('p0004')!.city === 'Lyon' ? 0 : 1);
+    expect(await Sharded.checkIndexes()).to.deep.include({ missing: 0, stale: 0 });
   });
 });
