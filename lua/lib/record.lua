@@ -31,8 +31,10 @@ local function rec_write(s, ids, id, kv, mode, ttl)
   ix_sync(s, changes)
   if v0 then redis.call('DEL', s.key) end
   local version = string.format('%d', tonumber(v0 or '0') + 1)
-  redis.call('HSET', s.key, '#v', version)
-  for i = 1, #kv, 4000 do redis.call('HSET', s.key, unpack(kv, i, math.min(i + 3999, #kv))) end
+  -- the version rides with the first fields: one HSET for an ordinary record
+  local head = math.min(#kv, 3998)
+  redis.call('HSET', s.key, '#v', version, unpack(kv, 1, head))
+  for i = head + 1, #kv, 4000 do redis.call('HSET', s.key, unpack(kv, i, math.min(i + 3999, #kv))) end
   redis.call('ZADD', ids, 0, id)
   if pttl > 0 then redis.call('PEXPIRE', s.key, pttl) end
   return version

@@ -226,3 +226,15 @@ describe('immediate operations', () => {
     expect((await M.get(u.id)).toJSON()).to.deep.equal({ age: 1, tags: [] });
   });
 });
+
+describe('large records', () => {
+  it('create and save records with more fields than one HSET chunk', async () => {
+    const Big = defineModel('Big', { tags: Type.Array(Type.String()) });
+    const tags = Array.from({ length: 9001 }, (_, i) => `t${i}`);
+    const b = await Big.create({ tags });
+    expect((await Big.get(b.id)).tags).to.deep.equal(tags);
+    b.tags = tags.slice(0, 4000);
+    await b.save();
+    expect((await Big.get(b.id)).tags).to.deep.equal(tags.slice(0, 4000));
+  });
+});
