@@ -9,10 +9,10 @@
  */
 import { createHash } from 'node:crypto';
 import type {
-  Constraints, Expr, IndexRef, LuaType, Node, ParamListNode, ParamNode, PlanNode, ProgramNode, QueryNode, RecordRef, Stmt,
+  Constraints, Expr, IndexRef, LuaType, ParamListNode, ParamNode, PlanNode, ProgramNode, QueryNode, RecordRef, Stmt,
 } from '../ast/nodes.js';
 import type { Raw } from '../schema/codec.js';
-import { linkUnits, luaString } from './link.js';
+import { linkFunctions, luaString } from './link.js';
 import { fieldOpCall } from './field-ops.js';
 import { emitInsertMany, emitReadMany } from './bulk.js';
 
@@ -232,7 +232,7 @@ function linked(body: string, readOnly: boolean): { lua: string; sha1: string } 
   const cacheKey = readOnly ? `ro\n${body}` : body;
   let script = scripts.get(cacheKey);
   if (!script) {
-    const lua = `${readOnly ? '#!lua flags=no-writes\n' : ''}${linkUnits(body)}\n\n${body}\n`;
+    const lua = `${readOnly ? '#!lua flags=no-writes\n' : ''}${linkFunctions(body)}\n\n${body}\n`;
     script = { lua, sha1: createHash('sha1').update(lua).digest('hex') };
     scripts.set(cacheKey, script);
   }
@@ -428,4 +428,3 @@ function compileQuery(q: QueryNode): Compiled {
   return Object.freeze({ lua, sha1, keys: Object.freeze(w.keys), argv: Object.freeze(w.argv), readOnly: false, binary: q.binary !== false });
 }
 
-export type { Node };

@@ -7,7 +7,7 @@ import { LUA_FUNCTIONS } from '../lua/generated.js';
 const CALL = /\b([A-Za-z_][A-Za-z0-9_]*)\s*\(/g;
 
 /** The library code a body needs, in dependency order. */
-export function linkUnits(body: string): string {
+export function linkFunctions(body: string): string {
   const ordered: string[] = [];
   const seen = new Set<string>();
   const visit = (name: string): void => {

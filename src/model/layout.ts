@@ -19,7 +19,6 @@ export const OBJECT_MARKER = '{}';
 export const NULL_MARKER = 'null';
 
 export const itemField = (path: string, pos: number): string => `${path}[${pos}]`;
-export const headField = (path: string): string => `${path}@`;
 export const nullField = (path: string): string => `${path}!`;
 export const entryField = (path: string, key: string): string => `${path}.${key}`;
 

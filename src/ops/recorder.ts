@@ -18,10 +18,6 @@ export class Recorder {
   /** With a runner, every statement runs at once (the immediate form). */
   constructor(private readonly runner?: Runner) {}
 
-  get immediate(): boolean {
-    return this.runner !== undefined;
-  }
-
   emit(stmt: Stmt, decode: ResultDecoder): Promise<unknown> | undefined {
     if (this.runner) return this.runner(stmt, decode);
     this.stack[this.stack.length - 1].push(stmt);
