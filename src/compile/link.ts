@@ -22,12 +22,15 @@ export function linkFunctions(body: string): string {
   return ordered.join('\n\n');
 }
 
-/** A Lua string literal for any text: printable ASCII kept, everything else as decimal escapes. */
+/**
+ * A Lua string literal for any text: printable ASCII kept, every other byte as a three-digit decimal
+ * escape (Lua reads up to three digits, so `\\10` before a `1` would read as `\\101`).
+ */
 export function luaString(s: string): string {
   let out = '"';
   for (const byte of Buffer.from(s, 'utf8')) {
     const c = String.fromCharCode(byte);
-    out += byte >= 0x20 && byte < 0x7f && c !== '"' && c !== '\\' ? c : `\\${byte}`;
+    out += byte >= 0x20 && byte < 0x7f && c !== '"' && c !== '\\' ? c : `\\${String(byte).padStart(3, '0')}`;
   }
   return `${out}"`;
 }

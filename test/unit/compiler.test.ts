@@ -112,7 +112,7 @@ describe('compiler', () => {
   });
 
   it('luaString escapes everything outside printable ASCII', () => {
-    expect(luaString('a"b\\c\n🎉')).to.equal('"a\\34b\\92c\\10\\240\\159\\142\\137"');
+    expect(luaString('a"b\\c\n🎉')).to.equal('"a\\034b\\092c\\010\\240\\159\\142\\137"');
   });
 
   it('runs programs on the default connection', async () => {
