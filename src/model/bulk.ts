@@ -207,7 +207,7 @@ export async function getMany<S extends TProperties>(
         absent.push(id);
         return;
       }
-      const { data, meta } = readRecord(model.spec, flat);
+      const { data, meta } = readRecord(model.spec, flat, id);
       found[positions[i]] = model.wrap(id, data, meta);
     });
     if (absent.length > 0 && missing === 'error') {

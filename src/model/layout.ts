@@ -11,7 +11,9 @@
  * Array positions run head .. head+length-1, so both ends move in O(1); object items and object
  * record values are JSON in schema order.
  */
+import { ValidationError } from '../errors.js';
 import { decodeElement, decodeScalar, encodeElement, encodeScalar, type Raw } from '../schema/codec.js';
+import { setOwn } from '../schema/validate.js';
 import { isScalar, type ArraySpec, type FieldSpec, type ObjectSpec } from '../schema/spec.js';
 
 export const VERSION_FIELD = '#v';
@@ -142,10 +144,21 @@ function deleteAt(data: Mutable, path: string): void {
 interface ArrayChange { spec: ArraySpec; len?: number; head?: number; items: Map<number, Raw | null> }
 
 /**
- * Applies hash fields to a decoded record: the whole hash (`full`) or a patch of changed fields
- * (null = deleted) on a copy that was at the version the patch started from.
+ * Applies hash fields to a decoded record `id`: the whole hash (`full`) or a patch of changed
+ * fields (null = deleted) on a copy that was at the version the patch started from. A stored value
+ * the schema cannot decode raises ValidationError naming the record and the hash field.
  */
-export function applyFields(root: ObjectSpec, data: Mutable, meta: RecordMeta, fields: [string, Raw | null][], full: boolean): void {
+export function applyFields(
+  root: ObjectSpec, data: Mutable, meta: RecordMeta, fields: [string, Raw | null][], full: boolean, id: string,
+): void {
+  const decode = <T>(field: string, read: () => T): T => {
+    try {
+      return read();
+    } catch (err) {
+      if (!(err instanceof ValidationError) || err.rule !== 'decode') throw err;
+      throw new ValidationError(`record ${id}: ${field}: ${err.message}`, field, 'decode');
+    }
+  };
   const arrays = new Map<string, ArrayChange>();
   const arrayOf = (spec: ArraySpec): ArrayChange => {
     let c = arrays.get(spec.path);
@@ -174,7 +187,7 @@ export function applyFields(root: ObjectSpec, data: Mutable, meta: RecordMeta, f
       case 'entry': {
         const dict = (getAt(data, path) ?? {}) as Mutable;
         if (raw === null) delete dict[at.key];
-        else dict[at.key] = decodeElement(at.spec.values, raw);
+        else setOwn(dict, at.key, decode(field, () => decodeElement(at.spec.values, raw)));
         setAt(data, path, dict);
         break;
       }
@@ -190,13 +203,13 @@ export function applyFields(root: ObjectSpec, data: Mutable, meta: RecordMeta, f
         } else if (spec.kind === 'object') {
           if (getAt(data, path) === undefined || getAt(data, path) === null) setAt(data, path, {});
         } else if (isScalar(spec)) {
-          setAt(data, path, decodeScalar(spec, raw));
+          setAt(data, path, decode(field, () => decodeScalar(spec, raw)));
         }
         break;
       }
     }
   }
-  for (const [path, change] of arrays) rebuildArray(data, meta, path, change, full);
+  for (const [path, change] of arrays) decode(path, () => rebuildArray(data, meta, path, change, full));
 }
 
 /** New items: the patched positions, else the old item at the same position. */
@@ -215,12 +228,12 @@ function rebuildArray(data: Mutable, meta: RecordMeta, path: string, c: ArrayCha
 }
 
 /** Decodes a whole hash (HGETALL as a flat list) into a record. */
-export function readRecord(root: ObjectSpec, flat: Raw[]): { data: Mutable; meta: RecordMeta } {
+export function readRecord(root: ObjectSpec, flat: Raw[], id: string): { data: Mutable; meta: RecordMeta } {
   const data: Mutable = {};
   const meta: RecordMeta = { version: '', heads: new Map() };
   const fields: [string, Raw][] = [];
   for (let i = 0; i < flat.length; i += 2) fields.push([String(flat[i]), flat[i + 1]]);
-  applyFields(root, data, meta, fields, true);
+  applyFields(root, data, meta, fields, true, id);
   return { data, meta };
 }
 

@@ -17,7 +17,7 @@ import { ObjectHandle, type Ctx } from '../ops/handles.js';
 import { Recorder, freezeDeep, recording, type ResultDecoder } from '../ops/recorder.js';
 import type { Raw } from '../schema/codec.js';
 import { fromShape, isScalar, specAt, type FieldSpec, type ObjectSpec } from '../schema/spec.js';
-import { validate, withDefaults } from '../schema/validate.js';
+import { checkText, validate, withDefaults } from '../schema/validate.js';
 import { newId } from './ids.js';
 import { KeySpace } from './keys.js';
 import { withLock, type LockOptions } from './lock.js';
@@ -137,6 +137,7 @@ export class Model<S extends TProperties = TProperties> {
 
   /** A record of this model in a program: its key, and its shard's keys every write must keep. */
   ref(id: string, seen = ''): RecordRef {
+    checkText(id, 'id');
     const { idsKey, ix, uq, exp } = this.shardKeys(this.keys.shardOf(id));
     return { key: this.keys.record(id), idsKey, id, seen, ix, uq, exp };
   }
@@ -165,7 +166,8 @@ export class Model<S extends TProperties = TProperties> {
     if (!field) return newId();
     const value = data[field];
     if (value === undefined || value === null || value === '') throw new RapyerError(`key field "${field}" needs a value`);
-    return String(value);
+    // String(date) drops the milliseconds and depends on the time zone: one instant, one id
+    return value instanceof Date ? value.toISOString() : String(value);
   }
 
   /** Validated data (defaults filled) and its hash fields. */
@@ -197,7 +199,7 @@ export class Model<S extends TProperties = TProperties> {
     })) as Reply[][];
     const flat = reply[0] as Buffer[];
     if (flat.length === 0) return null;
-    const { data, meta } = readRecord(this.spec, flat);
+    const { data, meta } = readRecord(this.spec, flat, id);
     return this.wrap(id, data, meta);
   }
 
@@ -275,7 +277,7 @@ export class Model<S extends TProperties = TProperties> {
     const recorder = new Recorder();
     this.record(fn, recorder, () => ({}));
     const reply = (await this.run(this.updateProgram([this.ref(id)], recorder.body))) as Reply[];
-    const { data, meta } = readRecord(this.spec, (reply[1] as Buffer[]).slice(1));
+    const { data, meta } = readRecord(this.spec, (reply[1] as Buffer[]).slice(1), id);
     return this.wrap(id, data, meta);
   }
 
@@ -339,14 +341,14 @@ function applyReply(rec: RecordBase, reply: Buffer[]): void {
   const h = hidden(rec);
   const mode = String(reply[0]);
   if (mode === 'f') {
-    const { data, meta } = readRecord(h.model.spec, reply.slice(1));
+    const { data, meta } = readRecord(h.model.spec, reply.slice(1), h.id);
     replaceData(rec, data);
     h.meta = meta;
     return;
   }
   const fields: [string, Raw | null][] = [];
   for (let i = 1; i < reply.length; i += 2) fields.push([String(reply[i]), reply[i + 1]]);
-  applyFields(h.model.spec, rec as unknown as Record<string, unknown>, h.meta, fields, false);
+  applyFields(h.model.spec, rec as unknown as Record<string, unknown>, h.meta, fields, false, h.id);
 }
 
 /**

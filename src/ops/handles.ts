@@ -8,7 +8,7 @@ import {
 import { OperationError } from '../errors.js';
 import { decodeElement, decodeScalar, encodeElement, encodeScalar, type Raw } from '../schema/codec.js';
 import type { ArraySpec, FieldSpec, ObjectSpec, RecordSpec, ScalarSpec } from '../schema/spec.js';
-import { validate } from '../schema/validate.js';
+import { checkText, validate } from '../schema/validate.js';
 import { Condition } from './condition.js';
 import type { Recorder } from './recorder.js';
 
@@ -194,7 +194,7 @@ export class StringHandle extends FieldHandle {
 
 const text = (s: unknown): string => {
   if (typeof s !== 'string') throw new OperationError(`expected a string, got ${typeof s}`);
-  return s;
+  return checkText(s, 'value');
 };
 
 const bytesOf = (b: unknown): Buffer => {

@@ -140,7 +140,7 @@ export class Query<S extends TProperties> implements AsyncIterable<Rec<S>> {
   }
 
   private wrapRow(row: Row): Rec<S> {
-    const { data, meta } = readRecord(this.model.spec, row.flat!);
+    const { data, meta } = readRecord(this.model.spec, row.flat!, String(row.id));
     return this.model.wrap(String(row.id), data, meta);
   }
 
@@ -149,7 +149,7 @@ export class Query<S extends TProperties> implements AsyncIterable<Rec<S>> {
     const reply = (await this.run(this.node('records', [], { offset, limit }))) as Reply[];
     const out: Rec<S>[] = [];
     for (let i = 0; i < reply.length; i += 2) {
-      const { data, meta } = readRecord(this.model.spec, reply[i + 1] as Buffer[]);
+      const { data, meta } = readRecord(this.model.spec, reply[i + 1] as Buffer[], String(reply[i]));
       out.push(this.model.wrap(String(reply[i]), data, meta));
     }
     return out;

@@ -3,7 +3,9 @@
  * form, booleans as `true`/`false`, dates as epoch milliseconds, bytes raw); objects inside arrays
  * and records are JSON in schema order, with dates as milliseconds and bytes as base64.
  */
+import { ValidationError } from '../errors.js';
 import type { FieldSpec, ObjectSpec, ScalarSpec } from './spec.js';
+import { setOwn } from './validate.js';
 
 export type Raw = string | Buffer;
 
@@ -28,23 +30,42 @@ export function encodeScalar(spec: ScalarSpec, value: unknown): Raw {
   }
 }
 
+/** A stored value the schema cannot read (written under another schema, or by hand). */
+function undecodable(spec: ScalarSpec, raw: Raw): never {
+  const shown = text(raw).slice(0, 40);
+  throw new ValidationError(`stored value ${JSON.stringify(shown)} is not a valid ${spec.kind}`, spec.path, 'decode');
+}
+
 export function decodeScalar(spec: ScalarSpec, raw: Raw): unknown {
   switch (spec.kind) {
     case 'integer':
-    case 'number':
-      return Number(text(raw));
+    case 'number': {
+      const s = text(raw);
+      const n = Number(s);
+      if (s.trim() === '' || Number.isNaN(n)) undecodable(spec, raw);
+      return n;
+    }
     case 'string':
       return text(raw);
-    case 'boolean':
-      return text(raw) === 'true';
+    case 'boolean': {
+      const s = text(raw);
+      if (s !== 'true' && s !== 'false') undecodable(spec, raw);
+      return s === 'true';
+    }
     case 'enum': {
       const s = text(raw);
-      return spec.values.find((v) => String(v) === s) ?? s;
+      const found = spec.values.find((v) => String(v) === s);
+      if (found === undefined) undecodable(spec, raw);
+      return found;
     }
     case 'bytes':
       return typeof raw === 'string' ? new Uint8Array(Buffer.from(raw, 'utf8')) : new Uint8Array(raw);
-    case 'datetime':
-      return new Date(Number(text(raw)));
+    case 'datetime': {
+      const s = text(raw);
+      const d = new Date(Number(s));
+      if (s.trim() === '' || Number.isNaN(d.getTime())) undecodable(spec, raw);
+      return d;
+    }
   }
 }
 
@@ -57,7 +78,7 @@ export function toJson(spec: FieldSpec, value: unknown): unknown {
     case 'array': return (value as unknown[]).map((v) => toJson(spec.items, v));
     case 'record': {
       const out: Record<string, unknown> = {};
-      for (const [k, v] of Object.entries(value as object)) out[k] = toJson(spec.values, v);
+      for (const [k, v] of Object.entries(value as object)) setOwn(out, k, toJson(spec.values, v));
       return out;
     }
     case 'object': {
@@ -80,7 +101,7 @@ export function fromJson(spec: FieldSpec, json: unknown): unknown {
     case 'array': return (json as unknown[]).map((v) => fromJson(spec.items, v));
     case 'record': {
       const out: Record<string, unknown> = {};
-      for (const [k, v] of Object.entries(json as object)) out[k] = fromJson(spec.values, v);
+      for (const [k, v] of Object.entries(json as object)) setOwn(out, k, fromJson(spec.values, v));
       return out;
     }
     case 'object': return objectFromJson(spec, json as Record<string, unknown>);

@@ -65,6 +65,9 @@ export interface ObjectSpec extends SpecBase {
   readonly order: readonly string[];
 }
 
+/** The largest distance from the epoch a JS Date can hold, in milliseconds. */
+export const MAX_DATE_MS = 8.64e15;
+
 export type ScalarSpec = NumericSpec | StringSpec | BooleanSpec | EnumSpec | BytesSpec | DateTimeSpec;
 export type FieldSpec = ScalarSpec | ArraySpec | RecordSpec | ObjectSpec;
 export type FieldKind = FieldSpec['kind'];
@@ -153,8 +156,9 @@ export function fromSchema(input: TSchema, path: string): FieldSpec {
     case 'bytes': return { ...base, kind: 'bytes', minLength: num(s.minLength), maxLength: num(s.maxLength) };
     case 'datetime': return {
       ...base, kind: 'datetime',
-      minimum: s.minimum instanceof Date ? s.minimum.getTime() : undefined,
-      maximum: s.maximum instanceof Date ? s.maximum.getTime() : undefined,
+      // a JS Date holds ±8.64e15 ms: a value computed past that (add, sub) could never be read back
+      minimum: s.minimum instanceof Date ? s.minimum.getTime() : -MAX_DATE_MS,
+      maximum: s.maximum instanceof Date ? s.maximum.getTime() : MAX_DATE_MS,
     };
   }
   if (Type.IsInteger(schema)) return fromNumeric('integer', s, base);

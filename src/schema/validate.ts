@@ -14,6 +14,22 @@ function invalid(path: string, rule: string, message: string): never {
   throw new ValidationError(`${path || 'value'}: ${message}`, path, rule);
 }
 
+/**
+ * Text must be well-formed UTF-16: a lone surrogate has no UTF-8 form and would be stored as
+ * U+FFFD, so two distinct ids, values or dict keys would silently become one.
+ */
+const LONE_SURROGATE = /\p{Cs}/u; // with the u flag a valid pair is one code point, never Cs
+
+export function checkText(s: string, path: string): string {
+  if (LONE_SURROGATE.test(s)) invalid(path, 'wellFormed', 'contains a lone UTF-16 surrogate (not valid Unicode text)');
+  return s;
+}
+
+/** Sets an own property, even `__proto__`, without touching the object's prototype. */
+export function setOwn(obj: Record<string, unknown>, key: string, value: unknown): void {
+  Object.defineProperty(obj, key, { value, enumerable: true, writable: true, configurable: true });
+}
+
 function checkNumber(spec: FieldSpec & { kind: 'integer' | 'number' }, v: unknown, path: string): void {
   if (typeof v !== 'number' || !Number.isFinite(v)) invalid(path, 'type', `expected a finite number, got ${describe(v)}`);
   if (spec.kind === 'integer' && !Number.isInteger(v)) invalid(path, 'integer', `expected an integer, got ${v}`);
@@ -54,6 +70,7 @@ export function validate(spec: FieldSpec, v: unknown, path: string = spec.path):
       return checkNumber(spec, v, path);
     case 'string': {
       if (typeof v !== 'string') invalid(path, 'type', `expected a string, got ${describe(v)}`);
+      checkText(v, path);
       const n = [...v].length;
       if (spec.minLength !== undefined && n < spec.minLength) invalid(path, 'minLength', `length ${n} < minLength ${spec.minLength}`);
       if (spec.maxLength !== undefined && n > spec.maxLength) invalid(path, 'maxLength', `length ${n} > maxLength ${spec.maxLength}`);
@@ -83,12 +100,19 @@ export function validate(spec: FieldSpec, v: unknown, path: string = spec.path):
       if (!Array.isArray(v)) invalid(path, 'type', `expected an array, got ${describe(v)}`);
       if (spec.minItems !== undefined && v.length < spec.minItems) invalid(path, 'minItems', `${v.length} items < minItems ${spec.minItems}`);
       if (spec.maxItems !== undefined && v.length > spec.maxItems) invalid(path, 'maxItems', `${v.length} items > maxItems ${spec.maxItems}`);
-      v.forEach((item, i) => validate(spec.items, item, join(path, i)));
+      // a hole is not undefined to forEach: it would be skipped here and stored as nothing
+      for (let i = 0; i < v.length; i++) {
+        if (!Object.hasOwn(v, i)) invalid(join(path, i), 'sparse', 'is a hole in a sparse array');
+        validate(spec.items, v[i], join(path, i));
+      }
       return;
     }
     case 'record': {
       if (!isPlainObject(v)) invalid(path, 'type', `expected an object, got ${describe(v)}`);
-      for (const [k, item] of Object.entries(v)) validate(spec.values, item, join(path, k));
+      for (const [k, item] of Object.entries(v)) {
+        checkText(k, join(path, k));
+        validate(spec.values, item, join(path, k));
+      }
       return;
     }
     case 'object':
@@ -133,7 +157,7 @@ export function withDefaults(spec: FieldSpec, data: unknown): unknown {
     case 'record': {
       if (!isPlainObject(data)) return data;
       const out: Record<string, unknown> = {};
-      for (const [k, item] of Object.entries(data)) out[k] = withDefaults(spec.values, item);
+      for (const [k, item] of Object.entries(data)) setOwn(out, k, withDefaults(spec.values, item));
       return out;
     }
     default:
