@@ -19,7 +19,7 @@ import { Condition } from '../ops/condition.js';
 import type { Raw } from '../schema/codec.js';
 import type { Handles } from './types.js';
 import { readRecord } from './layout.js';
-import type { CreateInput, Model, PipelineFn, Rec, ShardKeys } from './model.js';
+import { recordOf, type CreateInput, type Model, type PipelineFn, type Rec, type RecordMethods, type ShardKeys } from './model.js';
 
 /**
  * Records per chunk script by default, measured with `npx tsx bench/bulk-chunk.ts` (3 indexed
@@ -56,8 +56,26 @@ export interface GetManyOptions extends ChunkOptions {
   missing?: 'error' | 'skip' | 'null';
 }
 
-/** The targets of updateMany/deleteMany: ids, or a condition as `find` takes it. */
-export type BulkTarget<S extends TProperties> = readonly string[] | Condition | ((fields: Handles<S, 'pipe'>) => Condition);
+/** An id, or a record of the model (its id is used). */
+export type IdOrRecord<S extends TProperties> = string | RecordMethods<S>;
+
+/** The targets of updateMany/deleteMany: ids or records, or a condition as `find` takes it. */
+export type BulkTarget<S extends TProperties> =
+  | readonly IdOrRecord<S>[] | Condition | ((fields: Handles<S, 'pipe'>) => Condition);
+
+/**
+ * The ids of a list of ids or records; anything else (a number, a condition, another model's
+ * record) is a ValidationError naming its position, never coerced with String().
+ */
+function idsOf<S extends TProperties>(model: Model<S>, items: readonly unknown[]): string[] {
+  return items.map((item, i) => {
+    if (typeof item === 'string') return item;
+    const rec = recordOf(item);
+    if (rec && rec.model.name === model.name) return rec.id;
+    const what = rec ? `a ${rec.model.name} record` : item instanceof Condition ? 'a condition' : typeof item;
+    throw new ValidationError(`ids[${i}]: expected an id (string) or a ${model.name} record, got ${what}`, String(i), 'id', i);
+  });
+}
 
 function chunkSizeOf(options: ChunkOptions): number {
   const size = options.chunkSize ?? DEFAULT_CHUNK_SIZE;
@@ -189,12 +207,12 @@ export async function insertMany<S extends TProperties>(
  * `await User.getMany(ids, { missing: 'null' })`
  */
 export async function getMany<S extends TProperties>(
-  model: Model<S>, ids: readonly string[], options: GetManyOptions = {},
+  model: Model<S>, ids: readonly IdOrRecord<S>[], options: GetManyOptions = {},
 ): Promise<(Rec<S> | null)[]> {
   const missing = options.missing ?? 'error';
   if (!['error', 'skip', 'null'].includes(missing)) throw new RapyerError(`missing must be 'error', 'skip' or 'null'`);
   const found: (Rec<S> | null)[] = new Array(ids.length).fill(null);
-  await perChunk(model, ids.map(String), (id) => id, options, async (group, chunk, positions) => {
+  await perChunk(model, idsOf(model, ids), (id) => id, options, async (group, chunk, positions) => {
     const program: ProgramNode = {
       kind: 'Program', mode: 'read', binary: model.binary, records: [],
       body: [node({ kind: 'ReadMany', prefix: param(group.prefix), idsKey: group.idsKey, ids: paramList(chunk) })],
@@ -220,7 +238,7 @@ export async function getMany<S extends TProperties>(
 
 /** Every id of `target` once: the ids given, or the current matches of a condition. */
 async function targetIds<S extends TProperties>(model: Model<S>, target: BulkTarget<S>): Promise<{ ids: string[]; where: Condition }> {
-  if (Array.isArray(target)) return { ids: [...new Set(target.map(String))], where: ANY };
+  if (Array.isArray(target)) return { ids: [...new Set(idsOf(model, target))], where: ANY };
   if (typeof target !== 'function' && !(target instanceof Condition)) {
     throw new QueryError('updateMany/deleteMany need an array of ids or a condition, e.g. (u) => u.age.gt(18)');
   }

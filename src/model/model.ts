@@ -22,7 +22,7 @@ import { newId } from './ids.js';
 import { KeySpace } from './keys.js';
 import { withLock, type LockOptions } from './lock.js';
 import {
-  deleteMany, getMany, insertMany, updateMany, type BulkTarget, type ChunkOptions, type GetManyOptions, type InsertManyOptions,
+  deleteMany, getMany, insertMany, updateMany, type BulkTarget, type IdOrRecord, type ChunkOptions, type GetManyOptions, type InsertManyOptions,
 } from './bulk.js';
 import { applyFields, flatten, readRecord, type RecordMeta } from './layout.js';
 import type { Data, Handles } from './types.js';
@@ -300,9 +300,9 @@ export class Model<S extends TProperties = TProperties> {
   }
 
   /** The records of `ids` in input order; `missing: 'null'` gives null for absent ones. */
-  getMany(ids: readonly string[], options: GetManyOptions & { missing: 'null' }): Promise<(Rec<S> | null)[]>;
-  getMany(ids: readonly string[], options?: GetManyOptions & { missing?: 'error' | 'skip' }): Promise<Rec<S>[]>;
-  getMany(ids: readonly string[], options?: GetManyOptions): Promise<(Rec<S> | null)[]> {
+  getMany(ids: readonly IdOrRecord<S>[], options: GetManyOptions & { missing: 'null' }): Promise<(Rec<S> | null)[]>;
+  getMany(ids: readonly IdOrRecord<S>[], options?: GetManyOptions & { missing?: 'error' | 'skip' }): Promise<Rec<S>[]>;
+  getMany(ids: readonly IdOrRecord<S>[], options?: GetManyOptions): Promise<(Rec<S> | null)[]> {
     return getMany(this, ids, options);
   }
 
@@ -326,6 +326,11 @@ export class Model<S extends TProperties = TProperties> {
 }
 
 const hidden = (rec: RecordBase): Hidden => (rec as unknown as { [META]: Hidden })[META];
+
+/** The model and id of a record object (`User.get(...)`, `find(...)` results), or undefined for anything else. */
+export function recordOf(value: unknown): { model: Model<any>; id: string } | undefined {
+  return value instanceof RecordBase ? hidden(value) : undefined;
+}
 
 function ownData(rec: RecordBase): Record<string, unknown> {
   return { ...rec } as Record<string, unknown>;
