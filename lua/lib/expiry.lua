@@ -54,7 +54,7 @@ local function exp_sweep(prefix, ids, exp, ix, uq)
       local vals = cjson.decode(redis.call('HGET', exp[2], id) or '{}')
       for _, x in ipairs(ix) do
         if x[3] == 'n' then redis.call('ZREM', x[2], id)
-        elseif vals[x[1]] then redis.call('ZREM', x[2], vals[x[1]] .. '\0' .. id) end
+        elseif vals[x[1]] then redis.call('ZREM', x[2], ix_member(vals[x[1]], id)) end
       end
       for _, u in ipairs(uq) do
         local v = vals[u[1]]

@@ -1,7 +1,7 @@
 --- Indexes, kept by the same script as every write. A record state may carry (see st_indexed):
 ---   s.id   the record's id
 ---   s.ix   { {field, key, type}, ... }: type 'n' = ZSET score value, member id;
----          type 's' = ZSET score 0, member value .. "\0" .. id (lex ranges serve =, in, prefix)
+---          type 's' = ZSET score 0, member ix_member(value, id) (lex ranges serve =, in, prefix)
 ---   s.uq   { {field, key}, ... }: HASH value -> id, for unique fields
 ---   s.exp  the model's expiry bookkeeping keys (lua/lib/expiry.lua)
 --- uq_check(s, changes) only reads (it runs before any write); ix_sync(s, changes) moves entries.
@@ -38,9 +38,33 @@ local function uq_check(s, changes)
   end
 end
 
+-- The one format of lexicographic index entries: ix_lex(value) .. "\0" .. id, where ix_lex
+-- escapes "\0" as "\1\1" and "\1" as "\1\2". No escaped value holds "\0", so the first "\0"
+-- always ends the value; each byte keeps its rank (0 < 1 < 2...) and the separator sorts before
+-- every byte of a longer value, so entries sort exactly as their values, then ids.
+local function ix_lex(v)
+  local e = string.gsub(v, '\1', '\1\2')   -- "\1" first: the "\0" escape below holds "\1"
+  e = string.gsub(e, '%z', '\1\1')
+  return e
+end
+
+local function ix_member(v, id)
+  return ix_lex(v) .. '\0' .. id
+end
+
+-- value, id of a lexicographic entry (gsub's left-to-right scan meets escapes at their first byte)
+local function ix_split(member)
+  local cut = string.find(member, '\0', 1, true)
+  local v = string.gsub(string.sub(member, 1, cut - 1), '\1([\1\2])', function(c)
+    if c == '\1' then return '\0' end
+    return '\1'
+  end)
+  return v, string.sub(member, cut + 1)
+end
+
 local function ix_entry(t, v, id)
   if t == 'n' then return id end
-  return v .. '\0' .. id
+  return ix_member(v, id)
 end
 
 local function ix_sync(s, changes)

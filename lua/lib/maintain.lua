@@ -24,12 +24,12 @@ local function ix_fill(prefix, ids, cursor, n, ix, uq, repair)
         if v then
           local ok
           if x[3] == 'n' then ok = tonumber(redis.call('ZSCORE', x[2], id)) == tonumber(v)
-          else ok = redis.call('ZSCORE', x[2], v .. '\0' .. id) ~= false end
+          else ok = redis.call('ZSCORE', x[2], ix_member(v, id)) ~= false end
           if not ok then
             missing = missing + 1
             if repair == '1' then
               if x[3] == 'n' then redis.call('ZADD', x[2], tonumber(v), id)
-              else redis.call('ZADD', x[2], 0, v .. '\0' .. id) end
+              else redis.call('ZADD', x[2], 0, ix_member(v, id)) end
             end
           end
         end
@@ -56,9 +56,7 @@ local function ix_prune(prefix, key, kind, field, cursor, n, repair)
   for i = 1, #items, 2 do
     local member, id, value = items[i], nil, nil
     if kind == 'n' then id = member
-    elseif kind == 's' then
-      local cut = string.find(member, '\0', 1, true)
-      value, id = string.sub(member, 1, cut - 1), string.sub(member, cut + 1)
+    elseif kind == 's' then value, id = ix_split(member)
     else value, id = member, items[i + 1] end
     local stored = redis.call('HGET', prefix .. id, field)
     local ok

@@ -12,11 +12,18 @@
 --- @include "state"
 --- @include "index"
 local function q_lex(v, exclusive, after)
-  -- lex members are value .. "\0" .. id: "\0" sorts before and "\1" after every id of value v
+  -- lex members are ix_member(value, id): "\0" sorts before and "\1" after every id of value v
+  -- (an escaped longer value continues with "\1\1" or more, so it sorts after v .. "\1")
   local edge = '\0'
   if after then edge = '\1' end
-  if exclusive then return '(' .. v .. edge end
-  return '[' .. v .. edge end
+  if exclusive then return '(' .. ix_lex(v) .. edge end
+  return '[' .. ix_lex(v) .. edge end
+
+-- the lex range of values starting with p (UTF-8 text never holds byte 255)
+local function q_prefix(p)
+  local e = ix_lex(p)
+  return '[' .. e, '(' .. e .. '\255'
+end
 
 local function q_bounds(p)
   if p.t == 'n' then
@@ -42,7 +49,7 @@ local function q_count(p)
     if p.t == 'n' then return redis.call('ZCOUNT', p.key, min, max) end
     return redis.call('ZLEXCOUNT', p.key, min, max)
   elseif p.op == 'prefix' then
-    return redis.call('ZLEXCOUNT', p.key, '[' .. p.p, '(' .. p.p .. '\255')
+    return redis.call('ZLEXCOUNT', p.key, q_prefix(p.p))
   elseif p.op == 'in' then
     local n = 0
     for _, v in ipairs(p.values) do n = n + q_count({ op = 'range', key = p.key, t = p.t, min = v, max = v }) end
@@ -68,8 +75,8 @@ end
 
 local function q_strip(members)
   for i = 1, #members do
-    local m = members[i]
-    members[i] = string.sub(m, string.find(m, '\0', 1, true) + 1)
+    local _, id = ix_split(members[i])
+    members[i] = id
   end
   return members
 end
@@ -82,7 +89,7 @@ local function q_ids(p)
     if p.t == 'n' then return redis.call('ZRANGEBYSCORE', p.key, min, max) end
     return q_strip(redis.call('ZRANGEBYLEX', p.key, min, max))
   elseif p.op == 'prefix' then
-    return q_strip(redis.call('ZRANGEBYLEX', p.key, '[' .. p.p, '(' .. p.p .. '\255'))
+    return q_strip(redis.call('ZRANGEBYLEX', p.key, q_prefix(p.p)))
   elseif p.op == 'in' or p.op == 'or' then
     local children = p
     if p.op == 'in' then

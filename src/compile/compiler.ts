@@ -334,15 +334,20 @@ function queryAction(q: QueryNode, w: Writer): string[] {
     case 'update':
       return [
         'local changed = 0',
-        'for i, p in ipairs(M) do',
+        // an index entry can outlive its record (expired, deleted by hand): only records that
+        // exist are written, never a partial one made from the program's fields
+        'local W = {}',
+        'for _, p in ipairs(M) do',
         '  local m = st_indexed(st_new(p.key), p.id, IX, UQ, EXP)',
-        '  M[i] = m',
-        '  local S = { m }',
         '  m.v0 = st_get(m, "#v")',
-        block(q.body, w, '  '),
+        '  if m.v0 then',
+        '    W[#W + 1] = m',
+        '    local S = { m }',
+        block(q.body, w, '    '),
+        '  end',
         'end',
-        'for _, s in ipairs(M) do st_check(s) end',
-        'for _, s in ipairs(M) do if st_commit(s) then changed = changed + 1 end end',
+        'for _, s in ipairs(W) do st_check(s) end',
+        'for _, s in ipairs(W) do if st_commit(s) then changed = changed + 1 end end',
         'return changed',
       ];
   }
