@@ -1,8 +1,8 @@
 /**
  * Runs compiled scripts: EVALSHA (EVALSHA_RO for read-only programs), and on NOSCRIPT (first use,
  * a SCRIPT FLUSH, a failover, a node new to the cluster) loads the script on the node that answered
- * and retries, here and nowhere else. On a cluster each script goes to the node serving its first
- * key; node-redis follows MOVED/ASK redirections itself. Replies are text, or Buffers for scripts
+ * and retries, then falls back to EVAL with the body, here and nowhere else. On a cluster each
+ * script goes to the node serving its first key; node-redis follows MOVED/ASK redirections itself. Replies are text, or Buffers for scripts
  * whose replies may carry bytes fields; script errors become typed errors (src/errors.ts).
  */
 import { RESP_TYPES, type RedisClientType, type RedisClusterType } from 'redis';
@@ -54,21 +54,29 @@ export function clusterScripts(cluster: ClusterClient): ScriptClient {
 
 const isNoScript = (err: unknown): boolean => err instanceof Error && err.message.startsWith('NOSCRIPT');
 
-/** Loads and retries at most this many times (a node can lose its scripts again mid-call). */
-const LOADS = 3;
-
+/**
+ * EVALSHA; on NOSCRIPT, SCRIPT LOAD and EVALSHA again; if the cache was flushed again in between,
+ * EVAL with the body, which loads and runs in one step: a flushed cache never surfaces an error.
+ */
 export async function execute(client: ScriptClient, script: Compiled): Promise<Reply> {
-  const args = [script.readOnly ? 'EVALSHA_RO' : 'EVALSHA', script.sha1, String(script.keys.length), ...script.keys, ...script.argv];
+  const tail = [String(script.keys.length), ...script.keys, ...script.argv];
+  const evalSha = [script.readOnly ? 'EVALSHA_RO' : 'EVALSHA', script.sha1, ...tail];
   const firstKey = script.keys[0];
+  const send = (args: (string | Buffer)[]): Promise<Reply> =>
+    client.send(firstKey, script.readOnly, args, script.binary) as Promise<Reply>;
   try {
-    for (let loads = 0; ; loads++) {
-      try {
-        return (await client.send(firstKey, script.readOnly, args, script.binary)) as Reply;
-      } catch (err) {
-        if (!isNoScript(err) || loads === LOADS) throw err;
-        await client.load(firstKey, script.readOnly, script.lua);
-      }
+    try {
+      return await send(evalSha);
+    } catch (err) {
+      if (!isNoScript(err)) throw err;
     }
+    await client.load(firstKey, script.readOnly, script.lua);
+    try {
+      return await send(evalSha);
+    } catch (err) {
+      if (!isNoScript(err)) throw err;
+    }
+    return await send([script.readOnly ? 'EVAL_RO' : 'EVAL', script.lua, ...tail]);
   } catch (err) {
     throw fromReplyError(err);
   }
