@@ -69,6 +69,19 @@ export class QueryError extends RapyerError {
   override readonly code = 'QUERY';
 }
 
+/**
+ * Redis unreachable, the connection lost while a call was in flight, or no answer within
+ * `commandTimeoutMs`. A write that failed this way may or may not have been applied; one that
+ * resolved was. `cause` holds the client's own error.
+ */
+export class ConnectionError extends RapyerError {
+  override readonly code = 'CONNECTION';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message);
+    if (options?.cause !== undefined) Object.defineProperty(this, 'cause', { value: options.cause, enumerable: false });
+  }
+}
+
 interface LuaDetail {
   message?: string;
   path?: string;

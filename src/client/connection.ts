@@ -1,10 +1,15 @@
 /**
  * Connections: `connect({ url })`, `connect({ client })` or `connect({ cluster: { rootNodes } })`;
  * the first one becomes the default that models use unless bound with `Model.withDb(db)`.
+ *
+ * A connection never crashes the process: rapyer listens for errors on every client it creates
+ * (node-redis reconnects on its own) and passes them to `db.on('error', fn)` listeners; a call that
+ * fails because of the connection, or gets no answer within `commandTimeoutMs`, rejects with
+ * {@link ConnectionError}.
  */
-import { createClient, createCluster, RedisCluster, type RedisClusterOptions } from 'redis';
+import { createClient, createCluster, ErrorReply, RedisCluster, type RedisClusterOptions } from 'redis';
 import type { Compiled } from '../compile/compiler.js';
-import { CrossSlotError, RapyerError } from '../errors.js';
+import { ConnectionError, CrossSlotError, RapyerError } from '../errors.js';
 import { transaction, type RecordMethods, type TransactionFn } from '../model/model.js';
 import {
   clusterScripts, execute, nodeScripts, type ClusterClient, type NodeClient, type Reply, type ScriptClient,
@@ -19,21 +24,72 @@ export interface ConnectOptions {
   client?: NodeClient | ClusterClient;
   /** A Redis Cluster: node-redis `createCluster` options, e.g. `{ rootNodes: [{ url }] }`. */
   cluster?: RedisClusterOptions<any, any, any, any, any>;
+  /**
+   * How long a call (or connect itself) may wait for Redis before it rejects with ConnectionError,
+   * in milliseconds (default 5,000): covers an unreachable server, a reconnect that takes too long
+   * and a reply that never comes.
+   */
+  commandTimeoutMs?: number;
 }
 
+export const DEFAULT_COMMAND_TIMEOUT_MS = 5_000;
+
+/** Replies that mean "Redis is not serving right now" rather than "this call is wrong". */
+const UNAVAILABLE = /^(LOADING|MASTERDOWN|CLUSTERDOWN|TRYAGAIN)\b/;
+
+/**
+ * The ConnectionError for a failure caused by the connection (a socket closed, an offline client, a
+ * timeout, a server still loading), or the error unchanged: typed errors, script and command error
+ * replies, and programming errors (TypeError, RangeError) are not the connection's fault.
+ */
+export function connectionFailure(err: unknown): unknown {
+  if (err instanceof RapyerError || err instanceof TypeError || err instanceof RangeError) return err;
+  if (err instanceof ErrorReply && !UNAVAILABLE.test(err.message)) return err;
+  const what = err instanceof Error ? `${err.name}: ${err.message || 'no message'}` : String(err);
+  return new ConnectionError(`Redis connection failed (${what})`, { cause: err });
+}
+
+/** Backoff between reconnection attempts: 50 ms, 100 ms... up to 1 s, forever. */
+const reconnectStrategy = (retries: number): number => Math.min(50 * (retries + 1), 1_000);
+
 const isCluster = (client: NodeClient | ClusterClient): client is ClusterClient => client instanceof RedisCluster;
+
+export type ErrorListener = (err: ConnectionError) => void;
 
 export class Connection {
   /** On a cluster, record and model keys carry a hash tag (`{User}`), and scripts must stay in one slot. */
   readonly cluster: boolean;
+  readonly commandTimeoutMs: number;
   private readonly scripts: ScriptClient;
+  private readonly errorListeners = new Set<ErrorListener>();
 
   constructor(
     readonly client: NodeClient | ClusterClient,
     private readonly owned: boolean,
+    commandTimeoutMs = DEFAULT_COMMAND_TIMEOUT_MS,
   ) {
     this.cluster = isCluster(client);
     this.scripts = isCluster(client) ? clusterScripts(client) : nodeScripts(client);
+    this.commandTimeoutMs = commandTimeoutMs;
+  }
+
+  /** `db.on('error', (err) => log(err))`: connection errors (lost sockets, failed reconnects) as ConnectionError. */
+  on(event: 'error', listener: ErrorListener): this {
+    if (event !== 'error') throw new RapyerError(`unknown connection event '${String(event)}'`);
+    this.errorListeners.add(listener);
+    return this;
+  }
+
+  off(event: 'error', listener: ErrorListener): this {
+    if (event === 'error') this.errorListeners.delete(listener);
+    return this;
+  }
+
+  /** Passes a client error to the listeners; with none, it is dropped (the client reconnects). */
+  reportError(err: unknown): void {
+    const typed = connectionFailure(err);
+    const error = typed instanceof ConnectionError ? typed : new ConnectionError(String(err), { cause: err });
+    for (const listener of this.errorListeners) listener(error);
   }
 
   /** Runs a compiled script; on a cluster, throws {@link CrossSlotError} before sending when its keys span slots. */
@@ -45,7 +101,7 @@ export class Connection {
         return Promise.reject(err);
       }
     }
-    return execute(this.scripts, script);
+    return withTimeout(execute(this.scripts, script), this.commandTimeoutMs);
   }
 
   /** One atomic program over several records: `db.transaction([alice, bob], (a, b) => ...)`. */
@@ -55,8 +111,31 @@ export class Connection {
 
   async close(): Promise<void> {
     if (defaultConnection === this) defaultConnection = undefined;
-    if (this.owned && this.client.isOpen) await this.client.close();
+    if (!this.owned || !this.client.isOpen) return;
+    // a client still reconnecting would wait for Redis to close politely
+    if (this.client.isReady) await this.client.close();
+    else this.client.destroy();
   }
+}
+
+/**
+ * `work`, or a ConnectionError when it fails because of the connection or has no answer within
+ * `ms` (the command may still run on the server: a timed-out write is unacknowledged, not undone).
+ */
+function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new ConnectionError(`no answer from Redis within ${ms} ms (commandTimeoutMs)`)), ms);
+    work.then(
+      (value) => {
+        clearTimeout(timer);
+        resolve(value);
+      },
+      (err: unknown) => {
+        clearTimeout(timer);
+        reject(connectionFailure(err));
+      },
+    );
+  });
 }
 
 /** Every key of one script must hash to one slot on a cluster (Redis would refuse it with CROSSSLOT). */
@@ -75,11 +154,39 @@ function assertOneSlot(keys: readonly string[]): void {
 
 let defaultConnection: Connection | undefined;
 
+/** A client rapyer owns: reconnecting, with its connect and queue waits bounded by the timeout. */
+function createOwned(options: ConnectOptions, timeoutMs: number): NodeClient | ClusterClient {
+  // commands queued while disconnected are dropped (and rejected) once the timeout passes
+  const socket = { connectTimeout: timeoutMs, reconnectStrategy };
+  if (options.cluster) {
+    const defaults = options.cluster.defaults ?? {};
+    return createCluster({
+      ...options.cluster,
+      defaults: { ...defaults, socket: { ...socket, ...defaults.socket } },
+    });
+  }
+  return createClient({ url: options.url, socket, commandOptions: { timeout: timeoutMs } });
+}
+
 export async function connect(options: ConnectOptions = {}): Promise<Connection> {
+  const timeoutMs = options.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS;
+  if (!(Number.isFinite(timeoutMs) && timeoutMs > 0)) throw new RapyerError('commandTimeoutMs must be a positive number of milliseconds');
   const owned = !options.client;
-  const client = options.client ?? (options.cluster ? createCluster(options.cluster) : createClient({ url: options.url }));
-  if (!client.isOpen) await client.connect();
-  const db = new Connection(client, owned);
+  const client = options.client ?? createOwned(options, timeoutMs);
+  const db = new Connection(client, owned, timeoutMs);
+  if (owned) {
+    // without a listener, an 'error' event (a killed connection) would crash the process
+    client.on('error', (err: unknown) => db.reportError(err));
+    if (isCluster(client)) client.on('node-error', (err: unknown) => db.reportError(err));
+  }
+  if (!client.isOpen) {
+    try {
+      await withTimeout<unknown>(client.connect(), timeoutMs);
+    } catch (err) {
+      if (owned && client.isOpen) client.destroy();
+      throw connectionFailure(err);
+    }
+  }
   defaultConnection ??= db;
   return db;
 }
