@@ -6,8 +6,8 @@
 --- ASCII bytes separate words, and UTF-8 never uses them inside a character, so words stay whole
 --- characters. The pattern and the lowering name bytes explicitly: no locale is involved.
 --- tx_words(text) -> { word, ... }, each word once, in order of first appearance
---- tx_match(text, words, all) -> true when text holds every (all) or one (not all) of words
---- tx_prefix(text, prefix) -> true when a word of text starts with prefix
+--- tx_match(text, words, mode) -> true when text holds every word of `words` (mode 'all'), one
+---   of them ('any'), or a word starting with words[1] ('prefix'); text may be nil
 local function tx_words(text)
   local out, seen = {}, {}
   if not text then return out end
@@ -21,22 +21,23 @@ local function tx_words(text)
   return out
 end
 
-local function tx_match(text, words, all)
-  local have = {}
-  for _, w in ipairs(tx_words(text)) do have[w] = true end
+local function tx_match(text, words, mode)
+  local have = tx_words(text)
+  if mode == 'prefix' then
+    local p = words[1]
+    for _, w in ipairs(have) do
+      if string.sub(w, 1, #p) == p then return true end
+    end
+    return false
+  end
+  local set = {}
+  for _, w in ipairs(have) do set[w] = true end
   for _, w in ipairs(words) do
-    if have[w] then
-      if not all then return true end
-    elseif all then
+    if set[w] then
+      if mode == 'any' then return true end
+    elseif mode == 'all' then
       return false
     end
   end
-  return all
-end
-
-local function tx_prefix(text, prefix)
-  for _, w in ipairs(tx_words(text)) do
-    if string.sub(w, 1, #prefix) == prefix then return true end
-  end
-  return false
+  return mode == 'all'
 end
