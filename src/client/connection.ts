@@ -105,7 +105,7 @@ export class Connection {
   }
 
   /** One atomic program over several records: `db.transaction([alice, bob], (a, b) => ...)`. */
-  transaction<const T extends readonly RecordMethods<any>[]>(records: T, fn: TransactionFn<T>): Promise<T> {
+  transaction<const T extends readonly RecordMethods<any>[], R>(records: T, fn: TransactionFn<T, R>): Promise<T> {
     return transaction(this, records, fn);
   }
 

@@ -14,7 +14,7 @@ import { Condition } from '../ops/condition.js';
 import { Query } from '../query/query.js';
 import { checkIndexes, type CheckOptions, type IndexReport } from '../index/maintenance.js';
 import { ObjectHandle, type Ctx } from '../ops/handles.js';
-import { Recorder, freezeDeep, recording, type ResultDecoder } from '../ops/recorder.js';
+import { Recorder, freezeDeep, recording, type ResultDecoder, type Synchronous } from '../ops/recorder.js';
 import type { Raw } from '../schema/codec.js';
 import { fromShape, isScalar, specAt, type FieldSpec, type ObjectSpec } from '../schema/spec.js';
 import { checkText, validate, withDefaults } from '../schema/validate.js';
@@ -83,7 +83,8 @@ export interface ShardKeys {
   exp: readonly [string, string];
   meta: string;
 }
-export type PipelineFn<S extends TProperties> = (p: Handles<S, 'pipe'>) => void;
+/** A program callback: records operations on `p`, synchronously (a promise return is refused, by type and at run time). */
+export type PipelineFn<S extends TProperties, R = unknown> = (p: Handles<S, 'pipe'>) => Synchronous<R>;
 
 /** The methods every record has besides its fields. */
 export interface RecordMethods<S extends TProperties> {
@@ -96,8 +97,8 @@ export interface RecordMethods<S extends TProperties> {
   delete(): Promise<boolean>;
   expire(seconds: number): Promise<boolean>;
   ttl(): Promise<number>;
-  pipeline(fn: PipelineFn<S>): Promise<this>;
-  explain(fn: PipelineFn<S>): Explained;
+  pipeline<R>(fn: PipelineFn<S, R>): Promise<this>;
+  explain<R>(fn: PipelineFn<S, R>): Explained;
   /** Runs `fn` holding the record's lock, with the record freshly loaded: `await u.lock(async (locked) => ...)`. */
   lock<T>(fn: (locked: Rec<S>) => Promise<T> | T, options?: LockOptions): Promise<T>;
   toJSON(): Data<S>;
@@ -279,7 +280,7 @@ export class Model<S extends TProperties = TProperties> {
   }
 
   /** Runs `fn` as one atomic script on record `id`, without loading it first; returns the record after. */
-  async pipeline(id: string, fn: PipelineFn<S>): Promise<Rec<S>> {
+  async pipeline<R>(id: string, fn: PipelineFn<S, R>): Promise<Rec<S>> {
     const recorder = new Recorder();
     this.record(fn, recorder, () => ({}));
     const reply = (await this.run(this.updateProgram([this.ref(id)], recorder.body))) as Reply[];
@@ -288,7 +289,7 @@ export class Model<S extends TProperties = TProperties> {
   }
 
   /** The script `pipeline(id, fn)` would run, without running it. */
-  explain(id: string, fn: PipelineFn<S>): Explained {
+  explain<R>(id: string, fn: PipelineFn<S, R>): Explained {
     const recorder = new Recorder();
     this.record(fn, recorder, () => ({}));
     const { lua, keys, argv } = compile(freezeDeep(this.updateProgram([this.ref(id)], recorder.body)));
@@ -313,7 +314,7 @@ export class Model<S extends TProperties = TProperties> {
   }
 
   /** Runs `fn` server-side on each target (ids or a condition); resolves to how many changed. */
-  updateMany(target: BulkTarget<S>, fn: PipelineFn<S>, options?: ChunkOptions): Promise<number> {
+  updateMany<R>(target: BulkTarget<S>, fn: PipelineFn<S, R>, options?: ChunkOptions): Promise<number> {
     return updateMany(this, target, fn, options);
   }
 
@@ -475,7 +476,7 @@ class RecordBase {
 }
 
 type HandlesOf<R> = R extends RecordMethods<infer S> ? Handles<S, 'pipe'> : never;
-export type TransactionFn<T extends readonly RecordMethods<any>[]> = (...handles: { [K in keyof T]: HandlesOf<T[K]> }) => void;
+export type TransactionFn<T extends readonly RecordMethods<any>[], R = unknown> = (...handles: { [K in keyof T]: HandlesOf<T[K]> }) => Synchronous<R>;
 
 /**
  * Runs one program over several records as one script: `db.transaction([a, b], (pa, pb) => ...)`.

@@ -4,13 +4,13 @@
  * functions `and(...) or(...) not(c)`.
  */
 import { node, type Expr, param } from '../ast/nodes.js';
-import { activeRecorder, type Recorder } from './recorder.js';
+import { activeRecorder, assertSynchronous, type Recorder } from './recorder.js';
 
 export type Branch = (() => unknown) | readonly (() => unknown)[];
 
 const runBranch = (b: Branch): void => {
-  if (typeof b === 'function') b();
-  else for (const fn of b) fn();
+  if (typeof b === 'function') assertSynchronous(b(), 'a branch callback');
+  else for (const fn of b) assertSynchronous(fn(), 'a branch callback');
 };
 
 export interface ElseClause {

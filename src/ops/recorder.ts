@@ -25,11 +25,11 @@ export class Recorder {
   }
 
   /** Records what `fn` records into a new block, and returns that block. */
-  block(fn: () => void): Stmt[] {
+  block(fn: () => unknown): Stmt[] {
     if (this.runner) throw new RapyerError('conditions, branches and loops need a pipeline: use u.pipeline((p) => ...)');
     this.stack.push([]);
     try {
-      fn();
+      assertSynchronous(fn(), 'a branch or loop callback');
     } catch (err) {
       this.stack.pop();
       throw err;
@@ -66,14 +66,34 @@ export class Recorder {
   }
 }
 
+/**
+ * Programs are recorded synchronously, then sent as one script: a callback that returns a promise
+ * (an `async` one) would have recorded only what ran before its first `await`. Such a result is
+ * refused before anything is sent; the callback's own later failure is swallowed (it can no
+ * longer record anything), so it never surfaces as an unhandled rejection.
+ */
+export function assertSynchronous(result: unknown, what: string): void {
+  const then = result !== null && (typeof result === 'object' || typeof result === 'function')
+    ? (result as { then?: unknown }).then : undefined;
+  if (typeof then !== 'function') return;
+  Promise.resolve(result).catch(() => undefined);
+  throw new RapyerError(`${what} must be synchronous (it returned a promise): programs are recorded at once and run as one script, so record every operation before returning, without await`);
+}
+
+/** What a program callback may return: anything but a promise or thenable (see {@link assertSynchronous}). */
+export type Synchronous<R> = R & (R extends PromiseLike<unknown> ? never : unknown);
+
 /** The recorder of the program being recorded now, for the free functions (`abort`, `and`...). */
 let active: Recorder | undefined;
 
+/** Runs a program callback with `recorder` active; refuses a callback that returns a promise. */
 export function recording<T>(recorder: Recorder, fn: () => T): T {
   const previous = active;
   active = recorder;
   try {
-    return fn();
+    const result = fn();
+    assertSynchronous(result, 'a pipeline, transaction or updateMany callback');
+    return result;
   } finally {
     active = previous;
   }

@@ -185,7 +185,7 @@ export class Query<S extends TProperties> implements AsyncIterable<Rec<S>> {
    * Runs a pipeline program on every match, on the server, all or nothing (per shard on a sharded
    * model); resolves to how many changed.
    */
-  async update(fn: PipelineFn<S>): Promise<number> {
+  async update<R>(fn: PipelineFn<S, R>): Promise<number> {
     const recorder = new Recorder();
     this.model.record(fn, recorder, () => ({}));
     if (this.shards > 1) return sum(await this.runAll('update', recorder.body));
