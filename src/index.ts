@@ -1,6 +1,6 @@
 /** rapyer: typed Redis records whose every operation runs as one compiled Lua script. */
 export { connect, type Connection, type ConnectOptions } from './client/connection.js';
-export { defineModel, Model, type ModelOptions, type Rec, type RecordMethods, type CreateInput, type Explained } from './model/model.js';
+export { defineModel, Model, type ModelOptions, type Rec, type RecordMethods, type CreateInput, type Explained, type SaveOptions } from './model/model.js';
 export type { Data, Handles } from './model/types.js';
 export type { LockOptions } from './model/lock.js';
 export { DEFAULT_CHUNK_SIZE, type BulkTarget, type ChunkOptions, type GetManyOptions, type InsertManyOptions, type Progress } from './model/bulk.js';

@@ -12,12 +12,19 @@ local function rec_require(s)
   return v
 end
 
---- rec_write(s, ids, id, kv, mode, ttl_ms): writes a whole record. mode 'create' raises CONFLICT
---- when the id exists; 'replace' (save) overwrites it, keeping its TTL unless the model sets one.
+--- rec_write(s, ids, id, kv, mode, ttl_ms, seen): writes a whole record. mode 'create' raises
+--- CONFLICT when the id exists; 'replace' overwrites it, keeping its TTL unless the model sets one;
+--- 'save' replaces too, but only while the stored version is still `seen` (the version the writer
+--- read), so a stale copy never overwrites newer data nor brings a deleted record back.
 --- kv is the flat field/value list of the record. Returns the new version.
-local function rec_write(s, ids, id, kv, mode, ttl)
+local function rec_write(s, ids, id, kv, mode, ttl, seen)
   local v0 = redis.call('HGET', s.key, '#v')
   if v0 and mode == 'create' then fail('CONFLICT', 'record ' .. id .. ' already exists') end
+  if mode == 'save' and v0 ~= seen then
+    local what = 'was deleted'
+    if v0 then what = 'changed (version ' .. seen .. ', now ' .. v0 .. ')' end
+    fail('CONFLICT', 'record ' .. id .. ' ' .. what .. ' since it was read: reload() it, or save({ force: true }) to overwrite')
+  end
   local changes = ix_changes(s, kv)
   if not v0 then
     for f in pairs(changes) do s.cache[f] = false end

@@ -102,10 +102,13 @@ export interface AbortNode { readonly kind: 'Abort'; readonly message: Expr }
 export interface WriteRecordNode {
   readonly kind: 'WriteRecord';
   readonly rec: number;
-  readonly mode: 'create' | 'replace';
+  /** 'save': replace, provided the stored version is still `seen` (else CONFLICT). */
+  readonly mode: 'create' | 'replace' | 'save';
   readonly id: ParamNode;
   readonly fields: ParamListNode;
   readonly ttlMs: ParamNode;
+  /** The version the writer read (mode 'save'). */
+  readonly seen?: ParamNode;
 }
 export interface DeleteRecordNode { readonly kind: 'DeleteRecord'; readonly rec: number; readonly id: ParamNode }
 export interface ExistsRecordNode { readonly kind: 'ExistsRecord'; readonly rec: number }

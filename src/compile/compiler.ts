@@ -199,7 +199,7 @@ const stmt: StmtEmitters = {
   },
   Abort: (n, w, ind) => `${ind}fail("ABORT", tostring(${emit(n.message, w)}))`,
   WriteRecord: (n, w, ind) =>
-    `${ind}${w.result()} = rec_write(${state(n.rec)}, ${w.idsKey(n.rec)}, ${w.param(n.id)}, ${w.list(n.fields)}, "${n.mode}", ${w.param(n.ttlMs)})`,
+    `${ind}${w.result()} = rec_write(${state(n.rec)}, ${w.idsKey(n.rec)}, ${w.param(n.id)}, ${w.list(n.fields)}, "${n.mode}", ${w.param(n.ttlMs)}${n.seen ? `, ${w.param(n.seen)}` : ''})`,
   DeleteRecord: (n, w, ind) =>
     `${ind}${w.result()} = rec_delete(${state(n.rec)}, ${w.idsKey(n.rec)}, ${w.param(n.id)})`,
   ReadRecord: (n, w, ind) => `${ind}${w.result()} = rec_read(${state(n.rec)})`,

@@ -86,13 +86,18 @@ export interface ShardKeys {
 /** A program callback: records operations on `p`, synchronously (a promise return is refused, by type and at run time). */
 export type PipelineFn<S extends TProperties, R = unknown> = (p: Handles<S, 'pipe'>) => Synchronous<R>;
 
+export interface SaveOptions {
+  /** Overwrite the stored record even if it changed (or was deleted) since this copy was read. */
+  force?: boolean;
+}
+
 /** The methods every record has besides its fields. */
 export interface RecordMethods<S extends TProperties> {
   readonly id: string;
   readonly key: string;
   /** Atomic field operations that run at once: `await u.$.score.incr(10)`. */
   readonly $: Handles<S, 'now'>;
-  save(): Promise<this>;
+  save(options?: SaveOptions): Promise<this>;
   reload(): Promise<this>;
   delete(): Promise<boolean>;
   expire(seconds: number): Promise<boolean>;
@@ -184,12 +189,13 @@ export class Model<S extends TProperties = TProperties> {
     return { data, fields: flatten(this.spec, data, []) };
   }
 
-  writeProgram(id: string, fields: Raw[], mode: 'create' | 'replace'): ProgramNode {
+  /** Writes a whole record; `seen` (the version read) makes it a save that refuses a changed record. */
+  writeProgram(id: string, fields: Raw[], mode: 'create' | 'replace', seen?: string): ProgramNode {
     const ttl = this.options.ttl ? this.options.ttl * 1000 : 0;
-    return {
-      kind: 'Program', mode: 'write', binary: this.binary, records: [this.ref(id)],
-      body: [node({ kind: 'WriteRecord', rec: 1, mode, id: param(id, 'str'), fields: paramList(fields), ttlMs: param(String(ttl)) })],
-    };
+    const write = seen === undefined
+      ? { kind: 'WriteRecord' as const, rec: 1, mode, id: param(id, 'str'), fields: paramList(fields), ttlMs: param(String(ttl)) }
+      : { kind: 'WriteRecord' as const, rec: 1, mode: 'save' as const, id: param(id, 'str'), fields: paramList(fields), ttlMs: param(String(ttl)), seen: param(seen, 'str') };
+    return { kind: 'Program', mode: 'write', binary: this.binary, records: [this.ref(id)], body: [node(write)] };
   }
 
   /** Validates (defaults filled) and writes a new record; ConflictError if the id exists. */
@@ -432,11 +438,15 @@ class RecordBase {
     return { lua, keys, argv };
   }
 
-  /** Writes the whole local state (validated), creating the record again if it was deleted. */
-  async save(): Promise<this> {
+  /**
+   * Writes the whole local state (validated). ConflictError when the stored record changed or was
+   * deleted since this copy was read; `{ force: true }` overwrites (and creates it again) anyway.
+   */
+  async save(options: SaveOptions = {}): Promise<this> {
     const h = hidden(this);
     const { data, fields } = h.model.prepare(ownData(this));
-    const reply = (await h.model.db.run(compile(freezeDeep(h.model.writeProgram(h.id, fields, 'replace'))))) as Reply[];
+    const seen = options.force ? undefined : h.meta.version;
+    const reply = (await h.model.db.run(compile(freezeDeep(h.model.writeProgram(h.id, fields, 'replace', seen))))) as Reply[];
     replaceData(this, data);
     h.meta = { version: bufferText(reply[0]), heads: new Map() };
     return this;
