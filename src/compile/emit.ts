@@ -70,6 +70,7 @@ const expr: ExprEmitters = {
   },
   In: (n, w) => `c_in(${emit(n.value, w)}, ${w.list(n.list)}, "${n.as}")`,
   StartsWith: (n, w) => `c_prefix(${emit(n.value, w)}, ${emit(n.prefix, w)})`,
+  TextMatch: (n, w) => `tx_match(${emit(n.value, w)}, ${w.list(n.words)}, "${n.mode}")`,
   And: (n, w) => `(${n.items.map((i) => emit(i, w)).join(' and ')})`,
   Or: (n, w) => `(${n.items.map((i) => emit(i, w)).join(' or ')})`,
   Not: (n, w) => `(not ${emit(n.item, w)})`,

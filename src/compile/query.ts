@@ -28,6 +28,7 @@ const plan: PlanEmitters = {
   },
   PlanPrefix: (n, w) => `{op="prefix", key=${w.key(n.index.key)}, p=${w.param(raw(n.prefix))}}`,
   PlanIn: (n, w) => `{op="in", key=${w.key(n.index.key)}, t="${n.index.type}", values=${w.list(n.values)}}`,
+  PlanWords: (n, w) => `{op="words", key=${w.key(n.index.key)}, mode="${n.mode}", values=${w.list(n.words)}}`,
   PlanAnd: (n, w) => `{op="and", ${n.items.map((i) => emitPlan(i, w)).join(', ')}}`,
   PlanOr: (n, w) => `{op="or", ${n.items.map((i) => emitPlan(i, w)).join(', ')}}`,
   PlanScan: () => '{op="scan"}',

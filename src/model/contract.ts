@@ -17,6 +17,12 @@ export interface ModelOptions {
   /** Fields (dotted paths allowed) kept in indexes for queries. */
   indexes?: readonly string[];
   unique?: readonly string[];
+  /**
+   * String fields (dotted paths allowed) with a word index, kept by every write, that serves the
+   * text conditions `matches`, `matchesAny` and `matchesPrefix` (which also work without it, by
+   * reading every candidate).
+   */
+  search?: readonly string[];
   /** Seconds a record lives after each create or save. */
   ttl?: number;
   /** A field whose value is the record's id (default: a generated, time-sortable id). */

@@ -24,6 +24,11 @@ export function defineModel<S extends TProperties>(name: string, shape: S, optio
     const spec = specAt(model.spec, path);
     if (!spec || !isScalar(spec) || spec.kind === 'bytes') throw new SchemaError(`index "${path}" must name a scalar field`);
   }
+  for (const path of options.search ?? []) {
+    if (specAt(model.spec, path)?.kind !== 'string' || path.includes(':')) {
+      throw new SchemaError(`search "${path}" must name a string field (without ':' in its path)`);
+    }
+  }
   if (options.ttl !== undefined && !(options.ttl > 0)) throw new SchemaError('ttl must be a positive number of seconds');
   if (options.shards !== undefined && !(Number.isInteger(options.shards) && options.shards >= 1 && options.shards <= 1024)) {
     throw new SchemaError('shards must be an integer from 1 to 1024');

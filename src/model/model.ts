@@ -74,7 +74,7 @@ export class Model<S extends TProperties = TProperties> implements ModelCore<S> 
       idsKey: this.keys.ids(shard),
       ix: (this.options.indexes ?? []).map((field): IndexRef => ({
         field, key: this.keys.index(field, shard), type: indexType(specAt(this.spec, field)!),
-      })),
+      })).concat((this.options.search ?? []).map((field): IndexRef => ({ field, key: this.keys.words(field, shard), type: 't' }))),
       uq: (this.options.unique ?? []).map((field): UniqueRef => ({ field, key: this.keys.unique(field, shard) })),
       exp: this.keys.expiry(shard),
       meta: this.keys.meta(shard),

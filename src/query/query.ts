@@ -19,7 +19,7 @@ import { Recorder } from '../ops/recorder.js';
 import { luaTypeOf } from '../schema/facts.js';
 import { isScalar, specAt } from '../schema/spec.js';
 import { idRows, mergePage, mergeStreams, recordRows, type Row, type SortSpec } from './fanout.js';
-import { describePlan, isExact, planOf } from './plan.js';
+import { describePlan, indexesOf, isExact, planOf } from './plan.js';
 
 export type Direction = 'asc' | 'desc';
 
@@ -80,7 +80,7 @@ export class Query<S extends TProperties> implements AsyncIterable<Rec<S>> {
   private node(action: QueryNode['action'], body: readonly Stmt[] = [], page?: { offset: number; limit?: number }, shard = 0): QueryNode {
     const { offset, limit } = page ?? this.options;
     const keys = this.model.shardKeys(shard);
-    const indexes = new Map(keys.ix.map((x) => [x.field, x]));
+    const indexes = indexesOf(keys.ix);
     return freezeDeep({
       kind: 'Query',
       binary: this.model.binary,
