@@ -10,9 +10,10 @@
 import { createClient, createCluster, ErrorReply, RedisCluster, type RedisClusterOptions } from 'redis';
 import type { Compiled } from '../compile/compiler.js';
 import { ConnectionError, CrossSlotError, RapyerError } from '../errors.js';
-import { transaction, type RecordMethods, type TransactionFn } from '../model/model.js';
+import { transaction, type TransactionFn } from '../model/transaction.js';
+import type { RecordMethods } from '../model/types.js';
 import {
-  clusterScripts, execute, nodeScripts, type ClusterClient, type NodeClient, type Reply, type ScriptClient,
+  clusterScripts, execute, nodeScripts, type ClusterClient, type NodeClient, type Reply, type ScriptClient, type ScriptRunner,
 } from './executor.js';
 import { slot } from './slot.js';
 
@@ -56,7 +57,7 @@ const isCluster = (client: NodeClient | ClusterClient): client is ClusterClient 
 
 export type ErrorListener = (err: ConnectionError) => void;
 
-export class Connection {
+export class Connection implements ScriptRunner {
   /** On a cluster, record and model keys carry a hash tag (`{User}`), and scripts must stay in one slot. */
   readonly cluster: boolean;
   readonly commandTimeoutMs: number;

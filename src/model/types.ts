@@ -4,8 +4,10 @@
  * (inside a pipeline: calls record and return nothing).
  */
 import type { Static, TArray, TObject, TProperties, TRecord, TSchema } from 'typebox';
+import type { Explained } from '../client/run.js';
 import type { Condition } from '../ops/condition.js';
 import type { Duration } from '../ops/handles.js';
+import type { Synchronous } from '../ops/recorder.js';
 
 export type Mode = 'now' | 'pipe';
 type Ret<M extends Mode, T> = M extends 'now' ? Promise<T> : void;
@@ -135,3 +137,43 @@ export type HandleOf<S extends TSchema, M extends Mode> =
   : ScalarH<NonNullable<Static<S>>, M>;
 
 export type Handles<S extends TProperties, M extends Mode> = { readonly [K in keyof S]: HandleOf<S[K], M> };
+
+/** A pipeline program over one record: `u.pipeline((p) => { p.score.incr(1); p.tags.append('x'); })`. */
+/** Recorded synchronously: a callback returning a promise is refused, by type and at run time. */
+export type PipelineFn<S extends TProperties, R = unknown> = (p: Handles<S, 'pipe'>) => Synchronous<R>;
+
+export interface SaveOptions {
+  /** Overwrite the stored record even if it changed (or was deleted) since this copy was read. */
+  force?: boolean;
+}
+
+export interface LockOptions {
+  /** How long the lock lives if it is not released (its holder died): 10,000 ms by default. */
+  leaseMs?: number;
+  /** How long to wait for a lock someone else holds before `LockTimeoutError`: 5,000 ms by default. */
+  waitMs?: number;
+}
+
+/** The methods every record has besides its fields. */
+export interface RecordMethods<S extends TProperties> {
+  readonly id: string;
+  readonly key: string;
+  /** Atomic field operations that run at once: `await u.$.score.incr(10)`. */
+  readonly $: Handles<S, 'now'>;
+  /** ConflictError when the stored record changed or was deleted since this copy was read. */
+  save(options?: SaveOptions): Promise<this>;
+  reload(): Promise<this>;
+  delete(): Promise<boolean>;
+  expire(seconds: number): Promise<boolean>;
+  ttl(): Promise<number>;
+  pipeline<R>(fn: PipelineFn<S, R>): Promise<this>;
+  explain<R>(fn: PipelineFn<S, R>): Explained;
+  /** Runs `fn` holding the record's lock, with the record freshly loaded: `await u.lock(async (locked) => ...)`. */
+  lock<T>(fn: (locked: Rec<S>) => Promise<T> | T, options?: LockOptions): Promise<T>;
+  toJSON(): Data<S>;
+}
+
+export type Rec<S extends TProperties> = Data<S> & RecordMethods<S>;
+
+/** What `create` accepts: every field may be left out when it has a default or is optional. */
+export type CreateInput<S extends TProperties> = Partial<Data<S>>;

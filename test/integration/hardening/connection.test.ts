@@ -77,13 +77,19 @@ describe('hardening: lost connections', function () {
     });
     let out = '';
     let err = '';
-    child.stdout!.on('data', (d: Buffer) => (out += d));
+    let signalWorking: () => void;
+    const working = new Promise<void>((resolve) => (signalWorking = resolve));
+    child.stdout!.on('data', (d: Buffer) => {
+      out += d;
+      if (out.includes('working')) signalWorking();
+    });
     child.stderr!.on('data', (d: Buffer) => (err += d));
     const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
     const admin = createClient({ url: server.url });
     admin.on('error', () => {});
     await admin.connect();
-    await sleep(1_500); // the child connects and starts working
+    await Promise.race([working, exited]); // the child connected and works (or died)
+    await sleep(300);
     for (let round = 0; round < 10; round++) {
       await sleep(300);
       if (round === 5) {
