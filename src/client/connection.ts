@@ -26,9 +26,9 @@ export interface ConnectOptions {
   /** A Redis Cluster: node-redis `createCluster` options, e.g. `{ rootNodes: [{ url }] }`. */
   cluster?: RedisClusterOptions<any, any, any, any, any>;
   /**
-   * How long a call (or connect itself) may wait for Redis before it rejects with ConnectionError,
-   * in milliseconds (default 5,000): covers an unreachable server, a reconnect that takes too long
-   * and a reply that never comes.
+   * How long a call made while Redis is unreachable (or connect itself) waits for the connection
+   * before it rejects with ConnectionError, in milliseconds (default 5,000). A call on a live
+   * connection waits for its reply: a long script is not a lost connection, a closed socket is.
    */
   commandTimeoutMs?: number;
 }
@@ -102,7 +102,12 @@ export class Connection implements ScriptRunner {
         return Promise.reject(err);
       }
     }
-    return withTimeout(execute(this.scripts, script), this.commandTimeoutMs);
+    // on a live connection a reply comes or the socket closes (a long script is slow, not a lost
+    // connection); a call made while disconnected waits at most commandTimeoutMs for the reconnect,
+    // then is dropped from the queue unsent (so it cannot apply later) and rejects
+    if (this.client.isReady) return withTimeout(execute(this.scripts, script));
+    const abort = new AbortController();
+    return withTimeout(execute(this.scripts, script, abort.signal), this.commandTimeoutMs, abort);
   }
 
   /** One atomic program over several records: `db.transaction([alice, bob], (a, b) => ...)`. */
@@ -121,11 +126,14 @@ export class Connection implements ScriptRunner {
 
 /**
  * `work`, or a ConnectionError when it fails because of the connection or has no answer within
- * `ms` (the command may still run on the server: a timed-out write is unacknowledged, not undone).
+ * `ms` when given (the command may still run later: a timed-out write is unacknowledged, not undone).
  */
-function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {
+function withTimeout<T>(work: Promise<T>, ms?: number, abort?: AbortController): Promise<T> {
   return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new ConnectionError(`no answer from Redis within ${ms} ms (commandTimeoutMs)`)), ms);
+    const timer = ms === undefined ? undefined : setTimeout(() => {
+      abort?.abort();
+      reject(new ConnectionError(`no connection to Redis within ${ms} ms (commandTimeoutMs)`));
+    }, ms);
     work.then(
       (value) => {
         clearTimeout(timer);
@@ -157,7 +165,6 @@ let defaultConnection: Connection | undefined;
 
 /** A client rapyer owns: reconnecting, with its connect and queue waits bounded by the timeout. */
 function createOwned(options: ConnectOptions, timeoutMs: number): NodeClient | ClusterClient {
-  // commands queued while disconnected are dropped (and rejected) once the timeout passes
   const socket = { connectTimeout: timeoutMs, reconnectStrategy };
   if (options.cluster) {
     const defaults = options.cluster.defaults ?? {};
@@ -166,7 +173,7 @@ function createOwned(options: ConnectOptions, timeoutMs: number): NodeClient | C
       defaults: { ...defaults, socket: { ...socket, ...defaults.socket } },
     });
   }
-  return createClient({ url: options.url, socket, commandOptions: { timeout: timeoutMs } });
+  return createClient({ url: options.url, socket });
 }
 
 export async function connect(options: ConnectOptions = {}): Promise<Connection> {

@@ -28,8 +28,11 @@ export type ClusterClient = RedisClusterType<any, any, any, any, any>;
  * (a large array `set` or `create`).
  */
 export interface ScriptClient {
-  /** `binary`: blob replies as Buffers (bytes fields need them), else as text (cheaper). */
-  send(firstKey: string | undefined, readOnly: boolean, args: (string | Buffer)[], binary: boolean): Promise<unknown>;
+  /**
+   * `binary`: blob replies as Buffers (bytes fields need them), else as text (cheaper).
+   * `signal`: aborting it drops the command if it has not been written to the socket yet.
+   */
+  send(firstKey: string | undefined, readOnly: boolean, args: (string | Buffer)[], binary: boolean, signal?: AbortSignal): Promise<unknown>;
   load(firstKey: string | undefined, readOnly: boolean, lua: string): Promise<unknown>;
 }
 
@@ -39,7 +42,7 @@ const BINARY = { [RESP_TYPES.BLOB_STRING]: Buffer } as const;
 export function nodeScripts(client: NodeClient): ScriptClient {
   const binary = client.withTypeMapping(BINARY);
   return {
-    send: (_key, _readOnly, args, asBuffers) => (asBuffers ? binary : client).sendCommand(args),
+    send: (_key, _readOnly, args, asBuffers, signal) => (asBuffers ? binary : client).sendCommand(args, { abortSignal: signal }),
     load: (_key, _readOnly, lua) => client.scriptLoad(lua),
   };
 }
@@ -52,7 +55,7 @@ export function nodeScripts(client: NodeClient): ScriptClient {
 export function clusterScripts(cluster: ClusterClient): ScriptClient {
   const binary = cluster.withTypeMapping(BINARY);
   return {
-    send: (key, readOnly, args, asBuffers) => (asBuffers ? binary : cluster).sendCommand(key, readOnly, args),
+    send: (key, readOnly, args, asBuffers, signal) => (asBuffers ? binary : cluster).sendCommand(key, readOnly, args, { abortSignal: signal }),
     load: async (key, readOnly, lua) =>
       key === undefined ? cluster.scriptLoad(lua) : (await cluster.getNodeClientForKey(key, readOnly)).scriptLoad(lua),
   };
@@ -64,12 +67,12 @@ const isNoScript = (err: unknown): boolean => err instanceof Error && err.messag
  * EVALSHA; on NOSCRIPT, SCRIPT LOAD and EVALSHA again; if the cache was flushed again in between,
  * EVAL with the body, which loads and runs in one step: a flushed cache never surfaces an error.
  */
-export async function execute(client: ScriptClient, script: Compiled): Promise<Reply> {
+export async function execute(client: ScriptClient, script: Compiled, signal?: AbortSignal): Promise<Reply> {
   const tail = [String(script.keys.length), ...script.keys, ...script.argv];
   const evalSha = [script.readOnly ? 'EVALSHA_RO' : 'EVALSHA', script.sha1, ...tail];
   const firstKey = script.keys[0];
   const send = (args: (string | Buffer)[]): Promise<Reply> =>
-    client.send(firstKey, script.readOnly, args, script.binary) as Promise<Reply>;
+    client.send(firstKey, script.readOnly, args, script.binary, signal) as Promise<Reply>;
   try {
     try {
       return await send(evalSha);

@@ -40,7 +40,9 @@ export class Writer {
   }
 
   list(p: ParamListNode): string {
-    this.argv.push(String(p.values.length), ...p.values);
+    // a loop, not push(...values): spreading a user-sized list into a call overflows the stack
+    this.argv.push(String(p.values.length));
+    for (const v of p.values) this.argv.push(v);
     this.shape += 'l';
     return `P[${this.shape.length}]`;
   }

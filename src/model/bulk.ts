@@ -182,7 +182,10 @@ export async function insertMany<S extends TProperties>(
   const out: (Rec<S> | undefined)[] = new Array(items.length);
   await perChunk(model, items, (item) => item.id, options, async (group, chunk, positions) => {
     const list: Raw[] = [];
-    for (const item of chunk) list.push(item.id, String(item.fields.length), ...item.fields);
+    for (const item of chunk) {
+      list.push(item.id, String(item.fields.length));
+      for (const f of item.fields) list.push(f); // never spread a user-sized list into a call
+    }
     const program: ProgramNode = {
       kind: 'Program', mode: 'write', binary: model.binary, records: [],
       body: [node({
