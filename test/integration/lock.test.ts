@@ -5,6 +5,7 @@ import { LockTimeoutError, NotFoundError, connect, defineModel, type Connection 
 import { compile } from '../../src/compile/compiler.js';
 import { acquireProgram, releaseProgram } from '../../src/model/lock.js';
 import { connectOptions, prefix, raw } from '../helpers/redis.js';
+import { until } from '../helpers/until.js';
 
 const Counter = defineModel('Counter', { n: Type.Integer({ default: 0 }), note: Type.String({ default: '' }) });
 
@@ -136,8 +137,10 @@ describe('locks', () => {
     const firstIn = gate();
     const firstDone = gate();
     const first = u.lock(async () => {
+      const token = await raw.get(key);
       firstIn.open();
-      await sleep(250); // outlives its 100 ms lease
+      // outlives its 100 ms lease: holds on until the server shows the lock taken by another
+      await until('another holder took the lock', async () => ![token, null].includes(await raw.get(key)));
     }, { leaseMs: 100 }).finally(firstDone.open);
     await firstIn.opened;
     const db = await connect(connectOptions);
