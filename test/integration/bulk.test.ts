@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { Type } from 'typebox';
 import {
-  ConflictError, NotFoundError, and, UniqueViolationError, ValidationError, connect, defineModel, type Infer,
+  ConflictError, NotFoundError, and, UniqueViolationError, UsageError, ValidationError, connect, defineModel, type Infer,
 } from '../../src/index.js';
 import { compile } from '../../src/compile/compiler.js';
 import { node, param, paramList, type ProgramNode } from '../../src/ast/nodes.js';
@@ -302,6 +302,24 @@ describe('bulk operations', () => {
     await Member.deleteMany(recs.filter((_, i) => i % 5 === 0).map((r) => r.id));
     await Member.insertMany(Array.from({ length: 100 }, (_, i) => ({ ...member(1000 + i), age: 7 })), { chunkSize: 30 });
     await expectIndexesExact();
+  });
+
+  it('refuses bad options with UsageError before sending anything', async () => {
+    const bad = [
+      () => Member.insertMany([member(1)], { chunkSize: 0 }),
+      () => Member.insertMany([member(1)], { onConflict: 'overwrite' as never }),
+      () => Member.getMany(['1'], { missing: 'zero' as never }),
+      () => Member.deleteMany(['1'], { chunkSize: 1.5 }),
+    ];
+    for (const call of bad) expect(await call().catch((e: unknown) => e)).to.be.instanceOf(UsageError);
+    expect(await raw.dbSize()).to.equal(0);
+  });
+
+  it('a key field without a value is a ValidationError naming the item and the field', async () => {
+    const err = await Account.insertMany([{ email: 'a@x', name: 'a', age: 1 }, { email: '', name: 'b', age: 1 }]).catch((e: unknown) => e);
+    expect(err).to.be.instanceOf(ValidationError);
+    expect((err as ValidationError).path).to.equal('1.email');
+    expect((err as ValidationError).index).to.equal(1);
   });
 
   it('compiles to one script whatever the number of records and fields', () => {

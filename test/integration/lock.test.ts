@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Type } from 'typebox';
-import { LockTimeoutError, NotFoundError, connect, defineModel, type Connection } from '../../src/index.js';
+import { LockTimeoutError, NotFoundError, UsageError, connect, defineModel, type Connection } from '../../src/index.js';
 import { compile } from '../../src/compile/compiler.js';
 import { acquireProgram, releaseProgram } from '../../src/model/lock.js';
 import { connectOptions, prefix, raw } from '../helpers/redis.js';
@@ -173,8 +173,8 @@ describe('locks', () => {
 
   it('rejects bad options before touching Redis', async () => {
     const u = await Counter.create({});
-    expect(await rejection(u.lock(() => 1, { leaseMs: 0 }))).to.be.instanceOf(Error);
-    expect(await rejection(u.lock(() => 1, { waitMs: -1 }))).to.be.instanceOf(Error);
+    expect(await rejection(u.lock(() => 1, { leaseMs: 0 }))).to.be.instanceOf(UsageError);
+    expect(await rejection(u.lock(() => 1, { waitMs: -1 }))).to.be.instanceOf(UsageError);
     expect(await raw.exists(`${prefix('Counter')}#lock:${u.id}`)).to.equal(0);
   });
 });
