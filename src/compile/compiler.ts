@@ -15,6 +15,7 @@ import type { Raw } from '../schema/codec.js';
 import { linkFunctions, luaString } from './link.js';
 import { fieldOpCall } from './field-ops.js';
 import { emitInsertMany, emitReadMany } from './bulk.js';
+import { indexTables, ixUqTables } from './tables.js';
 
 export interface Compiled {
   readonly lua: string;
@@ -203,7 +204,7 @@ const stmt: StmtEmitters = {
     `${ind}${w.result()} = rec_delete(${state(n.rec)}, ${w.idsKey(n.rec)}, ${w.param(n.id)})`,
   ReadRecord: (n, w, ind) => `${ind}${w.result()} = rec_read(${state(n.rec)})`,
   IndexFill: (n, w, ind) =>
-    `${ind}${w.result()} = ix_fill(${w.param(n.prefix)}, ${w.key(n.idsKey)}, ${w.param(n.cursor)}, ${w.param(n.count)}, ${indexTables({ ix: n.ix, uq: n.uq }, w).replace(/, nil$/, '')}, ${w.param(n.repair)})`,
+    `${ind}${w.result()} = ix_fill(${w.param(n.prefix)}, ${w.key(n.idsKey)}, ${w.param(n.cursor)}, ${w.param(n.count)}, ${ixUqTables(n, w)}, ${w.param(n.repair)})`,
   IndexPrune: (n, w, ind) =>
     `${ind}${w.result()} = ix_prune(${w.param(n.prefix)}, ${w.key(n.key)}, "${n.type}", ${luaString(n.field)}, ${w.param(n.cursor)}, ${w.param(n.count)}, ${w.param(n.repair)})`,
   Meta: (n, w, ind) => n.value
@@ -239,14 +240,6 @@ function linked(body: string, readOnly: boolean): { lua: string; sha1: string } 
   return script;
 }
 
-/** The index, unique and expiry tables of a record state (see lua/lib/index.lua). */
-function indexTables(r: Pick<RecordRef, 'ix' | 'uq' | 'exp'>, w: Writer): string {
-  const ix = (r.ix ?? []).map((x) => `{${luaString(x.field)}, ${w.key(x.key)}, "${x.type}"}`);
-  const uq = (r.uq ?? []).map((u) => `{${luaString(u.field)}, ${w.key(u.key)}}`);
-  const exp = r.exp ? `{${w.key(r.exp[0])}, ${w.key(r.exp[1])}}` : 'nil';
-  return `{${ix.join(', ')}}, {${uq.join(', ')}}, ${exp}`;
-}
-
 /** Compiles a program into one script. Pure: same node, same output. */
 export function compile(node: ProgramNode | QueryNode): Compiled {
   return node.kind === 'Query' ? compileQuery(node) : compileProgram(node);
@@ -257,7 +250,7 @@ function compileProgram(program: ProgramNode): Compiled {
   {
     const states = program.records.map((r) => {
       const state = `st_new(${w.key(r.key)})`;
-      if (!r.ix?.length && !r.uq?.length && !r.exp) return state;
+      if (!r.ix?.length && !r.uq?.length && !r.exp && !r.ch) return state;
       return `st_indexed(${state}, ${w.param({ kind: 'Param', value: r.id, as: 'str' })}, ${indexTables(r, w)})`;
     });
     const lines: string[] = [];
@@ -328,14 +321,14 @@ function queryAction(q: QueryNode, w: Writer): string[] {
     case 'delete':
       return [
         'local n = 0',
-        `for _, m in ipairs(M) do n = n + rec_delete(st_indexed(st_new(m.key), m.id, IX, UQ, EXP), ${w.key(q.idsKey)}, m.id) end`,
+        `for _, m in ipairs(M) do n = n + rec_delete(st_indexed(st_new(m.key), m.id, IX, UQ, EXP, CH), ${w.key(q.idsKey)}, m.id) end`,
         'return n',
       ];
     case 'update':
       return [
         'local changed = 0',
         'for i, p in ipairs(M) do',
-        '  local m = st_indexed(st_new(p.key), p.id, IX, UQ, EXP)',
+        '  local m = st_indexed(st_new(p.key), p.id, IX, UQ, EXP, CH)',
         '  M[i] = m',
         '  local S = { m }',
         '  m.v0 = st_get(m, "#v")',
@@ -393,8 +386,8 @@ function compileQuery(q: QueryNode): Compiled {
   const lines = [
     `local prefix = ${w.param(q.prefix)}`,
     `local first, limit = tonumber(${w.param(q.offset)}) + 1, ${w.param(q.limit)}`,
-    `local IX, UQ, EXP = ${indexTables(q, w)}`,
-    `exp_sweep(prefix, ${ids}, EXP, IX, UQ)`,
+    `local IX, UQ, EXP, CH = ${indexTables(q, w)}`,
+    `exp_sweep(prefix, ${ids}, EXP, IX, UQ, CH)`,
     `local PLAN = ${emitPlan(q.plan, w)}`,
     // an exact plan decides from the index sets alone; probes then read only the sort field
     // (a limited page that can walk the sort index probes fewer records than the sets hold)

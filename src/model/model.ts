@@ -4,7 +4,7 @@
  */
 import type { TProperties, TSchema } from 'typebox';
 import {
-  node, param, paramList, type IndexRef, type ProgramNode, type RecordRef, type Stmt, type UniqueRef,
+  node, param, paramList, type ChangesRef, type IndexRef, type ProgramNode, type RecordRef, type Stmt, type UniqueRef,
 } from '../ast/nodes.js';
 import { defaultDb, type Connection } from '../client/connection.js';
 import type { Reply } from '../client/executor.js';
@@ -25,6 +25,7 @@ import {
   deleteMany, getMany, insertMany, updateMany, type BulkTarget, type ChunkOptions, type GetManyOptions, type InsertManyOptions,
 } from './bulk.js';
 import { applyFields, flatten, readRecord, type RecordMeta } from './layout.js';
+import { changes, changesRef, checkChangesOption, type Change, type ChangesOptions } from '../changes/changes.js';
 import type { Data, Handles } from './types.js';
 
 export interface ModelOptions {
@@ -37,6 +38,11 @@ export interface ModelOptions {
   key?: string;
   /** Hash-tag partitions of the model on a Redis Cluster. */
   shards?: number;
+  /**
+   * Every write appends one entry per changed record to the model's stream (one per shard), in
+   * the same script: `true`, or `{ maxLen }` (trimmed approximately; default 100,000 entries).
+   */
+  changes?: boolean | { maxLen?: number };
 }
 
 const MODEL_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -75,6 +81,8 @@ export interface ShardKeys {
   ix: IndexRef[];
   uq: UniqueRef[];
   exp: readonly [string, string];
+  /** The shard's change stream, on a model declared with `changes`. */
+  ch?: ChangesRef;
   meta: string;
 }
 export type PipelineFn<S extends TProperties> = (p: Handles<S, 'pipe'>) => void;
@@ -137,8 +145,8 @@ export class Model<S extends TProperties = TProperties> {
 
   /** A record of this model in a program: its key, and its shard's keys every write must keep. */
   ref(id: string, seen = ''): RecordRef {
-    const { idsKey, ix, uq, exp } = this.shardKeys(this.keys.shardOf(id));
-    return { key: this.keys.record(id), idsKey, id, seen, ix, uq, exp };
+    const { idsKey, ix, uq, exp, ch } = this.shardKeys(this.keys.shardOf(id));
+    return { key: this.keys.record(id), idsKey, id, seen, ix, uq, exp, ...(ch && { ch }) };
   }
 
   /** The model-wide keys of one shard (0 … keys.shards-1): ids, indexes, unique, expiry, meta. */
@@ -152,6 +160,7 @@ export class Model<S extends TProperties = TProperties> {
       })),
       uq: (this.options.unique ?? []).map((field): UniqueRef => ({ field, key: this.keys.unique(field, shard) })),
       exp: this.keys.expiry(shard),
+      ...(this.options.changes && { ch: changesRef(this.spec, this.keys.changes(shard), this.options.changes) }),
       meta: this.keys.meta(shard),
     });
   }
@@ -312,6 +321,15 @@ export class Model<S extends TProperties = TProperties> {
   /** Deletes each target (ids or a condition) with its index entries; resolves to how many were deleted. */
   deleteMany(target: BulkTarget<S>, options?: ChunkOptions): Promise<number> {
     return deleteMany(this, target, options);
+  }
+
+  /**
+   * The model's change events, as an async iterator (a model declared with `changes`):
+   * `for await (const c of User.changes({ from: '$' })) ...`; with `{ group, consumer }` each event
+   * goes to one consumer of the group and stays pending until `c.ack()`. See src/changes/changes.ts.
+   */
+  changes(options?: ChangesOptions): AsyncIterable<Change> {
+    return changes(this, options);
   }
 
   /** Makes a record object from decoded data. */
@@ -503,6 +521,7 @@ export function defineModel<S extends TProperties>(name: string, shape: S, optio
   if (options.shards !== undefined && !(Number.isInteger(options.shards) && options.shards >= 1 && options.shards <= 1024)) {
     throw new SchemaError('shards must be an integer from 1 to 1024');
   }
+  checkChangesOption(options.changes);
   if ((options.shards ?? 1) > 1 && (options.unique ?? []).length > 0) {
     // each shard's script sees only its own unique hash: a constraint across shards cannot be atomic
     throw new SchemaError(`unique fields cannot be enforced across shards: drop "unique" or "shards" on ${name}`);
