@@ -10,7 +10,9 @@ import {
   AbortError, ConflictError, NotFoundError, SchemaError, UniqueViolationError, ValidationError, abort, defineModel,
   type Change, type ChangesOptions,
 } from '../../src/index.js';
-import { db, onCluster, prefix, raw } from '../helpers/redis.js';
+import { spawn } from 'node:child_process';
+import { Job } from '../helpers/change-models.js';
+import { connectOptions, db, onCluster, prefix, raw } from '../helpers/redis.js';
 
 const shape = {
   name: Type.String(),
@@ -44,7 +46,7 @@ describe('change streams', () => {
       p.tags.append('b', 'c');
       p.notes.setItem('x.y[z]!', 'w');
       p.address.city.set('Lyon');
-      p.nick.set(null);
+      p.nick.set('n');
     });
     u.score = 9;
     u.name = 'ada2';
@@ -205,6 +207,106 @@ describe('change streams', () => {
     }
   });
 });
+
+const Doc = defineModel('ChDoc', {
+  n: Type.Integer({ default: 0 }),
+  s: Type.String({ default: '' }),
+  tags: Type.Array(Type.String(), { default: [] }),
+  notes: Type.Record(Type.String(), Type.Integer(), { default: {} }),
+}, { changes: true, shards: 4, indexes: ['n'] });
+const DOC_FIELDS = ['n', 's', 'tags', 'notes'];
+
+type Expected = [string, number, readonly string[]];
+
+describe('change streams: replay and consumer groups', () => {
+  it("replay from '0' rebuilds the ids and versions of 1,000 records after 10,000 random writes", async function () {
+    this.timeout(300_000);
+    let seed = 11;
+    const rand = (n: number): number => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) % n);
+    const expected = new Map<string, Expected[]>(); // per record: its events, in order
+    const live: string[] = [];
+    const version = new Map<string, number>();
+    const note = (id: string, op: string, fields: readonly string[]): void => {
+      const v = op === 'create' ? 1 : op === 'delete' ? version.get(id)! : version.get(id)! + 1;
+      version.set(id, v);
+      if (!expected.has(id)) expected.set(id, []);
+      expected.get(id)!.push([op, v, fields]);
+    };
+    const created = (ids: string[]): void => ids.forEach((id) => { live.push(id); note(id, 'create', DOC_FIELDS); });
+    const removed = (id: string): void => { live.splice(live.indexOf(id), 1); note(id, 'delete', []); };
+    const some = (k: number): string[] => [...new Set(Array.from({ length: k }, () => live[rand(live.length)]))];
+    created((await Doc.insertMany(Array.from({ length: 1000 }, () => ({})))).map((r) => r.id));
+    for (let i = 0; i < 10_000; i++) {
+      const id = live[rand(live.length)];
+      switch (rand(10)) {
+        case 0: created([(await Doc.create({ n: rand(100) })).id]); break;
+        case 1: created((await Doc.insertMany([{}, { s: 'x' }])).map((r) => r.id)); break;
+        case 2: await Doc.delete(id); removed(id); break;
+        case 3: { const ids = some(3); await Doc.deleteMany(ids); ids.forEach(removed); break; }
+        case 4: { const ids = some(4); await Doc.updateMany(ids, (p) => p.n.incr(1)); ids.forEach((x) => note(x, 'update', ['n'])); break; }
+        case 5: await Doc.pipeline(id, (p) => { p.tags.append('t'); p.notes.incr(`k${rand(3)}`, 1); }); note(id, 'update', ['tags', 'notes']); break;
+        case 6: { const r = await Doc.get(id); r.s += 'y'; await r.save(); note(id, 'update', ['s']); break; }
+        case 7: await Doc.pipeline(id, (p) => p.s.append('z')); note(id, 'update', ['s']); break;
+        default: await Doc.pipeline(id, (p) => p.n.incr(1)); note(id, 'update', ['n']); break;
+      }
+    }
+    // replay: rebuild which records exist and their versions from the events alone
+    const rebuilt = new Map<string, number>();
+    const got = new Map<string, Expected[]>();
+    for await (const c of Doc.changes({ from: '0', follow: false })) {
+      if (!got.has(c.id)) got.set(c.id, []);
+      got.get(c.id)!.push([c.op, c.version, c.fields]);
+      if (c.op === 'delete' || c.op === 'expire') rebuilt.delete(c.id);
+      else rebuilt.set(c.id, c.version);
+    }
+    expect(got).to.deep.equal(expected);
+    const stored = await Doc.find((d) => d.n.gte(0)).ids();
+    expect([...rebuilt.keys()].sort()).to.deep.equal([...stored].sort());
+    const versions = await Promise.all(stored.map((id) => raw.hGet(Doc.keys.record(id), '#v')));
+    expect(stored.map((id) => String(rebuilt.get(id)))).to.deep.equal(versions);
+    expect(stored.length).to.be.within(800, 1200);
+  });
+
+  it('a worker killed mid-batch loses nothing: its pending events are claimed by another', async function () {
+    this.timeout(120_000);
+    await Job.insertMany(Array.from({ length: 300 }, () => ({})));
+    const all = new Set((await events(Job)).map((c) => `${c.shard} ${c.eventId}`));
+    expect(all.size).to.equal(300);
+    const child = spawn(process.execPath, ['--import', 'tsx', 'test/helpers/change-worker.ts'], {
+      env: { ...process.env, RAPYER_CONNECT: JSON.stringify(connectOptions), ACK: '120' },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let out = '';
+    child.stdout!.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    const signal = await new Promise((done) => child.once('exit', (_code, sig) => done(sig)));
+    expect(signal).to.equal('SIGKILL');
+    const acked = new Set(out.split('\n').filter(Boolean));
+    expect(acked.size).to.equal(120);
+    const pending = await pendingCount(Job, 'workers');
+    expect(pending).to.be.above(0); // the dead worker's batch
+
+    const stop = new AbortController();
+    const second = new Set<string>();
+    for await (const c of Job.changes({ group: 'workers', consumer: 'w2', claimAfterMs: 100, signal: stop.signal })) {
+      second.add(`${c.shard} ${c.eventId}`);
+      await c.ack();
+      if (acked.size + second.size >= all.size) stop.abort();
+    }
+    expect([...second].filter((e) => acked.has(e))).to.deep.equal([]);
+    expect(new Set([...acked, ...second])).to.deep.equal(all);
+    expect(await pendingCount(Job, 'workers')).to.equal(0);
+  });
+});
+
+/** Events pending in `group` over every shard's stream (XPENDING). */
+async function pendingCount(model: typeof Job, group: string): Promise<number> {
+  let n = 0;
+  for (let shard = 0; shard < model.keys.shards; shard++) {
+    const reply = await raw.xPending(model.keys.changes(shard), group);
+    n += Number(reply.pending);
+  }
+  return n;
+}
 
 /** Resolves once a client is blocked reading on the node that serves `key` (asks the server). */
 async function blockedReader(key: string): Promise<void> {
