@@ -11,13 +11,24 @@
 --- ch_emit(ch, op, id, version, paths): appends an entry, trimming the stream to about max_len.
 --- ch_written(ch, id, version, kv, old): the entry of a whole-record write: 'create' with every
 --- field of kv, or 'update' with the fields that differ from the old hash (HGETALL list).
+-- memoized per script (ch.memo): the records of a bulk write share their hash field names
 local function ch_path(ch, f)
-  for _, d in ipairs(ch[3]) do
-    if string.sub(f, 1, #d + 1) == d .. '.' then return d end
+  local memo = ch.memo
+  if not memo then
+    memo = {}
+    ch.memo = memo
   end
-  local cut = string.find(f, '[!@%[]')
-  if cut then return string.sub(f, 1, cut - 1) end
-  return f
+  local p = memo[f]
+  if p then return p end
+  for _, d in ipairs(ch[3]) do
+    if string.sub(f, 1, #d + 1) == d .. '.' then p = d break end
+  end
+  if not p then
+    local cut = string.find(f, '[!@%[]')
+    p = cut and string.sub(f, 1, cut - 1) or f
+  end
+  memo[f] = p
+  return p
 end
 
 local function ch_paths(ch, fields)
