@@ -32,6 +32,12 @@ export interface ModelOptions {
   /** Fields (dotted paths allowed) kept in indexes for queries. */
   indexes?: readonly string[];
   unique?: readonly string[];
+  /**
+   * String fields (dotted paths allowed) with a word index, kept by every write, that serves the
+   * text conditions `matches`, `matchesAny` and `matchesPrefix` (which also work without it, by
+   * reading every candidate).
+   */
+  search?: readonly string[];
   /** Seconds a record lives after each create or save. */
   ttl?: number;
   /** A field whose value is the record's id (default: a generated, time-sortable id). */
@@ -157,7 +163,7 @@ export class Model<S extends TProperties = TProperties> {
       idsKey: this.keys.ids(shard),
       ix: (this.options.indexes ?? []).map((field): IndexRef => ({
         field, key: this.keys.index(field, shard), type: indexType(specAt(this.spec, field)!),
-      })),
+      })).concat((this.options.search ?? []).map((field): IndexRef => ({ field, key: this.keys.words(field, shard), type: 't' }))),
       uq: (this.options.unique ?? []).map((field): UniqueRef => ({ field, key: this.keys.unique(field, shard) })),
       exp: this.keys.expiry(shard),
       ...(this.options.changes && { ch: changesRef(this.spec, this.keys.changes(shard), this.options.changes) }),
@@ -516,6 +522,11 @@ export function defineModel<S extends TProperties>(name: string, shape: S, optio
   for (const path of [...(options.indexes ?? []), ...(options.unique ?? [])]) {
     const spec = specAt(model.spec, path);
     if (!spec || !isScalar(spec) || spec.kind === 'bytes') throw new SchemaError(`index "${path}" must name a scalar field`);
+  }
+  for (const path of options.search ?? []) {
+    if (specAt(model.spec, path)?.kind !== 'string' || path.includes(':')) {
+      throw new SchemaError(`search "${path}" must name a string field (without ':' in its path)`);
+    }
   }
   if (options.ttl !== undefined && !(options.ttl > 0)) throw new SchemaError('ttl must be a positive number of seconds');
   if (options.shards !== undefined && !(Number.isInteger(options.shards) && options.shards >= 1 && options.shards <= 1024)) {
