@@ -13,12 +13,21 @@
  * record lives in one shard, so its events keep their order (version order), while events of
  * records in different shards have no order between them.
  */
-import type { TProperties } from 'typebox';
 import type { ChangesRef } from '../ast/nodes.js';
+import type { Connection } from '../client/connection.js';
 import { RapyerError, SchemaError } from '../errors.js';
+import type { ModelOptions } from '../model/contract.js';
+import type { KeySpace } from '../model/keys.js';
 import type { ObjectSpec } from '../schema/spec.js';
-import type { Model } from '../model/model.js';
 import { groupReader, send, streamReader, type Entry, type Reader } from './stream.js';
+
+/** What reading a model's changes needs of it. */
+interface Source {
+  readonly name: string;
+  readonly options: ModelOptions;
+  readonly keys: KeySpace;
+  readonly db: Connection;
+}
 
 export type ChangeOp = 'create' | 'update' | 'delete' | 'expire';
 
@@ -101,13 +110,13 @@ function checkOptions(options: ChangesOptions): void {
 }
 
 /** The events of every shard of `model`, merged (see the module comment). */
-export function changes<S extends TProperties>(model: Model<S>, options: ChangesOptions = {}): AsyncIterable<Change> {
+export function changes(model: Source, options: ChangesOptions = {}): AsyncIterable<Change> {
   if (!model.options.changes) throw new SchemaError(`${model.name} has no change stream: declare it with { changes: true }`);
   checkOptions(options);
   return { [Symbol.asyncIterator]: () => merged(model, options) };
 }
 
-function readerOf(model: Model<any>, key: string, options: ChangesOptions): Reader {
+function readerOf(model: Source, key: string, options: ChangesOptions): Reader {
   const follow = options.follow ?? true;
   if (options.group === undefined) return streamReader(model.db, key, { from: options.from ?? '$', follow });
   return groupReader(model.db, key, {
@@ -116,7 +125,7 @@ function readerOf(model: Model<any>, key: string, options: ChangesOptions): Read
   });
 }
 
-function decode(model: Model<any>, key: string, shard: number, group: string | undefined, entry: Entry): Change {
+function decode(model: Source, key: string, shard: number, group: string | undefined, entry: Entry): Change {
   const f: Record<string, string> = {};
   for (let i = 0; i < entry.fields.length; i += 2) f[entry.fields[i]] = entry.fields[i + 1];
   return Object.freeze({
@@ -134,7 +143,7 @@ function decode(model: Model<any>, key: string, shard: number, group: string | u
 
 interface Batch { shard: number; got: Entry[] | null }
 
-async function* merged(model: Model<any>, options: ChangesOptions): AsyncGenerator<Change> {
+async function* merged(model: Source, options: ChangesOptions): AsyncGenerator<Change> {
   const signal = options.signal;
   const keys = Array.from({ length: model.keys.shards }, (_, shard) => model.keys.changes(shard));
   const readers = keys.map((key) => readerOf(model, key, options));

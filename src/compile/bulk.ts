@@ -8,12 +8,11 @@
  * ```
  */
 import type { InsertManyNode, ReadManyNode } from '../ast/nodes.js';
-import type { Writer } from './compiler.js';
-import { changesTable, indexTables } from './tables.js';
+import { changesTable, expiryTable, indexTables, type Writer } from './writer.js';
 
 export function emitInsertMany(n: InsertManyNode, w: Writer, ind: string): string {
   const ids = w.key(n.idsKey);
-  const tables = `${indexTables({ ix: n.ix, uq: n.uq, exp: n.exp }, w)}, ${changesTable(n.ch, w)}`;
+  const tables = `${indexTables(n.ix, n.uq, w)}, ${expiryTable(n.exp, w)}, ${changesTable(n.ch, w)}`;
   return `${ind}${w.result()} = bulk_insert(${ids}, ${tables}, ${w.param(n.prefix)}, "${n.onConflict}", ${w.param(n.ttlMs)}, ${w.list(n.items)})`;
 }
 
