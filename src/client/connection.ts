@@ -9,7 +9,7 @@
  */
 import { createClient, createCluster, ErrorReply, RedisCluster, type RedisClusterOptions } from 'redis';
 import type { Compiled } from '../compile/compiler.js';
-import { ConnectionError, CrossSlotError, RapyerError } from '../errors.js';
+import { ConnectionError, CrossSlotError, RapyerError, UsageError } from '../errors.js';
 import { transaction, type TransactionFn } from '../model/transaction.js';
 import type { RecordMethods } from '../model/types.js';
 import {
@@ -76,7 +76,7 @@ export class Connection implements ScriptRunner {
 
   /** `db.on('error', (err) => log(err))`: connection errors (lost sockets, failed reconnects) as ConnectionError. */
   on(event: 'error', listener: ErrorListener): this {
-    if (event !== 'error') throw new RapyerError(`unknown connection event '${String(event)}'`);
+    if (event !== 'error') throw new UsageError(`unknown connection event '${String(event)}'`);
     this.errorListeners.add(listener);
     return this;
   }
@@ -178,7 +178,7 @@ function createOwned(options: ConnectOptions, timeoutMs: number): NodeClient | C
 
 export async function connect(options: ConnectOptions = {}): Promise<Connection> {
   const timeoutMs = options.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS;
-  if (!(Number.isFinite(timeoutMs) && timeoutMs > 0)) throw new RapyerError('commandTimeoutMs must be a positive number of milliseconds');
+  if (!(Number.isFinite(timeoutMs) && timeoutMs > 0)) throw new UsageError('commandTimeoutMs must be a positive number of milliseconds');
   const owned = !options.client;
   const client = options.client ?? createOwned(options, timeoutMs);
   const db = new Connection(client, owned, timeoutMs);
@@ -200,6 +200,6 @@ export async function connect(options: ConnectOptions = {}): Promise<Connection>
 }
 
 export function defaultDb(): Connection {
-  if (!defaultConnection) throw new RapyerError('no connection: call connect() first');
+  if (!defaultConnection) throw new UsageError('no connection: call connect() first');
   return defaultConnection;
 }
