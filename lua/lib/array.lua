@@ -1,7 +1,9 @@
 --- Arrays in the record hash: `P` = length, `P@` = head position (absent: 0), `P[pos]` = item,
 --- for positions head .. head+length-1. Both ends move in O(1); O(n) operations (insert in the
 --- middle, remove, loops) first materialize the array into a Lua table (`s.lists`), which
---- arr_writeback turns back into the changed fields only, at commit.
+--- arr_writeback turns back into the changed fields only, at commit. remove() leaves a hole (false)
+--- instead of shifting the rest, and the holes are squeezed out once, by the next operation that
+--- needs positions (arr_live): removing k items of n in a loop costs O(n + k), not O(n * k).
 --- @include "state"
 --- @include "fail"
 --- @include "check"
@@ -9,9 +11,28 @@ local function arr_key(f, pos)
   return f .. '[' .. string.format('%d', pos) .. ']'
 end
 
+-- drops the holes remove() left: one pass, however many removals
+local function arr_squeeze(m)
+  if m.holes == 0 then return m end
+  local kept = {}
+  for i = 1, #m.items do
+    local v = m.items[i]
+    if v ~= false then kept[#kept + 1] = v end
+  end
+  m.items, m.holes, m.hint = kept, 0, nil
+  return m
+end
+
+-- the materialized array of f with items at their positions (nil when not materialized)
+local function arr_live(s, f)
+  local m = s.lists[f]
+  if m then arr_squeeze(m) end
+  return m
+end
+
 local function arr_meta(s, f)
   local m = s.lists[f]
-  if m then return m.head, #m.items end
+  if m then return m.head, #m.items - m.holes end
   local n = st_get(s, f)
   if n == nil then return 0, 0 end
   return tonumber(st_get(s, f .. '@') or '0'), tonumber(n)
@@ -29,7 +50,7 @@ end
 
 -- the materialized array of field f: { head, items (raw strings), orig, len0, dirty }
 local function arr_list(s, f)
-  local m = s.lists[f]
+  local m = arr_live(s, f)
   if m then return m end
   local head, len = arr_meta(s, f)
   local fields = {}
@@ -37,7 +58,7 @@ local function arr_list(s, f)
   local items = st_mget(s, fields)
   local orig = {}
   for i = 1, len do orig[i] = items[i] end
-  m = { head = head, items = items, orig = orig, len0 = len, dirty = false }
+  m = { head = head, items = items, orig = orig, len0 = len, dirty = false, holes = 0 }
   s.lists[f] = m
   return m
 end
@@ -46,6 +67,7 @@ end
 local function arr_writeback(s)
   for f, m in pairs(s.lists) do
     if m.dirty then
+      arr_squeeze(m)
       local items, orig, head = m.items, m.orig, m.head
       for i = 1, #items do
         if items[i] ~= orig[i] then st_put(s, arr_key(f, head + i - 1), items[i]) end
@@ -68,7 +90,7 @@ local function arr_index(path, i, len)
 end
 
 local function arr_at(s, f, path, i)
-  local m = s.lists[f]
+  local m = arr_live(s, f)
   local head, len = arr_meta(s, f)
   i = arr_index(path, i, len)
   if m then return m.items[i + 1] end
@@ -81,7 +103,7 @@ local function arr_length(s, f)
 end
 
 local function arr_append(s, f, path, C, items)
-  local m = s.lists[f]
+  local m = arr_live(s, f)
   local head, len = arr_meta(s, f)
   check_items(C, path, len + #items)
   if m then
@@ -95,7 +117,7 @@ local function arr_append(s, f, path, C, items)
 end
 
 local function arr_prepend(s, f, path, C, items)
-  local m = s.lists[f]
+  local m = arr_live(s, f)
   local head, len = arr_meta(s, f)
   local n = #items
   check_items(C, path, len + n)
@@ -113,7 +135,7 @@ local function arr_prepend(s, f, path, C, items)
 end
 
 local function arr_set_at(s, f, path, i, item)
-  local m = s.lists[f]
+  local m = arr_live(s, f)
   local head, len = arr_meta(s, f)
   i = arr_index(path, i, len)
   if m then
@@ -127,7 +149,7 @@ end
 
 -- removes the item at index i (already normalized); both ends in O(1)
 local function arr_remove_index(s, f, path, C, i)
-  local m = s.lists[f]
+  local m = arr_live(s, f)
   local head, len = arr_meta(s, f)
   check_items(C, path, len - 1)
   local item
@@ -208,21 +230,23 @@ end
 
 -- remove(item): removes the first equal item; returns 'true' if one was removed
 local function arr_remove(s, f, path, C, kind, item)
-  local m = arr_list(s, f)
+  local m = s.lists[f] or arr_list(s, f)
   local items, i = m.items, nil
   -- A loop removes items in order, so look from the last removal on first: removing every other
   -- item of a 1,000-item array then costs one pass, not one pass per removal. (Items of equal
-  -- text are interchangeable, so which of two such items goes does not show.)
+  -- text are interchangeable, so which of two such items goes does not show.) The item becomes a
+  -- hole (false, equal to no stored text): nothing shifts until arr_squeeze.
   for j = m.hint or 1, #items do
     if items[j] == item then
       i = j
       break
     end
   end
-  if i == nil then i = arr_find(items, kind, item) end
+  if i == nil then i = arr_find(arr_squeeze(m).items, kind, item) end
   if i == nil then return 'false' end
-  check_items(C, path, #items - 1)
-  table.remove(items, i)
+  check_items(C, path, #m.items - m.holes - 1)
+  m.items[i] = false
+  m.holes = m.holes + 1
   m.hint = i
   m.dirty = true
   return 'true'
@@ -244,9 +268,9 @@ local function arr_remove_range(s, f, path, C, start, stop)
   local a, b = clamp(start, 0), clamp(stop, len)
   if a >= b then return 0 end
   check_items(C, path, len - (b - a))
-  if b == len and not s.lists[f] then
+  if b == len and not arr_live(s, f) then
     for i = b - 1, a, -1 do arr_remove_index(s, f, path, {}, i) end
-  elseif a == 0 and not s.lists[f] then
+  elseif a == 0 and not arr_live(s, f) then
     for _ = 1, b do arr_remove_index(s, f, path, {}, 0) end
   else
     local m = arr_list(s, f)

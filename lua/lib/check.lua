@@ -1,5 +1,6 @@
 --- Server-side schema checks for values computed in Lua. `C` is a constraint table the compiler
---- derives from the field's schema: int, min, max, xmin, xmax, mult, minLen, maxLen, enum, minItems, maxItems.
+--- derives from the field's schema: int, min, max, xmin, xmax, mult, minLen, maxLen, enum, minItems, maxItems,
+--- maxBytes (strings and bytes: the model's maxValueBytes).
 --- Every check raises VALIDATION naming the path and rule; none writes.
 --- @include "fail"
 --- @include "fmt-num"
@@ -29,6 +30,14 @@ local function check_len(C, path, s)
   if not C.bytes then n = n - select(2, string.gsub(s, '[\128-\191]', '')) end
   if C.minLen and n < C.minLen then invalid(path, 'minLength', 'length ' .. n .. ' < minLength ' .. C.minLen) end
   if C.maxLen and n > C.maxLen then invalid(path, 'maxLength', 'length ' .. n .. ' > maxLength ' .. C.maxLen) end
+end
+
+-- a string or bytes result of n bytes, checked before it is built: C.maxBytes (the model's
+-- maxValueBytes) caps what a short call may make the server build and store (repeat, setRange...)
+local function check_size(C, path, n)
+  if C.maxBytes and n > C.maxBytes then
+    invalid(path, 'maxValueBytes', 'the result would hold ' .. string.format('%d', n) .. ' bytes > maxValueBytes ' .. string.format('%d', C.maxBytes))
+  end
 end
 
 local function check_enum(C, path, s)

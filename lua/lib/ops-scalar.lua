@@ -39,11 +39,13 @@ end
 
 local function str_op(s, f, path, C, op, arg)
   local cur, v = sc_raw(s, f, path), nil
+  if op == 'append' or op == 'prepend' then check_size(C, path, #cur + #arg) end
   if op == 'append' then v = cur .. arg
   elseif op == 'prepend' then v = arg .. cur
   elseif op == 'repeat' then
     local n = tonumber(arg)
     if n < 0 or n ~= math.floor(n) then fail('OPERATION', path .. ': repeat count must be a non-negative integer', path) end
+    check_size(C, path, #cur * n)
     if C.maxLen and #cur * n > 4 * C.maxLen then check_len(C, path, string.rep('x', C.maxLen + 1)) end
     v = string.rep(cur, n)
   end
@@ -55,10 +57,13 @@ end
 
 local function bytes_op(s, f, path, C, op, a, b)
   local cur, v = sc_raw(s, f, path), nil
-  if op == 'append' then v = cur .. a
+  if op == 'append' then
+    check_size(C, path, #cur + #a)
+    v = cur .. a
   elseif op == 'setRange' then
     local offset = tonumber(a)
     if offset < 0 then fail('OPERATION', path .. ': negative offset', path) end
+    check_size(C, path, math.max(#cur, offset + #b))
     if offset > #cur then cur = cur .. string.rep('\0', offset - #cur) end
     v = string.sub(cur, 1, offset) .. b .. string.sub(cur, offset + #b + 1)
   elseif op == 'truncate' then

@@ -23,6 +23,8 @@ export interface Constraints {
   readonly enum?: readonly string[];
   readonly minItems?: number;
   readonly maxItems?: number;
+  /** Strings and bytes: the most bytes a computed result may hold (the model's maxValueBytes). */
+  readonly maxBytes?: number;
 }
 
 // ---- expressions -------------------------------------------------------------------------------

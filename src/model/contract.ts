@@ -25,6 +25,11 @@ export interface ModelOptions {
   search?: readonly string[];
   /** Seconds a record lives after each create or save. */
   ttl?: number;
+  /**
+   * The most bytes a string or bytes value computed by the server (`repeat`, `append`, `setRange`...)
+   * may hold, checked before it is built: default 64 MiB (Redis itself stops at 512 MiB).
+   */
+  maxValueBytes?: number;
   /** A field whose value is the record's id (default: a generated, time-sortable id). */
   key?: string;
   /** Hash-tag partitions of the model on a Redis Cluster. */

@@ -31,6 +31,9 @@ export function defineModel<S extends TProperties>(name: string, shape: S, optio
     }
   }
   if (options.ttl !== undefined && !(options.ttl > 0)) throw new SchemaError('ttl must be a positive number of seconds');
+  if (options.maxValueBytes !== undefined && !(Number.isInteger(options.maxValueBytes) && options.maxValueBytes > 0)) {
+    throw new SchemaError('maxValueBytes must be a positive integer');
+  }
   if (options.shards !== undefined && !(Number.isInteger(options.shards) && options.shards >= 1 && options.shards <= 1024)) {
     throw new SchemaError('shards must be an integer from 1 to 1024');
   }

@@ -180,7 +180,7 @@ export class Model<S extends TProperties = TProperties> implements ModelCore<S> 
 
   /** Records `fn` against handles of record `rec` (1-based) of a program. */
   record(fn: PipelineFn<S>, recorder: Recorder, data: () => Record<string, unknown>, rec = 1): void {
-    const ctx: Ctx = { recorder, rec, data };
+    const ctx: Ctx = { recorder, rec, data, maxBytes: this.options.maxValueBytes };
     recording(recorder, () => fn(new ObjectHandle(ctx, this.spec) as unknown as Handles<S, 'pipe'>));
   }
 

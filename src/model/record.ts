@@ -128,7 +128,7 @@ class RecordBase {
     const h = hidden(this);
     const recorder = new Recorder(async (stmt, decodeResult: ResultDecoder) =>
       decodeResult(decode.result(await runUpdate(h.model.db, [this], [stmt]), 0)));
-    return rejectingCalls(new ObjectHandle({ recorder, rec: 1, data: () => fieldsOf(this) }, h.model.spec));
+    return rejectingCalls(new ObjectHandle({ recorder, rec: 1, data: () => fieldsOf(this), maxBytes: h.model.options.maxValueBytes }, h.model.spec));
   }
 
   /** Runs every operation `fn` records as one atomic script; this record then holds the server's state. */

@@ -19,7 +19,7 @@ export async function transaction<const T extends readonly RecordMethods<any>[]>
 ): Promise<T> {
   const recorder = new Recorder();
   const handles = records.map((r, i) =>
-    new ObjectHandle({ recorder, rec: i + 1, data: () => r as unknown as Record<string, unknown> }, hidden(r).model.spec));
+    new ObjectHandle({ recorder, rec: i + 1, data: () => r as unknown as Record<string, unknown>, maxBytes: hidden(r).model.options.maxValueBytes }, hidden(r).model.spec));
   recording(recorder, () => (fn as (...h: unknown[]) => void)(...handles));
   await runUpdate(db, records, recorder.body);
   return records;

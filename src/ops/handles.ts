@@ -20,6 +20,8 @@ export interface Ctx {
   readonly rec: number;
   /** The local record the immediate form updates (and reads results from). */
   readonly data: () => Record<string, unknown>;
+  /** The model's maxValueBytes: what a string or bytes result computed on the server may hold. */
+  readonly maxBytes?: number;
 }
 
 const pathGet = (data: Record<string, unknown>, path: string): unknown =>
@@ -104,7 +106,7 @@ export class FieldHandle extends ValueHandle {
   protected op(target: FieldOpNode['target'], op: string, args: Expr[], decode: (raw: Raw | null) => unknown, eq?: FieldOpNode['eq']): any {
     const stmt = node({
       kind: 'FieldOp' as const, rec: this.ctx.rec, target, op, field: this.spec.path, path: this.spec.path,
-      args: Object.freeze(args), check: Object.freeze(constraintsOf(this.spec)), ...(eq ? { eq } : {}), ...this.guard,
+      args: Object.freeze(args), check: Object.freeze(constraintsOf(this.spec, this.ctx.maxBytes)), ...(eq ? { eq } : {}), ...this.guard,
     });
     return this.ctx.recorder.emit(stmt, decode);
   }
@@ -121,7 +123,7 @@ export class FieldHandle extends ValueHandle {
       const as = luaTypeOf(this.spec) === 'num' ? 'n' : luaTypeOf(this.spec) === 'bool' ? 'b' : 's';
       return this.ctx.recorder.emit(node({
         kind: 'SetComputed', rec: this.ctx.rec, field: this.spec.path, path: this.spec.path, value: value.expr, as,
-        check: Object.freeze(constraintsOf(this.spec)), ...this.guard,
+        check: Object.freeze(constraintsOf(this.spec, this.ctx.maxBytes)), ...this.guard,
       }), this.scalarResult);
     }
     validate(this.spec, value, this.spec.path);

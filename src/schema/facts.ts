@@ -15,8 +15,11 @@ export function luaTypeOf(spec: FieldSpec): LuaType {
   }
 }
 
-/** The server-side checks of a field (see lua/lib/check.lua). */
-export function constraintsOf(spec: FieldSpec): Constraints {
+/** What a string or bytes value computed on the server may hold by default: 64 MiB (`maxValueBytes`). */
+export const DEFAULT_MAX_VALUE_BYTES = 64 * 1024 * 1024;
+
+/** The server-side checks of a field (see lua/lib/check.lua); `maxBytes` is the model's maxValueBytes. */
+export function constraintsOf(spec: FieldSpec, maxBytes = DEFAULT_MAX_VALUE_BYTES): Constraints {
   switch (spec.kind) {
     case 'integer': case 'number':
       return {
@@ -24,11 +27,11 @@ export function constraintsOf(spec: FieldSpec): Constraints {
         xmin: spec.exclusiveMinimum, xmax: spec.exclusiveMaximum, mult: spec.multipleOf,
       };
     case 'datetime': return { int: true, min: spec.minimum, max: spec.maximum };
-    case 'string': return { minLen: spec.minLength, maxLen: spec.maxLength };
-    case 'bytes': return { minLen: spec.minLength, maxLen: spec.maxLength, bytes: true };
+    case 'string': return { minLen: spec.minLength, maxLen: spec.maxLength, maxBytes };
+    case 'bytes': return { minLen: spec.minLength, maxLen: spec.maxLength, bytes: true, maxBytes };
     case 'enum': return { enum: spec.values.map(String) };
     case 'array': return { minItems: spec.minItems, maxItems: spec.maxItems };
-    case 'record': return constraintsOf(spec.values);
+    case 'record': return constraintsOf(spec.values, maxBytes);
     default: return {};
   }
 }
