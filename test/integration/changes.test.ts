@@ -7,7 +7,7 @@
 import { expect } from 'chai';
 import { Type } from 'typebox';
 import {
-  AbortError, ConflictError, NotFoundError, SchemaError, UniqueViolationError, ValidationError, abort, defineModel,
+  AbortError, ConflictError, NotFoundError, SchemaError, UniqueViolationError, UsageError, ValidationError, abort, defineModel,
   type Change, type ChangesOptions,
 } from '../../src/index.js';
 import { spawn } from 'node:child_process';
@@ -157,8 +157,9 @@ describe('change streams', () => {
     expect(await raw.exists(streamKey('ChPlain'))).to.equal(0);
     expect(() => Plain.changes()).to.throw(SchemaError);
     expect(() => defineModel('ChBad', shape, { changes: { maxLen: 0 } })).to.throw(SchemaError);
-    expect(() => User.changes({ from: 'later' })).to.throw(/from must be/);
-    expect(() => User.changes({ group: 'g' })).to.throw(/consumer/);
+    expect(() => User.changes({ from: 'later' })).to.throw(UsageError, /from must be/);
+    expect(() => User.changes({ group: 'g' })).to.throw(UsageError, /consumer/);
+    expect(() => User.changes({ group: 'g', consumer: 'c', claimAfterMs: 0 })).to.throw(UsageError, /claimAfterMs/);
   });
 
   it('trims the stream to about maxLen', async () => {
