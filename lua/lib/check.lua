@@ -33,10 +33,11 @@ local function check_len(C, path, s)
 end
 
 -- a string or bytes result of n bytes, checked before it is built: C.maxBytes (the model's
--- maxValueBytes) caps what a short call may make the server build and store (repeat, setRange...)
+-- maxValueBytes, 64 MiB by default) caps what a short call may make the server build and store
 local function check_size(C, path, n)
-  if C.maxBytes and n > C.maxBytes then
-    invalid(path, 'maxValueBytes', 'the result would hold ' .. string.format('%d', n) .. ' bytes > maxValueBytes ' .. string.format('%d', C.maxBytes))
+  local cap = C.maxBytes or 67108864
+  if n > cap then
+    invalid(path, 'maxValueBytes', 'the result would hold ' .. string.format('%d', n) .. ' bytes > maxValueBytes ' .. string.format('%d', cap))
   end
 end
 

@@ -15,11 +15,11 @@ export function luaTypeOf(spec: FieldSpec): LuaType {
   }
 }
 
-/** What a string or bytes value computed on the server may hold by default: 64 MiB (`maxValueBytes`). */
-export const DEFAULT_MAX_VALUE_BYTES = 64 * 1024 * 1024;
-
-/** The server-side checks of a field (see lua/lib/check.lua); `maxBytes` is the model's maxValueBytes. */
-export function constraintsOf(spec: FieldSpec, maxBytes = DEFAULT_MAX_VALUE_BYTES): Constraints {
+/**
+ * The server-side checks of a field (see lua/lib/check.lua); `maxBytes` is the model's
+ * maxValueBytes when it sets one (check_size applies the 64 MiB default otherwise).
+ */
+export function constraintsOf(spec: FieldSpec, maxBytes?: number): Constraints {
   switch (spec.kind) {
     case 'integer': case 'number':
       return {
@@ -27,8 +27,8 @@ export function constraintsOf(spec: FieldSpec, maxBytes = DEFAULT_MAX_VALUE_BYTE
         xmin: spec.exclusiveMinimum, xmax: spec.exclusiveMaximum, mult: spec.multipleOf,
       };
     case 'datetime': return { int: true, min: spec.minimum, max: spec.maximum };
-    case 'string': return { minLen: spec.minLength, maxLen: spec.maxLength, maxBytes };
-    case 'bytes': return { minLen: spec.minLength, maxLen: spec.maxLength, bytes: true, maxBytes };
+    case 'string': return { minLen: spec.minLength, maxLen: spec.maxLength, ...(maxBytes !== undefined && { maxBytes }) };
+    case 'bytes': return { minLen: spec.minLength, maxLen: spec.maxLength, bytes: true, ...(maxBytes !== undefined && { maxBytes }) };
     case 'enum': return { enum: spec.values.map(String) };
     case 'array': return { minItems: spec.minItems, maxItems: spec.maxItems };
     case 'record': return constraintsOf(spec.values, maxBytes);
