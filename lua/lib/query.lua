@@ -234,47 +234,99 @@ local function q_all(ids_key)
   return out
 end
 
--- sorts matched states by a field (nil last); ties, and unsorted queries, by id in the same direction
-local function q_sort(matches, field, numeric, desc)
-  local key = {}
-  for _, s in ipairs(matches) do
-    local v = false
-    if field then
-      v = st_get(s, field)
-      if v ~= nil and numeric then v = tonumber(v) end
-      if v == nil then v = false end
-    end
-    key[s] = v
+-- The sort keys of a query: { {field, numeric, desc}, ... } (empty: by id). Each match carries
+-- its sort values in s.sv (false where absent); q_before orders two matches: by each key (absent
+-- values last in both directions), then by id in the direction of the last key.
+local function q_sort_values(s, keys)
+  if s.sv then return s.sv end
+  local sv = {}
+  for i, k in ipairs(keys) do
+    local v = st_get(s, k.field)
+    if v ~= nil and k.numeric then v = tonumber(v) end
+    if v == nil then v = false end
+    sv[i] = v
   end
-  table.sort(matches, function(a, b)
-    local x, y = key[a], key[b]
+  s.sv = sv
+  return sv
+end
+
+local function q_before(a, b, keys)
+  for i, k in ipairs(keys) do
+    local x, y = a.sv[i], b.sv[i]
     if x ~= y then
       if x == false then return false end
       if y == false then return true end
-      if desc then return x > y end
+      if k.desc then return x > y end
       return x < y
     end
-    if desc then return a.id > b.id end
-    return a.id < b.id
-  end)
+  end
+  local last = keys[#keys]
+  if last and last.desc then return a.id > b.id end
+  return a.id < b.id
 end
 
--- walks a score index in sort order (ties by id, as ZRANGE orders them), keeping the records for
--- which match(S) holds, until `need` matched; true when it found that many
-local function q_walk(key, desc, need, probe, match)
-  local M, from = {}, 0
+-- sorts matched states by the sort keys
+local function q_sort(matches, keys)
+  for _, s in ipairs(matches) do q_sort_values(s, keys) end
+  table.sort(matches, function(a, b) return q_before(a, b, keys) end)
+end
+
+-- A stream's cursor (the last row it returned): { id, sv, first } from a parameter list holding,
+-- per sort key, a presence flag ('1' or '0') and the stored value, then the id (`first`: the first
+-- key's stored text, for index bounds); nil for an empty list.
+local function q_cursor(list, keys)
+  if #list == 0 then return nil end
+  local sv = {}
+  for i, k in ipairs(keys) do
+    local v = false
+    if list[2 * i - 1] == '1' then
+      v = list[2 * i]
+      if k.numeric then v = tonumber(v) end
+    end
+    sv[i] = v
+  end
+  return { id = list[2 * #keys + 1], sv = sv, first = list[2] }
+end
+
+-- Walks the score index of the first sort key in order (from the cursor's value, when there is
+-- one), keeping the records for which match(S) holds, until `need` matched and, with several
+-- keys, the first key's value changed (its ties are then sorted by every key). Returns the
+-- matches in query order and true, or false when the index ran out first (records without the
+-- first key's value are not in it: the caller then collects every match instead).
+local function q_walk(key, keys, after, need, probe, match)
+  local desc = keys[1].desc
+  local bound = desc and '+inf' or '-inf'
+  if after then
+    if after.sv[1] == false then return {}, false end
+    bound = after.first
+  end
+  local M, from, edge = {}, 0, nil
   while true do
     local ids
-    if desc then ids = redis.call('ZREVRANGE', key, from, from + 499)
-    else ids = redis.call('ZRANGE', key, from, from + 499) end
-    for _, id in ipairs(ids) do
-      local S = { probe(id) }
+    if desc then ids = redis.call('ZREVRANGEBYSCORE', key, bound, '-inf', 'WITHSCORES', 'LIMIT', from, 500)
+    else ids = redis.call('ZRANGEBYSCORE', key, bound, '+inf', 'WITHSCORES', 'LIMIT', from, 500) end
+    for i = 1, #ids, 2 do
+      local score = tonumber(ids[i + 1])
+      if edge ~= nil and score ~= edge then
+        q_sort(M, keys)
+        return M, true
+      end
+      local S = { probe(ids[i]) }
       if match(S) then
         M[#M + 1] = S[1]
-        if #M >= need then return M, true end
+        if #M >= need then
+          if #keys == 1 then return M, true end
+          edge = score
+        end
       end
     end
-    if #ids < 500 then return M, false end
+    if #ids < 1000 then
+      if edge ~= nil then
+        q_sort(M, keys)
+        return M, true
+      end
+      return M, false
+    end
     from = from + 500
   end
 end
