@@ -295,11 +295,11 @@ local function q_cursor(list, keys)
 end
 
 -- Walks the score index of the first sort key in order (from the cursor's value, when there is
--- one), keeping the records for which match(S) holds, until `need` matched and, with several
--- keys, the first key's value changed (its ties are then sorted by every key). Returns the
--- matches in query order and true, or false when the index ran out first (records without the
--- first key's value are not in it: the caller then collects every match instead).
-local function q_walk(key, keys, after, need, probe, match)
+-- one), keeping the ids for which candidate(id) gives a state, until `need` are kept and, with
+-- several keys, the first key's value changed (its ties are then sorted by every key). Returns
+-- the matches in query order and true, or false when the index ran out first (records without
+-- the first key's value are not in it: the caller then collects every match instead).
+local function q_walk(key, keys, after, need, candidate)
   local desc = keys[1].desc
   local bound = desc and '+inf' or '-inf'
   if after then
@@ -317,9 +317,9 @@ local function q_walk(key, keys, after, need, probe, match)
         q_sort(M, keys)
         return M, true
       end
-      local S = { probe(ids[i]) }
-      if match(S) then
-        M[#M + 1] = S[1]
+      local s = candidate(ids[i])
+      if s then
+        M[#M + 1] = s
         if #M >= need then
           if #keys == 1 then return M, true end
           edge = score
@@ -337,12 +337,29 @@ local function q_walk(key, keys, after, need, probe, match)
   end
 end
 
+-- An unsorted page of a scan: walks the model's ids in id order (the order of an unsorted query),
+-- 500 at a time from the cursor's id, and stops once `need` are kept.
+local function q_walk_ids(ids_key, after, need, candidate)
+  local M, from = {}, '-'
+  if after then from = '(' .. after.id end
+  while true do
+    local ids = redis.call('ZRANGEBYLEX', ids_key, from, '+', 'LIMIT', 0, 500)
+    for _, id in ipairs(ids) do
+      local s = candidate(id)
+      if s then
+        M[#M + 1] = s
+        if #M >= need then return M end
+      end
+    end
+    if #ids < 500 then return M end
+    from = '(' .. ids[#ids]
+  end
+end
+
 -- sorts a query's matches (unless a walk of the sort index found them in order) and returns the
 -- range first .. last of the page that q.offset and q.limit ('' for none) select
 local function q_page(q, M, sorted)
-  if not sorted then
-    if q.sort then q_sort(M, q.sort.field, q.sort.numeric, q.sort.desc) else q_sort(M, nil, false, false) end
-  end
+  if not sorted then q_sort(M, q.sort) end
   local first, last = tonumber(q.offset) + 1, #M
   if q.limit ~= '' then last = math.min(last, first + tonumber(q.limit) - 1) end
   return first, last
@@ -393,42 +410,64 @@ end
 ---   offset   the page's first match (text)         limit    the page's size ('' for none)
 ---   ix, uq, exp   the model's index, unique and expiry tables (as st_indexed takes them)
 ---   plan     a plan node (above)                   exact    true when the plan alone answers the filter
----   walk     a score index in sort order, when a limited page may walk it instead of sorting (or nil)
+---   sort     the sort keys { {field, numeric, desc}, ... } (empty: by id)
+---   walk     the score index of the first sort key, when a limited page may walk it (or nil)
+---   after    a stream's cursor (a parameter list, see q_cursor; empty for none): only matches
+---            after it in query order count
 ---   fields   the fields the filter and the sort read, fetched with one HMGET per candidate
----   sort     { field, numeric, desc } or nil       count    true when only the count is needed
+---   count    true when only the count is needed; page: true when the action returns a page
+---            (ids or records: offset and limit apply; count, update and delete take every match)
 --- filter(S) tells whether the candidate S[1] matches (the query's condition, compiled); act(q, M,
 --- sorted) acts on the matches M and returns the reply (q_act_* above; `sorted` when already in order).
+--- A limited page takes the cheapest of: the exact ids of the index sets, sorted (when the plan
+--- alone answers the filter and they are few); a walk of the first sort key's index that stops
+--- after offset+limit matches (and their ties); for an unsorted scan, a walk of the ids in id order
+--- that stops the same way; else every candidate of the plan, checked, sorted.
 local function q_run(q, filter, act)
   exp_sweep(q.prefix, q.ids, q.exp, q.ix, q.uq)
-  -- an exact plan decides from the index sets alone; probes then read only the sort field
-  -- (a limited page that can walk the sort index probes fewer records than the sets hold)
+  local keys = q.sort
+  local after = q_cursor(q.after, keys)
+  local need = nil
+  if q.page and q.limit ~= '' then need = tonumber(q.offset) + tonumber(q.limit) end
+  -- an exact plan decides from the index sets alone (nil when building them would cost more than
+  -- reading the candidates); candidates are then read only for the sort
   local ex = nil
-  if q.exact and (q.walk == nil or q.limit == '') then ex = q_exact(q.plan) end
-  if q.count and ex then return #ex.ids end
+  if q.exact then ex = q_exact(q.plan) end
+  if q.count and ex and not after then return #ex.ids end
   local sort_fields = {}
-  if q.sort then sort_fields = { q.sort.field } end
-  local function probe(id)
-    if ex then return q_probe(q.prefix, id, sort_fields) end
-    return q_probe(q.prefix, id, q.fields)
+  for i, k in ipairs(keys) do sort_fields[i] = k.field end
+  -- the state of a candidate id when it matches (and follows the cursor), else nil
+  local function candidate(id)
+    local s
+    if ex then
+      if not ex.set[id] then return nil end
+      s = q_probe(q.prefix, id, sort_fields)
+    else
+      s = q_probe(q.prefix, id, q.fields)
+      if not (s.cache['#v'] and filter({ s })) then return nil end
+    end
+    if after then
+      q_sort_values(s, keys)
+      if not q_before(after, s, keys) then return nil end
+    end
+    return s
   end
-  local function match(S)
-    if ex then return ex.set[S[1].id] == true end
-    return S[1].cache['#v'] and filter(S)
-  end
-  local M, sorted = {}, false
-  if q.walk and q.limit ~= '' then
-    local est = q_count(q.plan)
-    if est == nil or est > 1000 then
-      M, sorted = q_walk(q.walk, q.sort.desc, tonumber(q.offset) + tonumber(q.limit), probe, match)
+  if need and q.walk then
+    -- walking probes about need * (index size) / matches ids; collecting probes every candidate
+    local est = ex and #ex.ids or q_count(q.plan)
+    local walk = est == nil or est > 1000
+    if ex then walk = need * redis.call('ZCARD', q.walk) < 20 * est * est end
+    if walk then
+      local M, sorted = q_walk(q.walk, keys, after, need, candidate)
+      if sorted then return act(q, M, true) end
     end
   end
-  if not sorted then
-    M = {}
-    for _, id in ipairs((ex and ex.ids) or q_ids(q.plan) or q_all(q.ids)) do
-      local S = { probe(id) }
-      if match(S) then M[#M + 1] = S[1] end
-    end
+  local list = (ex and ex.ids) or q_ids(q.plan)
+  if list == nil and need and #keys == 0 then return act(q, q_walk_ids(q.ids, after, need, candidate), false) end
+  local M = {}
+  for _, id in ipairs(list or q_all(q.ids)) do
+    local s = candidate(id)
+    if s then M[#M + 1] = s end
   end
-  return act(q, M, sorted)
+  return act(q, M, false)
 end
-
