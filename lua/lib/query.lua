@@ -386,7 +386,7 @@ end
 
 local function q_act_delete(q, M)
   local n = 0
-  for _, m in ipairs(M) do n = n + rec_delete(st_indexed(st_new(m.key), m.id, q.ix, q.uq, q.exp), q.ids, m.id) end
+  for _, m in ipairs(M) do n = n + rec_delete(st_indexed(st_new(m.key), m.id, q.ix, q.uq, q.exp, q.ch), q.ids, m.id) end
   return n
 end
 
@@ -395,7 +395,7 @@ end
 local function q_act_update(q, M, each)
   local changed = 0
   for i, p in ipairs(M) do
-    local m = st_indexed(st_new(p.key), p.id, q.ix, q.uq, q.exp)
+    local m = st_indexed(st_new(p.key), p.id, q.ix, q.uq, q.exp, q.ch)
     M[i] = m
     m.v0 = st_get(m, '#v')
     each({ m })
@@ -409,6 +409,7 @@ end
 ---   prefix   record keys are prefix .. id          ids      the model's id set (a KEYS slot)
 ---   offset   the page's first match (text)         limit    the page's size ('' for none)
 ---   ix, uq, exp   the model's index, unique and expiry tables (as st_indexed takes them)
+---   ch            the model's change stream, when it has one (lua/lib/changes.lua)
 ---   plan     a plan node (above)                   exact    true when the plan alone answers the filter
 ---   sort     the sort keys { {field, numeric, desc}, ... } (empty: by id)
 ---   walk     the score index of the first sort key, when a limited page may walk it (or nil)
@@ -424,7 +425,7 @@ end
 --- after offset+limit matches (and their ties); for an unsorted scan, a walk of the ids in id order
 --- that stops the same way; else every candidate of the plan, checked, sorted.
 local function q_run(q, filter, act)
-  exp_sweep(q.prefix, q.ids, q.exp, q.ix, q.uq)
+  exp_sweep(q.prefix, q.ids, q.exp, q.ix, q.uq, q.ch)
   local keys = q.sort
   local after = q_cursor(q.after, keys)
   local need = nil
