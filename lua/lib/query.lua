@@ -337,25 +337,6 @@ local function q_walk(key, keys, after, need, candidate)
   end
 end
 
--- An unsorted page of a scan: walks the model's ids in id order (the order of an unsorted query),
--- 500 at a time from the cursor's id, and stops once `need` are kept.
-local function q_walk_ids(ids_key, after, need, candidate)
-  local M, from = {}, '-'
-  if after then from = '(' .. after.id end
-  while true do
-    local ids = redis.call('ZRANGEBYLEX', ids_key, from, '+', 'LIMIT', 0, 500)
-    for _, id in ipairs(ids) do
-      local s = candidate(id)
-      if s then
-        M[#M + 1] = s
-        if #M >= need then return M end
-      end
-    end
-    if #ids < 500 then return M end
-    from = '(' .. ids[#ids]
-  end
-end
-
 -- sorts a query's matches (unless a walk of the sort index found them in order) and returns the
 -- range first .. last of the page that q.offset and q.limit ('' for none) select
 local function q_page(q, M, sorted)
@@ -416,14 +397,17 @@ end
 ---   after    a stream's cursor (a parameter list, see q_cursor; empty for none): only matches
 ---            after it in query order count
 ---   fields   the fields the filter and the sort read, fetched with one HMGET per candidate
+---   slice    { from, size }: a scan in slices (the client runs them in turn): this script reads
+---            the `size` ids after `from` ('' from the first) and replies { next, reply }, `next`
+---            the id to go on after ('' when no id is left or a page is complete)
 ---   count    true when only the count is needed; page: true when the action returns a page
 ---            (ids or records: offset and limit apply; count, update and delete take every match)
 --- filter(S) tells whether the candidate S[1] matches (the query's condition, compiled); act(q, M,
 --- sorted) acts on the matches M and returns the reply (q_act_* above; `sorted` when already in order).
 --- A limited page takes the cheapest of: the exact ids of the index sets, sorted (when the plan
 --- alone answers the filter and they are few); a walk of the first sort key's index that stops
---- after offset+limit matches (and their ties); for an unsorted scan, a walk of the ids in id order
---- that stops the same way; else every candidate of the plan, checked, sorted.
+--- after offset+limit matches (and their ties); else every candidate of the plan (or of the
+--- slice), checked, sorted; an unsorted slice stops after offset+limit matches.
 local function q_run(q, filter, act)
   exp_sweep(q.prefix, q.ids, q.exp, q.ix, q.uq, q.ch)
   local keys = q.sort
@@ -453,6 +437,10 @@ local function q_run(q, filter, act)
     end
     return s
   end
+  local function reply(next, ...)
+    if q.slice then return { next, act(q, ...) } end
+    return act(q, ...)
+  end
   if need and q.walk then
     -- walking probes about need * (index size) / matches ids; collecting probes every candidate
     local est = ex and #ex.ids or q_count(q.plan)
@@ -460,15 +448,30 @@ local function q_run(q, filter, act)
     if ex then walk = need * redis.call('ZCARD', q.walk) < 20 * est * est end
     if walk then
       local M, sorted = q_walk(q.walk, keys, after, need, candidate)
-      if sorted then return act(q, M, true) end
+      if sorted then return reply('', M, true) end
     end
   end
   local list = (ex and ex.ids) or q_ids(q.plan)
-  if list == nil and need and #keys == 0 then return act(q, q_walk_ids(q.ids, after, need, candidate), false) end
+  if list == nil and q.slice then
+    -- one slice of a scan; an unsorted page stops at `need` matches (ids come in query order)
+    local from = '-'
+    if q.slice.from ~= '' then from = '(' .. q.slice.from end
+    local chunk = redis.call('ZRANGEBYLEX', q.ids, from, '+', 'LIMIT', 0, q.slice.size)
+    local M, next = {}, ''
+    if #chunk == q.slice.size then next = chunk[#chunk] end
+    for _, id in ipairs(chunk) do
+      local s = candidate(id)
+      if s then
+        M[#M + 1] = s
+        if need and #keys == 0 and #M >= need then return reply('', M, false) end
+      end
+    end
+    return reply(next, M, false)
+  end
   local M = {}
   for _, id in ipairs(list or q_all(q.ids)) do
     local s = candidate(id)
     if s then M[#M + 1] = s end
   end
-  return act(q, M, false)
+  return reply('', M, false)
 end

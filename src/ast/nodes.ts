@@ -250,6 +250,11 @@ export interface QueryNode {
    * value, or '0' and '' when absent, then the id. Only matches after it in query order count.
    */
   readonly after: ParamListNode;
+  /**
+   * A scan (PlanScan) runs in slices: this script reads the ids after this one ('' from the
+   * first), `SCAN_SLICE` of them, and replies `{ next id or '' when done, action's reply }`.
+   */
+  readonly slice?: ParamNode;
   readonly offset: ParamNode;
   /** '' for no limit. */
   readonly limit: ParamNode;

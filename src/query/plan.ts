@@ -4,6 +4,7 @@
  * live counts. Anything an index cannot narrow (ne, not, unindexed fields, field-to-field
  * comparisons) plans as a scan, and the script checks the full condition on every candidate.
  */
+import { SCAN_SLICE } from '../compile/query.js';
 import { node, type Expr, type IndexRef, type ParamNode, type PlanNode, type QuerySort } from '../ast/nodes.js';
 
 /** A model's indexes by field: value indexes (score or lexicographic) and word indexes (`search`). */
@@ -132,15 +133,14 @@ export function describePlan(p: PlanNode): string {
 
 /** How a query orders and pages its matches, for `explain()` (`walk`: the first key's score index, when a page may walk it). */
 export function describeSort(sort: readonly QuerySort[], walk: IndexRef | undefined, limited: boolean, scan: boolean): string {
+  const slices = scan ? `; the scan runs in slices of ${SCAN_SLICE} ids (one script each, in id order)` : '';
   if (sort.length === 0) {
-    return limited && scan
-      ? 'in id order: a page walks the ids 500 at a time and stops after offset+limit matches'
-      : 'in id order';
+    return limited && scan ? `in id order${slices}: a page stops after offset+limit matches` : `in id order${slices}`;
   }
   const keys = sort.map((k) => `${k.field} ${k.desc ? 'desc' : 'asc'}`).join(', ');
   const order = `sort by ${keys}, then id ${sort.at(-1)!.desc ? 'desc' : 'asc'}`;
   if (walk && limited) {
     return `${order}: walks index ${walk.field} in order and stops after offset+limit matches${sort.length > 1 ? ' and the ties of the last one (sorted by the other keys on the server)' : ''}, unless the candidates are few enough to sort`;
   }
-  return `${order}: every match sorted on the server, then paged`;
+  return `${order}: every match sorted on the server, then paged${slices}${scan ? ', merged here' : ''}`;
 }

@@ -97,7 +97,18 @@ export class Query<S extends TProperties> implements AsyncIterable<Rec<S>> {
     return this.options.sort.map(({ field, desc }) => ({ field, desc, numeric: luaTypeOf(specAt(this.model.spec, field)!) === 'num' }));
   }
 
-  private node(action: QueryNode['action'], body: readonly Stmt[] = [], page?: { offset: number; limit?: number }, shard = 0, after?: Row): QueryNode {
+  /**
+   * Whether reads run as a scan in slices (no index narrows the condition): one script per
+   * SCAN_SLICE ids, in id order, so no script holds Redis for long. Update and delete by query stay
+   * one script per shard, to stay all or nothing.
+   */
+  private get sliced(): boolean {
+    return !this.options.ids && planOf(this.condition.expr, indexesOf(this.model.shardKeys(0).ix)).kind === 'PlanScan';
+  }
+
+  private node(
+    action: QueryNode['action'], body: readonly Stmt[] = [], page?: { offset: number; limit?: number }, shard = 0, after?: Row, slice?: string,
+  ): QueryNode {
     const { offset, limit } = page ?? this.options;
     const keys = this.model.shardKeys(shard);
     const indexes = indexesOf(keys.ix);
@@ -117,6 +128,7 @@ export class Query<S extends TProperties> implements AsyncIterable<Rec<S>> {
       filter: this.condition.expr,
       sort: this.sortSpec,
       after: paramList(after ? cursorOf(after) : []),
+      ...(slice !== undefined && { slice: param(slice) }),
       offset: param(String(offset)),
       limit: param(limit === undefined ? '' : String(limit)),
       action,
@@ -132,12 +144,36 @@ export class Query<S extends TProperties> implements AsyncIterable<Rec<S>> {
     return all.filter((shard) => held.has(shard));
   }
 
-  /** Runs `action` on each target shard in parallel, one script each; the decoded replies in shard order. */
+  /**
+   * Runs `action` on each target shard in parallel, one script each (or, for the reads of a sliced
+   * scan, one per slice in turn); the decoded replies in shard (and slice) order.
+   */
   private async fanOut<T>(
     action: QueryNode['action'], as: decode.Decoder<T>, body: readonly Stmt[] = [], page?: { offset: number; limit?: number },
   ): Promise<T[]> {
     await ensureIndexes(this.model);
+    if (this.sliced && action !== 'update' && action !== 'delete') {
+      return (await Promise.all(this.targetShards().map((shard) => this.slices(shard, action, as, page)))).flat();
+    }
     return Promise.all(this.targetShards().map((shard) => runProgram(this.model.db, this.node(action, body, page, shard), as)));
+  }
+
+  /**
+   * The slices of a scan on one shard, in id order, each one script. An unsorted page stops once
+   * it holds offset+limit matches (ids are its order); anything else reads every slice.
+   */
+  private async slices<T>(shard: number, action: QueryNode['action'], as: decode.Decoder<T>, page?: { offset: number; limit?: number }, after?: Row): Promise<T[]> {
+    const need = page?.limit === undefined || this.options.sort.length > 0 ? Infinity : page.offset + page.limit;
+    const parts: T[] = [];
+    let found = 0;
+    let from = after && this.options.sort.length === 0 ? String(after.id) : '';
+    do {
+      const { next, value } = await runProgram(this.model.db, this.node(action, [], page, shard, after, from), decode.slice(as));
+      parts.push(value);
+      found += Array.isArray(value) ? value.length : 0;
+      from = next;
+    } while (from !== '' && found < need);
+    return parts;
   }
 
   /** The sum of every target shard's count (count, update, delete). */
@@ -148,6 +184,10 @@ export class Query<S extends TProperties> implements AsyncIterable<Rec<S>> {
   /** One shard's matches `offset … offset+size` (after the row `after`, when given) in query order, with their records and sort values. */
   private async shardPage(shard: number, offset: number, size: number, after?: Row): Promise<Row[]> {
     await ensureIndexes(this.model);
+    if (this.sliced) {
+      const parts = await this.slices(shard, 'records', decode.page, { offset: 0, limit: offset + size }, after);
+      return mergePage(parts.map((p) => recordRows(p, this.sortSpec)), this.sortSpec, offset, size);
+    }
     const page = await runProgram(this.model.db, this.node('records', [], { offset, limit: size }, shard, after), decode.page);
     return recordRows(page, this.sortSpec);
   }
@@ -157,7 +197,7 @@ export class Query<S extends TProperties> implements AsyncIterable<Rec<S>> {
    * return their first offset+limit matches (which hold every row of the merged page), merged here.
    */
   private async rows(offset: number, limit: number | undefined, idsOnly: boolean): Promise<Row[]> {
-    const merged = this.targetShards().length > 1;
+    const merged = this.targetShards().length > 1 || this.sliced;
     const page = merged ? { offset: 0, limit: limit === undefined ? undefined : offset + limit } : { offset, limit };
     const skip = merged ? offset : 0;
     // ids carry no sort value: a sorted merge needs the records
@@ -240,7 +280,7 @@ export class Query<S extends TProperties> implements AsyncIterable<Rec<S>> {
    */
   async *[Symbol.asyncIterator](): AsyncIterator<Rec<S>> {
     const shards = this.targetShards();
-    const merged = shards.length > 1;
+    const merged = shards.length > 1 || this.sliced;
     const start = merged ? 0 : this.options.offset;
     const skip = this.options.offset - start;
     const need = this.options.limit === undefined ? Infinity : skip + this.options.limit;

@@ -70,7 +70,7 @@ describe('several sort keys', function () {
   it('explain says how the sort is done; bad sort keys are refused', () => {
     const plan = Emp.find((u) => u.age.gt(3)).sort('age', 'desc').thenBy('first').limit(10).explain().plan;
     expect(plan).to.match(/sort by age desc, first asc, then id asc: walks index age in order/);
-    expect(Emp.find((u) => u.pay.gt(3)).limit(5).explain().plan).to.match(/scan .*; in id order: a page walks the ids/);
+    expect(Emp.find((u) => u.pay.gt(3)).limit(5).explain().plan).to.match(/scan .*; in id order; the scan runs in slices of 2000 ids .*: a page stops after offset\+limit matches/);
     expect(() => Emp.find((u) => u.age.gt(3)).thenBy('age')).to.throw(QueryError);
     expect(() => Emp.find((u) => u.age.gt(3)).sort([])).to.throw(QueryError);
     expect(() => Emp.find((u) => u.age.gt(3)).sort([['nope', 'asc']])).to.throw(QueryError);
@@ -95,5 +95,28 @@ describe('several sort keys', function () {
     for (const e of all) if (!removed.has(e.id)) expect(seen.has(e.id), e.id).to.equal(true);
     expect(added).to.be.greaterThan(0);
     expect(await raw.ping()).to.equal('PONG');
+  });
+
+  it('a limited page of a scan stops after offset+limit matches in id order, and scans run in slices', async function () {
+    const Scan = defineModel('SortScan', { n: Type.Integer(), flag: Type.Boolean() }, { shards: onCluster ? 2 : 1 });
+    const recs = await Scan.insertMany(Array.from({ length: 5_000 }, (_, i) => ({ n: i, flag: i % 2 === 0 })));
+    const flagged = recs.filter((x) => x.flag).map((x) => x.id).sort();
+    expect(await Scan.find((u) => u.flag.eq(true)).offset(100).limit(20).ids()).to.deep.equal(flagged.slice(100, 120));
+    expect(await Scan.find((u) => u.flag.eq(true)).count()).to.equal(2_500);
+    expect((await Scan.find((u) => u.flag.eq(true)).sort('n', 'desc').limit(3).toArray()).map((x) => x.n)).to.deep.equal([4998, 4996, 4994]);
+    expect(Scan.find((u) => u.flag.eq(true)).limit(20).explain().plan).to.match(/slices of 2000 ids/);
+    if (onCluster) return;
+    // what the page read: one HMGET per candidate, in one slice (the first 240 ids hold 120 matches)
+    await raw.configResetStat();
+    expect(await Scan.find((u) => u.flag.eq(true)).offset(100).limit(20).ids()).to.have.length(20);
+    const stats = await raw.info('commandstats');
+    const hmget = Number(/cmdstat_hmget:calls=(\d+)/.exec(stats)?.[1] ?? 0);
+    const evals = Number(/cmdstat_evalsha:calls=(\d+)/.exec(stats)?.[1] ?? 0);
+    expect(hmget).to.be.within(120, 400);
+    expect(evals).to.equal(1);
+    // a count reads every slice: 5,000 ids in 3 scripts
+    await raw.configResetStat();
+    await Scan.find((u) => u.flag.eq(true)).count();
+    expect(Number(/cmdstat_evalsha:calls=(\d+)/.exec(await raw.info('commandstats'))?.[1])).to.equal(3);
   });
 });
