@@ -193,6 +193,37 @@ describe('change streams', () => {
     expect(resumed.map(brief)).to.deep.equal([brief(seen[1])]);
   });
 
+  it('a signal stops a reader blocked waiting for events, and its connection closes', async () => {
+    const stop = new AbortController();
+    const seen: Change[] = [];
+    const reading = (async () => {
+      for await (const c of User.changes({ from: '$', signal: stop.signal })) seen.push(c);
+    })();
+    await blockedReader(streamKey('ChUser'));
+    stop.abort();
+    await reading;
+    expect(seen).to.deep.equal([]);
+    await blockedReader(streamKey('ChUser'), 0);
+  });
+
+  it('two consumers of one group share the events, each delivered once', async () => {
+    const made = await Job.insertMany(Array.from({ length: 200 }, () => ({})));
+    const stop = new AbortController();
+    const got = new Map<string, string[]>([['a', []], ['b', []]]);
+    const total = (): number => got.get('a')!.length + got.get('b')!.length;
+    await Promise.all(['a', 'b'].map(async (consumer) => {
+      for await (const c of Job.changes({ group: 'pair', consumer, signal: stop.signal })) {
+        got.get(consumer)!.push(`${c.shard} ${c.eventId}`);
+        await c.ack();
+        if (total() === made.length) stop.abort();
+      }
+    }));
+    const all = [...got.get('a')!, ...got.get('b')!];
+    expect(new Set(all).size).to.equal(made.length);
+    expect(all).to.have.length(made.length);
+    expect(await pendingCount(Job, 'pair')).to.equal(0);
+  });
+
   it('merges the streams of a sharded model, each record in version order', async () => {
     const recs = await Sharded.insertMany(Array.from({ length: 40 }, () => ({})));
     for (let round = 0; round < 3; round++) {
@@ -308,14 +339,14 @@ async function pendingCount(model: typeof Job, group: string): Promise<number> {
   return n;
 }
 
-/** Resolves once a client is blocked reading on the node that serves `key` (asks the server). */
-async function blockedReader(key: string): Promise<void> {
+/** Resolves once `count` clients (default: at least one) are blocked on the node that serves `key` (asks the server). */
+async function blockedReader(key: string, count?: number): Promise<void> {
   const node = onCluster
     ? await (raw as unknown as { getNodeClientForKey(k: string): Promise<typeof raw> }).getNodeClientForKey(key)
     : raw;
   for (;;) {
-    const info = await node.info('clients');
-    if (/blocked_clients:[1-9]/.test(info)) return;
+    const blocked = Number(/blocked_clients:(\d+)/.exec(await node.info('clients'))![1]);
+    if (count === undefined ? blocked > 0 : blocked === count) return;
     await new Promise((done) => setImmediate(done));
   }
 }
