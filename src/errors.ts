@@ -69,6 +69,17 @@ export class QueryError extends RapyerError {
   override readonly code = 'QUERY';
 }
 
+/**
+ * A write to a sharded model while `Model.reshard` moves its records (writes are refused until the
+ * move ends; reads keep working). `layout` is the move in progress, e.g. `4>16`.
+ */
+export class ReshardingError extends RapyerError {
+  override readonly code = 'RESHARDING';
+  constructor(message: string, readonly layout: string) {
+    super(message);
+  }
+}
+
 interface LuaDetail {
   message?: string;
   path?: string;
@@ -82,6 +93,7 @@ const fromLua: Record<string, (d: LuaDetail) => RapyerError> = {
   OPERATION: (d) => new OperationError(d.message ?? 'operation impossible'),
   ABORT: (d) => new AbortError(d.message ?? 'aborted'),
   CONFLICT: (d) => new ConflictError(d.message ?? 'conflict'),
+  RESHARDING: (d) => new ReshardingError(d.message ?? 'the model is being resharded', d.path ?? ''),
 };
 
 // Redis appends " script: <sha>, on @user_script:<line>." to errors raised inside functions.

@@ -11,8 +11,8 @@ import type { IndexRef, InsertManyNode, ReadManyNode, UniqueRef } from '../ast/n
 import type { Writer } from './compiler.js';
 import { luaString } from './link.js';
 
-/** The index, unique and expiry tables that st_indexed takes (`{field, KEYS[i], type}`, `{field, KEYS[i]}`, `{KEYS[i], KEYS[j]}`). */
-function indexTables(ix: readonly IndexRef[], uq: readonly UniqueRef[], exp: readonly [string, string], w: Writer): string {
+/** The index, unique and expiry tables (shared with src/compile/shard.ts) that st_indexed takes (`{field, KEYS[i], type}`, `{field, KEYS[i]}`, `{KEYS[i], KEYS[j]}`). */
+export function indexTables(ix: readonly IndexRef[], uq: readonly UniqueRef[], exp: readonly [string, string], w: Writer): string {
   return [
     `{${ix.map((x) => `{${luaString(x.field)}, ${w.key(x.key)}, "${x.type}"}`).join(', ')}}`,
     `{${uq.map((u) => `{${luaString(u.field)}, ${w.key(u.key)}}`).join(', ')}}`,

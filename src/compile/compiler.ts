@@ -9,12 +9,13 @@
  */
 import { createHash } from 'node:crypto';
 import type {
-  Constraints, Expr, IndexRef, LuaType, ParamListNode, ParamNode, PlanNode, ProgramNode, QueryNode, RecordRef, Stmt,
+  Constraints, Expr, IndexRef, LuaType, ParamListNode, ParamNode, PlanNode, ProgramNode, QueryNode, RecordRef, ShardGuard, Stmt,
 } from '../ast/nodes.js';
 import type { Raw } from '../schema/codec.js';
 import { linkFunctions, luaString } from './link.js';
 import { fieldOpCall } from './field-ops.js';
 import { emitInsertMany, emitReadMany } from './bulk.js';
+import { emitShardDrop, emitShardMeta, emitShardPut, emitShardTake } from './shard.js';
 
 export interface Compiled {
   readonly lua: string;
@@ -216,7 +217,23 @@ const stmt: StmtEmitters = {
   ReleaseLock: (n, w, ind) => `${ind}${w.result()} = lock_release(${w.key(n.key)}, ${w.param(n.token)})`,
   InsertMany: emitInsertMany,
   ReadMany: emitReadMany,
+  ShardMeta: emitShardMeta,
+  ShardTake: emitShardTake,
+  ShardPut: emitShardPut,
+  ShardDrop: emitShardDrop,
 };
+
+/** The layout checks a script runs before anything else, one per shard meta key (see ShardGuard). */
+function guardLines(guards: readonly (ShardGuard | undefined)[], w: Writer): string[] {
+  const seen = new Set<string>();
+  const lines: string[] = [];
+  for (const g of guards) {
+    if (!g || seen.has(g.meta)) continue;
+    seen.add(g.meta);
+    lines.push(`shard_guard(${w.key(g.meta)}, ${w.param({ kind: 'Param', value: g.layout, as: 'str' })})`);
+  }
+  return lines;
+}
 
 function statement(n: Stmt, w: Writer, indent: string): string {
   return (stmt[n.kind] as (n: Stmt, w: Writer, indent: string) => string)(n, w, indent);
@@ -260,7 +277,7 @@ function compileProgram(program: ProgramNode): Compiled {
       if (!r.ix?.length && !r.uq?.length && !r.exp) return state;
       return `st_indexed(${state}, ${w.param({ kind: 'Param', value: r.id, as: 'str' })}, ${indexTables(r, w)})`;
     });
-    const lines: string[] = [];
+    const lines = guardLines([...(program.guards ?? []), ...program.records.map((r) => r.guard)], w);
     if (program.mode === 'update') {
       program.records.forEach((_, i) => lines.push(`rec_require(S[${i + 1}])`));
     }
@@ -389,8 +406,10 @@ function sortWalk(q: QueryNode, w: Writer): string[] {
  */
 function compileQuery(q: QueryNode): Compiled {
   const w = new Writer([]);
+  const guard = guardLines([q.guard], w);
   const ids = w.key(q.idsKey);
   const lines = [
+    ...guard,
     `local prefix = ${w.param(q.prefix)}`,
     `local first, limit = tonumber(${w.param(q.offset)}) + 1, ${w.param(q.limit)}`,
     `local IX, UQ, EXP = ${indexTables(q, w)}`,

@@ -11,7 +11,6 @@
 import type { TProperties } from 'typebox';
 import { node, param, paramList, type ProgramNode } from '../ast/nodes.js';
 import type { Reply } from '../client/executor.js';
-import { compile } from '../compile/compiler.js';
 import {
   ConflictError, NotFoundError, QueryError, RapyerError, UniqueViolationError, ValidationError,
 } from '../errors.js';
@@ -20,6 +19,7 @@ import type { Raw } from '../schema/codec.js';
 import type { Handles } from './types.js';
 import { readRecord } from './layout.js';
 import type { CreateInput, Model, PipelineFn, Rec, ShardKeys } from './model.js';
+import { guardOf } from './reshard.js';
 
 /**
  * Records per chunk script by default, measured with `npx tsx bench/bulk-chunk.ts` (3 indexed
@@ -164,7 +164,7 @@ export async function insertMany<S extends TProperties>(
     const list: Raw[] = [];
     for (const item of chunk) list.push(item.id, String(item.fields.length), ...item.fields);
     const program: ProgramNode = {
-      kind: 'Program', mode: 'write', binary: model.binary, records: [],
+      kind: 'Program', mode: 'write', binary: model.binary, records: [], guards: guardsOf(model, group),
       body: [node({
         kind: 'InsertMany', prefix: param(group.prefix), idsKey: group.idsKey, ix: group.ix, uq: group.uq, exp: group.exp,
         onConflict, ttlMs: param(ttlMs), items: paramList(list),
@@ -172,7 +172,7 @@ export async function insertMany<S extends TProperties>(
     };
     let reply: Reply[][];
     try {
-      reply = (await model.db.run(compile(program))) as Reply[][];
+      reply = (await model.exec(program)) as Reply[][];
     } catch (err) {
       throw renumber(err, positions);
     }
@@ -193,13 +193,14 @@ export async function getMany<S extends TProperties>(
 ): Promise<(Rec<S> | null)[]> {
   const missing = options.missing ?? 'error';
   if (!['error', 'skip', 'null'].includes(missing)) throw new RapyerError(`missing must be 'error', 'skip' or 'null'`);
+  if ((await model.shardState()).moving) return getEach(model, ids, missing);
   const found: (Rec<S> | null)[] = new Array(ids.length).fill(null);
   await perChunk(model, ids.map(String), (id) => id, options, async (group, chunk, positions) => {
     const program: ProgramNode = {
-      kind: 'Program', mode: 'read', binary: model.binary, records: [],
+      kind: 'Program', mode: 'read', binary: model.binary, records: [], guards: guardsOf(model, group),
       body: [node({ kind: 'ReadMany', prefix: param(group.prefix), idsKey: group.idsKey, ids: paramList(chunk) })],
     };
-    const reply = (await model.db.run(compile(program))) as Buffer[][][];
+    const reply = (await model.exec(program)) as Buffer[][][];
     const absent: string[] = [];
     chunk.forEach((id, i) => {
       const flat = reply[0][i];
@@ -215,6 +216,20 @@ export async function getMany<S extends TProperties>(
       throw new NotFoundError(`${model.name} not found: ${shown}`);
     }
   });
+  return missing === 'skip' ? found.filter((r) => r !== null) : found;
+}
+
+/** The layout check of a group's shard (see src/model/reshard.ts). */
+function guardsOf<S extends TProperties>(model: Model<S>, group: ShardKeys) {
+  const guard = guardOf(model.keys, group.shard, String(model.keys.shards));
+  return guard ? [guard] : [];
+}
+
+/** getMany during a reshard: each record read where it may be (old shard, then new), in parallel. */
+async function getEach<S extends TProperties>(model: Model<S>, ids: readonly string[], missing: string): Promise<(Rec<S> | null)[]> {
+  const found = await Promise.all(ids.map((id) => model.getOrNull(String(id))));
+  const absent = ids.filter((_, i) => found[i] === null);
+  if (absent.length > 0 && missing === 'error') throw new NotFoundError(`${model.name} not found: ${absent.slice(0, 10).join(', ')}`);
   return missing === 'skip' ? found.filter((r) => r !== null) : found;
 }
 

@@ -4,12 +4,12 @@
  */
 import type { TProperties, TSchema } from 'typebox';
 import {
-  node, param, paramList, type IndexRef, type ProgramNode, type RecordRef, type Stmt, type UniqueRef,
+  node, param, paramList, type IndexRef, type ProgramNode, type QueryNode, type RecordRef, type Stmt, type UniqueRef,
 } from '../ast/nodes.js';
 import { defaultDb, type Connection } from '../client/connection.js';
 import type { Reply } from '../client/executor.js';
 import { compile, type Compiled } from '../compile/compiler.js';
-import { NotFoundError, QueryError, RapyerError, SchemaError } from '../errors.js';
+import { NotFoundError, QueryError, RapyerError, ReshardingError, SchemaError } from '../errors.js';
 import { Condition } from '../ops/condition.js';
 import { Query } from '../query/query.js';
 import { checkIndexes, type CheckOptions, type IndexReport } from '../index/maintenance.js';
@@ -20,6 +20,9 @@ import { fromShape, isScalar, specAt, type FieldSpec, type ObjectSpec } from '..
 import { validate, withDefaults } from '../schema/validate.js';
 import { newId } from './ids.js';
 import { KeySpace } from './keys.js';
+import {
+  guardOf, layoutText, readLayouts, refreshShardState, reshard, shardState, type ReshardOptions, type ReshardResult, type ShardState,
+} from './reshard.js';
 import { withLock, type LockOptions } from './lock.js';
 import {
   deleteMany, getMany, insertMany, updateMany, type BulkTarget, type ChunkOptions, type GetManyOptions, type InsertManyOptions,
@@ -109,7 +112,8 @@ export class Model<S extends TProperties = TProperties> {
   /** Whether records hold bytes anywhere: only then must replies come back as Buffers. */
   readonly binary: boolean;
   private keySpace?: KeySpace;
-  private shardKeyCache: ShardKeys[] = [];
+  /** Shard keys by record prefix: the declared layout's, and a reshard's source and target. */
+  private shardKeyCache = new Map<string, ShardKeys>();
 
   constructor(
     readonly name: string,
@@ -135,29 +139,100 @@ export class Model<S extends TProperties = TProperties> {
     return new Model(this.name, this.shape, this.options, db, this.spec);
   }
 
-  /** A record of this model in a program: its key, and its shard's keys every write must keep. */
-  ref(id: string, seen = ''): RecordRef {
-    const { idsKey, ix, uq, exp } = this.shardKeys(this.keys.shardOf(id));
-    return { key: this.keys.record(id), idsKey, id, seen, ix, uq, exp };
+  /**
+   * A record of this model in a program: its key, its shard's keys every write must keep, and the
+   * layout check of its shard (`keys`, `layout`: another layout's, during a reshard).
+   */
+  ref(id: string, seen = '', keys = this.keys, layout = String(keys.shards)): RecordRef {
+    const shard = keys.shardOf(id);
+    const { idsKey, ix, uq, exp } = this.shardKeys(shard, keys);
+    return { key: keys.record(id), guard: guardOf(keys, shard, layout), idsKey, id, seen, ix, uq, exp };
   }
 
   /** The model-wide keys of one shard (0 … keys.shards-1): ids, indexes, unique, expiry, meta. */
-  shardKeys(shard: number): ShardKeys {
-    return (this.shardKeyCache[shard] ??= {
-      shard,
-      prefix: this.keys.recordPrefix(shard),
-      idsKey: this.keys.ids(shard),
-      ix: (this.options.indexes ?? []).map((field): IndexRef => ({
-        field, key: this.keys.index(field, shard), type: indexType(specAt(this.spec, field)!),
-      })),
-      uq: (this.options.unique ?? []).map((field): UniqueRef => ({ field, key: this.keys.unique(field, shard) })),
-      exp: this.keys.expiry(shard),
-      meta: this.keys.meta(shard),
-    });
+  shardKeys(shard: number, keys = this.keys): ShardKeys {
+    const prefix = keys.recordPrefix(shard);
+    let out = this.shardKeyCache.get(prefix);
+    if (!out) {
+      out = {
+        shard,
+        prefix,
+        idsKey: keys.ids(shard),
+        ix: (this.options.indexes ?? []).map((field): IndexRef => ({
+          field, key: keys.index(field, shard), type: indexType(specAt(this.spec, field)!),
+        })),
+        uq: (this.options.unique ?? []).map((field): UniqueRef => ({ field, key: keys.unique(field, shard) })),
+        exp: keys.expiry(shard),
+        meta: keys.meta(shard),
+      };
+      this.shardKeyCache.set(prefix, out);
+    }
+    return out;
   }
 
-  private async run(program: ProgramNode): Promise<Reply> {
-    return this.db.run(compile(freezeDeep({ ...program, binary: this.binary })));
+  /**
+   * The model's shard layout on its connection (read once, see src/model/reshard.ts): SchemaError
+   * when the declared `shards` is not the count the data was written with.
+   */
+  shardState(): Promise<ShardState> {
+    return shardState(this);
+  }
+
+  /**
+   * Runs a program or query of this model. During a reshard writes are refused (ReshardingError);
+   * a script that finds its shard laid out otherwise than this process believed makes it look
+   * again (SchemaError if the data now has another count than the declared one).
+   */
+  async exec(program: ProgramNode | QueryNode): Promise<Reply> {
+    const writes = program.kind === 'Program' ? program.mode !== 'read' : program.action === 'update' || program.action === 'delete';
+    let state = await shardState(this);
+    // a move this process saw may have ended since: look again before refusing
+    if (state.moving && writes) state = await refreshShardState(this);
+    if (state.moving && writes) throw this.resharding(state);
+    try {
+      return await this.db.run(compile(freezeDeep({ ...program, binary: this.binary })));
+    } catch (err) {
+      if (!(err instanceof ReshardingError)) throw err;
+      const now = await refreshShardState(this);
+      throw now.moving ? this.resharding(now) : err;
+    }
+  }
+
+  private resharding(state: ShardState): ReshardingError {
+    const { from, to } = state.moving!;
+    return new ReshardingError(`${this.name} is being resharded from ${from} to ${to} shards: writes wait until it ends`, layoutText(state));
+  }
+
+  /**
+   * A read of one record (one statement): during a reshard in its old shard first, then in its new
+   * one (a move writes the new copy before it deletes the old, so one of the two reads finds it).
+   */
+  private async readOne(id: string, body: Stmt, found: (reply: Reply[]) => boolean): Promise<Reply[]> {
+    for (let retry = 0; ; retry++) {
+      const state = await shardState(this);
+      const layout = readLayouts(state);
+      const spaces = state.moving ? [this.keys.withShards(state.moving.from), this.keys.withShards(state.moving.to)] : [this.keys];
+      try {
+        let reply: Reply[] = [];
+        for (const keys of spaces) {
+          reply = (await this.exec({ kind: 'Program', mode: 'read', records: [this.ref(id, '', keys, layout)], body: [body] })) as Reply[];
+          if (found(reply)) break;
+        }
+        return reply;
+      } catch (err) {
+        // this process's layout was stale: exec has read it again
+        if (!(err instanceof ReshardingError) || retry > 0) throw err;
+      }
+    }
+  }
+
+  /**
+   * Moves the records and their index entries to `count` shards, in chunks, resumable after a
+   * crash or an abort (call it again with the same count). Reads work throughout; writes get
+   * ReshardingError until it ends. Declare the model with the new count afterwards.
+   */
+  reshard(count: number, options?: ReshardOptions): Promise<ReshardResult> {
+    return reshard(this, count, options);
   }
 
   idOf(data: Record<string, unknown>): string {
@@ -187,14 +262,12 @@ export class Model<S extends TProperties = TProperties> {
   async create(input: CreateInput<S>): Promise<Rec<S>> {
     const { data, fields } = this.prepare(input);
     const id = this.idOf(data);
-    const reply = (await this.run(this.writeProgram(id, fields, 'create'))) as Reply[];
+    const reply = (await this.exec(this.writeProgram(id, fields, 'create'))) as Reply[];
     return this.wrap(id, data, { version: bufferText(reply[0]), heads: new Map() });
   }
 
   async getOrNull(id: string): Promise<Rec<S> | null> {
-    const reply = (await this.run({
-      kind: 'Program', mode: 'read', records: [this.ref(id)], body: [node({ kind: 'ReadRecord', rec: 1 })],
-    })) as Reply[][];
+    const reply = await this.readOne(id, node({ kind: 'ReadRecord', rec: 1 }), (r) => (r[0] as Reply[]).length > 0);
     const flat = reply[0] as Buffer[];
     if (flat.length === 0) return null;
     const { data, meta } = readRecord(this.spec, flat);
@@ -208,14 +281,12 @@ export class Model<S extends TProperties = TProperties> {
   }
 
   async exists(id: string): Promise<boolean> {
-    const reply = (await this.run({
-      kind: 'Program', mode: 'read', records: [this.ref(id)], body: [node({ kind: 'ExistsRecord', rec: 1 })],
-    })) as number[];
+    const reply = await this.readOne(id, node({ kind: 'ExistsRecord', rec: 1 }), (r) => r[0] === 1);
     return reply[0] === 1;
   }
 
   async delete(id: string): Promise<boolean> {
-    const reply = (await this.run({
+    const reply = (await this.exec({
       kind: 'Program', mode: 'write', records: [this.ref(id)], body: [node({ kind: 'DeleteRecord', rec: 1, id: param(id, 'str') })],
     })) as number[];
     return reply[0] === 1;
@@ -223,7 +294,7 @@ export class Model<S extends TProperties = TProperties> {
 
   /** Sets the record's TTL; false when the record does not exist. */
   async expire(id: string, seconds: number): Promise<boolean> {
-    const reply = (await this.run({
+    const reply = (await this.exec({
       kind: 'Program', mode: 'write', records: [this.ref(id)],
       body: [node({ kind: 'ExpireRecord', rec: 1, ms: param(String(Math.round(seconds * 1000))) })],
     })) as number[];
@@ -232,10 +303,8 @@ export class Model<S extends TProperties = TProperties> {
 
   /** Seconds left to live; -1 without a TTL, -2 when the record does not exist. */
   async ttl(id: string): Promise<number> {
-    const reply = (await this.run({
-      kind: 'Program', mode: 'read', records: [this.ref(id)], body: [node({ kind: 'TtlRecord', rec: 1 })],
-    })) as number[];
-    return reply[0];
+    const reply = await this.readOne(id, node({ kind: 'TtlRecord', rec: 1 }), (r) => r[0] !== -2);
+    return reply[0] as number;
   }
 
   /** Field handles for conditions: `User.find(User.fields.age.gt(18))`. */
@@ -274,7 +343,7 @@ export class Model<S extends TProperties = TProperties> {
   async pipeline(id: string, fn: PipelineFn<S>): Promise<Rec<S>> {
     const recorder = new Recorder();
     this.record(fn, recorder, () => ({}));
-    const reply = (await this.run(this.updateProgram([this.ref(id)], recorder.body))) as Reply[];
+    const reply = (await this.exec(this.updateProgram([this.ref(id)], recorder.body))) as Reply[];
     const { data, meta } = readRecord(this.spec, (reply[1] as Buffer[]).slice(1));
     return this.wrap(id, data, meta);
   }
@@ -394,7 +463,7 @@ class RecordBase {
   private async runUpdate(body: readonly Stmt[]): Promise<Reply[]> {
     const h = hidden(this);
     const program = h.model.updateProgram([h.model.ref(h.id, h.meta.version)], body);
-    const reply = (await h.model.db.run(compile(freezeDeep(program)))) as Reply[];
+    const reply = (await h.model.exec(program)) as Reply[];
     applyReply(this, reply[1] as Buffer[]);
     return reply;
   }
@@ -422,7 +491,7 @@ class RecordBase {
   async save(): Promise<this> {
     const h = hidden(this);
     const { data, fields } = h.model.prepare(ownData(this));
-    const reply = (await h.model.db.run(compile(freezeDeep(h.model.writeProgram(h.id, fields, 'replace'))))) as Reply[];
+    const reply = (await h.model.exec(h.model.writeProgram(h.id, fields, 'replace'))) as Reply[];
     replaceData(this, data);
     h.meta = { version: bufferText(reply[0]), heads: new Map() };
     return this;
@@ -480,6 +549,7 @@ export async function transaction<const T extends readonly RecordMethods<any>[]>
   const refs = bases.map((r) => hidden(r).model.ref(hidden(r).id, hidden(r).meta.version));
   const binary = bases.some((r) => hidden(r).model.binary);
   const program: ProgramNode = { kind: 'Program', mode: 'update', binary, records: refs, body: recorder.body };
+  await Promise.all(bases.map((r) => hidden(r).model.shardState()));
   const reply = (await db.run(compile(freezeDeep(program)))) as Reply[];
   bases.forEach((r, i) => applyReply(r, reply[i + 1] as Buffer[]));
   return records;
@@ -503,7 +573,8 @@ export function defineModel<S extends TProperties>(name: string, shape: S, optio
   if (options.shards !== undefined && !(Number.isInteger(options.shards) && options.shards >= 1 && options.shards <= 1024)) {
     throw new SchemaError('shards must be an integer from 1 to 1024');
   }
-  if ((options.shards ?? 1) > 1 && (options.unique ?? []).length > 0) {
+  // a unique key field needs nothing more: the id picks the shard, and each shard refuses a second record with its id
+  if ((options.shards ?? 1) > 1 && (options.unique ?? []).some((field) => field !== options.key)) {
     // each shard's script sees only its own unique hash: a constraint across shards cannot be atomic
     throw new SchemaError(`unique fields cannot be enforced across shards: drop "unique" or "shards" on ${name}`);
   }

@@ -18,6 +18,7 @@ import type { Model, PipelineFn, Rec } from '../model/model.js';
 import { readRecord } from '../model/layout.js';
 import { describePlan, isExact, planOf } from './plan.js';
 import { ensureIndexes } from '../index/maintenance.js';
+import { guardOf } from '../model/reshard.js';
 import { idRows, mergePage, mergeStreams, recordRows, type Row, type SortSpec } from './fanout.js';
 
 export type Direction = 'asc' | 'desc';
@@ -85,6 +86,7 @@ export class Query<S extends TProperties> implements AsyncIterable<Rec<S>> {
       binary: this.model.binary,
       prefix: param(keys.prefix),
       idsKey: keys.idsKey,
+      guard: guardOf(this.model.keys, shard, String(this.shards)),
       ix: keys.ix,
       uq: keys.uq,
       exp: keys.exp,
@@ -103,13 +105,13 @@ export class Query<S extends TProperties> implements AsyncIterable<Rec<S>> {
 
   private async run(q: QueryNode): Promise<Reply> {
     await ensureIndexes(this.model);
-    return this.model.db.run(compile(q));
+    return this.model.exec(q);
   }
 
   /** Runs the action on every shard in parallel (one script each); the replies in shard order. */
   private async runAll(action: QueryNode['action'], body: readonly Stmt[] = [], page?: { offset: number; limit?: number }): Promise<Reply[]> {
     await ensureIndexes(this.model);
-    return Promise.all(this.targetShards().map((shard) => this.model.db.run(compile(this.node(action, body, page, shard)))));
+    return Promise.all(this.targetShards().map((shard) => this.model.exec(this.node(action, body, page, shard))));
   }
 
   /** Every shard, or only those holding a candidate of `within(ids)`. */
@@ -123,7 +125,7 @@ export class Query<S extends TProperties> implements AsyncIterable<Rec<S>> {
   /** One shard's matches `offset … offset+limit` in query order, with their records. */
   private async shardRows(shard: number, offset: number, limit?: number): Promise<Row[]> {
     await ensureIndexes(this.model);
-    const reply = (await this.model.db.run(compile(this.node('records', [], { offset, limit }, shard)))) as Reply[];
+    const reply = (await this.model.exec(this.node('records', [], { offset, limit }, shard))) as Reply[];
     return recordRows(reply, this.sortSpec);
   }
 
