@@ -9,17 +9,19 @@
  * other groups start no further chunk (the ones already sent complete).
  */
 import type { TProperties } from 'typebox';
-import { node, param, paramList, type ProgramNode } from '../ast/nodes.js';
-import type { Reply } from '../client/executor.js';
+import { node, param, paramList, type ProgramNode, type ShardGuard } from '../ast/nodes.js';
+import * as decode from '../client/decode.js';
+import { runProgram } from '../client/run.js';
 import {
   ConflictError, NotFoundError, QueryError, RapyerError, UniqueViolationError, ValidationError,
 } from '../errors.js';
 import { Condition } from '../ops/condition.js';
+import { Query } from '../query/query.js';
 import type { Raw } from '../schema/codec.js';
-import type { Handles } from './types.js';
+import type { ModelCore, ShardKeys } from './contract.js';
 import { readRecord } from './layout.js';
-import type { CreateInput, Model, PipelineFn, Rec, ShardKeys } from './model.js';
 import { guardOf } from './reshard.js';
+import type { CreateInput, Handles, PipelineFn, Rec } from './types.js';
 
 /**
  * Records per chunk script by default, measured with `npx tsx bench/bulk-chunk.ts` (3 indexed
@@ -72,7 +74,7 @@ interface Group<T> extends ShardKeys {
 }
 
 /** Items grouped by the hash tag their records live under: one group for the model, or one per shard. */
-function partition<S extends TProperties, T>(model: Model<S>, items: T[], idOf: (item: T) => string): Group<T>[] {
+function partition<S extends TProperties, T>(model: ModelCore<S>, items: T[], idOf: (item: T) => string): Group<T>[] {
   const groups = new Map<number, Group<T>>();
   items.forEach((item, i) => {
     const shard = model.keys.shardOf(idOf(item));
@@ -89,7 +91,7 @@ function partition<S extends TProperties, T>(model: Model<S>, items: T[], idOf: 
  * reporting progress after each; `positions` are the chunk items' indexes in `items`.
  */
 async function perChunk<S extends TProperties, T>(
-  model: Model<S>, items: T[], idOf: (item: T) => string, options: ChunkOptions,
+  model: ModelCore<S>, items: T[], idOf: (item: T) => string, options: ChunkOptions,
   work: (group: Group<T>, chunk: T[], positions: number[]) => Promise<void>,
 ): Promise<void> {
   const size = chunkSizeOf(options);
@@ -128,7 +130,7 @@ interface Prepared {
 }
 
 /** Validates every item (defaults filled) before anything is written; errors name the item. */
-function prepareAll<S extends TProperties>(model: Model<S>, inputs: readonly unknown[]): Prepared[] {
+function prepareAll<S extends TProperties>(model: ModelCore<S>, inputs: readonly unknown[]): Prepared[] {
   return inputs.map((input, i) => {
     try {
       const { data, fields } = model.prepare(input);
@@ -152,7 +154,7 @@ function prepareAll<S extends TProperties>(model: Model<S>, inputs: readonly unk
  * `await User.insertMany([{ name: 'Ada', age: 36 }, ...], { onConflict: 'skip', onProgress: ({ done, total }) => ... })`
  */
 export async function insertMany<S extends TProperties>(
-  model: Model<S>, inputs: readonly CreateInput<S>[], options: InsertManyOptions = {},
+  model: ModelCore<S>, inputs: readonly CreateInput<S>[], options: InsertManyOptions = {},
 ): Promise<Rec<S>[]> {
   const onConflict = options.onConflict ?? 'error';
   if (!['error', 'skip', 'replace'].includes(onConflict)) throw new RapyerError(`onConflict must be 'error', 'skip' or 'replace'`);
@@ -170,14 +172,14 @@ export async function insertMany<S extends TProperties>(
         onConflict, ttlMs: param(ttlMs), items: paramList(list),
       })],
     };
-    let reply: Reply[][];
+    let versions: string[];
     try {
-      reply = (await model.exec(program)) as Reply[][];
+      versions = await runProgram(model, program, decode.versions);
     } catch (err) {
       throw renumber(err, positions);
     }
     chunk.forEach((item, i) => {
-      const version = String(reply[0][i] ?? '');
+      const version = versions[i] ?? '';
       if (version !== '') out[positions[i]] = model.wrap(item.id, item.data, { version, heads: new Map() });
     });
   });
@@ -189,7 +191,7 @@ export async function insertMany<S extends TProperties>(
  * `await User.getMany(ids, { missing: 'null' })`
  */
 export async function getMany<S extends TProperties>(
-  model: Model<S>, ids: readonly string[], options: GetManyOptions = {},
+  model: ModelCore<S>, ids: readonly string[], options: GetManyOptions = {},
 ): Promise<(Rec<S> | null)[]> {
   const missing = options.missing ?? 'error';
   if (!['error', 'skip', 'null'].includes(missing)) throw new RapyerError(`missing must be 'error', 'skip' or 'null'`);
@@ -200,11 +202,11 @@ export async function getMany<S extends TProperties>(
       kind: 'Program', mode: 'read', binary: model.binary, records: [], guards: guardsOf(model, group),
       body: [node({ kind: 'ReadMany', prefix: param(group.prefix), idsKey: group.idsKey, ids: paramList(chunk) })],
     };
-    const reply = (await model.exec(program)) as Buffer[][][];
+    const hashes = await runProgram(model, program, decode.hashes);
     const absent: string[] = [];
     chunk.forEach((id, i) => {
-      const flat = reply[0][i];
-      if (flat.length === 0) {
+      const flat = hashes[i];
+      if (!flat) {
         absent.push(id);
         return;
       }
@@ -220,13 +222,13 @@ export async function getMany<S extends TProperties>(
 }
 
 /** The layout check of a group's shard (see src/model/reshard.ts). */
-function guardsOf<S extends TProperties>(model: Model<S>, group: ShardKeys) {
+function guardsOf<S extends TProperties>(model: ModelCore<S>, group: ShardKeys): ShardGuard[] {
   const guard = guardOf(model.keys, group.shard, String(model.keys.shards));
   return guard ? [guard] : [];
 }
 
 /** getMany during a reshard: each record read where it may be (old shard, then new), in parallel. */
-async function getEach<S extends TProperties>(model: Model<S>, ids: readonly string[], missing: string): Promise<(Rec<S> | null)[]> {
+async function getEach<S extends TProperties>(model: ModelCore<S>, ids: readonly string[], missing: string): Promise<(Rec<S> | null)[]> {
   const found = await Promise.all(ids.map((id) => model.getOrNull(String(id))));
   const absent = ids.filter((_, i) => found[i] === null);
   if (absent.length > 0 && missing === 'error') throw new NotFoundError(`${model.name} not found: ${absent.slice(0, 10).join(', ')}`);
@@ -234,13 +236,14 @@ async function getEach<S extends TProperties>(model: Model<S>, ids: readonly str
 }
 
 /** Every id of `target` once: the ids given, or the current matches of a condition. */
-async function targetIds<S extends TProperties>(model: Model<S>, target: BulkTarget<S>): Promise<{ ids: string[]; where: Condition }> {
+async function targetIds<S extends TProperties>(model: ModelCore<S>, target: BulkTarget<S>): Promise<{ ids: string[]; where: Condition }> {
   if (Array.isArray(target)) return { ids: [...new Set(target.map(String))], where: ANY };
   if (typeof target !== 'function' && !(target instanceof Condition)) {
     throw new QueryError('updateMany/deleteMany need an array of ids or a condition, e.g. (u) => u.age.gt(18)');
   }
-  const query = model.find(target as Condition | ((fields: Handles<S, 'pipe'>) => Condition));
-  return { ids: await query.ids(), where: query.condition };
+  const where = target instanceof Condition ? target : target(model.fields);
+  if (!(where instanceof Condition)) throw new QueryError('updateMany/deleteMany need a condition, e.g. (u) => u.age.gt(18)');
+  return { ids: await new Query(model, where).ids(), where };
 }
 
 /** Holds on every stored record: the filter of bulk operations by ids. */
@@ -254,13 +257,13 @@ const ANY = new Condition(param('true', 'bool'));
  * `await User.updateMany((u) => u.age.gt(17), (p) => p.status.set('adult'))`
  */
 export async function updateMany<S extends TProperties>(
-  model: Model<S>, target: BulkTarget<S>, fn: PipelineFn<S>, options: ChunkOptions = {},
+  model: ModelCore<S>, target: BulkTarget<S>, fn: PipelineFn<S>, options: ChunkOptions = {},
 ): Promise<number> {
   chunkSizeOf(options);
   const { ids, where } = await targetIds(model, target);
   let changed = 0;
   await perChunk(model, ids, (id) => id, options, async (_group, chunk) => {
-    const n = await model.find(where).within(chunk).update(fn); // groups run in parallel: add after the await
+    const n = await new Query(model, where).within(chunk).update(fn); // groups run in parallel: add after the await
     changed += n;
   });
   return changed;
@@ -268,13 +271,13 @@ export async function updateMany<S extends TProperties>(
 
 /** Deletes each target with its index entries, one chunk per script; resolves to how many were deleted. */
 export async function deleteMany<S extends TProperties>(
-  model: Model<S>, target: BulkTarget<S>, options: ChunkOptions = {},
+  model: ModelCore<S>, target: BulkTarget<S>, options: ChunkOptions = {},
 ): Promise<number> {
   chunkSizeOf(options);
   const { ids, where } = await targetIds(model, target);
   let deleted = 0;
   await perChunk(model, ids, (id) => id, options, async (_group, chunk) => {
-    const n = await model.find(where).within(chunk).delete();
+    const n = await new Query(model, where).within(chunk).delete();
     deleted += n;
   });
   return deleted;

@@ -19,19 +19,15 @@
  */
 import { node, param, paramList, type ProgramNode, type ShardGuard, type Stmt } from '../ast/nodes.js';
 import type { Connection } from '../client/connection.js';
+import * as decode from '../client/decode.js';
 import type { Reply } from '../client/executor.js';
-import { compile } from '../compile/compiler.js';
+import { runProgram } from '../client/run.js';
+import type { Compiled } from '../compile/compiler.js';
 import { RapyerError, ReshardingError, SchemaError } from '../errors.js';
-import { freezeDeep } from '../ops/recorder.js';
 import type { Raw } from '../schema/codec.js';
+import type { ShardKeys, ShardState } from './contract.js';
 import type { KeySpace } from './keys.js';
-import type { ShardKeys } from './model.js';
 
-/** The layout in effect: the declared count, and the move in progress if any. */
-export interface ShardState {
-  readonly count: number;
-  readonly moving?: { readonly from: number; readonly to: number };
-}
 
 /** What this module needs of a model. */
 export interface ShardedModel {
@@ -76,8 +72,9 @@ export function guardOf(keys: KeySpace, shard: number, layout: string): ShardGua
   return keys.cluster ? { meta: keys.meta(shard), layout } : undefined;
 }
 
-async function runOne(db: Connection, stmts: Stmt[], mode: ProgramNode['mode'] = 'write'): Promise<Reply[]> {
-  return (await db.run(compile(freezeDeep({ kind: 'Program', mode, records: [], body: stmts } satisfies ProgramNode)))) as Reply[];
+/** Runs maintenance statements on the connection (no layout check: they maintain the layouts). */
+function runOne<T>(db: Connection, stmts: Stmt[], as: decode.Decoder<T>, mode: ProgramNode['mode'] = 'write'): Promise<T> {
+  return runProgram(db, { kind: 'Program', mode, records: [], body: stmts }, as);
 }
 
 const setMeta = (key: string, field: string, value: string): Stmt => node({ kind: 'Meta', key, field, value: param(value, 'str') });
@@ -89,11 +86,10 @@ interface Stored {
 
 /** The model-wide meta, recording the declared count when none is stored yet. */
 async function readStored(model: ShardedModel): Promise<Stored> {
-  const [[shards, move]] = (await runOne(model.db, [
+  const { shards, move } = await runOne(model.db, [
     node({ kind: 'ShardMeta', key: model.keys.modelMeta(), declared: param(String(model.keys.shards)) }),
-  ])) as Reply[][];
-  const text = move === null || move === undefined ? '' : String(move);
-  return { shards: Number(String(shards)), move: text === '' ? undefined : (JSON.parse(text) as Stored['move']) };
+  ], decode.shardMeta);
+  return { shards, move: move === '' ? undefined : (JSON.parse(move) as Stored['move']) };
 }
 
 /** Layouts by connection and `name/declared count`; a move is looked at again after MOVING_TTL_MS. */
@@ -145,6 +141,26 @@ export function shardState(model: ShardedModel): Promise<ShardState> {
   return entry.state;
 }
 
+/**
+ * Runs a script of `model`: after the layout check (once per process), and when the script finds
+ * its shard laid out otherwise, with the layout read again: SchemaError when the data now has
+ * another count than the declared one, ReshardingError while a move runs.
+ */
+export async function runChecked(model: ShardedModel, script: Compiled): Promise<Reply> {
+  await shardState(model);
+  try {
+    return await model.db.run(script);
+  } catch (err) {
+    if (!(err instanceof ReshardingError)) throw err;
+    const now = await refreshShardState(model);
+    if (!now.moving) throw err;
+    throw new ReshardingError(
+      `${model.name} is being resharded from ${now.moving.from} to ${now.moving.to} shards: writes wait until it ends`,
+      layoutText(now),
+    );
+  }
+}
+
 /** Forgets the cached layout (a script said it changed) and reads it again. */
 export function refreshShardState(model: ShardedModel): Promise<ShardState> {
   cache.get(model.db)?.delete(`${model.name}/${model.keys.shards}`);
@@ -163,39 +179,34 @@ async function moveShard(
 ): Promise<void> {
   const db = model.db;
   const meta = model.keys.modelMeta();
-  const [stored] = await runOne(db, [node({ kind: 'Meta', key: meta, field: `reshard:${shard}` })], 'read');
-  const saved = stored === null ? '' : String(stored);
+  const saved = await runOne(db, [node({ kind: 'Meta', key: meta, field: `reshard:${shard}` })], decode.str, 'read');
   let done = saved === DONE;
   let cursor = saved.startsWith('>') ? saved.slice(1) : '';
   const src = model.shardKeys(shard, from);
   const chunkKeys = (k: ShardKeys) => ({ prefix: param(k.prefix), idsKey: k.idsKey, ix: k.ix, uq: k.uq, exp: k.exp });
   while (!done) {
     options.signal?.throwIfAborted();
-    const [taken] = (await runOne(db, [node({
+    const taken = await runOne(db, [node({
       kind: 'ShardTake', ...chunkKeys(src), cursor: param(cursor), count: param(String(options.chunkSize ?? 500)),
-    })])) as Reply[][];
+    })], decode.shardChunk);
     const groups = new Map<number, { ids: string[]; items: Raw[] }>();
-    let scanned = 0;
-    for (let i = 1; i < taken.length; i += 3) {
-      scanned++;
-      const id = String(taken[i]);
+    for (const { id, pttl, flat } of taken.records) {
       const target = to.shardOf(id);
       if (to.recordPrefix(target) === src.prefix) continue;
-      const flat = (taken[i + 2] as Raw[]) ?? [];
       let group = groups.get(target);
       if (!group) groups.set(target, (group = { ids: [], items: [] }));
       group.ids.push(id);
-      group.items.push(id, String(taken[i + 1]), String(flat.length), ...flat);
+      group.items.push(id, pttl, String(flat.length), ...flat);
     }
     await Promise.all([...groups].map(([target, g]) =>
-      runOne(db, [node({ kind: 'ShardPut', ...chunkKeys(model.shardKeys(target, to)), items: paramList(g.items) })])));
+      runOne(db, [node({ kind: 'ShardPut', ...chunkKeys(model.shardKeys(target, to)), items: paramList(g.items) })], decode.none)));
     const moved = [...groups.values()].flatMap((g) => g.ids);
-    if (moved.length > 0) await runOne(db, [node({ kind: 'ShardDrop', ...chunkKeys(src), ids: paramList(moved) })]);
-    cursor = String(taken[0]);
+    if (moved.length > 0) await runOne(db, [node({ kind: 'ShardDrop', ...chunkKeys(src), ids: paramList(moved) })], decode.none);
+    cursor = taken.cursor;
     done = cursor === '';
-    await runOne(db, [setMeta(meta, `reshard:${shard}`, done ? DONE : `>${cursor}`)]);
+    await runOne(db, [setMeta(meta, `reshard:${shard}`, done ? DONE : `>${cursor}`)], decode.none);
     progress.moved += moved.length;
-    progress.scanned += scanned;
+    progress.scanned += taken.records.length;
     options.onProgress?.({ ...progress });
   }
 }
@@ -225,25 +236,25 @@ export async function reshard(model: ShardedModel, count: number, options: Resha
   } else {
     if (from === count) return { from, to: count, moved: 0 };
     // fresh checkpoints first, then the move itself: a crash in between leaves no move to resume
-    await runOne(model.db, Array.from({ length: from }, (_, i) => setMeta(meta, `reshard:${i}`, '')));
-    await runOne(model.db, [setMeta(meta, 'reshard', JSON.stringify({ from, to: count }))]);
+    await runOne(model.db, Array.from({ length: from }, (_, i) => setMeta(meta, `reshard:${i}`, '')), decode.none);
+    await runOne(model.db, [setMeta(meta, 'reshard', JSON.stringify({ from, to: count }))], decode.none);
   }
   const src = model.keys.withShards(from);
   const dst = model.keys.withShards(count);
   const layout = `${from}>${count}`;
   // every shard refuses writes from here on (scripts that ran before are complete: scripts are atomic)
-  await Promise.all(metasOf(src, dst).map((key) => runOne(model.db, [setMeta(key, 'layout', layout)])));
+  await Promise.all(metasOf(src, dst).map((key) => runOne(model.db, [setMeta(key, 'layout', layout)], decode.none)));
   // new shards hold the index entries of every record moved into them: their indexes count as built
   const fresh = Array.from({ length: count }, (_, i) => model.shardKeys(i, dst)).filter((k) => !metasOf(src, src).includes(k.meta));
   await Promise.all(fresh.map((k) => runOne(model.db, [
     setMeta(k.meta, 'indexes', JSON.stringify([...k.ix.map((x) => x.key), ...k.uq.map((u) => u.key)])),
-  ])));
+  ], decode.none)));
   refreshShardState(model).catch(() => undefined);
   const progress = { moved: 0, scanned: 0 };
   await Promise.all(Array.from({ length: from }, (_, i) => moveShard(model, src, dst, i, options, progress)));
   // shards first: readers that still see the move accept the new count (see readLayouts)
-  await Promise.all(metasOf(src, dst).map((key) => runOne(model.db, [setMeta(key, 'layout', String(count))])));
-  await runOne(model.db, [setMeta(meta, 'shards', String(count)), setMeta(meta, 'reshard', '')]);
+  await Promise.all(metasOf(src, dst).map((key) => runOne(model.db, [setMeta(key, 'layout', String(count))], decode.none)));
+  await runOne(model.db, [setMeta(meta, 'shards', String(count)), setMeta(meta, 'reshard', '')], decode.none);
   refreshShardState(model).catch(() => undefined);
   return { from, to: count, moved: progress.moved };
 }
