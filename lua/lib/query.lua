@@ -315,6 +315,18 @@ local function q_act_records(q, M, sorted)
   return out
 end
 
+-- the page as id, sort values, id, sort values, ...: what a merge across shards compares, without
+-- the records (a value absent from a record is false, so the reply keeps its place as a nil)
+local function q_act_ranked(q, M, sorted)
+  local first, last = q_page(q, M, sorted)
+  local out = {}
+  for i = first, last do
+    out[#out + 1] = M[i].id
+    out[#out + 1] = { st_get(M[i], q.sort.field) or false }
+  end
+  return out
+end
+
 local function q_act_delete(q, M)
   local n = 0
   for _, m in ipairs(M) do n = n + rec_delete(st_indexed(st_new(m.key), m.id, q.ix, q.uq, q.exp), q.ids, m.id) end

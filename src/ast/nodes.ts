@@ -265,7 +265,8 @@ export interface QueryNode {
   readonly offset: ParamNode;
   /** '' for no limit. */
   readonly limit: ParamNode;
-  readonly action: 'records' | 'ids' | 'count' | 'delete' | 'update';
+  /** `ranked`: ids and sort values only (a sorted page merged across shards reads its records after). */
+  readonly action: 'records' | 'ids' | 'ranked' | 'count' | 'delete' | 'update';
   readonly body: readonly Stmt[];
 }
 

@@ -73,6 +73,20 @@ export const page: Decoder<PageRow[]> = (reply) => {
   return rows;
 };
 
+/** One match of a `ranked` query page: its id and its sort values (null where the record has none). */
+export interface RankedRow {
+  readonly id: Raw;
+  readonly values: (Raw | null)[];
+}
+
+/** A query's `ranked` page, `[id, {values}, id, {values}, ...]`. */
+export const ranked: Decoder<RankedRow[]> = (reply) => {
+  const flat = list(reply);
+  const rows: RankedRow[] = [];
+  for (let i = 0; i < flat.length; i += 2) rows.push({ id: flat[i] as Raw, values: list(flat[i + 1]) as (Raw | null)[] });
+  return rows;
+};
+
 /** One chunk of an index check over the ids (ix_fill): the next cursor ('' when done), records walked, entries missing. */
 export const fillChunk: Decoder<{ cursor: string; scanned: number; missing: number }> = (reply) => {
   const [cursor, scanned, missing] = list(only(reply));

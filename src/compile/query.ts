@@ -61,7 +61,7 @@ function prefetchFields(q: QueryNode): string[] {
  */
 function walkIndex(q: QueryNode): IndexRef | undefined {
   const index = q.sort && q.ix.find((x) => x.field === q.sort!.field && x.type === 'n');
-  return index && (q.action === 'records' || q.action === 'ids') ? index : undefined;
+  return index && (q.action === 'records' || q.action === 'ids' || q.action === 'ranked') ? index : undefined;
 }
 
 /** What the query does with its matches: one of the q_act_* functions of lua/lib/query.lua. */
@@ -70,6 +70,7 @@ function action(q: QueryNode, w: Writer): string {
     case 'count': return 'function(_, M) return #M end';
     case 'ids': return 'function(q, M, sorted) return q_act_ids(q, M, sorted) end';
     case 'records': return 'function(q, M, sorted) return q_act_records(q, M, sorted) end';
+    case 'ranked': return 'function(q, M, sorted) return q_act_ranked(q, M, sorted) end';
     case 'delete': return 'function(q, M) return q_act_delete(q, M) end';
     case 'update': return ['function(q, M) return q_act_update(q, M, function(S)', block(q.body, w, '  '), 'end) end'].join('\n');
   }

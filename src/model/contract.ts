@@ -68,6 +68,8 @@ export interface ModelCore<S extends TProperties = TProperties> {
   /** The shard layout in effect (a reshard in progress, or none). */
   shardState(): Promise<ShardState>;
   getOrNull(id: string): Promise<Rec<S> | null>;
+  /** The records of `ids` that exist, in input order (one script per shard holding some). */
+  getMany(ids: readonly string[], options: { missing: 'skip' }): Promise<Rec<S>[]>;
   idOf(data: Record<string, unknown>): string;
   /** Validated data (defaults filled) and its hash fields. */
   prepare(input: unknown): { data: Record<string, unknown>; fields: Raw[] };

@@ -5,7 +5,7 @@
  * numerically, everything else bytewise; absent values last in both directions), ties and
  * unsorted queries by id (bytewise) in the sort direction.
  */
-import type { PageRow } from '../client/decode.js';
+import type { PageRow, RankedRow } from '../client/decode.js';
 
 export interface SortSpec {
   readonly field: string;
@@ -24,17 +24,26 @@ export interface Row {
   readonly value: number | Buffer | null;
 }
 
+/** A stored value as `q_sort` compares it: a number (numeric sorts), else bytes; null when absent. */
+function comparable(raw: Blob | null | undefined, numeric: boolean): number | Buffer | null {
+  if (raw === null || raw === undefined) return null;
+  if (!numeric) return toBuffer(raw);
+  const text = String(raw).trim();
+  const n = Number(text);
+  return text === '' || Number.isNaN(n) ? null : n;
+}
+
 /** The stored value of `field` in a flat HGETALL reply, as `q_sort` compares it (null = absent). */
 export function sortValue(flat: readonly Blob[], field: string, numeric: boolean): number | Buffer | null {
   for (let i = 0; i < flat.length; i += 2) {
-    if (String(flat[i]) !== field) continue;
-    const raw = flat[i + 1];
-    if (!numeric) return toBuffer(raw);
-    const text = String(raw).trim();
-    const n = Number(text);
-    return text === '' || Number.isNaN(n) ? null : n;
+    if (String(flat[i]) === field) return comparable(flat[i + 1], numeric);
   }
   return null;
+}
+
+/** Rows of a shard's `ranked` page: ids and the sort values the shard sent with them. */
+export function rankedRows(page: readonly RankedRow[], sort: SortSpec): Row[] {
+  return page.map(({ id, values }) => ({ id: toBuffer(id), value: comparable(values[0], sort.numeric) }));
 }
 
 /** Rows of a shard's page of records; `sort`: the sort values a merge compares (none for one shard). */
@@ -68,9 +77,14 @@ export function comparator(sort?: SortSpec): (a: Row, b: Row) => number {
   };
 }
 
-/** Merges per-shard lists (each already in query order) and keeps `offset … offset+limit`. */
-export function mergePage(lists: readonly Row[][], sort: SortSpec | undefined, offset: number, limit?: number): Row[] {
-  const all = lists.length === 1 ? lists[0] : lists.flat().sort(comparator(sort));
+/**
+ * Merges per-shard lists (each already in query order) and keeps `offset … offset+limit`. With
+ * `unique`, a row whose id came before is dropped (during a reshard a record may be read in its old
+ * and its new shard: the two copies are equal, so they sort next to each other).
+ */
+export function mergePage(lists: readonly Row[][], sort: SortSpec | undefined, offset: number, limit?: number, unique = false): Row[] {
+  let all = lists.length === 1 ? lists[0] : lists.flat().sort(comparator(sort));
+  if (unique) all = all.filter((row, i) => i === 0 || !row.id.equals(all[i - 1].id));
   return all.slice(offset, limit === undefined ? undefined : offset + limit);
 }
 
@@ -79,9 +93,9 @@ export function mergePage(lists: readonly Row[][], sort: SortSpec | undefined, o
  * shard (in query order); each shard is read a page at a time as its head is consumed, and the
  * smallest head goes next. No shard is asked for more than `need` rows in all.
  */
-export async function* mergeStreams(
-  shards: readonly number[],
-  pageOf: (shard: number, offset: number, size: number) => Promise<Row[]>,
+export async function* mergeStreams<T>(
+  shards: readonly T[],
+  pageOf: (shard: T, offset: number, size: number) => Promise<Row[]>,
   sort: SortSpec | undefined,
   pageSize: number,
   need = Infinity,

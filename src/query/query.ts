@@ -11,15 +11,16 @@ import * as decode from '../client/decode.js';
 import { explainProgram, runProgram } from '../client/run.js';
 import { QueryError } from '../errors.js';
 import { ensureIndexes } from '../index/maintenance.js';
-import type { ModelCore } from '../model/contract.js';
-import { guardOf } from '../model/reshard.js';
+import type { ModelCore, ShardKeys } from '../model/contract.js';
+import type { KeySpace } from '../model/keys.js';
+import { guardOf, readLayouts } from '../model/reshard.js';
 import { readRecord } from '../model/layout.js';
 import type { PipelineFn, Rec } from '../model/types.js';
 import type { Condition } from '../ops/condition.js';
 import { Recorder } from '../ops/recorder.js';
 import { luaTypeOf } from '../schema/facts.js';
 import { isScalar, specAt } from '../schema/spec.js';
-import { idRows, mergePage, mergeStreams, recordRows, type Row, type SortSpec } from './fanout.js';
+import { idRows, mergePage, mergeStreams, rankedRows, recordRows, type Row, type SortSpec } from './fanout.js';
 import { describePlan, indexesOf, isExact, planOf } from './plan.js';
 
 export type Direction = 'asc' | 'desc';
@@ -34,6 +35,16 @@ interface Options {
 
 /** Page size of `for await` streams: one script per page. */
 const PAGE = 500;
+
+/** Rows beyond the page that a merged page may ship with their records before it ranks first (see rankFirst). */
+const RANK_FIRST_ROWS = 64;
+
+/** One shard a query runs on: its keys, its layout, and the layout its scripts are checked against. */
+interface Target {
+  readonly keys: ShardKeys;
+  readonly space: KeySpace;
+  readonly layout: string;
+}
 
 export class Query<S extends TProperties> implements AsyncIterable<Rec<S>> {
   constructor(
@@ -78,21 +89,21 @@ export class Query<S extends TProperties> implements AsyncIterable<Rec<S>> {
     return sort && { field: sort.field, desc: sort.desc, numeric: luaTypeOf(specAt(this.model.spec, sort.field)!) === 'num' };
   }
 
-  private node(action: QueryNode['action'], body: readonly Stmt[] = [], page?: { offset: number; limit?: number }, shard = 0): QueryNode {
+  private node(action: QueryNode['action'], body: readonly Stmt[] = [], page?: { offset: number; limit?: number }, target = this.declared()[0]): QueryNode {
     const { offset, limit } = page ?? this.options;
-    const keys = this.model.shardKeys(shard);
+    const { keys, space, layout } = target;
     const indexes = indexesOf(keys.ix);
     return freezeDeep({
       kind: 'Query',
       binary: this.model.binary,
       prefix: param(keys.prefix),
       idsKey: keys.idsKey,
-      guard: guardOf(this.model.keys, shard, String(this.shards)),
+      guard: guardOf(space, keys.shard, layout),
       ix: keys.ix,
       uq: keys.uq,
       exp: keys.exp,
       plan: this.options.ids
-        ? astNode({ kind: 'PlanIds', ids: paramList(this.options.ids.filter((id) => this.model.keys.shardOf(id) === shard)) })
+        ? astNode({ kind: 'PlanIds', ids: paramList(this.options.ids.filter((id) => space.shardOf(id) === keys.shard)) })
         : planOf(this.condition.expr, indexes),
       exact: !this.options.ids && isExact(this.condition.expr, indexes),
       filter: this.condition.expr,
@@ -104,32 +115,66 @@ export class Query<S extends TProperties> implements AsyncIterable<Rec<S>> {
     } satisfies QueryNode);
   }
 
-  /** Every shard, or only those holding a candidate of `within(ids)`: one on an unsharded model. */
-  private targetShards(): number[] {
-    const all = Array.from({ length: this.shards }, (_, shard) => shard);
-    if (!this.options.ids) return all;
-    const held = new Set(this.options.ids.map((id) => this.model.keys.shardOf(id)));
-    return all.filter((shard) => held.has(shard));
+  /** The shards of a layout, or only those holding a candidate of `within(ids)`: one on an unsharded model. */
+  private targetsOf(space: KeySpace, layout: string): Target[] {
+    const held = this.options.ids && new Set(this.options.ids.map((id) => space.shardOf(id)));
+    return Array.from({ length: space.shards }, (_, shard) => shard)
+      .filter((shard) => !held || held.has(shard))
+      .map((shard) => ({ keys: this.model.shardKeys(shard, space), space, layout }));
   }
 
-  /** Runs `action` on each target shard in parallel, one script each; the decoded replies in shard order. */
+  /** The declared layout's target shards. */
+  private declared(): Target[] {
+    return this.targetsOf(this.model.keys, String(this.shards));
+  }
+
+  /**
+   * The shards to run on, in phases: one phase (every target shard at once), or during a reshard
+   * of a read, the old layout's shards and then the new one's. A move writes a record's new copy
+   * before it deletes the old one, so a record the first phase missed is there for the second.
+   * Writes carry the declared layout, which a shard being moved refuses (ReshardingError).
+   */
+  private async phases(writes: boolean): Promise<{ phases: Target[][]; moving: boolean }> {
+    const state = await this.model.shardState();
+    if (!state.moving || writes) return { phases: [this.declared()], moving: false };
+    const layout = readLayouts(state);
+    const { from, to } = state.moving;
+    return { phases: [this.targetsOf(this.model.keys.withShards(from), layout), this.targetsOf(this.model.keys.withShards(to), layout)], moving: true };
+  }
+
+  /** Runs `action` on each target shard (a phase at a time, its shards in parallel); the decoded replies. */
   private async fanOut<T>(
     action: QueryNode['action'], as: decode.Decoder<T>, body: readonly Stmt[] = [], page?: { offset: number; limit?: number },
-  ): Promise<T[]> {
+  ): Promise<{ replies: T[]; moving: boolean }> {
     await ensureIndexes(this.model);
-    return Promise.all(this.targetShards().map((shard) => runProgram(this.model, this.node(action, body, page, shard), as)));
+    const { phases, moving } = await this.phases(action === 'update' || action === 'delete');
+    const replies: T[] = [];
+    for (const phase of phases) replies.push(...(await Promise.all(phase.map((t) => runProgram(this.model, this.node(action, body, page, t), as)))));
+    return { replies, moving };
   }
 
-  /** The sum of every target shard's count (count, update, delete). */
+  /** The sum of every target shard's count (count, update, delete); during a reshard, the distinct ids counted. */
   private async total(action: 'count' | 'update' | 'delete', body: readonly Stmt[] = []): Promise<number> {
-    return (await this.fanOut(action, decode.count, body)).reduce((n, c) => n + c, 0);
+    if (action === 'count' && (await this.model.shardState()).moving) {
+      return new Set((await this.fanOut('ids', decode.ids)).replies.flat()).size;
+    }
+    return (await this.fanOut(action, decode.count, body)).replies.reduce((n, c) => n + c, 0);
   }
 
   /** One shard's matches `offset … offset+size` in query order, with their records. */
-  private async shardPage(shard: number, offset: number, size: number, merged: boolean): Promise<Row[]> {
+  private async shardPage(target: Target, offset: number, size: number, merged: boolean): Promise<Row[]> {
     await ensureIndexes(this.model);
-    const page = await runProgram(this.model, this.node('records', [], { offset, limit: size }, shard), decode.page);
+    const page = await runProgram(this.model, this.node('records', [], { offset, limit: size }, target), decode.page);
     return recordRows(page, merged ? this.sortSpec : undefined);
+  }
+
+  /**
+   * Whether a merged page reads its records after the merge: each shard then returns ids and sort
+   * values only (`ranked`), and only the final page's records are read, one script per shard that
+   * holds some. Worth the second round trip when the rows shipped beyond the page are many.
+   */
+  private rankFirst(targets: number, offset: number, limit: number | undefined): boolean {
+    return targets > 1 && limit !== undefined && (offset + limit) * (targets - 1) > RANK_FIRST_ROWS;
   }
 
   /**
@@ -137,15 +182,20 @@ export class Query<S extends TProperties> implements AsyncIterable<Rec<S>> {
    * return their first offset+limit matches (which hold every row of the merged page), merged here.
    */
   private async rows(offset: number, limit: number | undefined, idsOnly: boolean): Promise<Row[]> {
-    const merged = this.targetShards().length > 1;
+    const merged = this.declared().length > 1 || (await this.model.shardState()).moving !== undefined;
     const page = merged ? { offset: 0, limit: limit === undefined ? undefined : offset + limit } : { offset, limit };
     const skip = merged ? offset : 0;
-    // ids carry no sort value: a sorted merge needs the records
-    if (idsOnly && !(merged && this.options.sort)) {
-      return mergePage((await this.fanOut('ids', decode.ids, [], page)).map(idRows), this.sortSpec, skip, limit);
+    const sort = this.sortSpec;
+    if (idsOnly && !(merged && sort)) {
+      const { replies, moving } = await this.fanOut('ids', decode.ids, [], page);
+      return mergePage(replies.map(idRows), sort, skip, limit, moving);
     }
-    const pages = await this.fanOut('records', decode.page, [], page);
-    return mergePage(pages.map((p) => recordRows(p, merged ? this.sortSpec : undefined)), this.sortSpec, skip, limit);
+    if (merged && sort && (idsOnly || this.rankFirst(this.declared().length, offset, limit))) {
+      const { replies, moving } = await this.fanOut('ranked', decode.ranked, [], page);
+      return mergePage(replies.map((r) => rankedRows(r, sort)), sort, skip, limit, moving);
+    }
+    const { replies, moving } = await this.fanOut('records', decode.page, [], page);
+    return mergePage(replies.map((p) => recordRows(p, merged ? sort : undefined)), sort, skip, limit, moving);
   }
 
   private wrapRow(row: Row): Rec<S> {
@@ -153,8 +203,14 @@ export class Query<S extends TProperties> implements AsyncIterable<Rec<S>> {
     return this.model.wrap(String(row.id), data, meta);
   }
 
+  /**
+   * A page of records. Rows that came without their record (a ranked merge) are read by id after
+   * the merge; one deleted in between is left out.
+   */
   private async page(offset: number, limit?: number): Promise<Rec<S>[]> {
-    return (await this.rows(offset, limit, false)).map((row) => this.wrapRow(row));
+    const rows = await this.rows(offset, limit, false);
+    if (rows.every((row) => row.flat)) return rows.map((row) => this.wrapRow(row));
+    return this.model.getMany(rows.map((row) => String(row.id)), { missing: 'skip' });
   }
 
   /** Every match (or the page set by offset/limit): no hidden cap. */
@@ -214,12 +270,17 @@ export class Query<S extends TProperties> implements AsyncIterable<Rec<S>> {
    * merged). A single shard pages from the offset itself; several are each read from their start.
    */
   async *[Symbol.asyncIterator](): AsyncIterator<Rec<S>> {
-    const shards = this.targetShards();
+    if ((await this.model.shardState()).moving) {
+      // during a reshard a stream reads the old and the new shards in two phases (see phases): whole
+      yield* await this.toArray();
+      return;
+    }
+    const shards = this.declared();
     const merged = shards.length > 1;
     const start = merged ? 0 : this.options.offset;
     const skip = this.options.offset - start;
     const need = this.options.limit === undefined ? Infinity : skip + this.options.limit;
-    const pageOf = (shard: number, offset: number, size: number): Promise<Row[]> => this.shardPage(shard, start + offset, size, merged);
+    const pageOf = (target: Target, offset: number, size: number): Promise<Row[]> => this.shardPage(target, start + offset, size, merged);
     let i = 0;
     for await (const row of mergeStreams(shards, pageOf, this.sortSpec, PAGE, need)) {
       if (i >= need) return;
