@@ -20,7 +20,7 @@ import type { Condition } from '../ops/condition.js';
 import { Recorder } from '../ops/recorder.js';
 import { luaTypeOf } from '../schema/facts.js';
 import { isScalar, specAt } from '../schema/spec.js';
-import { idRows, mergePage, mergeStreams, rankedRows, recordRows, type Row, type SortSpec } from './fanout.js';
+import { comparator, idRows, mergePage, mergeStreams, rankedRows, recordRows, type Row, type SortSpec } from './fanout.js';
 import { describePlan, indexesOf, isExact, planOf } from './plan.js';
 
 export type Direction = 'asc' | 'desc';
@@ -35,9 +35,6 @@ interface Options {
 
 /** Page size of `for await` streams: one script per page. */
 const PAGE = 500;
-
-/** Rows beyond the page that a merged page may ship with their records before it ranks first (see rankFirst). */
-const RANK_FIRST_ROWS = 64;
 
 /** One shard a query runs on: its keys, its layout, and the layout its scripts are checked against. */
 interface Target {
@@ -161,41 +158,46 @@ export class Query<S extends TProperties> implements AsyncIterable<Rec<S>> {
     return (await this.fanOut(action, decode.count, body)).replies.reduce((n, c) => n + c, 0);
   }
 
-  /** One shard's matches `offset … offset+size` in query order, with their records. */
-  private async shardPage(target: Target, offset: number, size: number, merged: boolean): Promise<Row[]> {
-    await ensureIndexes(this.model);
-    const page = await runProgram(this.model, this.node('records', [], { offset, limit: size }, target), decode.page);
-    return recordRows(page, merged ? this.sortSpec : undefined);
+  /** One shard's matches `offset … offset+limit` as rows: with their records, their sort values (ranked), or ids. */
+  private async fetch(target: Target, action: 'records' | 'ranked' | 'ids', offset: number, limit: number | undefined, sort?: SortSpec): Promise<Row[]> {
+    const page = { offset, limit };
+    switch (action) {
+      case 'records': return recordRows(await runProgram(this.model, this.node('records', [], page, target), decode.page), sort);
+      case 'ranked': return rankedRows(await runProgram(this.model, this.node('ranked', [], page, target), decode.ranked), sort!);
+      case 'ids': return idRows(await runProgram(this.model, this.node('ids', [], page, target), decode.ids));
+    }
   }
 
   /**
-   * Whether a merged page reads its records after the merge: each shard then returns ids and sort
-   * values only (`ranked`), and only the final page's records are read, one script per shard that
-   * holds some. Worth the second round trip when the rows shipped beyond the page are many.
-   */
-  private rankFirst(targets: number, offset: number, limit: number | undefined): boolean {
-    return targets > 1 && limit !== undefined && (offset + limit) * (targets - 1) > RANK_FIRST_ROWS;
-  }
-
-  /**
-   * The matches `offset … offset+limit`, in query order. A single shard pages itself; several each
-   * return their first offset+limit matches (which hold every row of the merged page), merged here.
+   * The matches `offset … offset+limit`, in query order. A single shard pages itself. Several are
+   * merged: each first returns its share of the page — about twice `(offset+limit) / shards` rows
+   * — and a shard whose share ends inside the merged page is asked for the rest of its first
+   * offset+limit (the rows of the page it may still hold), so the merge is exact and a shard
+   * usually ships a few rows, not offset+limit. A deep page (offset beyond limit) ships ids and
+   * sort values only (`ranked`), and the page's records are read after the merge.
    */
   private async rows(offset: number, limit: number | undefined, idsOnly: boolean): Promise<Row[]> {
-    const merged = this.declared().length > 1 || (await this.model.shardState()).moving !== undefined;
-    const page = merged ? { offset: 0, limit: limit === undefined ? undefined : offset + limit } : { offset, limit };
-    const skip = merged ? offset : 0;
+    await ensureIndexes(this.model);
     const sort = this.sortSpec;
-    if (idsOnly && !(merged && sort)) {
-      const { replies, moving } = await this.fanOut('ids', decode.ids, [], page);
-      return mergePage(replies.map(idRows), sort, skip, limit, moving);
+    const { phases, moving } = await this.phases(false);
+    const targets = phases.flat();
+    if (targets.length === 1) return this.fetch(targets[0], idsOnly ? 'ids' : 'records', offset, limit);
+    const deep = limit === undefined ? false : offset > limit;
+    const action = idsOnly || deep ? (sort ? 'ranked' : 'ids') : 'records';
+    const need = limit === undefined ? undefined : offset + limit;
+    const quota = need === undefined || moving ? need : Math.min(need, Math.ceil((2 * need) / targets.length) + 2);
+    const lists: Row[][] = [];
+    for (const phase of phases) lists.push(...(await Promise.all(phase.map((t) => this.fetch(t, action, 0, quota, sort)))));
+    if (need !== undefined && quota !== undefined && quota < need) {
+      const cmp = comparator(sort);
+      const first = mergePage(lists, sort, 0, need);
+      const cut = first.length >= need ? first[need - 1] : undefined;
+      await Promise.all(lists.map(async (rows, i) => {
+        if (rows.length < quota || (cut && cmp(rows[rows.length - 1], cut) > 0)) return;
+        lists[i] = rows.concat(await this.fetch(targets[i], action, quota, need - quota, sort));
+      }));
     }
-    if (merged && sort && (idsOnly || this.rankFirst(this.declared().length, offset, limit))) {
-      const { replies, moving } = await this.fanOut('ranked', decode.ranked, [], page);
-      return mergePage(replies.map((r) => rankedRows(r, sort)), sort, skip, limit, moving);
-    }
-    const { replies, moving } = await this.fanOut('records', decode.page, [], page);
-    return mergePage(replies.map((p) => recordRows(p, merged ? sort : undefined)), sort, skip, limit, moving);
+    return mergePage(lists, sort, offset, limit, moving);
   }
 
   private wrapRow(row: Row): Rec<S> {
@@ -280,7 +282,9 @@ export class Query<S extends TProperties> implements AsyncIterable<Rec<S>> {
     const start = merged ? 0 : this.options.offset;
     const skip = this.options.offset - start;
     const need = this.options.limit === undefined ? Infinity : skip + this.options.limit;
-    const pageOf = (target: Target, offset: number, size: number): Promise<Row[]> => this.shardPage(target, start + offset, size, merged);
+    await ensureIndexes(this.model);
+    const sort = merged ? this.sortSpec : undefined;
+    const pageOf = (target: Target, offset: number, size: number): Promise<Row[]> => this.fetch(target, 'records', start + offset, size, sort);
     let i = 0;
     for await (const row of mergeStreams(shards, pageOf, this.sortSpec, PAGE, need)) {
       if (i >= need) return;
