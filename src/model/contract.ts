@@ -4,7 +4,7 @@
  * the model's modules form no import cycle (checked by scripts/check-cycles.ts).
  */
 import type { TProperties } from 'typebox';
-import type { IndexRef, ProgramNode, RecordRef, UniqueRef } from '../ast/nodes.js';
+import type { ChangesRef, IndexRef, ProgramNode, RecordRef, UniqueRef } from '../ast/nodes.js';
 import type { Reply, ScriptRunner } from '../client/executor.js';
 import type { Compiled } from '../compile/compiler.js';
 import type { Recorder } from '../ops/recorder.js';
@@ -30,6 +30,11 @@ export interface ModelOptions {
   key?: string;
   /** Hash-tag partitions of the model on a Redis Cluster. */
   shards?: number;
+  /**
+   * Every write appends one entry per changed record to the model's stream (one per shard), in
+   * the same script: `true`, or `{ maxLen }` (trimmed approximately; default 100,000 entries).
+   */
+  changes?: boolean | { maxLen?: number };
 }
 
 /** A sharded model's layout in effect: the declared count, and the reshard in progress if any (src/model/reshard.ts). */
@@ -47,6 +52,8 @@ export interface ShardKeys {
   ix: IndexRef[];
   uq: UniqueRef[];
   exp: readonly [string, string];
+  /** The shard's change stream, on a model declared with `changes`. */
+  ch?: ChangesRef;
   meta: string;
 }
 

@@ -10,7 +10,7 @@ import * as decode from '../client/decode.js';
 import type { Reply } from '../client/executor.js';
 import { runProgram, type Explained } from '../client/run.js';
 import type { Compiled } from '../compile/compiler.js';
-import { NotFoundError, QueryError, RapyerError, ReshardingError } from '../errors.js';
+import { NotFoundError, QueryError, ReshardingError, ValidationError } from '../errors.js';
 import { checkIndexes, type CheckOptions, type IndexReport } from '../index/maintenance.js';
 import { Condition } from '../ops/condition.js';
 import { ObjectHandle, type Ctx } from '../ops/handles.js';
@@ -23,6 +23,7 @@ import { validate, withDefaults } from '../schema/validate.js';
 import {
   deleteMany, getMany, insertMany, updateMany, type BulkTarget, type ChunkOptions, type GetManyOptions, type InsertManyOptions,
 } from './bulk.js';
+import { changes, changesRef, type Change, type ChangesOptions } from '../changes/changes.js';
 import type { ModelCore, ModelOptions, ShardKeys, ShardState } from './contract.js';
 import { newId } from './ids.js';
 import { KeySpace } from './keys.js';
@@ -72,8 +73,8 @@ export class Model<S extends TProperties = TProperties> implements ModelCore<S> 
    */
   ref(id: string, seen = '', keys = this.keys, layout = String(keys.shards)): RecordRef {
     const shard = keys.shardOf(id);
-    const { idsKey, ix, uq, exp } = this.shardKeys(shard, keys);
-    return { key: keys.record(id), guard: guardOf(keys, shard, layout), idsKey, id, seen, ix, uq, exp };
+    const { idsKey, ix, uq, exp, ch } = this.shardKeys(shard, keys);
+    return { key: keys.record(id), guard: guardOf(keys, shard, layout), idsKey, id, seen, ix, uq, exp, ...(ch && { ch }) };
   }
 
   /** The model-wide keys of one shard (0 … keys.shards-1): ids, indexes, unique, expiry, meta. */
@@ -90,6 +91,7 @@ export class Model<S extends TProperties = TProperties> implements ModelCore<S> 
         })).concat((this.options.search ?? []).map((field): IndexRef => ({ field, key: keys.words(field, shard), type: 't' }))),
         uq: (this.options.unique ?? []).map((field): UniqueRef => ({ field, key: keys.unique(field, shard) })),
         exp: keys.expiry(shard),
+        ...(this.options.changes && { ch: changesRef(this.spec, keys.changes(shard), this.options.changes) }),
         meta: keys.meta(shard),
       };
       this.shardKeyCache.set(prefix, out);
@@ -154,7 +156,9 @@ export class Model<S extends TProperties = TProperties> implements ModelCore<S> 
     const field = this.options.key;
     if (!field) return newId();
     const value = data[field];
-    if (value === undefined || value === null || value === '') throw new RapyerError(`key field "${field}" needs a value`);
+    if (value === undefined || value === null || value === '') {
+      throw new ValidationError(`${field}: the key field needs a value`, field, 'required');
+    }
     return String(value);
   }
 
@@ -275,6 +279,15 @@ export class Model<S extends TProperties = TProperties> implements ModelCore<S> 
   /** Deletes each target (ids or a condition) with its index entries; resolves to how many were deleted. */
   deleteMany(target: BulkTarget<S>, options?: ChunkOptions): Promise<number> {
     return deleteMany(this, target, options);
+  }
+
+  /**
+   * The model's change events, as an async iterator (a model declared with `changes`):
+   * `for await (const c of User.changes({ from: '$' })) ...`; with `{ group, consumer }` each event
+   * goes to one consumer of the group and stays pending until `c.ack()`. See src/changes/changes.ts.
+   */
+  changes(options?: ChangesOptions): AsyncIterable<Change> {
+    return changes(this, options);
   }
 
   /** Makes a record object from decoded data. */

@@ -23,7 +23,7 @@ import * as decode from '../client/decode.js';
 import type { Reply } from '../client/executor.js';
 import { runProgram } from '../client/run.js';
 import type { Compiled } from '../compile/compiler.js';
-import { RapyerError, ReshardingError, SchemaError } from '../errors.js';
+import { ReshardingError, SchemaError, UsageError } from '../errors.js';
 import type { Raw } from '../schema/codec.js';
 import type { ShardKeys, ShardState } from './contract.js';
 import type { KeySpace } from './keys.js';
@@ -217,9 +217,9 @@ async function moveShard(
  * with ReshardingError until the move ends. On a single node (always one shard) nothing moves.
  */
 export async function reshard(model: ShardedModel, count: number, options: ReshardOptions = {}): Promise<ReshardResult> {
-  if (!Number.isInteger(count) || count < 1 || count > 1024) throw new RapyerError('reshard: the shard count must be an integer from 1 to 1024');
+  if (!Number.isInteger(count) || count < 1 || count > 1024) throw new UsageError('reshard: the shard count must be an integer from 1 to 1024');
   if (options.chunkSize !== undefined && !(Number.isInteger(options.chunkSize) && options.chunkSize > 0)) {
-    throw new RapyerError('reshard: chunkSize must be a positive integer');
+    throw new UsageError('reshard: chunkSize must be a positive integer');
   }
   if (!model.db.cluster) return { from: 1, to: 1, moved: 0 };
   const meta = model.keys.modelMeta();
