@@ -62,7 +62,7 @@ function compileProgram(program: ProgramNode): Compiled {
     const exp = r.exp ? expiryTable(r.exp, w) : 'nil';
     return `st_indexed(${state}, ${id}, ${tables}, ${exp}${r.ch ? `, ${changesTable(r.ch, w)}` : ''})`;
   });
-  const lines = guardLines([...(program.guards ?? []), ...program.records.map((r) => r.guard)], w);
+  const lines: string[] = [];
   if (program.mode === 'update') {
     program.records.forEach((_, i) => lines.push(`rec_require(S[${i + 1}])`));
   }
@@ -76,11 +76,14 @@ function compileProgram(program: ProgramNode): Compiled {
     program.records.forEach((_, i) => lines.push(`st_commit(S[${i + 1}])`));
     ret = `return { R, ${seen.map((p, i) => `st_reply(S[${i + 1}], ${p})`).join(', ')} }`;
   }
+  // the layout checks run first but take the last slots, so a sharded script differs only by them
+  const guards = guardLines([...(program.guards ?? []), ...program.records.map((r) => r.guard)], w);
   const body = [
     `local P = read_params(ARGV, "${w.shape}")`,
     `local C = ${w.constraintTables()}`,
     `local S = { ${states.join(', ')} }`,
     'local R = {}',
+    ...guards,
     ...lines.filter((l) => l !== ''),
     ret,
   ].join('\n');
