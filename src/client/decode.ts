@@ -59,6 +59,12 @@ export const count: Decoder<number> = (reply) => Number(reply);
 /** A query's ids, in query order. */
 export const ids: Decoder<string[]> = (reply) => list(reply).map(text);
 
+/** One slice of a scan (see QueryNode.slice): the id to go on after ('' when done) and the action's reply. */
+export const slice = <T>(as: Decoder<T>): Decoder<{ next: string; value: T }> => (reply) => {
+  const [next, value] = list(reply);
+  return { next: text(next), value: as(value ?? null) };
+};
+
 /** One record of a query page: its id and its stored hash. */
 export interface PageRow {
   readonly id: Raw;
@@ -70,20 +76,6 @@ export const page: Decoder<PageRow[]> = (reply) => {
   const flat = list(reply);
   const rows: PageRow[] = [];
   for (let i = 0; i < flat.length; i += 2) rows.push({ id: flat[i] as Raw, flat: list(flat[i + 1]) as Raw[] });
-  return rows;
-};
-
-/** One match of a `ranked` query page: its id and its sort values (null where the record has none). */
-export interface RankedRow {
-  readonly id: Raw;
-  readonly values: (Raw | null)[];
-}
-
-/** A query's `ranked` page, `[id, {values}, id, {values}, ...]`. */
-export const ranked: Decoder<RankedRow[]> = (reply) => {
-  const flat = list(reply);
-  const rows: RankedRow[] = [];
-  for (let i = 0; i < flat.length; i += 2) rows.push({ id: flat[i] as Raw, values: list(flat[i + 1]) as (Raw | null)[] });
   return rows;
 };
 

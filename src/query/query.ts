@@ -11,22 +11,23 @@ import * as decode from '../client/decode.js';
 import { explainProgram, runProgram } from '../client/run.js';
 import { QueryError } from '../errors.js';
 import { ensureIndexes } from '../index/maintenance.js';
-import type { ModelCore, ShardKeys } from '../model/contract.js';
-import type { KeySpace } from '../model/keys.js';
-import { guardOf, readLayouts } from '../model/reshard.js';
+import type { ModelCore } from '../model/contract.js';
+import { guardOf } from '../model/reshard.js';
 import { readRecord } from '../model/layout.js';
 import type { PipelineFn, Rec } from '../model/types.js';
 import type { Condition } from '../ops/condition.js';
 import { Recorder } from '../ops/recorder.js';
 import { luaTypeOf } from '../schema/facts.js';
 import { isScalar, specAt } from '../schema/spec.js';
-import { comparator, idRows, mergePage, mergeStreams, rankedRows, recordRows, type Row, type SortSpec } from './fanout.js';
-import { describePlan, indexesOf, isExact, planOf } from './plan.js';
+import { walkIndex } from '../compile/query.js';
+import { cursorOf, idRows, mergePage, mergeStreams, recordRows, type Row, type SortSpec } from './fanout.js';
+import { describePlan, describeSort, indexesOf, isExact, planOf } from './plan.js';
 
 export type Direction = 'asc' | 'desc';
 
 interface Options {
-  readonly sort?: { field: string; desc: boolean };
+  /** The sort keys, in order (empty: by id). */
+  readonly sort: readonly { field: string; desc: boolean }[];
   readonly offset: number;
   readonly limit?: number;
   /** Only these ids are candidates (bulk operations; see within). */
@@ -36,29 +37,41 @@ interface Options {
 /** Page size of `for await` streams: one script per page. */
 const PAGE = 500;
 
-/** One shard a query runs on: its keys, its layout, and the layout its scripts are checked against. */
-interface Target {
-  readonly keys: ShardKeys;
-  readonly space: KeySpace;
-  readonly layout: string;
-}
-
 export class Query<S extends TProperties> implements AsyncIterable<Rec<S>> {
   constructor(
     private readonly model: ModelCore<S>,
     readonly condition: Condition,
-    private readonly options: Options = { offset: 0 },
+    private readonly options: Options = { offset: 0, sort: [] },
   ) {}
 
   private with(options: Partial<Options>): Query<S> {
     return new Query(this.model, this.condition, { ...this.options, ...options });
   }
 
-  sort(field: string, direction: Direction = 'asc'): Query<S> {
-    const spec = specAt(this.model.spec, field);
-    if (!spec || !isScalar(spec) || spec.kind === 'bytes') throw new QueryError(`cannot sort by "${field}": not a scalar field`);
+  /**
+   * Sorts by one field, or by several keys in order: `.sort('last')`, `.sort('age', 'desc')`,
+   * `.sort([['last', 'asc'], ['first', 'desc']])`; ties after the last key break by id (in the
+   * last key's direction). Replaces any earlier sort; {@link thenBy} adds a key.
+   */
+  sort(field: string, direction?: Direction): Query<S>;
+  sort(keys: readonly (readonly [string, Direction?])[]): Query<S>;
+  sort(fieldOrKeys: string | readonly (readonly [string, Direction?])[], direction: Direction = 'asc'): Query<S> {
+    const keys = typeof fieldOrKeys === 'string' ? [[fieldOrKeys, direction] as const] : fieldOrKeys;
+    if (!Array.isArray(keys) || keys.length === 0) throw new QueryError('sort needs a field or a non-empty list of [field, direction]');
+    return this.with({ sort: keys.map(([field, dir]) => this.sortKey(field, dir ?? 'asc')) });
+  }
+
+  /** Adds a sort key after the ones set by {@link sort}: `.sort('last').thenBy('first', 'desc')`. */
+  thenBy(field: string, direction: Direction = 'asc'): Query<S> {
+    if (this.options.sort.length === 0) throw new QueryError(`thenBy("${field}") needs a sort(...) before it`);
+    return this.with({ sort: [...this.options.sort, this.sortKey(field, direction)] });
+  }
+
+  private sortKey(field: string, direction: Direction): { field: string; desc: boolean } {
+    const spec = typeof field === 'string' ? specAt(this.model.spec, field) : undefined;
+    if (!spec || !isScalar(spec) || spec.kind === 'bytes') throw new QueryError(`cannot sort by "${String(field)}": not a scalar field`);
     if (direction !== 'asc' && direction !== 'desc') throw new QueryError(`sort direction must be 'asc' or 'desc'`);
-    return this.with({ sort: { field, desc: direction === 'desc' } });
+    return { field, desc: direction === 'desc' };
   }
 
   offset(n: number): Query<S> {
@@ -81,31 +94,43 @@ export class Query<S extends TProperties> implements AsyncIterable<Rec<S>> {
     return this.model.keys.shards;
   }
 
-  private get sortSpec(): SortSpec | undefined {
-    const sort = this.options.sort;
-    return sort && { field: sort.field, desc: sort.desc, numeric: luaTypeOf(specAt(this.model.spec, sort.field)!) === 'num' };
+  private get sortSpec(): SortSpec {
+    return this.options.sort.map(({ field, desc }) => ({ field, desc, numeric: luaTypeOf(specAt(this.model.spec, field)!) === 'num' }));
   }
 
-  private node(action: QueryNode['action'], body: readonly Stmt[] = [], page?: { offset: number; limit?: number }, target = this.declared()[0]): QueryNode {
+  /**
+   * Whether reads run as a scan in slices (no index narrows the condition): one script per
+   * SCAN_SLICE ids, in id order, so no script holds Redis for long. Update and delete by query stay
+   * one script per shard, to stay all or nothing.
+   */
+  private get sliced(): boolean {
+    return !this.options.ids && planOf(this.condition.expr, indexesOf(this.model.shardKeys(0).ix)).kind === 'PlanScan';
+  }
+
+  private node(
+    action: QueryNode['action'], body: readonly Stmt[] = [], page?: { offset: number; limit?: number }, shard = 0, after?: Row, slice?: string,
+  ): QueryNode {
     const { offset, limit } = page ?? this.options;
-    const { keys, space, layout } = target;
+    const keys = this.model.shardKeys(shard);
     const indexes = indexesOf(keys.ix);
     return freezeDeep({
       kind: 'Query',
       binary: this.model.binary,
       prefix: param(keys.prefix),
       idsKey: keys.idsKey,
-      guard: guardOf(space, keys.shard, layout),
+      guard: guardOf(this.model.keys, shard, String(this.model.keys.shards)),
       ix: keys.ix,
       uq: keys.uq,
       exp: keys.exp,
       ...(keys.ch && { ch: keys.ch }),
       plan: this.options.ids
-        ? astNode({ kind: 'PlanIds', ids: paramList(this.options.ids.filter((id) => space.shardOf(id) === keys.shard)) })
+        ? astNode({ kind: 'PlanIds', ids: paramList(this.options.ids.filter((id) => this.model.keys.shardOf(id) === shard)) })
         : planOf(this.condition.expr, indexes),
       exact: !this.options.ids && isExact(this.condition.expr, indexes),
       filter: this.condition.expr,
       sort: this.sortSpec,
+      after: paramList(after ? cursorOf(after) : []),
+      ...(slice !== undefined && { slice: param(slice) }),
       offset: param(String(offset)),
       limit: param(limit === undefined ? '' : String(limit)),
       action,
@@ -113,92 +138,76 @@ export class Query<S extends TProperties> implements AsyncIterable<Rec<S>> {
     } satisfies QueryNode);
   }
 
-  /** The shards of a layout, or only those holding a candidate of `within(ids)`: one on an unsharded model. */
-  private targetsOf(space: KeySpace, layout: string): Target[] {
-    const held = this.options.ids && new Set(this.options.ids.map((id) => space.shardOf(id)));
-    return Array.from({ length: space.shards }, (_, shard) => shard)
-      .filter((shard) => !held || held.has(shard))
-      .map((shard) => ({ keys: this.model.shardKeys(shard, space), space, layout }));
-  }
-
-  /** The declared layout's target shards. */
-  private declared(): Target[] {
-    return this.targetsOf(this.model.keys, String(this.shards));
+  /** Every shard, or only those holding a candidate of `within(ids)`: one on an unsharded model. */
+  private targetShards(): number[] {
+    const all = Array.from({ length: this.shards }, (_, shard) => shard);
+    if (!this.options.ids) return all;
+    const held = new Set(this.options.ids.map((id) => this.model.keys.shardOf(id)));
+    return all.filter((shard) => held.has(shard));
   }
 
   /**
-   * The shards to run on, in phases: one phase (every target shard at once), or during a reshard
-   * of a read, the old layout's shards and then the new one's. A move writes a record's new copy
-   * before it deletes the old one, so a record the first phase missed is there for the second.
-   * Writes carry the declared layout, which a shard being moved refuses (ReshardingError).
+   * Runs `action` on each target shard in parallel, one script each (or, for the reads of a sliced
+   * scan, one per slice in turn); the decoded replies in shard (and slice) order.
    */
-  private async phases(writes: boolean): Promise<{ phases: Target[][]; moving: boolean }> {
-    const state = await this.model.shardState();
-    if (!state.moving || writes) return { phases: [this.declared()], moving: false };
-    const layout = readLayouts(state);
-    const { from, to } = state.moving;
-    return { phases: [this.targetsOf(this.model.keys.withShards(from), layout), this.targetsOf(this.model.keys.withShards(to), layout)], moving: true };
-  }
-
-  /** Runs `action` on each target shard (a phase at a time, its shards in parallel); the decoded replies. */
   private async fanOut<T>(
     action: QueryNode['action'], as: decode.Decoder<T>, body: readonly Stmt[] = [], page?: { offset: number; limit?: number },
-  ): Promise<{ replies: T[]; moving: boolean }> {
+  ): Promise<T[]> {
     await ensureIndexes(this.model);
-    const { phases, moving } = await this.phases(action === 'update' || action === 'delete');
-    const replies: T[] = [];
-    for (const phase of phases) replies.push(...(await Promise.all(phase.map((t) => runProgram(this.model, this.node(action, body, page, t), as)))));
-    return { replies, moving };
-  }
-
-  /** The sum of every target shard's count (count, update, delete); during a reshard, the distinct ids counted. */
-  private async total(action: 'count' | 'update' | 'delete', body: readonly Stmt[] = []): Promise<number> {
-    if (action === 'count' && (await this.model.shardState()).moving) {
-      return new Set((await this.fanOut('ids', decode.ids)).replies.flat()).size;
+    if (this.sliced && action !== 'update' && action !== 'delete') {
+      return (await Promise.all(this.targetShards().map((shard) => this.slices(shard, action, as, page)))).flat();
     }
-    return (await this.fanOut(action, decode.count, body)).replies.reduce((n, c) => n + c, 0);
-  }
-
-  /** One shard's matches `offset … offset+limit` as rows: with their records, their sort values (ranked), or ids. */
-  private async fetch(target: Target, action: 'records' | 'ranked' | 'ids', offset: number, limit: number | undefined, sort?: SortSpec): Promise<Row[]> {
-    const page = { offset, limit };
-    switch (action) {
-      case 'records': return recordRows(await runProgram(this.model, this.node('records', [], page, target), decode.page), sort);
-      case 'ranked': return rankedRows(await runProgram(this.model, this.node('ranked', [], page, target), decode.ranked), sort!);
-      case 'ids': return idRows(await runProgram(this.model, this.node('ids', [], page, target), decode.ids));
-    }
+    return Promise.all(this.targetShards().map((shard) => runProgram(this.model, this.node(action, body, page, shard), as)));
   }
 
   /**
-   * The matches `offset … offset+limit`, in query order. A single shard pages itself. Several are
-   * merged: each first returns its share of the page — about twice `(offset+limit) / shards` rows
-   * — and a shard whose share ends inside the merged page is asked for the rest of its first
-   * offset+limit (the rows of the page it may still hold), so the merge is exact and a shard
-   * usually ships a few rows, not offset+limit. A deep page (offset beyond limit) ships ids and
-   * sort values only (`ranked`), and the page's records are read after the merge.
+   * The slices of a scan on one shard, in id order, each one script. An unsorted page stops once
+   * it holds offset+limit matches (ids are its order); anything else reads every slice.
+   */
+  private async slices<T>(shard: number, action: QueryNode['action'], as: decode.Decoder<T>, page?: { offset: number; limit?: number }, after?: Row): Promise<T[]> {
+    const need = page?.limit === undefined || this.options.sort.length > 0 ? Infinity : page.offset + page.limit;
+    const parts: T[] = [];
+    let found = 0;
+    let from = after && this.options.sort.length === 0 ? String(after.id) : '';
+    do {
+      const { next, value } = await runProgram(this.model, this.node(action, [], page, shard, after, from), decode.slice(as));
+      parts.push(value);
+      found += Array.isArray(value) ? value.length : 0;
+      from = next;
+    } while (from !== '' && found < need);
+    return parts;
+  }
+
+  /** The sum of every target shard's count (count, update, delete). */
+  private async total(action: 'count' | 'update' | 'delete', body: readonly Stmt[] = []): Promise<number> {
+    return (await this.fanOut(action, decode.count, body)).reduce((n, c) => n + c, 0);
+  }
+
+  /** One shard's matches `offset … offset+size` (after the row `after`, when given) in query order, with their records and sort values. */
+  private async shardPage(shard: number, offset: number, size: number, after?: Row): Promise<Row[]> {
+    await ensureIndexes(this.model);
+    if (this.sliced) {
+      const parts = await this.slices(shard, 'records', decode.page, { offset: 0, limit: offset + size }, after);
+      return mergePage(parts.map((p) => recordRows(p, this.sortSpec)), this.sortSpec, offset, size);
+    }
+    const page = await runProgram(this.model, this.node('records', [], { offset, limit: size }, shard, after), decode.page);
+    return recordRows(page, this.sortSpec);
+  }
+
+  /**
+   * The matches `offset … offset+limit`, in query order. A single shard pages itself; several each
+   * return their first offset+limit matches (which hold every row of the merged page), merged here.
    */
   private async rows(offset: number, limit: number | undefined, idsOnly: boolean): Promise<Row[]> {
-    await ensureIndexes(this.model);
-    const sort = this.sortSpec;
-    const { phases, moving } = await this.phases(false);
-    const targets = phases.flat();
-    if (targets.length === 1) return this.fetch(targets[0], idsOnly ? 'ids' : 'records', offset, limit);
-    const deep = limit === undefined ? false : offset > limit;
-    const action = idsOnly || deep ? (sort ? 'ranked' : 'ids') : 'records';
-    const need = limit === undefined ? undefined : offset + limit;
-    const quota = need === undefined || moving ? need : Math.min(need, Math.ceil((2 * need) / targets.length) + 2);
-    const lists: Row[][] = [];
-    for (const phase of phases) lists.push(...(await Promise.all(phase.map((t) => this.fetch(t, action, 0, quota, sort)))));
-    if (need !== undefined && quota !== undefined && quota < need) {
-      const cmp = comparator(sort);
-      const first = mergePage(lists, sort, 0, need);
-      const cut = first.length >= need ? first[need - 1] : undefined;
-      await Promise.all(lists.map(async (rows, i) => {
-        if (rows.length < quota || (cut && cmp(rows[rows.length - 1], cut) > 0)) return;
-        lists[i] = rows.concat(await this.fetch(targets[i], action, quota, need - quota, sort));
-      }));
+    const merged = this.targetShards().length > 1 || this.sliced;
+    const page = merged ? { offset: 0, limit: limit === undefined ? undefined : offset + limit } : { offset, limit };
+    const skip = merged ? offset : 0;
+    // ids carry no sort value: a sorted merge needs the records
+    if (idsOnly && !(merged && this.options.sort.length > 0)) {
+      return mergePage((await this.fanOut('ids', decode.ids, [], page)).map(idRows), this.sortSpec, skip, limit);
     }
-    return mergePage(lists, sort, offset, limit, moving);
+    const pages = await this.fanOut('records', decode.page, [], page);
+    return mergePage(pages.map((p) => recordRows(p, merged ? this.sortSpec : [])), this.sortSpec, skip, limit);
   }
 
   private wrapRow(row: Row): Rec<S> {
@@ -206,14 +215,8 @@ export class Query<S extends TProperties> implements AsyncIterable<Rec<S>> {
     return this.model.wrap(String(row.id), data, meta);
   }
 
-  /**
-   * A page of records. Rows that came without their record (a ranked merge) are read by id after
-   * the merge; one deleted in between is left out.
-   */
   private async page(offset: number, limit?: number): Promise<Rec<S>[]> {
-    const rows = await this.rows(offset, limit, false);
-    if (rows.every((row) => row.flat)) return rows.map((row) => this.wrapRow(row));
-    return this.model.getMany(rows.map((row) => String(row.id)), { missing: 'skip' });
+    return (await this.rows(offset, limit, false)).map((row) => this.wrapRow(row));
   }
 
   /** Every match (or the page set by offset/limit): no hidden cap. */
@@ -256,16 +259,21 @@ export class Query<S extends TProperties> implements AsyncIterable<Rec<S>> {
   }
 
   /**
-   * The plan (which indexes can narrow the query, or a scan) and the script, without running it.
+   * The plan (which indexes can narrow the query, or a scan; with a sort or a limit, also how the
+   * matches are ordered and where a page stops: `order`) and the script, without running it.
    * On a sharded model the script shown is shard 0's; every shard runs the same one on its keys.
    */
-  explain(): { plan: string; scan: boolean; shards: number; lua: string; keys: readonly string[]; argv: readonly unknown[] } {
+  explain(): { plan: string; order: string; scan: boolean; shards: number; lua: string; keys: readonly string[]; argv: readonly unknown[] } {
     const q = this.node('records');
     const { lua, keys, argv } = explainProgram(q);
     const plan = describePlan(q.plan);
+    const limited = this.options.limit !== undefined;
+    const order = describeSort(q.sort, walkIndex(q), limited, q.plan.kind === 'PlanScan');
     const shards = this.shards;
     const fan = shards > 1 ? `fan-out over ${shards} shards (one script each, in parallel; merged in query order): ` : '';
-    return { plan: fan + plan, scan: plan.includes('scan'), shards, lua, keys, argv };
+    // the order joins the plan when it changes the work: a sort, or a page that can stop early
+    const full = q.sort.length > 0 || limited ? `${plan}; ${order}` : plan;
+    return { plan: fan + full, order, scan: plan.includes('scan'), shards, lua, keys, argv };
   }
 
   /**
@@ -273,19 +281,13 @@ export class Query<S extends TProperties> implements AsyncIterable<Rec<S>> {
    * merged). A single shard pages from the offset itself; several are each read from their start.
    */
   async *[Symbol.asyncIterator](): AsyncIterator<Rec<S>> {
-    if ((await this.model.shardState()).moving) {
-      // during a reshard a stream reads the old and the new shards in two phases (see phases): whole
-      yield* await this.toArray();
-      return;
-    }
-    const shards = this.declared();
-    const merged = shards.length > 1;
+    const shards = this.targetShards();
+    const merged = shards.length > 1 || this.sliced;
     const start = merged ? 0 : this.options.offset;
     const skip = this.options.offset - start;
     const need = this.options.limit === undefined ? Infinity : skip + this.options.limit;
-    await ensureIndexes(this.model);
-    const sort = merged ? this.sortSpec : undefined;
-    const pageOf = (target: Target, offset: number, size: number): Promise<Row[]> => this.fetch(target, 'records', start + offset, size, sort);
+    // the first page of a shard starts at `start`; the next ones after the last row read (a cursor)
+    const pageOf = (shard: number, after: Row | undefined, size: number): Promise<Row[]> => this.shardPage(shard, after ? 0 : start, size, after);
     let i = 0;
     for await (const row of mergeStreams(shards, pageOf, this.sortSpec, PAGE, need)) {
       if (i >= need) return;

@@ -39,14 +39,16 @@ describe('golden: recorder -> AST -> Lua (no Redis)', () => {
       p.score.gt(5).ifTrue(() => p.tags.append('x')).else(() => p.name.set('low'));
     });
     expect(stmts).to.deep.equal([
-      { kind: 'FieldOp', rec: 1, target: 'num', op: 'incr', field: 'score', path: 'score', args: [{ kind: 'Param', value: '10', as: 'raw' }], check: { int: true, min: 0, max: undefined, xmin: undefined, xmax: undefined, mult: undefined } },
+      { kind: 'FieldOp', rec: 1, target: 'num', op: 'incr', field: 'score', args: [{ kind: 'Param', value: '10', as: 'raw' }], check: { int: true, min: 0, max: undefined, xmin: undefined, xmax: undefined, mult: undefined } },
       {
         kind: 'If',
         cond: { kind: 'Compare', op: 'gt', left: { kind: 'Field', rec: 1, field: 'score', as: 'num' }, right: { kind: 'Param', value: '5', as: 'num' } },
-        then: [{ kind: 'FieldOp', rec: 1, target: 'array', op: 'append', field: 'tags', path: 'tags', args: [{ kind: 'ParamList', values: ['x'] }], check: { minItems: undefined, maxItems: undefined } }],
-        else: [{ kind: 'FieldOp', rec: 1, target: 'scalar', op: 'set', field: 'name', path: 'name', args: [{ kind: 'Param', value: 'low', as: 'raw' }], check: { minLen: undefined, maxLen: 20 } }],
+        then: [{ kind: 'FieldOp', rec: 1, target: 'array', op: 'append', field: 'tags', args: [{ kind: 'ParamList', values: ['x'] }], check: { minItems: undefined, maxItems: undefined } }],
+        else: [{ kind: 'FieldOp', rec: 1, target: 'scalar', op: 'set', field: 'name', args: [{ kind: 'Param', value: 'low', as: 'raw' }], check: { minLen: undefined, maxLen: 20 } }],
       },
     ]);
+    // the else branch came after the if was recorded: a new node took its place, none changed
+    expect(stmts.every((s) => Object.isFrozen(s))).to.equal(true);
   });
 
   it('compiles an update program: checks and writes staged, values in ARGV, one reply per record', () => {
@@ -90,17 +92,17 @@ describe('golden: recorder -> AST -> Lua (no Redis)', () => {
     const q: QueryNode = {
       kind: 'Query', binary: false, prefix: { kind: 'Param', value: 'GoldenPlayer:', as: 'raw' }, idsKey: 'GoldenPlayer#ids',
       ix, uq: [], exp: ['GoldenPlayer#exp', 'GoldenPlayer#expv'], plan: planOf(filter, indexesOf(ix)), exact: true, filter,
-      sort: { field: 'score', numeric: true, desc: true }, offset: { kind: 'Param', value: '0', as: 'raw' },
+      sort: [{ field: 'score', numeric: true, desc: true }], after: { kind: 'ParamList', values: [] }, offset: { kind: 'Param', value: '0', as: 'raw' },
       limit: { kind: 'Param', value: '10', as: 'raw' }, action: 'ids', body: [],
     };
     expect(body(compile(q).lua)).to.equal([
-      'local P = read_params(ARGV, "sssss")',
+      'local P = read_params(ARGV, "ssssls")',
       'local C = {}',
       'local R = {}',
       'return q_run({ ids = KEYS[1], prefix = P[1], offset = P[2], limit = P[3], ix = {{"score", KEYS[2], "n"}}, uq = {}, '
         + 'exp = {KEYS[3], KEYS[4]}, plan = {op="range", key=KEYS[2], t="n", min=P[4], minx=true}, exact = true, walk = KEYS[2], '
-        + 'fields = {"#v", "score"}, sort = {field = "score", numeric = true, desc = true} },',
-      '  function(S) return c_gt(rd_num(S[1], "score"), tonumber(P[5])) end,',
+        + 'page = true, fields = {"#v", "score"}, sort = {{field = "score", numeric = true, desc = true}}, after = P[5] },',
+      '  function(S) return c_gt(rd_num(S[1], "score"), tonumber(P[6])) end,',
       '  function(q, M, sorted) return q_act_ids(q, M, sorted) end)',
       '',
     ].join('\n'));
