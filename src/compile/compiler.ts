@@ -118,7 +118,8 @@ function programBody(program: ProgramNode): { body: string; w: Writer } {
   const w = new Writer(program.records);
   const states = program.records.map((r) => {
     const state = `st_new(${w.key(r.key)})`;
-    if (!r.ix?.length && !r.uq?.length && !r.exp) return state;
+    // a read touches only the record's own key (one key, routed and cached like any read)
+    if (program.mode === 'read' || (!r.ix?.length && !r.uq?.length && !r.exp)) return state;
     const id = w.param(refParams(r).id);
     const tables = indexTables(r.ix ?? [], r.uq ?? [], w);
     return `st_indexed(${state}, ${id}, ${tables}, ${r.exp ? expiryTable(r.exp, w) : 'nil'})`;
