@@ -13,7 +13,8 @@ import { createHash } from 'node:crypto';
 import { freezeDeep, type ProgramNode, type QueryNode } from '../ast/nodes.js';
 import type { Raw } from '../schema/codec.js';
 import { block } from './emit.js';
-import { linkFunctions } from './link.js';
+import { linkFunctions, luaString } from './link.js';
+import { readSets } from './read-set.js';
 import { queryBody } from './query.js';
 import { refParams, shapeOf, type Shape, type Source } from './shape.js';
 import { expiryTable, indexTables, Writer } from './writer.js';
@@ -76,14 +77,17 @@ export function compile(node: ProgramNode | QueryNode): Compiled {
   return compiled;
 }
 
-/** Compiles without the shape cache (the reference the cache is tested against). */
-export function compileUncached(node: ProgramNode | QueryNode): Compiled {
-  return compileFresh(freezeDeep(node)).compiled;
+/**
+ * Compiles without the shape cache (the reference the cache is tested against); `generic: true`
+ * also leaves out the read-set prefetch (the reference the specialised code is tested against).
+ */
+export function compileUncached(node: ProgramNode | QueryNode, options: { generic?: boolean } = {}): Compiled {
+  return compileFresh(freezeDeep(node), options.generic === true).compiled;
 }
 
-function compileFresh(node: ProgramNode | QueryNode): { compiled: Compiled; sources: readonly Source[] } {
+function compileFresh(node: ProgramNode | QueryNode, generic = false): { compiled: Compiled; sources: readonly Source[] } {
   if (node.kind === 'Program') {
-    const { body, w } = programBody(node);
+    const { body, w } = programBody(node, generic);
     return { compiled: finish(body, w, node.mode === 'read', node.binary !== false), sources: w.sources };
   }
   const { body, w } = queryBody(node);
@@ -114,7 +118,7 @@ function bind(t: Template, shape: Shape): Compiled {
   return Object.freeze({ lua: t.lua, sha1: t.sha1, keys, argv, readOnly: t.readOnly, binary: t.binary });
 }
 
-function programBody(program: ProgramNode): { body: string; w: Writer } {
+function programBody(program: ProgramNode, generic: boolean): { body: string; w: Writer } {
   const w = new Writer(program.records);
   const states = program.records.map((r) => {
     const state = `st_new(${w.key(r.key)})`;
@@ -126,6 +130,7 @@ function programBody(program: ProgramNode): { body: string; w: Writer } {
   });
   const lines: string[] = [];
   if (program.mode === 'update') {
+    if (!generic) lines.push(...prefetch(program));
     program.records.forEach((_, i) => lines.push(`rec_require(S[${i + 1}])`));
   }
   const seen = program.mode === 'update' ? program.records.map((r) => w.param(refParams(r).seen)) : [];
@@ -145,6 +150,12 @@ function programBody(program: ProgramNode): { body: string; w: Writer } {
     ret,
   ].join('\n');
   return { body, w };
+}
+
+/** The read set of each record, read with one HMGET before the body (see src/compile/read-set.ts). */
+function prefetch(program: ProgramNode): string[] {
+  const list = (names: Set<string>): string => `{${[...names].map(luaString).join(', ')}}`;
+  return readSets(program).map((r, i) => `st_prefetch(S[${i + 1}], ${list(r.fields)}, ${list(r.absent)})`);
 }
 
 /** A body and its slots as a script: linked (or taken from the cache), frozen. */

@@ -97,8 +97,10 @@ export class FieldHandle extends ValueHandle {
     super(ctx, spec, node({ kind: 'Field', rec: ctx.rec, field: spec.path, as: luaTypeOf(spec) }));
   }
 
-  private get guard(): { within?: string } {
-    return this.within === undefined ? {} : { within: this.within };
+  /** What the compiler must know of where the field sits: an enclosing object that may be absent, and whether it may be null. */
+  private get guard(): { within?: string; nullable?: boolean } {
+    const within = this.within === undefined ? {} : { within: this.within };
+    return this.spec.nullable ? { ...within, nullable: true } : within;
   }
 
   protected op(target: FieldOpNode['target'], op: string, args: Expr[], decode: (raw: Raw | null) => unknown, eq?: FieldOpNode['eq']): any {

@@ -1,0 +1,14 @@
+import { createClient } from 'redis';
+import { rapyerPeer } from '../bench/peers/rapyer.js';
+import { sample } from '../bench/peers/types.js';
+const url = 'redis://127.0.0.1:6399';
+const c = createClient({ url }); await c.connect();
+await c.flushAll();
+const p = await rapyerPeer(url);
+const a = await p.createOne(sample);
+const which = process.argv[2] ?? 'incr';
+for (let i = 0; i < 100; i++) which === 'incr' ? await p.incrementOne!(a) : await p.pipeline5!(a);
+await c.sendCommand(['CONFIG', 'RESETSTAT']);
+for (let i = 0; i < 1000; i++) which === 'incr' ? await p.incrementOne!(a) : await p.pipeline5!(a);
+console.log((await c.info('commandstats')).split('\n').filter((l) => l.startsWith('cmdstat')).join('\n'));
+await c.quit(); process.exit(0);
