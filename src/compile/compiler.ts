@@ -17,7 +17,7 @@ import { linkFunctions, luaString } from './link.js';
 import { readSets } from './read-set.js';
 import { queryBody } from './query.js';
 import { refParams, shapeOf, type Shape, type Source } from './shape.js';
-import { expiryTable, indexTables, Writer } from './writer.js';
+import { changesTable, expiryTable, indexTables, Writer } from './writer.js';
 
 export interface Compiled {
   readonly lua: string;
@@ -123,10 +123,11 @@ function programBody(program: ProgramNode, generic: boolean): { body: string; w:
   const states = program.records.map((r) => {
     const state = `st_new(${w.key(r.key)})`;
     // a read touches only the record's own key (one key, routed and cached like any read)
-    if (program.mode === 'read' || (!r.ix?.length && !r.uq?.length && !r.exp)) return state;
+    if (program.mode === 'read' || (!r.ix?.length && !r.uq?.length && !r.exp && !r.ch)) return state;
     const id = w.param(refParams(r).id);
     const tables = indexTables(r.ix ?? [], r.uq ?? [], w);
-    return `st_indexed(${state}, ${id}, ${tables}, ${r.exp ? expiryTable(r.exp, w) : 'nil'})`;
+    const exp = r.exp ? expiryTable(r.exp, w) : 'nil';
+    return `st_indexed(${state}, ${id}, ${tables}, ${exp}${r.ch ? `, ${changesTable(r.ch, w)}` : ''})`;
   });
   const lines: string[] = [];
   if (program.mode === 'update') {
