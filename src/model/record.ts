@@ -101,10 +101,11 @@ function rejectingCalls<T extends object>(handle: T): T {
   if (proxy) return proxy as T;
   const wrappers = new Map<PropertyKey, unknown>();
   proxy = new Proxy(handle, {
-    get(target, prop, receiver) {
+    get(target, prop) {
       const known = wrappers.get(prop);
       if (known !== undefined) return known;
-      const value = Reflect.get(target, prop, receiver);
+      // getters run on the handle itself (their state is on it, not on the proxy)
+      const value = Reflect.get(target, prop, target);
       let out: unknown = value;
       if (typeof value === 'function') {
         out = (...args: unknown[]) => {

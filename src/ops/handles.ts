@@ -3,7 +3,7 @@
  * (values validated and encoded as they are recorded, Drizzle-style); comparisons build conditions.
  */
 import {
-  node, param, paramList, type ArithOp, type CompareOp, type Expr, type FieldOpNode, type TextMatchNode,
+  node, param, paramList, type ArithOp, type CompareOp, type Constraints, type Expr, type FieldOpNode, type TextMatchNode,
 } from '../ast/nodes.js';
 import { OperationError, QueryError } from '../errors.js';
 import { isWordFragment, words } from '../query/tokenize.js';
@@ -106,7 +106,7 @@ export class FieldHandle extends ValueHandle {
   protected op(target: FieldOpNode['target'], op: string, args: Expr[], decode: (raw: Raw | null) => unknown, eq?: FieldOpNode['eq']): any {
     const stmt = node({
       kind: 'FieldOp' as const, rec: this.ctx.rec, target, op, field: this.spec.path, path: this.spec.path,
-      args: Object.freeze(args), check: Object.freeze(constraintsOf(this.spec)), ...(eq ? { eq } : {}), ...this.guard,
+      args: Object.freeze(args), check: checkOf(this.spec), ...(eq ? { eq } : {}), ...this.guard,
     });
     return this.ctx.recorder.emit(stmt, decode);
   }
@@ -123,7 +123,7 @@ export class FieldHandle extends ValueHandle {
       const as = luaTypeOf(this.spec) === 'num' ? 'n' : luaTypeOf(this.spec) === 'bool' ? 'b' : 's';
       return this.ctx.recorder.emit(node({
         kind: 'SetComputed', rec: this.ctx.rec, field: this.spec.path, path: this.spec.path, value: value.expr, as,
-        check: Object.freeze(constraintsOf(this.spec)), ...this.guard,
+        check: checkOf(this.spec), ...this.guard,
       }), this.scalarResult);
     }
     validate(this.spec, value, this.spec.path);
@@ -425,16 +425,51 @@ export class RecordHandle extends FieldHandle {
   }
 }
 
-/** A nested object: a handle per field, recursively. */
+/** A nested object: a handle per field, recursively, each made on first access. */
 export class ObjectHandle {
   constructor(ctx: Ctx, spec: ObjectSpec, within?: string) {
     // an object that may be absent guards the writes into it (see obj_present in lua/lib/scalar.lua)
     const inner = spec.optional || spec.nullable ? spec.path : within;
-    for (const name of spec.order) {
-      let handle: unknown;
-      Object.defineProperty(this, name, { enumerable: true, get: () => (handle ??= handleFor(ctx, spec.fields[name], inner)) });
-    }
+    const handle = Object.create(fieldsProto(spec)) as ObjectHandle;
+    (handle as unknown as Inner)[INNER] = { ctx, inner, handles: {} };
+    return handle;
   }
+}
+
+const INNER = Symbol('rapyer.object');
+interface Inner { [INNER]: { ctx: Ctx; inner?: string; handles: Record<string, unknown> } }
+
+/**
+ * The prototype of an object's handles: one getter per field, made once per object spec, so a
+ * handle costs one object, not a closure and a property definition per field.
+ */
+const protos = new WeakMap<ObjectSpec, object>();
+
+function fieldsProto(spec: ObjectSpec): object {
+  let proto = protos.get(spec);
+  if (!proto) {
+    proto = Object.create(ObjectHandle.prototype) as object;
+    for (const name of spec.order) {
+      Object.defineProperty(proto, name, {
+        enumerable: true,
+        get(this: Inner) {
+          const state = this[INNER];
+          return (state.handles[name] ??= handleFor(state.ctx, spec.fields[name], state.inner));
+        },
+      });
+    }
+    protos.set(spec, proto);
+  }
+  return proto;
+}
+
+/** The server-side checks of a field, made once per spec (they ride in every FieldOp node). */
+const checks = new WeakMap<FieldSpec, Constraints>();
+
+function checkOf(spec: FieldSpec): Constraints {
+  let c = checks.get(spec);
+  if (!c) checks.set(spec, (c = Object.freeze(constraintsOf(spec))));
+  return c;
 }
 
 export function handleFor(ctx: Ctx, spec: FieldSpec, within?: string): unknown {

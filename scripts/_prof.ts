@@ -1,0 +1,18 @@
+import { createClient } from 'redis';
+import { rapyerPeer } from '../bench/peers/rapyer.js';
+import { sample } from '../bench/peers/types.js';
+const url = 'redis://127.0.0.1:6399';
+const c = createClient({ url }); await c.connect();
+await c.flushAll();
+const p = await rapyerPeer(url);
+const a = await p.createOne(sample);
+const which = process.argv[2] ?? 'incr';
+const run = async () => { if (which === 'incr') await p.incrementOne!(a); else if (which === 'get') await p.getOne(a); else if (which === 'create') await p.createOne(sample); else await p.pipeline5!(a); };
+for (let i = 0; i < 500; i++) await run();
+const t0 = process.hrtime.bigint();
+const cpu0 = process.cpuUsage();
+const N = 3000;
+for (let i = 0; i < N; i++) await run();
+const cpu = process.cpuUsage(cpu0);
+console.log(which, 'wall us/op', (Number(process.hrtime.bigint() - t0) / 1000 / N).toFixed(1), 'client cpu us/op', ((cpu.user + cpu.system) / N).toFixed(1));
+await c.quit(); process.exit(0);
