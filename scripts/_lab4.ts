@@ -14,11 +14,11 @@ const c = createClient({ url }); await c.connect();
 await c.flushAll();
 const User = defineModel('BenchUser', shape, { indexes: ['age', 'score', 'status'] });
 const u = await User.create({ name: 'ann', age: 30, tags: ['a', 'b'] });
-const inc = u.explain((p) => { p.score.incr(1); });
+const inc = process.argv[2] === 'p5' ? u.explain((p) => { p.score.incr(10); p.name.append('x'); p.tags.append('new'); p.age.incr(1); p.active.toggle(); }) : u.explain((p) => { p.score.incr(1); });
 const [lib, body] = [inc.lua.slice(0, inc.lua.indexOf('local P = read_params')), inc.lua.slice(inc.lua.indexOf('local P = read_params'))];
 const lines = body.trim().split('\n');
 const N = 2000;
-for (let round = 0; round < 2; round++) for (let cut = 3; cut <= lines.length; cut++) {
+for (let round = 0; round < 3; round++) for (let cut = 3; cut <= lines.length; cut++) {
   const lua = lib + lines.slice(0, cut).join('\n') + (cut < lines.length ? '\nreturn 1' : '');
   const sha = await c.scriptLoad(lua);
   await c.sendCommand(['CONFIG', 'RESETSTAT']);
