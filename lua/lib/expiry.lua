@@ -44,10 +44,11 @@ local function exp_untrack(s)
   redis.call('HDEL', s.exp[2], s.id)
 end
 
--- only the values exp_values keeps can go stale: a change to none of them costs no read
+-- only the values exp_values keeps can go stale (the version, with a stream): a change to none
+-- of them costs no read
 local function exp_refresh(s, changes)
   if not s.exp then return end
-  local touched = false
+  local touched = s.ch ~= nil and changes['#v'] ~= nil
   for _, x in ipairs(s.ix or {}) do
     if x[3] ~= 'n' and changes[x[1]] ~= nil then touched = true end
   end
