@@ -17,6 +17,7 @@ import { linkFunctions, luaString } from './link.js';
 import { readSets } from './read-set.js';
 import { queryBody } from './query.js';
 import { refParams, shapeOf, type Shape, type Source } from './shape.js';
+import { guardLines } from './shard.js';
 import { changesTable, expiryTable, indexTables, Writer } from './writer.js';
 
 export interface Compiled {
@@ -142,11 +143,14 @@ function programBody(program: ProgramNode, generic: boolean): { body: string; w:
     program.records.forEach((_, i) => lines.push(`st_commit(S[${i + 1}])`));
     ret = `return { R, ${seen.map((p, i) => `st_reply(S[${i + 1}], ${p})`).join(', ')} }`;
   }
+  // the layout checks run first but take the last slots, so a sharded script differs only by them
+  const guards = guardLines([...(program.guards ?? []), ...program.records.map((r) => r.guard)], w);
   const body = [
     `local P = read_params(ARGV, "${w.shape}")`,
     `local C = ${w.constraintTables()}`,
     `local S = { ${states.join(', ')} }`,
     'local R = {}',
+    ...guards,
     ...lines.filter((l) => l !== ''),
     ret,
   ].join('\n');
