@@ -84,6 +84,11 @@ export async function connect(options: ConnectOptions = {}): Promise<Connection>
   return db;
 }
 
+/** The default connection, or undefined before the first connect(). */
+export function currentDefaultDb(): Connection | undefined {
+  return defaultConnection;
+}
+
 export function defaultDb(): Connection {
   if (!defaultConnection) throw new RapyerError('no connection: call connect() first');
   return defaultConnection;

@@ -19,7 +19,7 @@ import { Condition } from '../ops/condition.js';
 import type { Raw } from '../schema/codec.js';
 import type { Handles } from './types.js';
 import { readRecord } from './layout.js';
-import type { CreateInput, Model, PipelineFn, Rec, ShardKeys } from './model.js';
+import { EVERY, type CreateInput, type Model, type PipelineFn, type Rec, type ShardKeys } from './model.js';
 
 /**
  * Records per chunk script by default, measured with `npx tsx bench/bulk-chunk.ts` (3 indexed
@@ -158,7 +158,7 @@ export async function insertMany<S extends TProperties>(
   if (!['error', 'skip', 'replace'].includes(onConflict)) throw new RapyerError(`onConflict must be 'error', 'skip' or 'replace'`);
   chunkSizeOf(options);
   const items = prepareAll(model, inputs);
-  const ttlMs = String(model.options.ttl ? model.options.ttl * 1000 : 0);
+  const ttlMs = String(model.ttlSpec.ms);
   const out: (Rec<S> | undefined)[] = new Array(items.length);
   await perChunk(model, items, (item) => item.id, options, async (group, chunk, positions) => {
     const list: Raw[] = [];
@@ -220,16 +220,13 @@ export async function getMany<S extends TProperties>(
 
 /** Every id of `target` once: the ids given, or the current matches of a condition. */
 async function targetIds<S extends TProperties>(model: Model<S>, target: BulkTarget<S>): Promise<{ ids: string[]; where: Condition }> {
-  if (Array.isArray(target)) return { ids: [...new Set(target.map(String))], where: ANY };
+  if (Array.isArray(target)) return { ids: [...new Set(target.map(String))], where: EVERY };
   if (typeof target !== 'function' && !(target instanceof Condition)) {
     throw new QueryError('updateMany/deleteMany need an array of ids or a condition, e.g. (u) => u.age.gt(18)');
   }
   const query = model.find(target as Condition | ((fields: Handles<S, 'pipe'>) => Condition));
   return { ids: await query.ids(), where: query.condition };
 }
-
-/** Holds on every stored record: the filter of bulk operations by ids. */
-const ANY = new Condition(param('true', 'bool'));
 
 /**
  * Runs the pipeline program `fn` on the server on each target, one chunk per script (all or

@@ -6,7 +6,7 @@ import type { TProperties, TSchema } from 'typebox';
 import {
   node, param, paramList, type IndexRef, type ProgramNode, type RecordRef, type Stmt, type UniqueRef,
 } from '../ast/nodes.js';
-import { defaultDb, type Connection } from '../client/connection.js';
+import { currentDefaultDb, defaultDb, type Connection } from '../client/connection.js';
 import type { Reply } from '../client/executor.js';
 import { compile, type Compiled } from '../compile/compiler.js';
 import { NotFoundError, QueryError, RapyerError, SchemaError } from '../errors.js';
@@ -26,13 +26,17 @@ import {
 } from './bulk.js';
 import { applyFields, flatten, readRecord, type RecordMeta } from './layout.js';
 import type { Data, Handles } from './types.js';
+import { declareOn, declareUnbound } from './registry.js';
 
 export interface ModelOptions {
   /** Fields (dotted paths allowed) kept in indexes for queries. */
   indexes?: readonly string[];
   unique?: readonly string[];
-  /** Seconds a record lives after each create or save. */
-  ttl?: number;
+  /**
+   * Seconds a record lives after each create or save; `{ seconds, sliding: true }` also re-arms
+   * the TTL on every read and write of the record (in the same script).
+   */
+  ttl?: number | { seconds: number; sliding?: boolean };
   /** A field whose value is the record's id (default: a generated, time-sortable id). */
   key?: string;
   /** Hash-tag partitions of the model on a Redis Cluster. */
@@ -40,6 +44,18 @@ export interface ModelOptions {
 }
 
 const MODEL_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/** The model's TTL in ms (0: none) and whether reads and writes re-arm it; SchemaError when malformed. */
+export function ttlOf(options: ModelOptions): { ms: number; sliding: boolean } {
+  const ttl = options.ttl;
+  if (ttl === undefined) return { ms: 0, sliding: false };
+  const seconds = typeof ttl === 'number' ? ttl : ttl?.seconds;
+  if (typeof seconds !== 'number' || !(seconds > 0) || !Number.isFinite(seconds)) {
+    throw new SchemaError('ttl must be a positive number of seconds, or { seconds, sliding: true }');
+  }
+  if (typeof ttl === 'object' && ttl.sliding !== undefined && typeof ttl.sliding !== 'boolean') throw new SchemaError('ttl.sliding must be a boolean');
+  return { ms: Math.round(seconds * 1000), sliding: typeof ttl === 'object' && ttl.sliding === true };
+}
 
 function holdsBytes(spec: FieldSpec): boolean {
   switch (spec.kind) {
@@ -57,6 +73,9 @@ export function indexType(spec: FieldSpec): 'n' | 's' {
     || (spec.kind === 'enum' && spec.values.every((v) => typeof v === 'number')) ? 'n' : 's';
 }
 const META = Symbol('rapyer.meta');
+
+/** The condition of `find()` with none: holds on every stored record. */
+export const EVERY = new Condition(param('true', 'bool'));
 
 interface Hidden {
   model: Model<any>;
@@ -118,8 +137,19 @@ export class Model<S extends TProperties = TProperties> {
     private readonly boundDb?: Connection,
     spec?: ObjectSpec,
   ) {
-    this.spec = spec ?? fromShape(shape as Record<string, TSchema>);
+    this.spec = spec ?? fromShape(shape as Record<string, TSchema>, options.key);
     this.binary = holdsBytes(this.spec);
+  }
+
+  /** The TTL applied on create and save, in ms (0: none), and whether reads and writes re-arm it. */
+  get ttlSpec(): { ms: number; sliding: boolean } {
+    return ttlOf(this.options);
+  }
+
+  /** The TTL every read and write re-arms (ms, as text), or undefined unless the model's TTL is sliding. */
+  get slideMs(): string | undefined {
+    const { ms, sliding } = this.ttlSpec;
+    return sliding ? String(ms) : undefined;
   }
 
   get db(): Connection {
@@ -132,7 +162,9 @@ export class Model<S extends TProperties = TProperties> {
 
   /** The same model on another connection. */
   withDb(db: Connection): Model<S> {
-    return new Model(this.name, this.shape, this.options, db, this.spec);
+    const model = new Model(this.name, this.shape, this.options, db, this.spec);
+    declareOn(db, model, db === currentDefaultDb());
+    return model;
   }
 
   /** A record of this model in a program: its key, and its shard's keys every write must keep. */
@@ -176,7 +208,7 @@ export class Model<S extends TProperties = TProperties> {
   }
 
   writeProgram(id: string, fields: Raw[], mode: 'create' | 'replace'): ProgramNode {
-    const ttl = this.options.ttl ? this.options.ttl * 1000 : 0;
+    const ttl = this.ttlSpec.ms;
     return {
       kind: 'Program', mode: 'write', binary: this.binary, records: [this.ref(id)],
       body: [node({ kind: 'WriteRecord', rec: 1, mode, id: param(id, 'str'), fields: paramList(fields), ttlMs: param(String(ttl)) })],
@@ -243,8 +275,12 @@ export class Model<S extends TProperties = TProperties> {
     return new ObjectHandle({ recorder: new Recorder(), rec: 1, data: () => ({}) }, this.spec) as unknown as Handles<S, 'pipe'>;
   }
 
-  /** A query: `User.find((u) => and(u.age.gt(25), u.active.eq(true))).sort('score', 'desc').limit(50)`. */
-  find(where: Condition | ((fields: Handles<S, 'pipe'>) => Condition)): Query<S> {
+  /**
+   * A query: `User.find((u) => and(u.age.gt(25), u.active.eq(true))).sort('score', 'desc').limit(50)`;
+   * with no condition, every record: `User.find().sort('name')`.
+   */
+  find(where?: Condition | ((fields: Handles<S, 'pipe'>) => Condition)): Query<S> {
+    if (where === undefined) return new Query(this, EVERY);
     const condition = typeof where === 'function' ? where(this.fields) : where;
     if (!(condition instanceof Condition)) throw new QueryError('find() needs a condition, e.g. (u) => u.age.gt(18)');
     return new Query(this, condition);
@@ -256,7 +292,7 @@ export class Model<S extends TProperties = TProperties> {
   }
 
   /** The first match, or null. */
-  findOne(where: Condition | ((fields: Handles<S, 'pipe'>) => Condition)): Promise<Rec<S> | null> {
+  findOne(where?: Condition | ((fields: Handles<S, 'pipe'>) => Condition)): Promise<Rec<S> | null> {
     return this.find(where).first();
   }
 
@@ -318,7 +354,7 @@ export class Model<S extends TProperties = TProperties> {
   wrap(id: string, data: Record<string, unknown>, meta: RecordMeta): Rec<S> {
     const rec = Object.create(RecordBase.prototype) as RecordBase;
     Object.defineProperty(rec, META, { value: { model: this, id, meta } satisfies Hidden, enumerable: false, writable: true });
-    Object.assign(rec, data);
+    assignData(rec, data);
     return rec as unknown as Rec<S>;
   }
 }
@@ -329,9 +365,23 @@ function ownData(rec: RecordBase): Record<string, unknown> {
   return { ...rec } as Record<string, unknown>;
 }
 
+/**
+ * Copies fields onto a record. A field named `id` (allowed when it is the key) shadows the
+ * prototype's read-only `id` getter as an own property with the same value.
+ */
+function assignData(rec: RecordBase, data: Record<string, unknown>): void {
+  if ('id' in data) {
+    Object.defineProperty(rec, 'id', { value: data.id, enumerable: true, writable: true, configurable: true });
+    const { id: _id, ...rest } = data;
+    Object.assign(rec, rest);
+    return;
+  }
+  Object.assign(rec, data);
+}
+
 function replaceData(rec: RecordBase, data: Record<string, unknown>): void {
   for (const k of Object.keys(rec)) delete (rec as unknown as Record<string, unknown>)[k];
-  Object.assign(rec, data);
+  assignData(rec, data);
 }
 
 /** Applies a program's reply for this record: its patch, or the whole hash when our copy was stale. */
@@ -499,7 +549,7 @@ export function defineModel<S extends TProperties>(name: string, shape: S, optio
     const spec = specAt(model.spec, path);
     if (!spec || !isScalar(spec) || spec.kind === 'bytes') throw new SchemaError(`index "${path}" must name a scalar field`);
   }
-  if (options.ttl !== undefined && !(options.ttl > 0)) throw new SchemaError('ttl must be a positive number of seconds');
+  ttlOf(options);
   if (options.shards !== undefined && !(Number.isInteger(options.shards) && options.shards >= 1 && options.shards <= 1024)) {
     throw new SchemaError('shards must be an integer from 1 to 1024');
   }
@@ -507,5 +557,6 @@ export function defineModel<S extends TProperties>(name: string, shape: S, optio
     // each shard's script sees only its own unique hash: a constraint across shards cannot be atomic
     throw new SchemaError(`unique fields cannot be enforced across shards: drop "unique" or "shards" on ${name}`);
   }
+  declareUnbound(model, currentDefaultDb());
   return model;
 }

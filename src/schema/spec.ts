@@ -186,9 +186,13 @@ export function fromSchema(input: TSchema, path: string): FieldSpec {
   return fail(path, `unsupported schema ${JSON.stringify(s)}`);
 }
 
-/** Walks a model's shape (its top-level properties). */
-export function fromShape(shape: Record<string, TSchema>): ObjectSpec {
+/**
+ * Walks a model's shape (its top-level properties). `key` is the model's key field: a field named
+ * `id` is allowed when it is the key, since `u.id` and the field then hold the same value.
+ */
+export function fromShape(shape: Record<string, TSchema>, key?: string): ObjectSpec {
   for (const name of Object.keys(shape)) {
+    if (name === 'id' && key === 'id') continue;
     if (RESERVED_NAMES.has(name)) throw new SchemaError(`field "${name}" collides with a record method or property`);
   }
   return fromObject({ type: 'object', properties: shape } as unknown as TSchema, {
