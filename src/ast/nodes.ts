@@ -145,7 +145,11 @@ export interface InsertManyNode {
   readonly items: ParamListNode;
 }
 /** The whole hash of each id (empty when absent), in order (read-only programs). */
-export interface ReadManyNode { readonly kind: 'ReadMany'; readonly prefix: ParamNode; readonly idsKey: string; readonly ids: ParamListNode }
+export interface ReadManyNode {
+  readonly kind: 'ReadMany'; readonly prefix: ParamNode; readonly idsKey: string; readonly ids: ParamListNode;
+  /** A sliding TTL (ms) re-armed on each record read. */
+  readonly slideMs?: ParamNode;
+}
 
 export type Stmt =
   | FieldOpNode | SetComputedNode | IfNode | ForEachNode | AbortNode | WriteRecordNode | DeleteRecordNode | ReadRecordNode
@@ -170,6 +174,11 @@ export interface RecordRef {
   readonly id: string;
   /** The version of the caller's copy ('' when it has none): decides patch or full reply. */
   readonly seen: string;
+  /**
+   * A sliding TTL (ms, as text): programs that read the record (ReadRecord) or update it re-arm
+   * its TTL to this in the same script.
+   */
+  readonly slideMs?: string;
 }
 
 /**
@@ -226,6 +235,8 @@ export interface QueryNode {
   readonly limit: ParamNode;
   readonly action: 'records' | 'ids' | 'count' | 'delete' | 'update';
   readonly body: readonly Stmt[];
+  /** A sliding TTL (ms): records returned or updated get their TTL re-armed to it. */
+  readonly slideMs?: ParamNode;
 }
 
 export type Node = Expr | Stmt | ProgramNode | QueryNode | PlanNode;

@@ -269,11 +269,16 @@ function compileProgram(program: ProgramNode): Compiled {
       : [];
     lines.push(block(program.body, w, ''));
     let ret = 'return R';
+    // a sliding TTL is re-armed by the programs that read or update the record, after its writes
+    const reads = program.body.some((s) => s.kind === 'ReadRecord');
+    const slide = program.mode === 'update' || (program.mode === 'read' && reads);
+    const slid = slide ? program.records.flatMap((r, i) => (r.slideMs ? [`rec_slide(S[${i + 1}], ${w.param({ kind: 'Param', value: r.slideMs, as: 'raw' })})`] : [])) : [];
     if (program.mode === 'update') {
       program.records.forEach((_, i) => lines.push(`st_check(S[${i + 1}])`));
       program.records.forEach((_, i) => lines.push(`st_commit(S[${i + 1}])`));
       ret = `return { R, ${seen.map((p, i) => `st_reply(S[${i + 1}], ${p})`).join(', ')} }`;
     }
+    lines.push(...slid);
     const body = [
       `local P = read_params(ARGV, "${w.shape}")`,
       `local C = ${w.constraintTables()}`,
@@ -282,7 +287,7 @@ function compileProgram(program: ProgramNode): Compiled {
       ...lines.filter((l) => l !== ''),
       ret,
     ].join('\n');
-    const readOnly = program.mode === 'read';
+    const readOnly = program.mode === 'read' && slid.length === 0 && !program.body.some((s) => s.kind === 'ReadMany' && s.slideMs);
     const { lua, sha1 } = linked(body, readOnly);
     return Object.freeze({ lua, sha1, keys: Object.freeze(w.keys), argv: Object.freeze(w.argv), readOnly, binary: program.binary !== false });
   }
@@ -324,7 +329,10 @@ function queryAction(q: QueryNode, w: Writer): string[] {
     case 'ids':
       return [...page, 'local out = {}', 'for i = first, last do out[#out + 1] = M[i].id end', 'return out'];
     case 'records':
-      return [...page, 'local out = {}', 'for i = first, last do', '  out[#out + 1] = M[i].id', '  out[#out + 1] = rec_read(M[i])', 'end', 'return out'];
+      return [
+        ...page, 'local out = {}', 'for i = first, last do', '  out[#out + 1] = M[i].id', '  out[#out + 1] = rec_read(M[i])',
+        ...(q.slideMs ? [`  rec_slide(M[i], ${w.param(q.slideMs)})`] : []), 'end', 'return out',
+      ];
     case 'delete':
       return [
         'local n = 0',
@@ -343,6 +351,7 @@ function queryAction(q: QueryNode, w: Writer): string[] {
         'end',
         'for _, s in ipairs(M) do st_check(s) end',
         'for _, s in ipairs(M) do if st_commit(s) then changed = changed + 1 end end',
+        ...(q.slideMs ? [`for _, s in ipairs(M) do rec_slide(s, ${w.param(q.slideMs)}) end`] : []),
         'return changed',
       ];
   }

@@ -197,7 +197,10 @@ export async function getMany<S extends TProperties>(
   await perChunk(model, ids.map(String), (id) => id, options, async (group, chunk, positions) => {
     const program: ProgramNode = {
       kind: 'Program', mode: 'read', binary: model.binary, records: [],
-      body: [node({ kind: 'ReadMany', prefix: param(group.prefix), idsKey: group.idsKey, ids: paramList(chunk) })],
+      body: [node({
+        kind: 'ReadMany', prefix: param(group.prefix), idsKey: group.idsKey, ids: paramList(chunk),
+        ...(model.slideMs ? { slideMs: param(model.slideMs) } : {}),
+      })],
     };
     const reply = (await model.db.run(compile(program))) as Buffer[][][];
     const absent: string[] = [];

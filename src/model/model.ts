@@ -170,7 +170,8 @@ export class Model<S extends TProperties = TProperties> {
   /** A record of this model in a program: its key, and its shard's keys every write must keep. */
   ref(id: string, seen = ''): RecordRef {
     const { idsKey, ix, uq, exp } = this.shardKeys(this.keys.shardOf(id));
-    return { key: this.keys.record(id), idsKey, id, seen, ix, uq, exp };
+    const slideMs = this.slideMs;
+    return { key: this.keys.record(id), idsKey, id, seen, ix, uq, exp, ...(slideMs ? { slideMs } : {}) };
   }
 
   /** The model-wide keys of one shard (0 … keys.shards-1): ids, indexes, unique, expiry, meta. */

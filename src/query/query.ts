@@ -98,6 +98,7 @@ export class Query<S extends TProperties> implements AsyncIterable<Rec<S>> {
       limit: param(limit === undefined ? '' : String(limit)),
       action,
       body,
+      ...(this.model.slideMs ? { slideMs: param(this.model.slideMs) } : {}),
     } satisfies QueryNode);
   }
 
