@@ -16,7 +16,7 @@ import { checkIndexes, type CheckOptions, type IndexReport } from '../index/main
 import { ObjectHandle, type Ctx } from '../ops/handles.js';
 import { Recorder, freezeDeep, recording, type ResultDecoder } from '../ops/recorder.js';
 import type { Raw } from '../schema/codec.js';
-import { fromShape, isScalar, specAt, type FieldSpec, type ObjectSpec } from '../schema/spec.js';
+import { fromShape, isOrderable, specAt, type FieldSpec, type ObjectSpec } from '../schema/spec.js';
 import { validate, withDefaults } from '../schema/validate.js';
 import { newId } from './ids.js';
 import { KeySpace } from './keys.js';
@@ -542,13 +542,13 @@ export function defineModel<S extends TProperties>(name: string, shape: S, optio
   const model = new Model(name, shape, options);
   if (options.key !== undefined) {
     const spec = specAt(model.spec, options.key);
-    if (!spec || !isScalar(spec) || spec.kind === 'bytes' || spec.optional || spec.nullable || options.key.includes('.')) {
+    if (!isOrderable(spec) || spec.optional || spec.nullable || options.key.includes('.')) {
       throw new SchemaError(`key "${options.key}" must be a required top-level scalar field`);
     }
   }
   for (const path of [...(options.indexes ?? []), ...(options.unique ?? [])]) {
     const spec = specAt(model.spec, path);
-    if (!spec || !isScalar(spec) || spec.kind === 'bytes') throw new SchemaError(`index "${path}" must name a scalar field`);
+    if (!isOrderable(spec)) throw new SchemaError(`index "${path}" must name a scalar field (not bytes, not JSON)`);
   }
   ttlOf(options);
   if (options.shards !== undefined && !(Number.isInteger(options.shards) && options.shards >= 1 && options.shards <= 1024)) {

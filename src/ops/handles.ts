@@ -5,7 +5,7 @@
 import {
   node, param, paramList, type ArithOp, type CompareOp, type Constraints, type Expr, type FieldOpNode, type LuaType,
 } from '../ast/nodes.js';
-import { OperationError } from '../errors.js';
+import { OperationError, QueryError, ValidationError } from '../errors.js';
 import { decodeElement, decodeScalar, encodeElement, encodeScalar, type Raw } from '../schema/codec.js';
 import type { ArraySpec, FieldSpec, ObjectSpec, RecordSpec, ScalarSpec } from '../schema/spec.js';
 import { validate } from '../schema/validate.js';
@@ -226,6 +226,40 @@ export class DateTimeHandle extends FieldHandle {
   setNow(): any { return this.op('date', 'setNow', [], this.scalarResult); }
 }
 
+/**
+ * A `Type.Any()` / `Type.Unknown()` field: any JSON value (null included), stored as canonical
+ * JSON text, so `set` and the equality conditions (`eq`, `ne`, `in`) compare values by their text.
+ */
+export class JsonHandle extends FieldHandle {
+  protected override operand(v: unknown): Expr {
+    if (v instanceof ValueHandle) return v.expr;
+    validate(this.spec, v === undefined ? null : v, this.spec.path || 'value');
+    return param(encodeScalar(this.spec as ScalarSpec, v), 'str');
+  }
+
+  override set(value: unknown): any {
+    if (value instanceof ValueHandle) throw new QueryError(`${this.spec.path}: a JSON field is set from a value, not a computed one`);
+    if (value === undefined) throw new ValidationError(`${this.spec.path}: undefined is not a JSON value (use null)`, this.spec.path, 'type');
+    validate(this.spec, value, this.spec.path);
+    return this.op('scalar', 'set', [param(encodeScalar(this.spec as ScalarSpec, value))], this.scalarResult);
+  }
+
+  override in(values: readonly unknown[]): Condition {
+    return new Condition(node({
+      kind: 'In', value: this.expr, list: paramList(values.map((v) => (this.operand(v) as { value: Raw }).value)), as: 'str',
+    }), this.ctx.recorder);
+  }
+
+  private unordered(): never {
+    throw new QueryError(`${this.spec.path}: JSON values have no order; compare them with eq, ne or in`);
+  }
+  override gt(): Condition { return this.unordered(); }
+  override gte(): Condition { return this.unordered(); }
+  override lt(): Condition { return this.unordered(); }
+  override lte(): Condition { return this.unordered(); }
+  override startsWith(): Condition { return this.unordered(); }
+}
+
 /** A boolean field is a condition itself: `p.active.ifTrue(...)`. */
 export class BooleanHandle extends Condition {
   private readonly field: FieldHandle;
@@ -444,6 +478,7 @@ export function handleFor(ctx: Ctx, spec: FieldSpec, within?: string): unknown {
     case 'integer': case 'number': return new NumberHandle(ctx, spec, within);
     case 'string': return new StringHandle(ctx, spec, within);
     case 'enum': return new FieldHandle(ctx, spec, within);
+    case 'json': return new JsonHandle(ctx, spec, within);
     case 'bytes': return new BytesHandle(ctx, spec, within);
     case 'datetime': return new DateTimeHandle(ctx, spec, within);
     case 'boolean': return new BooleanHandle(ctx, spec, within);

@@ -12,7 +12,7 @@ import { QueryError } from '../errors.js';
 import { luaTypeOf } from '../ops/handles.js';
 import type { Condition } from '../ops/condition.js';
 import { Recorder, freezeDeep } from '../ops/recorder.js';
-import { isScalar, specAt } from '../schema/spec.js';
+import { isOrderable, specAt } from '../schema/spec.js';
 import type { TProperties } from 'typebox';
 import type { Model, PipelineFn, Rec } from '../model/model.js';
 import { readRecord } from '../model/layout.js';
@@ -46,7 +46,7 @@ export class Query<S extends TProperties> implements AsyncIterable<Rec<S>> {
 
   sort(field: string, direction: Direction = 'asc'): Query<S> {
     const spec = specAt(this.model.spec, field);
-    if (!spec || !isScalar(spec) || spec.kind === 'bytes') throw new QueryError(`cannot sort by "${field}": not a scalar field`);
+    if (!isOrderable(spec)) throw new QueryError(`cannot sort by "${field}": not a scalar field (bytes and JSON values have no order)`);
     if (direction !== 'asc' && direction !== 'desc') throw new QueryError(`sort direction must be 'asc' or 'desc'`);
     return this.with({ sort: { field, desc: direction === 'desc' } });
   }

@@ -25,7 +25,22 @@ export function encodeScalar(spec: ScalarSpec, value: unknown): Raw {
       return Buffer.from(value as Uint8Array);
     case 'datetime':
       return String((value as Date).getTime());
+    case 'json':
+      return canonicalJson(value);
   }
+}
+
+/**
+ * JSON with object keys sorted, so that equal values have equal text: equality conditions and
+ * array `remove`/`contains` compare stored JSON by text.
+ */
+export function canonicalJson(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) => {
+    if (!v || typeof v !== 'object' || Array.isArray(v)) return v;
+    const out: Record<string, unknown> = {};
+    for (const k of Object.keys(v).sort()) out[k] = (v as Record<string, unknown>)[k];
+    return out;
+  });
 }
 
 export function decodeScalar(spec: ScalarSpec, raw: Raw): unknown {
@@ -45,6 +60,8 @@ export function decodeScalar(spec: ScalarSpec, raw: Raw): unknown {
       return typeof raw === 'string' ? new Uint8Array(Buffer.from(raw, 'utf8')) : new Uint8Array(raw);
     case 'datetime':
       return new Date(Number(text(raw)));
+    case 'json':
+      return JSON.parse(text(raw));
   }
 }
 

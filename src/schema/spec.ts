@@ -65,12 +65,21 @@ export interface ObjectSpec extends SpecBase {
   readonly order: readonly string[];
 }
 
-export type ScalarSpec = NumericSpec | StringSpec | BooleanSpec | EnumSpec | BytesSpec | DateTimeSpec;
+/** `Type.Any()` / `Type.Unknown()`: any JSON value, null included, stored as canonical JSON text. */
+export interface JsonSpec extends SpecBase {
+  readonly kind: 'json';
+}
+
+export type ScalarSpec = NumericSpec | StringSpec | BooleanSpec | EnumSpec | BytesSpec | DateTimeSpec | JsonSpec;
 export type FieldSpec = ScalarSpec | ArraySpec | RecordSpec | ObjectSpec;
 export type FieldKind = FieldSpec['kind'];
 
 export const isScalar = (s: FieldSpec): s is ScalarSpec =>
   s.kind !== 'array' && s.kind !== 'record' && s.kind !== 'object';
+
+/** Scalars with an order and a plain text form: what indexes, sorts, keys and groups take (not bytes, not JSON). */
+export const isOrderable = (s: FieldSpec | undefined): s is ScalarSpec =>
+  s !== undefined && isScalar(s) && s.kind !== 'bytes' && s.kind !== 'json';
 
 /** Field names double as hash-field path segments and JS properties, so they stay identifiers. */
 const FIELD_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -157,6 +166,7 @@ export function fromSchema(input: TSchema, path: string): FieldSpec {
       maximum: s.maximum instanceof Date ? s.maximum.getTime() : undefined,
     };
   }
+  if (Type.IsAny(schema) || Type.IsUnknown(schema)) return { ...base, kind: 'json' };
   if (Type.IsInteger(schema)) return fromNumeric('integer', s, base);
   if (Type.IsNumber(schema)) return fromNumeric('number', s, base);
   if (Type.IsString(schema)) return fromString(s, base);
