@@ -60,7 +60,7 @@ export type Expr =
 export interface FieldOpNode {
   readonly kind: 'FieldOp';
   readonly rec: number;
-  readonly target: 'num' | 'str' | 'bytes' | 'date' | 'bool' | 'scalar' | 'array' | 'dict';
+  readonly target: 'num' | 'str' | 'bytes' | 'date' | 'bool' | 'scalar' | 'array' | 'dict' | 'object';
   readonly op: string;
   readonly field: string;
   readonly path: string;

@@ -3,7 +3,9 @@
  * `M` is the handle mode: 'now' (u.$: each call runs and resolves to its result) or 'pipe'
  * (inside a pipeline: calls record and return nothing).
  */
-import type { Static, TAny, TArray, TObject, TProperties, TRecord, TSchema, TUnknown } from 'typebox';
+import type {
+  Static, TAny, TArray, TNull, TObject, TOptional, TProperties, TRecord, TSchema, TUnion, TUnknown,
+} from 'typebox';
 import type { Condition } from '../ops/condition.js';
 import type { Duration } from '../ops/handles.js';
 
@@ -114,6 +116,11 @@ export interface RecordH<V, M extends Mode> {
   forEach(fn: (value: ItemH<V>, key: ValueH<string>) => void): void;
 }
 
+/** A nested object: its field handles, and `set` to replace it whole. */
+export interface ObjectH<T, M extends Mode> {
+  set(v: T): Ret<M, T>;
+}
+
 /** A `Type.Any()` / `Type.Unknown()` field: set, and equality conditions on the JSON value. */
 export interface JsonH<T, M extends Mode> {
   set(v: T): Ret<M, T>;
@@ -134,7 +141,9 @@ export type HandleOf<S extends TSchema, M extends Mode> =
   S extends TAny | TUnknown ? JsonH<Static<S>, M>
   : S extends TRecord<string, infer V extends TSchema> ? RecordH<Static<V>, M>
   : S extends TArray<infer I extends TSchema> ? ArrayH<Static<I>, M>
-  : S extends TObject<infer P extends TProperties> ? Handles<P, M>
+  : S extends TObject<infer P extends TProperties> ? Handles<P, M> & ObjectH<Static<S> | (S extends TOptional<TSchema> ? undefined : never), M>
+  : S extends TUnion<[TObject<infer P extends TProperties>, TNull]> | TUnion<[TNull, TObject<infer P extends TProperties>]>
+    ? Handles<P, M> & ObjectH<Static<S>, M>
   : ScalarH<NonNullable<Static<S>>, M>;
 
 export type Handles<S extends TProperties, M extends Mode> = { readonly [K in keyof S]: HandleOf<S[K], M> };

@@ -9,6 +9,7 @@ import { OperationError, QueryError, ValidationError } from '../errors.js';
 import { decodeElement, decodeScalar, encodeElement, encodeScalar, type Raw } from '../schema/codec.js';
 import type { ArraySpec, FieldSpec, ObjectSpec, RecordSpec, ScalarSpec } from '../schema/spec.js';
 import { validate } from '../schema/validate.js';
+import { flatten } from '../model/layout.js';
 import { Condition } from './condition.js';
 import type { Recorder } from './recorder.js';
 
@@ -461,15 +462,44 @@ export class RecordHandle extends FieldHandle {
   }
 }
 
-/** A nested object: a handle per field, recursively. */
+/**
+ * A nested object: a handle per field, recursively, and `set(obj)` to replace it whole. (A nested
+ * field named `set` shadows that method: replace such an object through its parent.)
+ */
 export class ObjectHandle {
+  // private fields (#), not properties: a nested field may be named ctx, spec or within
+  readonly #ctx: Ctx;
+  readonly #spec: ObjectSpec;
+  readonly #within?: string;
+
   constructor(ctx: Ctx, spec: ObjectSpec, within?: string) {
+    this.#ctx = ctx;
+    this.#spec = spec;
+    this.#within = within;
     // an object that may be absent guards the writes into it (see obj_present in lua/lib/scalar.lua)
     const inner = spec.optional || spec.nullable ? spec.path : within;
     for (const name of spec.order) {
       let handle: unknown;
       Object.defineProperty(this, name, { enumerable: true, get: () => (handle ??= handleFor(ctx, spec.fields[name], inner)) });
     }
+  }
+
+  /**
+   * Replaces the whole object (validated now; `null` when nullable, `undefined` when optional):
+   * every stored field under it goes, the new ones are written, indexes on its fields follow.
+   * `p.address.set({ city: 'Paris', zip: '75001' })`
+   */
+  set(value: unknown): any {
+    const spec = this.#spec;
+    const ctx = this.#ctx;
+    if (!spec.path) throw new OperationError('a record is replaced with save(), not set()');
+    validate(spec, value, spec.path);
+    const stmt = node({
+      kind: 'FieldOp' as const, rec: ctx.rec, target: 'object' as const, op: 'set', field: spec.path, path: spec.path,
+      args: Object.freeze([paramList(flatten(spec, value, []))]), check: Object.freeze({}),
+      ...(this.#within === undefined ? {} : { within: this.#within }),
+    });
+    return ctx.recorder.emit(stmt, () => pathGet(ctx.data(), spec.path));
   }
 }
 
