@@ -3,6 +3,9 @@
 ---                                                    min/max nil = unbounded, minx/maxx = exclusive
 ---   { op = 'prefix', key, p }                        lex index values starting with p
 ---   { op = 'in', key, t, values }                    index equality to any of values
+---   { op = 'words', key, mode, values }              a word index (key: its word list): ids holding
+---                                                    all / any of values, or (mode 'prefix') a word
+---                                                    starting with values[1]
 ---   { op = 'and', ... } / { op = 'or', ... }         children in the array part
 ---   { op = 'scan' }                                  cannot narrow: every id of the model
 ---   { op = 'ids', values }                           exactly these ids (bulk operations)
@@ -35,8 +38,30 @@ local function q_bounds(p)
   return min, max
 end
 
+-- the id-set keys of a words node (a prefix lists its words from the word list), with their sizes
+local function q_word_sets(p)
+  local words = p.values
+  if p.mode == 'prefix' then
+    words = redis.call('ZRANGEBYLEX', p.key, '[' .. p.values[1], '(' .. p.values[1] .. '\255')
+  end
+  local sets = {}
+  for i, w in ipairs(words) do
+    local k = p.key .. ':' .. w
+    sets[i] = { key = k, n = redis.call('SCARD', k) }
+  end
+  table.sort(sets, function(a, b) return a.n < b.n end)
+  return sets
+end
+
 local function q_count(p)
   if p.op == 'ids' then return #p.values end
+  if p.op == 'words' then
+    local sets = q_word_sets(p)
+    if p.mode == 'all' then return (sets[1] or { n = 0 }).n end
+    local n = 0
+    for _, s in ipairs(sets) do n = n + s.n end
+    return n
+  end
   if p.op == 'range' then
     local min, max = q_bounds(p)
     if p.t == 'n' then return redis.call('ZCOUNT', p.key, min, max) end
@@ -77,6 +102,29 @@ end
 -- the candidate ids of a plan node, or nil when it cannot narrow (scan)
 local function q_ids(p)
   if p.op == 'ids' then return p.values end
+  if p.op == 'words' then
+    local sets = q_word_sets(p)
+    if #sets == 0 then return {} end
+    if p.mode == 'all' then
+      -- from the smallest set: SINTER probes the others for each of its members
+      local keys = {}
+      for i, s in ipairs(sets) do keys[i] = s.key end
+      if sets[1].n == 0 then return {} end
+      return redis.call('SINTER', unpack(keys))
+    end
+    local seen, out = {}, {}
+    for from = 1, #sets, 1000 do
+      local keys = {}
+      for i = from, math.min(from + 999, #sets) do keys[#keys + 1] = sets[i].key end
+      for _, id in ipairs(redis.call('SUNION', unpack(keys))) do
+        if not seen[id] then
+          seen[id] = true
+          out[#out + 1] = id
+        end
+      end
+    end
+    return out
+  end
   if p.op == 'range' then
     local min, max = q_bounds(p)
     if p.t == 'n' then return redis.call('ZRANGEBYSCORE', p.key, min, max) end

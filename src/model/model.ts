@@ -33,6 +33,12 @@ export interface ModelOptions {
   indexes?: readonly string[];
   unique?: readonly string[];
   /**
+   * String fields (dotted paths allowed) with a word index, kept by every write, that serves the
+   * text conditions `matches`, `matchesAny` and `matchesPrefix` (which also work without it, by
+   * reading every candidate).
+   */
+  search?: readonly string[];
+  /**
    * Seconds a record lives after each create or save; `{ seconds, sliding: true }` also re-arms
    * the TTL on every read and write of the record (in the same script).
    */
@@ -182,7 +188,7 @@ export class Model<S extends TProperties = TProperties> {
       idsKey: this.keys.ids(shard),
       ix: (this.options.indexes ?? []).map((field): IndexRef => ({
         field, key: this.keys.index(field, shard), type: indexType(specAt(this.spec, field)!),
-      })),
+      })).concat((this.options.search ?? []).map((field): IndexRef => ({ field, key: this.keys.words(field, shard), type: 't' }))),
       uq: (this.options.unique ?? []).map((field): UniqueRef => ({ field, key: this.keys.unique(field, shard) })),
       exp: this.keys.expiry(shard),
       meta: this.keys.meta(shard),
@@ -549,6 +555,11 @@ export function defineModel<S extends TProperties>(name: string, shape: S, optio
   for (const path of [...(options.indexes ?? []), ...(options.unique ?? [])]) {
     const spec = specAt(model.spec, path);
     if (!isOrderable(spec)) throw new SchemaError(`index "${path}" must name a scalar field (not bytes, not JSON)`);
+  }
+  for (const path of options.search ?? []) {
+    if (specAt(model.spec, path)?.kind !== 'string' || path.includes(':')) {
+      throw new SchemaError(`search "${path}" must name a string field (without ':' in its path)`);
+    }
   }
   ttlOf(options);
   if (options.shards !== undefined && !(Number.isInteger(options.shards) && options.shards >= 1 && options.shards <= 1024)) {

@@ -56,6 +56,12 @@ export interface StringH<T extends string, M extends Mode> extends FieldH<T, M> 
   prepend(s: string): Ret<M, T>;
   repeat(n: number): Ret<M, T>;
   startsWith(prefix: string | ValueH<string>): Condition;
+  /** Every word of `query` is a word of the text (see "Text search" in the README). */
+  matches(query: string): Condition;
+  /** At least one word of `query` is a word of the text. */
+  matchesAny(query: string): Condition;
+  /** A word of the text starts with `prefix`. */
+  matchesPrefix(prefix: string): Condition;
 }
 
 export interface BytesH<M extends Mode> extends FieldH<Uint8Array, M> {

@@ -3,9 +3,10 @@
  * (values validated and encoded as they are recorded, Drizzle-style); comparisons build conditions.
  */
 import {
-  node, param, paramList, type ArithOp, type CompareOp, type Constraints, type Expr, type FieldOpNode, type LuaType,
+  node, param, paramList, type ArithOp, type CompareOp, type Constraints, type Expr, type FieldOpNode, type LuaType, type TextMatchNode,
 } from '../ast/nodes.js';
 import { OperationError, QueryError, ValidationError } from '../errors.js';
+import { isWordFragment, words } from '../query/tokenize.js';
 import { decodeElement, decodeScalar, encodeElement, encodeScalar, type Raw } from '../schema/codec.js';
 import type { ArraySpec, FieldSpec, ObjectSpec, RecordSpec, ScalarSpec } from '../schema/spec.js';
 import { validate } from '../schema/validate.js';
@@ -191,6 +192,28 @@ export class StringHandle extends FieldHandle {
   append(s: string): any { return this.op('str', 'append', [param(text(s))], this.scalarResult); }
   prepend(s: string): any { return this.op('str', 'prepend', [param(text(s))], this.scalarResult); }
   repeat(n: number): any { return this.op('str', 'repeat', [param(String(integer(n, 'repeat')))], this.scalarResult); }
+
+  private text(mode: TextMatchNode['mode'], list: readonly string[]): Condition {
+    return new Condition(node({ kind: 'TextMatch', value: this.expr, mode, words: paramList(list) }), this.ctx.recorder);
+  }
+
+  private queryWords(query: unknown, call: string): string[] {
+    const list = words(text(query));
+    if (list.length === 0) throw new QueryError(`${call}(${JSON.stringify(query)}) holds no word`);
+    return list;
+  }
+
+  /** True when the text holds every word of `query` (words as src/query/tokenize.ts finds them). */
+  matches(query: string): Condition { return this.text('all', this.queryWords(query, 'matches')); }
+
+  /** True when the text holds at least one word of `query`. */
+  matchesAny(query: string): Condition { return this.text('any', this.queryWords(query, 'matchesAny')); }
+
+  /** True when a word of the text starts with `prefix` (one word fragment; ASCII case ignored). */
+  matchesPrefix(prefix: string): Condition {
+    if (!isWordFragment(text(prefix))) throw new QueryError(`matchesPrefix(${JSON.stringify(prefix)}) must be part of one word`);
+    return this.text('prefix', words(prefix));
+  }
 }
 
 const text = (s: unknown): string => {

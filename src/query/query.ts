@@ -16,7 +16,7 @@ import { isOrderable, specAt } from '../schema/spec.js';
 import type { TProperties } from 'typebox';
 import type { Model, PipelineFn, Rec } from '../model/model.js';
 import { readRecord } from '../model/layout.js';
-import { describePlan, isExact, planOf } from './plan.js';
+import { describePlan, indexesOf, isExact, planOf } from './plan.js';
 import { ensureIndexes } from '../index/maintenance.js';
 import { idRows, mergePage, mergeStreams, recordRows, type Row, type SortSpec } from './fanout.js';
 
@@ -79,7 +79,7 @@ export class Query<S extends TProperties> implements AsyncIterable<Rec<S>> {
   private node(action: QueryNode['action'], body: readonly Stmt[] = [], page?: { offset: number; limit?: number }, shard = 0): QueryNode {
     const { offset, limit } = page ?? this.options;
     const keys = this.model.shardKeys(shard);
-    const indexes = new Map(keys.ix.map((x) => [x.field, x]));
+    const indexes = indexesOf(keys.ix);
     return freezeDeep({
       kind: 'Query',
       binary: this.model.binary,
