@@ -220,6 +220,8 @@ export type PlanNode =
   | { readonly kind: 'PlanIds'; readonly ids: ParamListNode }
   | { readonly kind: 'PlanScan' };
 
+export interface QueryAggregate { readonly fields: readonly (string | null)[]; readonly group?: string }
+
 export interface QuerySort { readonly field: string; readonly numeric: boolean; readonly desc: boolean }
 
 /**
@@ -245,7 +247,9 @@ export interface QueryNode {
   readonly offset: ParamNode;
   /** '' for no limit. */
   readonly limit: ParamNode;
-  readonly action: 'records' | 'ids' | 'count' | 'delete' | 'update';
+  readonly action: 'records' | 'ids' | 'count' | 'delete' | 'update' | 'aggregate';
+  /** The `aggregate` action's inputs: the field each aggregate reads (none for a count), and the group field. */
+  readonly aggregate?: QueryAggregate;
   readonly body: readonly Stmt[];
   /** A sliding TTL (ms): records returned or updated get their TTL re-armed to it. */
   readonly slideMs?: ParamNode;

@@ -326,6 +326,10 @@ function queryAction(q: QueryNode, w: Writer): string[] {
     'if limit ~= "" then last = math.min(last, first + tonumber(limit) - 1) end',
   ];
   switch (q.action) {
+    case 'aggregate': {
+      const { fields, group } = q.aggregate!;
+      return [`return agg_collect(M, {${fields.map((f) => (f === null ? 'false' : luaString(f))).join(', ')}}, ${group ? luaString(group) : 'nil'})`];
+    }
     case 'count':
       return ['return #M'];
     case 'ids':
@@ -369,7 +373,15 @@ function prefetchFields(q: QueryNode): string[] {
     Object.values(value).forEach(visit);
   };
   visit(q.filter);
-  if (q.sort) fields.add(q.sort.field);
+  for (const f of sortAndAggregateFields(q)) fields.add(f);
+  return [...fields];
+}
+
+/** The fields every match is read for after the filter: the sort field, or what aggregates read. */
+function sortAndAggregateFields(q: QueryNode): string[] {
+  const fields = new Set<string>(q.sort ? [q.sort.field] : []);
+  for (const f of q.aggregate?.fields ?? []) if (f !== null) fields.add(f);
+  if (q.aggregate?.group) fields.add(q.aggregate.group);
   return [...fields];
 }
 
@@ -411,7 +423,7 @@ function compileQuery(q: QueryNode): Compiled {
     // (a limited page that can walk the sort index probes fewer records than the sets hold)
     `local EX = ${q.exact ? (walkIndex(q) ? 'limit == "" and q_exact(PLAN) or nil' : 'q_exact(PLAN)') : 'nil'}`,
     `local PF = {${prefetchFields(q).map(luaString).join(', ')}}`,
-    `local PS = {${q.sort ? luaString(q.sort.field) : ''}}`,
+    `local PS = {${sortAndAggregateFields(q).map(luaString).join(', ')}}`,
     `local function probe(id) return q_probe(prefix, id, EX and PS or PF) end`,
     `local function match(S)`,
     `  if EX then return EX.set[S[1].id] == true end`,

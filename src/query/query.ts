@@ -5,7 +5,7 @@
  * `shards: N`) each terminal call runs that script on every shard in parallel and merges the
  * replies (src/query/fanout.ts): each shard is one snapshot, the shards are not one together.
  */
-import { node as astNode, param, paramList, type QueryNode, type Stmt } from '../ast/nodes.js';
+import { node as astNode, param, paramList, type QueryAggregate, type QueryNode, type Stmt } from '../ast/nodes.js';
 import type { Reply } from '../client/executor.js';
 import { compile } from '../compile/compiler.js';
 import { QueryError } from '../errors.js';
@@ -18,7 +18,10 @@ import type { Model, PipelineFn, Rec } from '../model/model.js';
 import { readRecord } from '../model/layout.js';
 import { describePlan, indexesOf, isExact, planOf } from './plan.js';
 import { ensureIndexes } from '../index/maintenance.js';
-import { idRows, mergePage, mergeStreams, recordRows, type Row, type SortSpec } from './fanout.js';
+import { idRows, mergeAggregates, mergePage, mergeStreams, recordRows, type Row, type SortSpec } from './fanout.js';
+import {
+  checkAggregates, finishGroups, finishTotals, type AggResult, type AggSpecs, type GroupRow,
+} from './aggregate.js';
 
 export type Direction = 'asc' | 'desc';
 
@@ -28,6 +31,8 @@ interface Options {
   readonly limit?: number;
   /** Only these ids are candidates (bulk operations; see within). */
   readonly ids?: readonly string[];
+  /** What the `aggregate` action computes. */
+  readonly aggregate?: QueryAggregate;
 }
 
 /** Page size of `for await` streams: one script per page. */
@@ -99,6 +104,7 @@ export class Query<S extends TProperties> implements AsyncIterable<Rec<S>> {
       action,
       body,
       ...(this.model.slideMs ? { slideMs: param(this.model.slideMs) } : {}),
+      ...(this.options.aggregate ? { aggregate: this.options.aggregate } : {}),
     } satisfies QueryNode);
   }
 
@@ -175,6 +181,38 @@ export class Query<S extends TProperties> implements AsyncIterable<Rec<S>> {
   async ids(): Promise<string[]> {
     if (this.shards > 1) return (await this.fanRows(this.options.offset, this.options.limit, true)).map((row) => String(row.id));
     return ((await this.run(this.node('ids'))) as Buffer[]).map(String);
+  }
+
+  /**
+   * Aggregates of every match, computed by the query's script on the server (no record shipped;
+   * on a sharded model each shard returns partial sums, counts, mins and maxes, merged here):
+   * `await User.find((u) => u.active.eq(true)).aggregate({ n: 'count', total: ['sum', 'score'], mean: ['avg', 'score'] })`.
+   * `sum` of no values is 0; `avg`, `min` and `max` of none are null; values absent from a
+   * record are left out (`['count', field]` counts the matches holding one).
+   */
+  async aggregate<const A extends AggSpecs>(specs: A): Promise<AggResult<S, A>> {
+    const checked = checkAggregates(this.model.spec, specs);
+    return finishTotals(checked, await this.runAggregate(checked.node, checked.names.length)) as AggResult<S, A>;
+  }
+
+  /** Groups the matches by a field's value: `User.find().groupBy('status').aggregate({ n: 'count' })`. */
+  groupBy<const F extends string>(field: F): { aggregate<const A extends AggSpecs>(specs: A): Promise<GroupRow<S, F, A>[]> } {
+    checkAggregates(this.model.spec, { n: 'count' }, field);
+    return {
+      aggregate: async <const A extends AggSpecs>(specs: A): Promise<GroupRow<S, F, A>[]> => {
+        const checked = checkAggregates(this.model.spec, specs, field);
+        const groups = await this.runAggregate(checked.node, checked.names.length);
+        return finishGroups(this.model.spec, checked, groups, field) as GroupRow<S, F, A>[];
+      },
+    };
+  }
+
+  private async runAggregate(aggregate: QueryAggregate, width: number) {
+    if (this.options.offset !== 0 || this.options.limit !== undefined) {
+      throw new QueryError('aggregates cover every match: drop offset() and limit()');
+    }
+    const replies = (await this.with({ aggregate }).runAll('aggregate')) as Reply[][];
+    return mergeAggregates(replies, width);
   }
 
   /** The Redis keys of the matches, in query order. */
