@@ -261,3 +261,12 @@ export type Node = Expr | Stmt | ProgramNode | QueryNode | PlanNode;
 export const node = <T extends Node>(n: T): T => Object.freeze(n);
 export const param = (value: Raw | null, as: LuaType = 'raw'): ParamNode => node({ kind: 'Param', value, as });
 export const paramList = (values: readonly Raw[]): ParamListNode => node({ kind: 'ParamList', values: Object.freeze([...values]) });
+
+/** Deep-freezes a recorded program once recording is over (Buffers, which cannot be frozen, are left as they are). */
+export function freezeDeep<T>(value: T): T {
+  if (value && typeof value === 'object' && !Object.isFrozen(value) && !(value instanceof Buffer)) {
+    for (const child of Object.values(value)) freezeDeep(child);
+    Object.freeze(value);
+  }
+  return value;
+}

@@ -9,12 +9,14 @@
  * "which model owns this key" for the calls across models (`db.get(key)`): the latest declaration
  * of a name.
  */
+import type { TProperties } from 'typebox';
+import type { Connection } from '../client/connection.js';
 import { SchemaError } from '../errors.js';
 import type { FieldSpec } from '../schema/spec.js';
-import type { Connection } from '../client/connection.js';
-import type { Model } from './model.js';
+import type { ModelCore } from './contract.js';
 
-type Declared = Model<any>;
+/** A declared model; stored without its shape's type (callers know it at their end). */
+type Declared = ModelCore<any>;
 
 /** Models declared without a connection: they run on the default connection. */
 const unbound = new Map<string, Declared>();
@@ -44,14 +46,16 @@ function check(into: ReadonlyMap<string, Declared> | undefined, model: Declared,
 }
 
 /** Declares a model on the default connection (`db` is that connection when there is one already). */
-export function declareUnbound(model: Declared, defaultDb: Connection | undefined): void {
+export function declareUnbound<S extends TProperties>(declared: ModelCore<S>, defaultDb: Connection | undefined): void {
+  const model = declared as unknown as Declared;
   check(unbound, model, 'on the default connection');
   if (defaultDb) check(bound.get(defaultDb), model, 'on the default connection');
   unbound.set(model.name, model);
 }
 
 /** Declares a model on `db` (withDb); `isDefault` when `db` is the default connection. */
-export function declareOn(db: Connection, model: Declared, isDefault: boolean): void {
+export function declareOn<S extends TProperties>(db: Connection, declared: ModelCore<S>, isDefault: boolean): void {
+  const model = declared as unknown as Declared;
   let map = bound.get(db);
   if (!map) bound.set(db, (map = new Map()));
   check(map, model, 'on this connection');

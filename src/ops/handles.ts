@@ -3,11 +3,12 @@
  * (values validated and encoded as they are recorded, Drizzle-style); comparisons build conditions.
  */
 import {
-  node, param, paramList, type ArithOp, type CompareOp, type Constraints, type Expr, type FieldOpNode, type LuaType, type TextMatchNode,
+  node, param, paramList, type ArithOp, type CompareOp, type Expr, type FieldOpNode, type TextMatchNode,
 } from '../ast/nodes.js';
 import { OperationError, QueryError, ValidationError } from '../errors.js';
 import { isWordFragment, words } from '../query/tokenize.js';
 import { decodeElement, decodeScalar, encodeElement, encodeScalar, type Raw } from '../schema/codec.js';
+import { constraintsOf, luaTypeOf } from '../schema/facts.js';
 import type { ArraySpec, FieldSpec, ObjectSpec, RecordSpec, ScalarSpec } from '../schema/spec.js';
 import { validate } from '../schema/validate.js';
 import { flatten } from '../model/layout.js';
@@ -20,34 +21,6 @@ export interface Ctx {
   readonly rec: number;
   /** The local record the immediate form updates (and reads results from). */
   readonly data: () => Record<string, unknown>;
-}
-
-/** Lua reading of a scalar spec: numbers and dates as numbers, booleans as booleans. */
-export function luaTypeOf(spec: FieldSpec): LuaType {
-  switch (spec.kind) {
-    case 'integer': case 'number': case 'datetime': return 'num';
-    case 'boolean': return 'bool';
-    case 'enum': return spec.values.every((v) => typeof v === 'number') ? 'num' : 'str';
-    default: return 'str';
-  }
-}
-
-/** The server-side checks of a field (see lua/lib/check.lua). */
-export function constraintsOf(spec: FieldSpec): Constraints {
-  switch (spec.kind) {
-    case 'integer': case 'number':
-      return {
-        int: spec.kind === 'integer' || undefined, min: spec.minimum, max: spec.maximum,
-        xmin: spec.exclusiveMinimum, xmax: spec.exclusiveMaximum, mult: spec.multipleOf,
-      };
-    case 'datetime': return { int: true, min: spec.minimum, max: spec.maximum };
-    case 'string': return { minLen: spec.minLength, maxLen: spec.maxLength };
-    case 'bytes': return { minLen: spec.minLength, maxLen: spec.maxLength, bytes: true };
-    case 'enum': return { enum: spec.values.map(String) };
-    case 'array': return { minItems: spec.minItems, maxItems: spec.maxItems };
-    case 'record': return constraintsOf(spec.values);
-    default: return {};
-  }
 }
 
 const pathGet = (data: Record<string, unknown>, path: string): unknown =>

@@ -7,7 +7,7 @@
 import type { TProperties } from 'typebox';
 import type { QueryAggregate } from '../ast/nodes.js';
 import { QueryError } from '../errors.js';
-import { luaTypeOf } from '../ops/handles.js';
+import { luaTypeOf } from '../schema/facts.js';
 import { decodeScalar } from '../schema/codec.js';
 import { isOrderable, specAt, type ObjectSpec, type ScalarSpec } from '../schema/spec.js';
 import type { Data } from '../model/types.js';
