@@ -6,7 +6,9 @@ import { createClient, createCluster, RedisCluster, type RedisClusterOptions } f
 import type { Compiled } from '../compile/compiler.js';
 import { CrossSlotError, RapyerError } from '../errors.js';
 import { transaction, type TransactionFn } from '../model/transaction.js';
-import type { RecordMethods } from '../model/types.js';
+import type { Rec, RecordMethods } from '../model/types.js';
+import { deleteManyByKeys, getByKey, getManyByKeys, type Scope } from '../model/across.js';
+import type { ChunkOptions, GetManyOptions } from '../model/bulk.js';
 import {
   clusterScripts, execute, nodeScripts, type ClusterClient, type NodeClient, type Reply, type ScriptClient, type ScriptRunner,
 } from './executor.js';
@@ -47,6 +49,27 @@ export class Connection implements ScriptRunner {
       }
     }
     return execute(this.scripts, script);
+  }
+
+  /** The record at a Redis key (`u.key`) of any model declared on this connection; NotFoundError when absent. */
+  get(key: string): Promise<Rec<any>> {
+    return getByKey(this.scope, key);
+  }
+
+  /** The records at `keys` (of any models declared here), in input order; `missing` as in `Model.getMany`. */
+  getMany(keys: readonly string[], options: GetManyOptions & { missing: 'null' }): Promise<(Rec<any> | null)[]>;
+  getMany(keys: readonly string[], options?: GetManyOptions & { missing?: 'error' | 'skip' }): Promise<Rec<any>[]>;
+  getMany(keys: readonly string[], options?: GetManyOptions): Promise<(Rec<any> | null)[]> {
+    return getManyByKeys(this.scope, keys, options);
+  }
+
+  /** Deletes records of several models by key or record (one script per hash tag and chunk, indexes cleaned); how many existed. */
+  deleteMany(keysOrRecords: readonly (string | { readonly key: string })[], options?: ChunkOptions): Promise<number> {
+    return deleteManyByKeys(this.scope, keysOrRecords, options);
+  }
+
+  private get scope(): Scope {
+    return { db: this, isDefault: defaultConnection === this };
   }
 
   /** One atomic program over several records: `db.transaction([alice, bob], (a, b) => ...)`. */

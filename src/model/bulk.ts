@@ -20,6 +20,7 @@ import { Query } from '../query/query.js';
 import type { Raw } from '../schema/codec.js';
 import type { ModelCore, ShardKeys } from './contract.js';
 import { readRecord } from './layout.js';
+import { idOfRecord } from './record.js';
 import type { CreateInput, Handles, PipelineFn, Rec } from './types.js';
 
 /**
@@ -133,7 +134,9 @@ function prepareAll<S extends TProperties>(model: ModelCore<S>, inputs: readonly
   return inputs.map((input, i) => {
     try {
       const { data, fields } = model.prepare(input);
-      return { id: model.idOf(data), data, fields };
+      // a record (of this model or another) keeps its id, unless the model takes ids from a key field
+      const kept = model.options.key ? undefined : idOfRecord(input);
+      return { id: kept ?? model.idOf(data), data, fields };
     } catch (err) {
       if (err instanceof ValidationError) {
         throw new ValidationError(`item ${i}: ${err.message}`, err.path ? `${i}.${err.path}` : String(i), err.rule, i);

@@ -26,6 +26,10 @@ interface Hidden {
 
 export const hidden = (rec: object): Hidden => (rec as { [META]: Hidden })[META];
 
+/** The id of a record object, or undefined for anything else (plain data). */
+export const idOfRecord = (value: unknown): string | undefined =>
+  typeof value === 'object' && value !== null ? (value as { [META]?: Hidden })[META]?.id : undefined;
+
 /** The state of a record nobody has read yet: any reply brings the whole hash. */
 export const unseen = (): RecordMeta => ({ version: '', heads: new Map() });
 

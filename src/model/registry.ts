@@ -10,7 +10,6 @@
  * of a name.
  */
 import type { TProperties } from 'typebox';
-import type { Connection } from '../client/connection.js';
 import { SchemaError } from '../errors.js';
 import type { FieldSpec } from '../schema/spec.js';
 import type { ModelCore } from './contract.js';
@@ -21,7 +20,8 @@ type Declared = ModelCore<any>;
 /** Models declared without a connection: they run on the default connection. */
 const unbound = new Map<string, Declared>();
 /** Models declared on a given connection with withDb. */
-const bound = new WeakMap<Connection, Map<string, Declared>>();
+// keyed by the Connection object (typed `object` so that this module imports no client code)
+const bound = new WeakMap<object, Map<string, Declared>>();
 
 /** The storage layout of a spec as text: equal text, equal records. */
 export function layoutOf(spec: FieldSpec): string {
@@ -46,7 +46,7 @@ function check(into: ReadonlyMap<string, Declared> | undefined, model: Declared,
 }
 
 /** Declares a model on the default connection (`db` is that connection when there is one already). */
-export function declareUnbound<S extends TProperties>(declared: ModelCore<S>, defaultDb: Connection | undefined): void {
+export function declareUnbound<S extends TProperties>(declared: ModelCore<S>, defaultDb: object | undefined): void {
   const model = declared as unknown as Declared;
   check(unbound, model, 'on the default connection');
   if (defaultDb) check(bound.get(defaultDb), model, 'on the default connection');
@@ -54,7 +54,7 @@ export function declareUnbound<S extends TProperties>(declared: ModelCore<S>, de
 }
 
 /** Declares a model on `db` (withDb); `isDefault` when `db` is the default connection. */
-export function declareOn<S extends TProperties>(db: Connection, declared: ModelCore<S>, isDefault: boolean): void {
+export function declareOn<S extends TProperties>(db: object, declared: ModelCore<S>, isDefault: boolean): void {
   const model = declared as unknown as Declared;
   let map = bound.get(db);
   if (!map) bound.set(db, (map = new Map()));
@@ -64,6 +64,6 @@ export function declareOn<S extends TProperties>(db: Connection, declared: Model
 }
 
 /** The model declared under `name` on `db`, if any. */
-export function declaredOn(db: Connection, name: string, isDefault: boolean): Declared | undefined {
+export function declaredOn(db: object, name: string, isDefault: boolean): Declared | undefined {
   return bound.get(db)?.get(name) ?? (isDefault ? unbound.get(name) : undefined);
 }
