@@ -11,6 +11,7 @@ export { and, or, not, abort, Condition } from './ops/condition.js';
 export * from './errors.js';
 export { Query, type Direction } from './query/query.js';
 export type { CheckOptions, IndexReport } from './index/maintenance.js';
+export type { Change, ChangeOp, ChangesOptions } from './changes/changes.js';
 
 import type { Model } from './model/model.js';
 import type { Data } from './model/types.js';

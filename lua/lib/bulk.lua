@@ -1,7 +1,7 @@
 --- Bulk operations: one script per chunk of records.
---- bulk_insert(ids, ix, uq, exp, prefix, mode, ttl, items) writes a chunk of new records.
+--- bulk_insert(ids, ix, uq, exp, ch, prefix, mode, ttl, items) writes a chunk of new records.
 ---   KEYS: ids (the model's id set), every index / unique key named in ix and uq, and the expiry
----         keys exp (the ix, uq and exp tables of st_indexed, lua/lib/index.lua); record keys are
+---         keys exp (the ix, uq, exp and ch tables of st_indexed, lua/lib/index.lua); record keys are
 ---         prefix .. id, built here (they share the model's hash tag).
 ---   ARGV: prefix, ttl (ms, 0 = none: a replaced record keeps its TTL), and items: one list holding,
 ---         per record, its id, its field count n, then n entries (field, value, field, value...).
@@ -18,11 +18,7 @@
 --- @include "fail"
 --- @include "index"
 --- @include "record"
-local function bulk_fail(code, i, message, path)
-  error({ err = 'RAPYER_' .. code .. ' ' .. cjson.encode({ message = 'item ' .. (i - 1) .. ': ' .. message, path = path }) })
-end
-
-local function bulk_insert(ids, ix, uq, exp, prefix, mode, ttl, items)
+local function bulk_insert(ids, ix, uq, exp, ch, prefix, mode, ttl, items)
   local recs, at = {}, 1
   while at <= #items do
     local n = tonumber(items[at + 1])
@@ -45,7 +41,7 @@ local function bulk_insert(ids, ix, uq, exp, prefix, mode, ttl, items)
     local exists = held ~= nil or redis.call('EXISTS', key) == 1
     local ok = true
     if exists and mode ~= 'replace' then
-      if mode == 'error' then bulk_fail('CONFLICT', i, 'record ' .. r.id .. ' already exists') end
+      if mode == 'error' then fail_item('CONFLICT', i, 'record ' .. r.id .. ' already exists') end
       ok = false
     end
     local new = {}
@@ -57,7 +53,7 @@ local function bulk_insert(ids, ix, uq, exp, prefix, mode, ttl, items)
         local o = new[j] and holder(j, new[j])
         if o and o ~= r.id then
           if mode == 'skip' then ok = false break end
-          bulk_fail('UNIQUE', i, u[1] .. ' ' .. new[j] .. ' is already taken by ' .. o, u[1])
+          fail_item('UNIQUE', i, u[1] .. ' ' .. new[j] .. ' is already taken by ' .. o, u[1])
         end
       end
     end
@@ -82,7 +78,7 @@ local function bulk_insert(ids, ix, uq, exp, prefix, mode, ttl, items)
   -- writes
   for i, r in ipairs(recs) do
     if r.ok then
-      local s = st_indexed(st_new(prefix .. r.id), r.id, ix, uq, exp)
+      local s = st_indexed(st_new(prefix .. r.id), r.id, ix, uq, exp, ch)
       local kv = {}
       for k = r.from, r.to do kv[#kv + 1] = items[k] end
       out[i] = rec_write(s, ids, r.id, kv, 'replace', ttl)

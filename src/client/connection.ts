@@ -4,7 +4,7 @@
  */
 import { createClient, createCluster, RedisCluster, type RedisClusterOptions } from 'redis';
 import type { Compiled } from '../compile/compiler.js';
-import { CrossSlotError, RapyerError } from '../errors.js';
+import { CrossSlotError, UsageError } from '../errors.js';
 import { transaction, type TransactionFn } from '../model/transaction.js';
 import type { Rec, RecordMethods } from '../model/types.js';
 import { deleteManyByKeys, getByKey, getManyByKeys, type Scope } from '../model/across.js';
@@ -114,6 +114,6 @@ export function currentDefaultDb(): Connection | undefined {
 }
 
 export function defaultDb(): Connection {
-  if (!defaultConnection) throw new RapyerError('no connection: call connect() first');
+  if (!defaultConnection) throw new UsageError('no connection: call connect() first');
   return defaultConnection;
 }

@@ -5,7 +5,7 @@
  * grouped per model and run by that model's bulk operations, which group it per hash tag: one
  * script per tag and chunk, indexes kept as by every delete.
  */
-import { NotFoundError, QueryError } from '../errors.js';
+import { NotFoundError, UsageError } from '../errors.js';
 import { deleteMany, getMany, type ChunkOptions, type GetManyOptions } from './bulk.js';
 import type { ModelCore } from './contract.js';
 import { declaredOn } from './registry.js';
@@ -24,7 +24,7 @@ interface Located {
 
 /** The model (declared on the connection) and id of a record key; QueryError when it names none. */
 function locate(scope: Scope, key: string): Located {
-  if (typeof key !== 'string') throw new QueryError(`expected a record key (u.key), got ${typeof key}`);
+  if (typeof key !== 'string') throw new UsageError(`expected a record key (u.key), got ${typeof key}`);
   let name: string;
   let id: string;
   if (key.startsWith('{')) {
@@ -36,8 +36,8 @@ function locate(scope: Scope, key: string): Located {
     id = key.slice(key.indexOf(':') + 1);
   }
   const model = declaredOn(scope.db, name, scope.isDefault);
-  if (!model) throw new QueryError(`${JSON.stringify(key)}: no model named "${name}" is declared on this connection`);
-  if (model.keys.record(id) !== key) throw new QueryError(`${JSON.stringify(key)} is not a record key of ${name} (expected ${model.keys.record(id)})`);
+  if (!model) throw new UsageError(`${JSON.stringify(key)}: no model named "${name}" is declared on this connection`);
+  if (model.keys.record(id) !== key) throw new UsageError(`${JSON.stringify(key)} is not a record key of ${name} (expected ${model.keys.record(id)})`);
   return { model, id };
 }
 

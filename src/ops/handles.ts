@@ -5,7 +5,7 @@
 import {
   node, param, paramList, type ArithOp, type CompareOp, type Expr, type FieldOpNode, type TextMatchNode,
 } from '../ast/nodes.js';
-import { OperationError, QueryError, ValidationError } from '../errors.js';
+import { OperationError, QueryError, UsageError, ValidationError } from '../errors.js';
 import { isWordFragment, words } from '../query/tokenize.js';
 import { decodeElement, decodeScalar, encodeElement, encodeScalar, type Raw } from '../schema/codec.js';
 import { constraintsOf, luaTypeOf } from '../schema/facts.js';
@@ -488,7 +488,7 @@ export class ObjectHandle {
   set(value: unknown): any {
     const spec = this.#spec;
     const ctx = this.#ctx;
-    if (!spec.path) throw new OperationError('a record is replaced with save(), not set()');
+    if (!spec.path) throw new UsageError('a record is replaced with save(), not set()');
     validate(spec, value, spec.path);
     const stmt = node({
       kind: 'FieldOp' as const, rec: ctx.rec, target: 'object' as const, op: 'set', field: spec.path, path: spec.path,

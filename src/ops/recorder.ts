@@ -3,7 +3,7 @@
  * program; the immediate form (`u.$`) runs each statement as soon as it is recorded.
  */
 import type { Expr, IfNode, Stmt } from '../ast/nodes.js';
-import { RapyerError } from '../errors.js';
+import { UsageError } from '../errors.js';
 import type { Raw } from '../schema/codec.js';
 
 /** Turns an op's raw result (and the updated record) into what the immediate call resolves to. */
@@ -26,7 +26,7 @@ export class Recorder {
 
   /** Records what `fn` records into a new block, and returns that block. */
   block(fn: () => void): Stmt[] {
-    if (this.runner) throw new RapyerError('conditions, branches and loops need a pipeline: use u.pipeline((p) => ...)');
+    if (this.runner) throw new UsageError('conditions, branches and loops need a pipeline: use u.pipeline((p) => ...)');
     this.stack.push([]);
     try {
       fn();
@@ -42,10 +42,10 @@ export class Recorder {
    * close() runs go into the loop, which close() then records.
    */
   openLoop(rec: number, field: string, objects: boolean, loop: number): () => void {
-    if (this.runner) throw new RapyerError('loops need a pipeline: use u.pipeline((p) => ...)');
+    if (this.runner) throw new UsageError('loops need a pipeline: use u.pipeline((p) => ...)');
     const depth = this.stack.push([]);
     return () => {
-      if (this.stack.length !== depth) throw new RapyerError('a loop body must close before its enclosing block');
+      if (this.stack.length !== depth) throw new UsageError('a loop body must close before its enclosing block');
       const body = this.stack.pop()!;
       this.emit({ kind: 'ForEach', rec, field, over: 'array', objects, loop, body }, () => undefined);
     };
@@ -80,6 +80,6 @@ export function recording<T>(recorder: Recorder, fn: () => T): T {
 }
 
 export function activeRecorder(what: string): Recorder {
-  if (!active) throw new RapyerError(`${what} can only be used inside a pipeline program`);
+  if (!active) throw new UsageError(`${what} can only be used inside a pipeline program`);
   return active;
 }

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { Type } from 'typebox';
-import { NotFoundError, QueryError, connect, defineModel } from '../../src/index.js';
+import { NotFoundError, UsageError, connect, defineModel } from '../../src/index.js';
 import { connectOptions, db, prefix, raw } from '../helpers/redis.js';
 
 const Author = defineModel('XAuthor', { name: Type.String(), age: Type.Integer() }, { indexes: ['age'], unique: ['name'] });
@@ -33,9 +33,9 @@ describe('across models', () => {
     expect((await db.getMany([gone, a.key], { missing: 'null' })).map((r) => r?.id ?? null)).to.deep.equal([null, a.id]);
   });
 
-  it('a key of no declared model is a QueryError', async () => {
-    expect(await db.get('Nobody:1').catch((e: unknown) => e)).to.be.instanceOf(QueryError);
-    expect(await db.get(`${prefix('XAuthor')}`).catch((e: unknown) => e)).to.be.instanceOf(QueryError);
+  it('a key of no declared model is a UsageError', async () => {
+    expect(await db.get('Nobody:1').catch((e: unknown) => e)).to.be.instanceOf(UsageError);
+    expect(await db.get(`${prefix('XAuthor')}`).catch((e: unknown) => e)).to.be.instanceOf(UsageError);
   });
 
   it('db.deleteMany deletes records of several models, by key or record, indexes and unique values included', async () => {
@@ -64,7 +64,7 @@ describe('across models', () => {
     const db2 = await connect(connectOptions);
     try {
       const a = await Author.create({ name: 'Ada', age: 36 });
-      expect(await db2.get(a.key).catch((e: unknown) => e)).to.be.instanceOf(QueryError);
+      expect(await db2.get(a.key).catch((e: unknown) => e)).to.be.instanceOf(UsageError);
       Author.withDb(db2);
       expect((await db2.get(a.key)).id).to.equal(a.id);
     } finally {

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { Type } from 'typebox';
 import { slot } from '../../src/client/slot.js';
-import { defineModel, SchemaError } from '../../src/index.js';
+import { defineModel, SchemaError, UsageError } from '../../src/index.js';
 import { fnv1a, KeySpace, shardOf } from '../../src/model/keys.js';
 import { comparator, mergePage, mergeStreams, sortValue, type Row } from '../../src/query/fanout.js';
 
@@ -49,7 +49,7 @@ describe('shards', () => {
     expect(sharded.meta(0)).to.equal('{User:0}#meta');
     expect(sharded.recordPrefix(7)).to.equal('{User:7}:');
     expect(slot(sharded.record(id))).to.equal(slot(sharded.ids(s)));
-    expect(() => sharded.ids(16)).to.throw(RangeError);
+    expect(() => sharded.ids(16)).to.throw(UsageError);
     const single = new KeySpace('User', false, 16);
     expect([single.shards, single.record(id), single.ids(), single.index('age')]).to.deep.equal([1, `User:${id}`, 'User#ids', 'User#idx:age']);
     const one = new KeySpace('User', true, 1);
