@@ -349,7 +349,7 @@ end
 ---   walk     a score index in sort order, when a limited page may walk it instead of sorting (or nil)
 ---   fields   the fields the filter and the sort read, fetched with one HMGET per candidate
 ---   sort     { field, numeric, desc } or nil       count    true when only the count is needed
----   reads    the fields a match is read for after the filter (the sort field, what aggregates read)
+---   reads    the fields an aggregate reads of each match (nil: the sort field, if any)
 ---   slide    a sliding TTL (ms) that records returned or updated get re-armed to, or nil
 --- filter(S) tells whether the candidate S[1] matches (the query's condition, compiled); act(q, M,
 --- sorted) acts on the matches M and returns the reply (q_act_* above; `sorted` when already in order).
@@ -360,8 +360,10 @@ local function q_run(q, filter, act)
   local ex = nil
   if q.exact and (q.walk == nil or q.limit == '') then ex = q_exact(q.plan) end
   if q.count and ex then return #ex.ids end
+  local reads = q.reads or {}
+  if q.reads == nil and q.sort then reads = { q.sort.field } end
   local function probe(id)
-    if ex then return q_probe(q.prefix, id, q.reads) end
+    if ex then return q_probe(q.prefix, id, reads) end
     return q_probe(q.prefix, id, q.fields)
   end
   local function match(S)

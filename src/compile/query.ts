@@ -106,7 +106,7 @@ export function queryBody(q: QueryNode): { body: string; w: Writer } {
     ...(q.action === 'count' ? ['count = true'] : []),
     `fields = {${prefetchFields(q).map(luaString).join(', ')}}`,
     ...(q.sort ? [`sort = {field = ${luaString(q.sort.field)}, numeric = ${q.sort.numeric}, desc = ${q.sort.desc}}`] : []),
-    `reads = {${sortAndAggregateFields(q).map(luaString).join(', ')}}`,
+    ...(q.aggregate ? [`reads = {${sortAndAggregateFields(q).map(luaString).join(', ')}}`] : []),
     ...(q.slideMs ? [`slide = ${w.param(q.slideMs)}`] : []),
   ];
   const filter = `function(S) return ${emit(q.filter, w)} end`;

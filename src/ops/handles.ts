@@ -35,7 +35,8 @@ export class ValueHandle {
     if (v instanceof ValueHandle) return v.expr;
     if (v === null || v === undefined) return param(null);
     validate({ ...this.spec, optional: false, nullable: false } as FieldSpec, v, this.spec.path || 'value');
-    return param(encodeScalar(this.spec as ScalarSpec, v), luaTypeOf(this.spec));
+    // an element that is an inner collection compares as its stored JSON text
+    return param(encodeElement(this.spec, v), luaTypeOf(this.spec));
   }
 
   protected compare(op: CompareOp, v: unknown): Condition {
@@ -296,8 +297,9 @@ function itemFieldHandle(ctx: Ctx, spec: FieldSpec, loop: number, path: string[]
   return new Condition(node({ kind: 'Compare', op: 'eq', left: h.expr, right: param('true', 'bool') }), ctx.recorder);
 }
 
+/** How stored items compare: JSON elements (objects, inner collections) by value, numbers as numbers, the rest by text. */
 const itemEq = (spec: FieldSpec): 'n' | 's' | 'o' =>
-  spec.kind === 'object' ? 'o' : luaTypeOf(spec) === 'num' ? 'n' : 's';
+  spec.kind === 'object' || spec.kind === 'array' || spec.kind === 'record' ? 'o' : luaTypeOf(spec) === 'num' ? 'n' : 's';
 
 export class ArrayHandle extends FieldHandle {
   declare readonly spec: ArraySpec;

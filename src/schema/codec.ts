@@ -73,8 +73,9 @@ export function toJson(spec: FieldSpec, value: unknown): unknown {
     case 'datetime': return (value as Date).getTime();
     case 'array': return (value as unknown[]).map((v) => toJson(spec.items, v));
     case 'record': {
+      // keys sorted: equal records have equal text, so conditions compare stored elements by text
       const out: Record<string, unknown> = {};
-      for (const [k, v] of Object.entries(value as object)) out[k] = toJson(spec.values, v);
+      for (const k of Object.keys(value as object).sort()) out[k] = toJson(spec.values, (value as Record<string, unknown>)[k]);
       return out;
     }
     case 'object': {
@@ -113,13 +114,16 @@ function objectFromJson(spec: ObjectSpec, json: Record<string, unknown>): Record
   return out;
 }
 
-/** Encodes an array item or record value: scalars as scalars, objects as JSON text. */
+/** Elements stored as JSON text: objects, and arrays and records nested in a collection. */
+const isJsonElement = (spec: FieldSpec): boolean => spec.kind === 'object' || spec.kind === 'array' || spec.kind === 'record';
+
+/** Encodes an array item or record value: scalars as scalars, objects and inner collections as JSON text. */
 export function encodeElement(spec: FieldSpec, value: unknown): Raw {
-  if (spec.kind === 'object') return JSON.stringify(toJson(spec, value));
+  if (isJsonElement(spec)) return JSON.stringify(toJson(spec, value));
   return encodeScalar(spec as ScalarSpec, value);
 }
 
 export function decodeElement(spec: FieldSpec, raw: Raw): unknown {
-  if (spec.kind === 'object') return fromJson(spec, JSON.parse(text(raw)));
+  if (isJsonElement(spec)) return fromJson(spec, JSON.parse(text(raw)));
   return decodeScalar(spec as ScalarSpec, raw);
 }

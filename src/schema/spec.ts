@@ -180,7 +180,6 @@ export function fromSchema(input: TSchema, path: string): FieldSpec {
   if (Type.IsArray(schema)) {
     const items = fromSchema((schema as { items: TSchema }).items, '');
     if (items.optional || items.nullable) fail(path, 'array items cannot be optional or null');
-    if (items.kind === 'array' || items.kind === 'record') fail(path, 'arrays hold scalars or objects');
     return { ...base, kind: 'array', items, minItems: num(s.minItems), maxItems: num(s.maxItems) };
   }
   if (Type.IsRecord(schema)) {
@@ -188,7 +187,6 @@ export function fromSchema(input: TSchema, path: string): FieldSpec {
     const [keyPattern, valueSchema] = Object.entries(patterns)[0] ?? [];
     if (!valueSchema || (keyPattern !== '^.*$' && keyPattern !== '^(.*)$')) fail(path, 'records need string keys');
     const values = fromSchema(valueSchema, '');
-    if (values.kind === 'array' || values.kind === 'record') fail(path, 'record values are scalars or objects');
     if (values.optional || values.nullable) fail(path, 'record values cannot be optional or null');
     return { ...base, kind: 'record', values };
   }
