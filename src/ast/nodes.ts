@@ -34,7 +34,7 @@ export interface FieldNode { readonly kind: 'Field'; readonly rec: number; reado
 /** The current item of loop `loop`, or a field inside it (`path`, for object items). */
 export interface ItemNode { readonly kind: 'Item'; readonly loop: number; readonly path: readonly string[]; readonly as: LuaType; readonly key?: boolean }
 export interface ArrayLengthNode { readonly kind: 'ArrayLength'; readonly rec: number; readonly field: string }
-export interface ArrayAtNode { readonly kind: 'ArrayAt'; readonly rec: number; readonly field: string; readonly path: string; readonly index: Expr; readonly as: LuaType; readonly sub: readonly string[] }
+export interface ArrayAtNode { readonly kind: 'ArrayAt'; readonly rec: number; readonly field: string; readonly index: Expr; readonly as: LuaType; readonly sub: readonly string[] }
 export interface ArrayContainsNode { readonly kind: 'ArrayContains'; readonly rec: number; readonly field: string; readonly item: Expr; readonly eq: 'n' | 's' | 'o' }
 export interface DictGetNode { readonly kind: 'DictGet'; readonly rec: number; readonly field: string; readonly key: Expr; readonly as: LuaType; readonly sub: readonly string[] }
 export type ArithOp = 'add' | 'sub' | 'mul' | 'div' | 'floordiv' | 'mod' | 'pow' | 'min' | 'max' | 'concat';
@@ -59,16 +59,34 @@ export type Expr =
 // ---- statements --------------------------------------------------------------------------------
 
 /**
- * One field operation: `target` names the family (num, str, bytes, date, bool, scalar, array, dict),
- * `op` the operation; `field` is the hash field; `path` the dotted path for error messages.
+ * The field operations, by target family: the compiler's table (src/compile/field-ops.ts) is a
+ * mapped type over this, so an operation without its Lua call fails to compile.
  */
-export interface FieldOpNode {
+export interface FieldOps {
+  num: 'incr' | 'decr' | 'mul' | 'div' | 'mod' | 'pow' | 'min' | 'max';
+  str: 'append' | 'prepend' | 'repeat';
+  bytes: 'append' | 'setRange' | 'truncate';
+  date: 'add' | 'sub' | 'setNow';
+  bool: 'toggle';
+  scalar: 'set' | 'setNull';
+  array: 'append' | 'prepend' | 'insert' | 'setAt' | 'pop' | 'remove' | 'removeAt' | 'removeRange' | 'clear' | 'set';
+  dict: 'setItem' | 'update' | 'delete' | 'pop' | 'popItem' | 'clear' | 'set' | 'incr';
+  /** A nested object replaced whole (lua/lib/object.lua). */
+  object: 'set';
+}
+export type FieldOpTarget = keyof FieldOps;
+
+/**
+ * One field operation: `target` names the family, `op` the operation (one of that family's);
+ * `field` is the hash field, which is also the dotted path that error messages name.
+ */
+export type FieldOpNode = { [T in FieldOpTarget]: FieldOpOf<T> }[FieldOpTarget];
+export interface FieldOpOf<T extends FieldOpTarget> {
   readonly kind: 'FieldOp';
   readonly rec: number;
-  readonly target: 'num' | 'str' | 'bytes' | 'date' | 'bool' | 'scalar' | 'array' | 'dict' | 'object';
-  readonly op: string;
+  readonly target: T;
+  readonly op: FieldOps[T];
   readonly field: string;
-  readonly path: string;
   readonly args: readonly Expr[];
   readonly check: Constraints;
   /** Item equality for array `remove`/`contains`: numbers, text, or JSON objects. */
@@ -81,7 +99,6 @@ export interface SetComputedNode {
   readonly kind: 'SetComputed';
   readonly rec: number;
   readonly field: string;
-  readonly path: string;
   readonly value: Expr;
   readonly as: 'n' | 's' | 'b';
   readonly check: Constraints;
@@ -269,6 +286,11 @@ export type Node = Expr | Stmt | ProgramNode | QueryNode | PlanNode;
 
 /** Freezes a node (shallowly: children are frozen when they are made). */
 export const node = <T extends Node>(n: T): T => Object.freeze(n);
+/** A field operation node; the one place a target and its op are paired into the union. */
+export const fieldOp = <T extends FieldOpTarget>(n: Omit<FieldOpOf<T>, 'kind'>): FieldOpNode =>
+  node({ kind: 'FieldOp', ...n } as FieldOpOf<FieldOpTarget> as FieldOpNode);
+export const ifNode = (cond: Expr, then: readonly Stmt[], otherwise: readonly Stmt[]): IfNode =>
+  node({ kind: 'If', cond, then: Object.freeze([...then]), else: Object.freeze([...otherwise]) });
 export const param = (value: Raw | null, as: LuaType = 'raw'): ParamNode => node({ kind: 'Param', value, as });
 export const paramList = (values: readonly Raw[]): ParamListNode => node({ kind: 'ParamList', values: Object.freeze([...values]) });
 

@@ -2,7 +2,7 @@
  * The recorder: field handles and conditions push statement nodes here. A pipeline records a whole
  * program; the immediate form (`u.$`) runs each statement as soon as it is recorded.
  */
-import type { Expr, IfNode, Stmt } from '../ast/nodes.js';
+import { ifNode, type Expr, type Stmt } from '../ast/nodes.js';
 import { UsageError } from '../errors.js';
 import type { Raw } from '../schema/codec.js';
 
@@ -59,10 +59,17 @@ export class Recorder {
     return this.stack[0];
   }
 
-  branch(cond: Expr, then: Stmt[]): IfNode & { else: Stmt[] } {
-    const node = { kind: 'If' as const, cond, then, else: [] as Stmt[] };
-    this.stack[this.stack.length - 1].push(node);
-    return node;
+  /**
+   * Records `if cond then ... end`; the returned function adds an else branch by replacing the
+   * recorded node (in the recorder's block, which is still open) with a new one: nodes are
+   * frozen when made and never change.
+   */
+  branch(cond: Expr, then: readonly Stmt[]): (otherwise: readonly Stmt[]) => void {
+    const block = this.stack[this.stack.length - 1];
+    const at = block.push(ifNode(cond, then, [])) - 1;
+    return (otherwise) => {
+      block[at] = ifNode(cond, then, otherwise);
+    };
   }
 }
 

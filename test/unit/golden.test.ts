@@ -39,14 +39,16 @@ describe('golden: recorder -> AST -> Lua (no Redis)', () => {
       p.score.gt(5).ifTrue(() => p.tags.append('x')).else(() => p.name.set('low'));
     });
     expect(stmts).to.deep.equal([
-      { kind: 'FieldOp', rec: 1, target: 'num', op: 'incr', field: 'score', path: 'score', args: [{ kind: 'Param', value: '10', as: 'raw' }], check: { int: true, min: 0, max: undefined, xmin: undefined, xmax: undefined, mult: undefined } },
+      { kind: 'FieldOp', rec: 1, target: 'num', op: 'incr', field: 'score', args: [{ kind: 'Param', value: '10', as: 'raw' }], check: { int: true, min: 0, max: undefined, xmin: undefined, xmax: undefined, mult: undefined } },
       {
         kind: 'If',
         cond: { kind: 'Compare', op: 'gt', left: { kind: 'Field', rec: 1, field: 'score', as: 'num' }, right: { kind: 'Param', value: '5', as: 'num' } },
-        then: [{ kind: 'FieldOp', rec: 1, target: 'array', op: 'append', field: 'tags', path: 'tags', args: [{ kind: 'ParamList', values: ['x'] }], check: { minItems: undefined, maxItems: undefined } }],
-        else: [{ kind: 'FieldOp', rec: 1, target: 'scalar', op: 'set', field: 'name', path: 'name', args: [{ kind: 'Param', value: 'low', as: 'raw' }], check: { minLen: undefined, maxLen: 20 } }],
+        then: [{ kind: 'FieldOp', rec: 1, target: 'array', op: 'append', field: 'tags', args: [{ kind: 'ParamList', values: ['x'] }], check: { minItems: undefined, maxItems: undefined } }],
+        else: [{ kind: 'FieldOp', rec: 1, target: 'scalar', op: 'set', field: 'name', args: [{ kind: 'Param', value: 'low', as: 'raw' }], check: { minLen: undefined, maxLen: 20 } }],
       },
     ]);
+    // the else branch came after the if was recorded: a new node took its place, none changed
+    expect(stmts.every((s) => Object.isFrozen(s))).to.equal(true);
   });
 
   it('compiles an update program: checks and writes staged, values in ARGV, one reply per record', () => {
