@@ -248,12 +248,13 @@ export type PlanNode =
 
 export interface QueryAggregate { readonly fields: readonly (string | null)[]; readonly group?: string }
 
+/** One sort key: a field, compared as numbers or bytewise, in one direction. */
 export interface QuerySort { readonly field: string; readonly numeric: boolean; readonly desc: boolean }
 
 /**
  * A query over one model: candidates from `plan`, kept when `filter` holds on the stored record,
- * sorted (by `sort`, else by id), paged, then acted on: return records, ids or the count, delete
- * the matches, or run `body` (a pipeline program on `S[1]`) on each.
+ * sorted (by each key of `sort`, then by id), paged, then acted on: return records, ids or the
+ * count, delete the matches, or run `body` (a pipeline program on `S[1]`) on each.
  */
 export interface QueryNode {
   readonly kind: 'Query';
@@ -270,7 +271,18 @@ export interface QueryNode {
   /** The plan alone answers the filter (see isExact): ids come from the index sets, no record is read to decide. */
   readonly exact: boolean;
   readonly filter: Expr;
-  readonly sort?: QuerySort;
+  /** The sort keys, in order (empty: by id); ties after the last key break by id in its direction. */
+  readonly sort: readonly QuerySort[];
+  /**
+   * A stream's cursor, the last row it returned (empty: none): per sort key '1' and the stored
+   * value, or '0' and '' when absent, then the id. Only matches after it in query order count.
+   */
+  readonly after: ParamListNode;
+  /**
+   * A scan (PlanScan) runs in slices: this script reads the ids after this one ('' from the
+   * first), `SCAN_SLICE` of them, and replies `{ next id or '' when done, action's reply }`.
+   */
+  readonly slice?: ParamNode;
   readonly offset: ParamNode;
   /** '' for no limit. */
   readonly limit: ParamNode;

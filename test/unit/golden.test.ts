@@ -92,17 +92,17 @@ describe('golden: recorder -> AST -> Lua (no Redis)', () => {
     const q: QueryNode = {
       kind: 'Query', binary: false, prefix: { kind: 'Param', value: 'GoldenPlayer:', as: 'raw' }, idsKey: 'GoldenPlayer#ids',
       ix, uq: [], exp: ['GoldenPlayer#exp', 'GoldenPlayer#expv'], plan: planOf(filter, indexesOf(ix)), exact: true, filter,
-      sort: { field: 'score', numeric: true, desc: true }, offset: { kind: 'Param', value: '0', as: 'raw' },
+      sort: [{ field: 'score', numeric: true, desc: true }], after: { kind: 'ParamList', values: [] }, offset: { kind: 'Param', value: '0', as: 'raw' },
       limit: { kind: 'Param', value: '10', as: 'raw' }, action: 'ids', body: [],
     };
     expect(body(compile(q).lua)).to.equal([
-      'local P = read_params(ARGV, "sssss")',
+      'local P = read_params(ARGV, "ssssls")',
       'local C = {}',
       'local R = {}',
       'return q_run({ ids = KEYS[1], prefix = P[1], offset = P[2], limit = P[3], ix = {{"score", KEYS[2], "n"}}, uq = {}, '
         + 'exp = {KEYS[3], KEYS[4]}, plan = {op="range", key=KEYS[2], t="n", min=P[4], minx=true}, exact = true, walk = KEYS[2], '
-        + 'fields = {"#v", "score"}, sort = {field = "score", numeric = true, desc = true} },',
-      '  function(S) return c_gt(rd_num(S[1], "score"), tonumber(P[5])) end,',
+        + 'page = true, fields = {"#v", "score"}, sort = {{field = "score", numeric = true, desc = true}}, after = P[5] },',
+      '  function(S) return c_gt(rd_num(S[1], "score"), tonumber(P[6])) end,',
       '  function(q, M, sorted) return q_act_ids(q, M, sorted) end)',
       '',
     ].join('\n'));
