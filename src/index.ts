@@ -1,4 +1,5 @@
 /** rapyer: typed Redis records whose every operation runs as one compiled Lua script. */
+import './model/across.js'; // installs db.get, db.getMany and db.deleteMany on connections
 export { connect, type Connection, type ConnectOptions } from './client/connection.js';
 export { defineModel } from './model/define.js';
 export { Model } from './model/model.js';
@@ -11,6 +12,8 @@ export { and, or, not, abort, Condition } from './ops/condition.js';
 export * from './errors.js';
 export { Query, type Direction } from './query/query.js';
 export type { CheckOptions, IndexReport } from './index/maintenance.js';
+export type { ReshardOptions, ReshardResult } from './model/reshard.js';
+export type { ShardState } from './model/contract.js';
 export type { Change, ChangeOp, ChangesOptions } from './changes/changes.js';
 
 import type { Model } from './model/model.js';

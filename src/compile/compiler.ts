@@ -15,6 +15,7 @@ import type { Raw } from '../schema/codec.js';
 import { block } from './emit.js';
 import { linkFunctions } from './link.js';
 import { queryBody } from './query.js';
+import { guardLines } from './shard.js';
 import { changesTable, expiryTable, indexTables, Writer } from './writer.js';
 
 export interface Compiled {
@@ -79,11 +80,14 @@ function compileProgram(program: ProgramNode): Compiled {
   const slide = program.mode === 'update' || (program.mode === 'read' && program.body.some((s) => s.kind === 'ReadRecord'));
   const slid = slide ? program.records.flatMap((r, i) => (r.slideMs ? [`rec_slide(S[${i + 1}], ${w.param({ kind: 'Param', value: r.slideMs, as: 'raw' })})`] : [])) : [];
   lines.push(...slid);
+  // the layout checks run first but take the last slots, so a sharded script differs only by them
+  const guards = guardLines([...(program.guards ?? []), ...program.records.map((r) => r.guard)], w);
   const body = [
     `local P = read_params(ARGV, "${w.shape}")`,
     `local C = ${w.constraintTables()}`,
     `local S = { ${states.join(', ')} }`,
     'local R = {}',
+    ...guards,
     ...lines.filter((l) => l !== ''),
     ret,
   ].join('\n');

@@ -5,17 +5,13 @@
  * grouped per model and run by that model's bulk operations, which group it per hash tag: one
  * script per tag and chunk, indexes kept as by every delete.
  */
+import { installAcrossModels, type Scope } from '../client/connection.js';
 import { NotFoundError, UsageError } from '../errors.js';
 import { deleteMany, getMany, type ChunkOptions, type GetManyOptions } from './bulk.js';
 import type { ModelCore } from './contract.js';
 import { declaredOn } from './registry.js';
 import type { Rec } from './types.js';
 
-/** The connection a call runs on, and whether it is the default one (which holds `defineModel`'s models). */
-export interface Scope {
-  readonly db: object;
-  readonly isDefault: boolean;
-}
 
 interface Located {
   readonly model: ModelCore<any>;
@@ -81,3 +77,5 @@ export async function deleteManyByKeys(scope: Scope, targets: readonly (string |
   const counts = await Promise.all([...byModel(scope, keys)].map(([model, { ids }]) => deleteMany(model, ids, options)));
   return counts.reduce((a, b) => a + b, 0);
 }
+
+installAcrossModels({ get: getByKey, getMany: getManyByKeys, deleteMany: deleteManyByKeys });
