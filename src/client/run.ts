@@ -6,7 +6,7 @@
  * @example
  * const exists = await runProgram(model.db, program, decode.flag);
  */
-import { freezeDeep, type ProgramNode, type QueryNode } from '../ast/nodes.js';
+import type { ProgramNode, QueryNode } from '../ast/nodes.js';
 import { compile, type Compiled } from '../compile/compiler.js';
 import type { Decoder } from './decode.js';
 import type { ScriptRunner } from './executor.js';
@@ -15,10 +15,10 @@ import type { ScriptRunner } from './executor.js';
 export type Explained = Pick<Compiled, 'lua' | 'keys' | 'argv'>;
 
 export async function runProgram<T>(db: ScriptRunner, program: ProgramNode | QueryNode, decode: Decoder<T>): Promise<T> {
-  return decode(await db.run(compile(freezeDeep(program))));
+  return decode(await db.run(compile(program)));
 }
 
 export function explainProgram(program: ProgramNode | QueryNode): Explained {
-  const { lua, keys, argv } = compile(freezeDeep(program));
+  const { lua, keys, argv } = compile(program);
   return { lua, keys, argv };
 }

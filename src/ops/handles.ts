@@ -6,32 +6,24 @@
 import type { FieldSpec, ObjectSpec } from '../schema/spec.js';
 import { ArrayHandle, RecordHandle } from './collection-handles.js';
 import { FieldHandle, type Ctx } from './field-handle.js';
-import { BooleanHandle, BytesHandle, DateTimeHandle, JsonHandle, NumberHandle, StringHandle } from './scalar-handles.js';
 import { fieldOp, paramList } from '../ast/nodes.js';
 import { UsageError } from '../errors.js';
 import { flatten } from '../model/layout.js';
 import { validate } from '../schema/validate.js';
+import { BooleanHandle, BytesHandle, DateTimeHandle, JsonHandle, NumberHandle, StringHandle } from './scalar-handles.js';
 
 /**
- * A nested object: a handle per field, recursively, and `set(obj)` to replace it whole. (A nested
- * field named `set` shadows that method: replace such an object through its parent.)
+ * A nested object: a handle per field, recursively, each made on first access, and `set(obj)` to
+ * replace it whole. (A nested field named `set` shadows that method: replace such an object
+ * through its parent.)
  */
 export class ObjectHandle {
-  // private fields (#), not properties: a nested field may be named ctx, spec or within
-  readonly #ctx: Ctx;
-  readonly #spec: ObjectSpec;
-  readonly #within?: string;
-
   constructor(ctx: Ctx, spec: ObjectSpec, within?: string) {
-    this.#ctx = ctx;
-    this.#spec = spec;
-    this.#within = within;
     // an object that may be absent guards the writes into it (see obj_present in lua/lib/scalar.lua)
     const inner = spec.optional || spec.nullable ? spec.path : within;
-    for (const name of spec.order) {
-      let handle: unknown;
-      Object.defineProperty(this, name, { enumerable: true, get: () => (handle ??= handleFor(ctx, spec.fields[name], inner)) });
-    }
+    const handle = Object.create(fieldsProto(spec)) as ObjectHandle;
+    (handle as unknown as Inner)[INNER] = { ctx, spec, within, inner, handles: {} };
+    return handle;
   }
 
   /**
@@ -40,14 +32,13 @@ export class ObjectHandle {
    * `p.address.set({ city: 'Paris', zip: '75001' })`
    */
   set(value: unknown): unknown {
-    const spec = this.#spec;
-    const ctx = this.#ctx;
+    const { ctx, spec, within } = (this as unknown as Inner)[INNER];
     if (!spec.path) throw new UsageError('a record is replaced with save(), not set()');
     validate(spec, value, spec.path);
     const stmt = fieldOp<'object'>({
       rec: ctx.rec, target: 'object', op: 'set', field: spec.path,
       args: Object.freeze([paramList(flatten(spec, value, []))]), check: Object.freeze({}),
-      ...(this.#within === undefined ? {} : { within: this.#within }),
+      ...(within === undefined ? {} : { within }),
     });
     return ctx.recorder.emit(stmt, () => pathGet(ctx.data(), spec.path));
   }
@@ -55,6 +46,34 @@ export class ObjectHandle {
 
 const pathGet = (data: Record<string, unknown>, path: string): unknown =>
   path.split('.').reduce<unknown>((o, k) => (o == null ? undefined : (o as Record<string, unknown>)[k]), data);
+
+const INNER = Symbol('rapyer.object');
+/** An object handle's state: under a symbol, so that no field name can shadow it. */
+interface Inner { [INNER]: { ctx: Ctx; spec: ObjectSpec; within?: string; inner?: string; handles: Record<string, unknown> } }
+
+/**
+ * The prototype of an object's handles: one getter per field, made once per object spec, so a
+ * handle costs one object, not a closure and a property definition per field.
+ */
+const protos = new WeakMap<ObjectSpec, object>();
+
+function fieldsProto(spec: ObjectSpec): object {
+  let proto = protos.get(spec);
+  if (!proto) {
+    proto = Object.create(ObjectHandle.prototype) as object;
+    for (const name of spec.order) {
+      Object.defineProperty(proto, name, {
+        enumerable: true,
+        get(this: Inner) {
+          const state = this[INNER];
+          return (state.handles[name] ??= handleFor(state.ctx, spec.fields[name], state.inner));
+        },
+      });
+    }
+    protos.set(spec, proto);
+  }
+  return proto;
+}
 
 export function handleFor(ctx: Ctx, spec: FieldSpec, within?: string): unknown {
   switch (spec.kind) {
