@@ -12,6 +12,7 @@ import type { Raw } from '../schema/codec.js';
 import type { ObjectSpec } from '../schema/spec.js';
 import type { KeySpace } from './keys.js';
 import type { RecordMeta } from './layout.js';
+import type { Lifetime, TtlOption } from './ttl.js';
 import type { Handles, LockOptions, PipelineFn, Rec } from './types.js';
 
 export interface ModelOptions {
@@ -24,8 +25,11 @@ export interface ModelOptions {
    * reading every candidate).
    */
   search?: readonly string[];
-  /** Seconds a record lives after each create or save. */
-  ttl?: number;
+  /**
+   * Seconds a record lives after each create or save; `{ seconds, sliding: true }` also re-arms
+   * the TTL on every read and write of the record (in the same script).
+   */
+  ttl?: TtlOption;
   /**
    * The most bytes a string or bytes value computed by the server (`repeat`, `append`, `setRange`...)
    * may hold, checked before it is built: default 64 MiB (Redis itself stops at 512 MiB).
@@ -70,6 +74,10 @@ export interface ModelCore<S extends TProperties = TProperties> {
   readonly binary: boolean;
   readonly db: ScriptRunner;
   readonly keys: KeySpace;
+  /** The model's TTL (see src/model/ttl.ts). */
+  readonly ttlSpec: Lifetime;
+  /** The TTL every read and write re-arms (ms, as text), or undefined unless the model's TTL is sliding. */
+  readonly slideMs: string | undefined;
   /** Field handles for conditions. */
   readonly fields: Handles<S, 'pipe'>;
   /** A record of this model in a program: its key, its shard's keys every write must keep, its shard's layout check. */
