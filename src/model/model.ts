@@ -24,6 +24,7 @@ import { withLock, type LockOptions } from './lock.js';
 import {
   deleteMany, getMany, insertMany, updateMany, type BulkTarget, type ChunkOptions, type GetManyOptions, type InsertManyOptions,
 } from './bulk.js';
+import { publishLayout } from './catalog.js';
 import { applyFields, flatten, readRecord, type RecordMeta } from './layout.js';
 import type { Data, Handles } from './types.js';
 
@@ -109,6 +110,8 @@ export class Model<S extends TProperties = TProperties> {
   /** Whether records hold bytes anywhere: only then must replies come back as Buffers. */
   readonly binary: boolean;
   private keySpace?: KeySpace;
+  /** The connection this model last wrote its layout to (see src/model/catalog.ts). */
+  private describedOn?: Connection;
   private shardKeyCache: ShardKeys[] = [];
 
   constructor(
@@ -127,7 +130,17 @@ export class Model<S extends TProperties = TProperties> {
   }
 
   get keys(): KeySpace {
-    return (this.keySpace ??= new KeySpace(this.name, this.db.cluster, this.options.shards));
+    const db = this.db;
+    if (this.describedOn !== db) {
+      // first use on this connection: tell tools (the CLI) how to read this model's records
+      this.describedOn = db;
+      this.keySpace = new KeySpace(this.name, db.cluster, this.options.shards);
+      this.shardKeyCache = [];
+      publishLayout(db, this.keySpace.meta(0), this, () => {
+        if (this.describedOn === db) this.describedOn = undefined;
+      });
+    }
+    return this.keySpace!;
   }
 
   /** The same model on another connection. */

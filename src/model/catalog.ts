@@ -1,0 +1,65 @@
+/**
+ * The model catalog kept in Redis: each model writes its layout (field specs and options) as JSON
+ * into the `layout` field of its `#meta` hash the first time it is used on a connection, so that
+ * tools (the `rapyer` CLI) can find every model on a server and decode its records without the
+ * application's code.
+ *
+ * The JSON is the model's field specs (src/schema/spec.ts) with defaults left out (they may be
+ * functions or binary values, and decoding never needs them) and string patterns as their source.
+ */
+import { node, param } from '../ast/nodes.js';
+import type { Connection } from '../client/connection.js';
+import { compile } from '../compile/compiler.js';
+import { freezeDeep } from '../ops/recorder.js';
+import type { ObjectSpec } from '../schema/spec.js';
+import type { ModelOptions } from './model.js';
+
+/** The `#meta` hash field that holds the layout JSON. */
+export const LAYOUT_FIELD = 'layout';
+
+/** Bumped when the layout JSON changes in a way older readers cannot follow. */
+const FORMAT = 1;
+
+/** What a model stores about itself. */
+export interface StoredLayout {
+  readonly format: number;
+  readonly name: string;
+  readonly spec: ObjectSpec;
+  /** The model's options as declared (field paths as strings). */
+  readonly options: Pick<ModelOptions, 'indexes' | 'unique' | 'ttl' | 'key' | 'shards'>;
+}
+
+interface Describable {
+  readonly name: string;
+  readonly spec: ObjectSpec;
+  readonly options: ModelOptions;
+}
+
+export function layoutJson(model: Describable): string {
+  const { indexes, unique, ttl, key, shards } = model.options;
+  const layout: StoredLayout = { format: FORMAT, name: model.name, spec: model.spec, options: { indexes, unique, ttl, key, shards } };
+  return JSON.stringify(layout, (name, value: unknown) => {
+    if (name === 'default') return undefined;
+    return value instanceof RegExp ? value.source : value;
+  });
+}
+
+/** Parses a stored layout; patterns become RegExps again. */
+export function parseLayout(json: string): StoredLayout {
+  const layout = JSON.parse(json, (name, value: unknown) =>
+    name === 'pattern' && typeof value === 'string' ? new RegExp(value, 'u') : value) as StoredLayout;
+  if (layout.format !== FORMAT) throw new Error(`layout format ${String(layout.format)} is not supported (expected ${FORMAT})`);
+  return layout;
+}
+
+/**
+ * Writes the layout to `metaKey` (one short script). The caller does not wait for it: it is queued
+ * on the connection ahead of the script that follows, and a failure only means the next use tries again.
+ */
+export function publishLayout(db: Connection, metaKey: string, model: Describable, onFailure: () => void): void {
+  const program = freezeDeep({
+    kind: 'Program' as const, mode: 'write' as const, records: [],
+    body: [node({ kind: 'Meta', key: metaKey, field: LAYOUT_FIELD, value: param(layoutJson(model)) })],
+  });
+  db.run(compile(program)).catch(onFailure);
+}
