@@ -1,8 +1,10 @@
 /** rapyer: typed Redis records whose every operation runs as one compiled Lua script. */
 export { connect, type Connection, type ConnectOptions } from './client/connection.js';
-export { defineModel, Model, type ModelOptions, type Rec, type RecordMethods, type CreateInput, type Explained } from './model/model.js';
-export type { Data, Handles } from './model/types.js';
-export type { LockOptions } from './model/lock.js';
+export { defineModel } from './model/define.js';
+export { Model } from './model/model.js';
+export type { ModelOptions } from './model/contract.js';
+export type { Explained } from './client/run.js';
+export type { CreateInput, Data, Handles, LockOptions, Rec, RecordMethods } from './model/types.js';
 export { DEFAULT_CHUNK_SIZE, type BulkTarget, type ChunkOptions, type GetManyOptions, type InsertManyOptions, type Progress } from './model/bulk.js';
 export { t, type BytesOptions, type DateTimeOptions, type TBytes, type TDateTime } from './schema/t.js';
 export { and, or, not, abort, Condition } from './ops/condition.js';

@@ -1,8 +1,8 @@
 --- Expiring records. Redis drops an expired record hash by itself, but not its id and index
 --- entries; these keys let a later script sweep them (no keyspace notifications needed):
 ---   <Model>#exp    ZSET id -> expiry time (ms)
----   <Model>#expv   HASH id -> JSON of the record's lexicographic index and unique values
----                  (entries that embed the value; score-indexed entries go by id alone)
+---   <Model>#expv   HASH id -> JSON of the record's lexicographic index, word index and unique
+---                  values (entries that embed the value; score-indexed entries go by id alone)
 --- A record state carries s.exp = { exp_key, expv_key } (see st_indexed).
 --- exp_track(s, ms) registers a record that expires in ms; exp_untrack(s) forgets it;
 --- exp_refresh(s, changes) keeps the stored values of a registered record current;
@@ -13,7 +13,7 @@ local function exp_now()
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 end
 
--- the lexicographic-index and unique values of s once `changes` apply
+-- the lexicographic-index, word-index and unique values of s once `changes` apply
 local function exp_values(s, changes)
   local vals = {}
   local function take(f)
@@ -22,7 +22,7 @@ local function exp_values(s, changes)
     if v then vals[f] = v end
   end
   for _, x in ipairs(s.ix or {}) do
-    if x[3] == 's' then take(x[1]) end
+    if x[3] ~= 'n' then take(x[1]) end
   end
   for _, u in ipairs(s.uq or {}) do take(u[1]) end
   return vals
@@ -54,6 +54,7 @@ local function exp_sweep(prefix, ids, exp, ix, uq)
       local vals = cjson.decode(redis.call('HGET', exp[2], id) or '{}')
       for _, x in ipairs(ix) do
         if x[3] == 'n' then redis.call('ZREM', x[2], id)
+        elseif x[3] == 't' then tx_sync(x[2], id, vals[x[1]] or false, false)
         elseif vals[x[1]] then redis.call('ZREM', x[2], vals[x[1]] .. '\0' .. id) end
       end
       for _, u in ipairs(uq) do

@@ -1,13 +1,17 @@
 --- Indexes, kept by the same script as every write. A record state may carry (see st_indexed):
 ---   s.id   the record's id
 ---   s.ix   { {field, key, type}, ... }: type 'n' = ZSET score value, member id;
----          type 's' = ZSET score 0, member value .. "\0" .. id (lex ranges serve =, in, prefix)
+---          type 's' = ZSET score 0, member value .. "\0" .. id (lex ranges serve =, in, prefix);
+---          type 't' = a word index (search): key is the field's word list (ZSET score 0, member
+---          word: the words some record holds, for prefixes), key .. ':' .. word the SET of ids
+---          holding word; words as lua/lib/words.lua finds them
 ---   s.uq   { {field, key}, ... }: HASH value -> id, for unique fields
 ---   s.exp  the model's expiry bookkeeping keys (lua/lib/expiry.lua)
 --- uq_check(s, changes) only reads (it runs before any write); ix_sync(s, changes) moves entries.
 --- `changes` maps a field to its new stored text, or false when the field goes away.
 --- @include "state"
 --- @include "fail"
+--- @include "words"
 -- empty tables become nil, so a model without indexes pays nothing for them at commit
 local function st_indexed(s, id, ix, uq, exp)
   if ix and #ix == 0 then ix = nil end
@@ -43,13 +47,35 @@ local function ix_entry(t, v, id)
   return v .. '\0' .. id
 end
 
+-- moves id's word entries from the words of text `old` to those of `new` (either may be false);
+-- a word no record holds any more leaves the word list
+local function tx_sync(key, id, old, new)
+  local added = {}
+  local now = tx_words(new)
+  for _, w in ipairs(now) do added[w] = true end
+  for _, w in ipairs(tx_words(old)) do
+    if added[w] then added[w] = nil else
+      local wk = key .. ':' .. w
+      redis.call('SREM', wk, id)
+      if redis.call('EXISTS', wk) == 0 then redis.call('ZREM', key, w) end
+    end
+  end
+  for _, w in ipairs(now) do
+    if added[w] then
+      redis.call('SADD', key .. ':' .. w, id)
+      redis.call('ZADD', key, 0, w)
+    end
+  end
+end
+
 local function ix_sync(s, changes)
   for _, x in ipairs(s.ix or {}) do
     local f, key, t = x[1], x[2], x[3]
     local new = changes[f]
     if new ~= nil then
       local old = ix_old(s, f)
-      if old ~= new then
+      if old ~= new and t == 't' then tx_sync(key, s.id, old, new)
+      elseif old ~= new then
         if old then redis.call('ZREM', key, ix_entry(t, old, s.id)) end
         if new then
           if t == 'n' then redis.call('ZADD', key, tonumber(new), s.id)

@@ -2,12 +2,58 @@
 --- chunks so no script blocks Redis for long. Both functions return what they found:
 --- ix_fill(prefix, ids, cursor, n, ix, uq, repair) -> { next cursor or '', scanned, missing }
 ---   walks n ids after `cursor` (lex order of the id set) and checks that each record's indexed and
----   unique values have their entries; adds the missing ones when repair is '1'; drops ids whose
----   record is gone.
+---   unique values have their entries (for a word index: each word's id set and word list entry);
+---   adds the missing ones when repair is '1'; drops ids whose record is gone.
 --- ix_prune(prefix, key, kind, field, cursor, n, repair) -> { next cursor ('0' = done), stale }
----   scans one index (kind 'n', 's' or 'u' for a unique hash) and finds entries that no stored
----   record backs; removes them when repair is '1'.
+---   scans one index (kind 'n', 's', 't' or 'u' for a unique hash) and finds entries that no stored
+---   record backs; removes them when repair is '1'. A word index is scanned by its word list: n
+---   words per call, each with its whole id set (a word's ids are checked against the words of
+---   each record's stored text; a word that no id holds any more is stale in the list).
 --- @include "index"
+-- the missing entries of a record's words in word index x (added when repairing)
+local function tx_fill(x, id, text, repair)
+  local missing = 0
+  for _, w in ipairs(tx_words(text)) do
+    local wk = x[2] .. ':' .. w
+    local held = redis.call('SISMEMBER', wk, id) == 1
+    local listed = redis.call('ZSCORE', x[2], w) ~= false
+    if not held or not listed then
+      missing = missing + 1
+      if repair == '1' then
+        redis.call('SADD', wk, id)
+        redis.call('ZADD', x[2], 0, w)
+      end
+    end
+  end
+  return missing
+end
+
+-- stale entries of n words of word index `key` after `cursor`: ids whose stored text lacks the
+-- word, and words no id holds
+local function tx_prune(prefix, key, field, cursor, n, repair)
+  local page = redis.call('ZSCAN', key, cursor, 'COUNT', tonumber(n))
+  local items, stale, held = page[2], 0, {}
+  for i = 1, #items, 2 do
+    local w = items[i]
+    local wk = key .. ':' .. w
+    for _, id in ipairs(redis.call('SMEMBERS', wk)) do
+      if not held[id] then
+        held[id] = {}
+        for _, v in ipairs(tx_words(redis.call('HGET', prefix .. id, field))) do held[id][v] = true end
+      end
+      if not held[id][w] then
+        stale = stale + 1
+        if repair == '1' then redis.call('SREM', wk, id) end
+      end
+    end
+    if redis.call('EXISTS', wk) == 0 then
+      stale = stale + 1
+      if repair == '1' then redis.call('ZREM', key, w) end
+    end
+  end
+  return { page[1], stale }
+end
+
 local function ix_fill(prefix, ids, cursor, n, ix, uq, repair)
   local start = '-'
   if cursor ~= '' then start = '(' .. cursor end
@@ -21,7 +67,8 @@ local function ix_fill(prefix, ids, cursor, n, ix, uq, repair)
     else
       for _, x in ipairs(ix) do
         local v = redis.call('HGET', key, x[1])
-        if v then
+        if v and x[3] == 't' then missing = missing + tx_fill(x, id, v, repair)
+        elseif v then
           local ok
           if x[3] == 'n' then ok = tonumber(redis.call('ZSCORE', x[2], id)) == tonumber(v)
           else ok = redis.call('ZSCORE', x[2], v .. '\0' .. id) ~= false end
@@ -49,6 +96,7 @@ local function ix_fill(prefix, ids, cursor, n, ix, uq, repair)
 end
 
 local function ix_prune(prefix, key, kind, field, cursor, n, repair)
+  if kind == 't' then return tx_prune(prefix, key, field, cursor, n, repair) end
   local cmd = 'ZSCAN'
   if kind == 'u' then cmd = 'HSCAN' end
   local page = redis.call(cmd, key, cursor, 'COUNT', tonumber(n))

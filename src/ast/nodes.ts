@@ -43,13 +43,18 @@ export type CompareOp = 'eq' | 'ne' | 'gt' | 'gte' | 'lt' | 'lte';
 export interface CompareNode { readonly kind: 'Compare'; readonly op: CompareOp; readonly left: Expr; readonly right: Expr }
 export interface InNode { readonly kind: 'In'; readonly value: Expr; readonly list: ParamListNode; readonly as: LuaType }
 export interface StartsWithNode { readonly kind: 'StartsWith'; readonly value: Expr; readonly prefix: Expr }
+/**
+ * A text condition on a string value (lua/lib/words.lua): `all` of `words`, `any` of them, or a
+ * word starting with `prefix` (the only item of `words`). Words are tokenized on the client.
+ */
+export interface TextMatchNode { readonly kind: 'TextMatch'; readonly value: Expr; readonly mode: 'all' | 'any' | 'prefix'; readonly words: ParamListNode }
 export interface AndNode { readonly kind: 'And'; readonly items: readonly Expr[] }
 export interface OrNode { readonly kind: 'Or'; readonly items: readonly Expr[] }
 export interface NotNode { readonly kind: 'Not'; readonly item: Expr }
 
 export type Expr =
   | ParamNode | ParamListNode | FieldNode | ItemNode | ArrayLengthNode | ArrayAtNode | ArrayContainsNode
-  | DictGetNode | ArithNode | CompareNode | InNode | StartsWithNode | AndNode | OrNode | NotNode;
+  | DictGetNode | ArithNode | CompareNode | InNode | StartsWithNode | TextMatchNode | AndNode | OrNode | NotNode;
 
 // ---- statements --------------------------------------------------------------------------------
 
@@ -115,7 +120,7 @@ export interface IndexFillNode {
 /** One chunk of an index check over one index's entries (lua/lib/maintain.lua ix_prune). */
 export interface IndexPruneNode {
   readonly kind: 'IndexPrune';
-  readonly prefix: ParamNode; readonly key: string; readonly type: 'n' | 's' | 'u'; readonly field: string;
+  readonly prefix: ParamNode; readonly key: string; readonly type: IndexRef['type'] | 'u'; readonly field: string;
   readonly cursor: ParamNode; readonly count: ParamNode; readonly repair: ParamNode;
 }
 /** A field of the model's bookkeeping hash: read (value absent) or written. */
@@ -154,8 +159,13 @@ export type Stmt =
 
 // ---- programs ----------------------------------------------------------------------------------
 
-/** An index of a model: a field's hash field, its key, 'n' (by score) or 's' (lexicographic). */
-export interface IndexRef { readonly field: string; readonly key: string; readonly type: 'n' | 's' }
+/**
+ * An index of a model: a field's hash field, its key, and its type: 'n' (by score), 's'
+ * (lexicographic), or 't' (a word index, `search`: `key` is the field's word list, a lexicographic
+ * sorted set of the words some record holds, and `key .. ':' .. word` the set of ids holding
+ * `word`, built by the scripts from the declared key so they share its hash tag).
+ */
+export interface IndexRef { readonly field: string; readonly key: string; readonly type: 'n' | 's' | 't' }
 export interface UniqueRef { readonly field: string; readonly key: string }
 
 export interface RecordRef {
@@ -193,6 +203,8 @@ export type PlanNode =
   | { readonly kind: 'PlanRange'; readonly index: IndexRef; readonly min?: ParamNode; readonly max?: ParamNode; readonly minEx: boolean; readonly maxEx: boolean }
   | { readonly kind: 'PlanPrefix'; readonly index: IndexRef; readonly prefix: ParamNode }
   | { readonly kind: 'PlanIn'; readonly index: IndexRef; readonly values: ParamListNode }
+  /** A word index: the ids holding all (or any) of `words`, or a word starting with `words[0]` (prefix). */
+  | { readonly kind: 'PlanWords'; readonly index: IndexRef; readonly mode: TextMatchNode['mode']; readonly words: ParamListNode }
   | { readonly kind: 'PlanAnd'; readonly items: readonly PlanNode[] }
   | { readonly kind: 'PlanOr'; readonly items: readonly PlanNode[] }
   /** Exactly these ids (bulk operations by ids, and a query's chunks). */
@@ -234,3 +246,12 @@ export type Node = Expr | Stmt | ProgramNode | QueryNode | PlanNode;
 export const node = <T extends Node>(n: T): T => Object.freeze(n);
 export const param = (value: Raw | null, as: LuaType = 'raw'): ParamNode => node({ kind: 'Param', value, as });
 export const paramList = (values: readonly Raw[]): ParamListNode => node({ kind: 'ParamList', values: Object.freeze([...values]) });
+
+/** Deep-freezes a recorded program once recording is over (Buffers, which cannot be frozen, are left as they are). */
+export function freezeDeep<T>(value: T): T {
+  if (value && typeof value === 'object' && !Object.isFrozen(value) && !(value instanceof Buffer)) {
+    for (const child of Object.values(value)) freezeDeep(child);
+    Object.freeze(value);
+  }
+  return value;
+}

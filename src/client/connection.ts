@@ -5,9 +5,10 @@
 import { createClient, createCluster, RedisCluster, type RedisClusterOptions } from 'redis';
 import type { Compiled } from '../compile/compiler.js';
 import { CrossSlotError, RapyerError } from '../errors.js';
-import { transaction, type RecordMethods, type TransactionFn } from '../model/model.js';
+import { transaction, type TransactionFn } from '../model/transaction.js';
+import type { RecordMethods } from '../model/types.js';
 import {
-  clusterScripts, execute, nodeScripts, type ClusterClient, type NodeClient, type Reply, type ScriptClient,
+  clusterScripts, execute, nodeScripts, type ClusterClient, type NodeClient, type Reply, type ScriptClient, type ScriptRunner,
 } from './executor.js';
 import { slot } from './slot.js';
 
@@ -23,7 +24,7 @@ export interface ConnectOptions {
 
 const isCluster = (client: NodeClient | ClusterClient): client is ClusterClient => client instanceof RedisCluster;
 
-export class Connection {
+export class Connection implements ScriptRunner {
   /** On a cluster, record and model keys carry a hash tag (`{User}`), and scripts must stay in one slot. */
   readonly cluster: boolean;
   private readonly scripts: ScriptClient;

@@ -9,7 +9,13 @@ import { RESP_TYPES, type RedisClientType, type RedisClusterType } from 'redis';
 import type { Compiled } from '../compile/compiler.js';
 import { fromReplyError } from '../errors.js';
 
-export type Reply = Buffer | null | number | Reply[];
+/** A script's reply: blobs arrive as text, or as Buffers for scripts whose replies may carry bytes. */
+export type Reply = Buffer | string | null | number | Reply[];
+
+/** What runs a compiled script: a connection (src/client/connection.ts). */
+export interface ScriptRunner {
+  run(script: Compiled): Promise<Reply>;
+}
 
 export type NodeClient = RedisClientType<any, any, any, any, any>;
 export type ClusterClient = RedisClusterType<any, any, any, any, any>;

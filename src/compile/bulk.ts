@@ -7,22 +7,12 @@
  * R[1] = bulk_read(P[1], P[2])
  * ```
  */
-import type { IndexRef, InsertManyNode, ReadManyNode, UniqueRef } from '../ast/nodes.js';
-import type { Writer } from './compiler.js';
-import { luaString } from './link.js';
-
-/** The index, unique and expiry tables that st_indexed takes (`{field, KEYS[i], type}`, `{field, KEYS[i]}`, `{KEYS[i], KEYS[j]}`). */
-function indexTables(ix: readonly IndexRef[], uq: readonly UniqueRef[], exp: readonly [string, string], w: Writer): string {
-  return [
-    `{${ix.map((x) => `{${luaString(x.field)}, ${w.key(x.key)}, "${x.type}"}`).join(', ')}}`,
-    `{${uq.map((u) => `{${luaString(u.field)}, ${w.key(u.key)}}`).join(', ')}}`,
-    `{${w.key(exp[0])}, ${w.key(exp[1])}}`,
-  ].join(', ');
-}
+import type { InsertManyNode, ReadManyNode } from '../ast/nodes.js';
+import { expiryTable, indexTables, type Writer } from './writer.js';
 
 export function emitInsertMany(n: InsertManyNode, w: Writer, ind: string): string {
   const ids = w.key(n.idsKey);
-  const tables = indexTables(n.ix, n.uq, n.exp, w);
+  const tables = `${indexTables(n.ix, n.uq, w)}, ${expiryTable(n.exp, w)}`;
   return `${ind}${w.result()} = bulk_insert(${ids}, ${tables}, ${w.param(n.prefix)}, "${n.onConflict}", ${w.param(n.ttlMs)}, ${w.list(n.items)})`;
 }
 

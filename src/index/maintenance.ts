@@ -5,9 +5,9 @@
  * shard on a sharded model (each shard has its own ids, indexes and meta).
  */
 import { node, param, type IndexRef, type ProgramNode, type Stmt, type UniqueRef } from '../ast/nodes.js';
-import type { Connection } from '../client/connection.js';
-import type { Reply } from '../client/executor.js';
-import { compile } from '../compile/compiler.js';
+import * as decode from '../client/decode.js';
+import type { ScriptRunner } from '../client/executor.js';
+import { runProgram } from '../client/run.js';
 import type { KeySpace } from '../model/keys.js';
 
 export interface CheckOptions {
@@ -29,7 +29,7 @@ export interface IndexReport {
 }
 
 export interface IndexedModel {
-  readonly db: Connection;
+  readonly db: ScriptRunner;
   readonly keys: KeySpace;
   /** One shard's keys (0 … keys.shards-1). */
   shardKeys(shard: number): { prefix: string; idsKey: string; ix: readonly IndexRef[]; uq: readonly UniqueRef[]; meta: string };
@@ -38,23 +38,23 @@ export interface IndexedModel {
 type Shard = ReturnType<IndexedModel['shardKeys']>;
 const shardsOf = (model: IndexedModel): Shard[] => Array.from({ length: model.keys.shards }, (_, i) => model.shardKeys(i));
 
-/** Runs one maintenance statement; resolves to its result. */
-async function runOne(db: Connection, stmt: Stmt): Promise<Reply> {
+/** Runs one maintenance statement; resolves to its decoded result. */
+function runOne<T>(db: ScriptRunner, stmt: Stmt, as: decode.Decoder<T>): Promise<T> {
   const program: ProgramNode = { kind: 'Program', mode: 'write', records: [], body: [stmt] };
-  return ((await db.run(compile(program))) as Reply[])[0] ?? null;
+  return runProgram(db, program, as);
 }
 
 /** Walks the ids: every record's entries present (added when repairing). */
 async function fill(model: IndexedModel, shard: Shard, ix: readonly IndexRef[], uq: readonly UniqueRef[], o: CheckOptions, report: IndexReport): Promise<void> {
   let cursor = '';
   do {
-    const [next, scanned, missing] = (await runOne(model.db, node({
+    const chunk = await runOne(model.db, node({
       kind: 'IndexFill', prefix: param(shard.prefix), idsKey: shard.idsKey, cursor: param(cursor),
       count: param(String(o.chunkSize ?? 1000)), ix, uq, repair: param(o.repair ? '1' : '0'),
-    }))) as Reply[];
-    cursor = String(next);
-    report.records += scanned as number;
-    report.missing += missing as number;
+    }), decode.fillChunk);
+    cursor = chunk.cursor;
+    report.records += chunk.scanned;
+    report.missing += chunk.missing;
     o.onProgress?.({ phase: 'records', done: report.records });
   } while (cursor !== '');
 }
@@ -69,12 +69,12 @@ async function prune(model: IndexedModel, shard: Shard, ix: readonly IndexRef[],
   for (const t of targets) {
     let cursor = '0';
     do {
-      const [next, stale] = (await runOne(model.db, node({
+      const chunk = await runOne(model.db, node({
         kind: 'IndexPrune', prefix: param(shard.prefix), key: t.key, type: t.type, field: t.field,
         cursor: param(cursor), count: param(String(o.chunkSize ?? 1000)), repair: param(o.repair ? '1' : '0'),
-      }))) as Reply[];
-      cursor = String(next);
-      report.stale += stale as number;
+      }), decode.pruneChunk);
+      cursor = chunk.cursor;
+      report.stale += chunk.stale;
       o.onProgress?.({ phase: 'entries', done: ++done });
     } while (cursor !== '0');
   }
@@ -90,7 +90,7 @@ export async function checkIndexes(model: IndexedModel, options: CheckOptions = 
 }
 
 /** The indexes known to be built, per connection and model key space. */
-const ready = new WeakMap<Connection, Set<string>>();
+const ready = new WeakMap<ScriptRunner, Set<string>>();
 
 /**
  * Builds, over existing records, every declared index not yet recorded as built in the model's
@@ -103,13 +103,13 @@ export async function ensureIndexes(model: IndexedModel, options: CheckOptions =
     const { ix, uq, meta } = shard;
     if (done.has(meta)) return;
     const declared = [...ix.map((x) => x.key), ...uq.map((u) => u.key)];
-    const stored = await runOne(model.db, node({ kind: 'Meta', key: meta, field: 'indexes' }));
-    const built = new Set<string>(stored ? (JSON.parse(String(stored)) as string[]) : []);
+    const stored = await runOne(model.db, node({ kind: 'Meta', key: meta, field: 'indexes' }), decode.str);
+    const built = new Set<string>(stored ? (JSON.parse(stored) as string[]) : []);
     const todoIx = ix.filter((x) => !built.has(x.key));
     const todoUq = uq.filter((u) => !built.has(u.key));
     if (todoIx.length > 0 || todoUq.length > 0) {
       await fill(model, shard, todoIx, todoUq, { ...options, repair: true }, { records: 0, missing: 0, stale: 0, repaired: true });
-      await runOne(model.db, node({ kind: 'Meta', key: meta, field: 'indexes', value: param(JSON.stringify(declared)) }));
+      await runOne(model.db, node({ kind: 'Meta', key: meta, field: 'indexes', value: param(JSON.stringify(declared)) }), decode.none);
     }
     done.add(meta);
   }));

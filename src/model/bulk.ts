@@ -10,16 +10,17 @@
  */
 import type { TProperties } from 'typebox';
 import { node, param, paramList, type ProgramNode } from '../ast/nodes.js';
-import type { Reply } from '../client/executor.js';
-import { compile } from '../compile/compiler.js';
+import * as decode from '../client/decode.js';
+import { runProgram } from '../client/run.js';
 import {
   ConflictError, NotFoundError, QueryError, RapyerError, UniqueViolationError, ValidationError,
 } from '../errors.js';
 import { Condition } from '../ops/condition.js';
+import { Query } from '../query/query.js';
 import type { Raw } from '../schema/codec.js';
-import type { Handles } from './types.js';
+import type { ModelCore, ShardKeys } from './contract.js';
 import { readRecord } from './layout.js';
-import type { CreateInput, Model, PipelineFn, Rec, ShardKeys } from './model.js';
+import type { CreateInput, Handles, PipelineFn, Rec } from './types.js';
 
 /**
  * Records per chunk script by default, measured with `npx tsx bench/bulk-chunk.ts` (3 indexed
@@ -72,7 +73,7 @@ interface Group<T> extends ShardKeys {
 }
 
 /** Items grouped by the hash tag their records live under: one group for the model, or one per shard. */
-function partition<S extends TProperties, T>(model: Model<S>, items: T[], idOf: (item: T) => string): Group<T>[] {
+function partition<S extends TProperties, T>(model: ModelCore<S>, items: T[], idOf: (item: T) => string): Group<T>[] {
   const groups = new Map<number, Group<T>>();
   items.forEach((item, i) => {
     const shard = model.keys.shardOf(idOf(item));
@@ -89,7 +90,7 @@ function partition<S extends TProperties, T>(model: Model<S>, items: T[], idOf: 
  * reporting progress after each; `positions` are the chunk items' indexes in `items`.
  */
 async function perChunk<S extends TProperties, T>(
-  model: Model<S>, items: T[], idOf: (item: T) => string, options: ChunkOptions,
+  model: ModelCore<S>, items: T[], idOf: (item: T) => string, options: ChunkOptions,
   work: (group: Group<T>, chunk: T[], positions: number[]) => Promise<void>,
 ): Promise<void> {
   const size = chunkSizeOf(options);
@@ -128,7 +129,7 @@ interface Prepared {
 }
 
 /** Validates every item (defaults filled) before anything is written; errors name the item. */
-function prepareAll<S extends TProperties>(model: Model<S>, inputs: readonly unknown[]): Prepared[] {
+function prepareAll<S extends TProperties>(model: ModelCore<S>, inputs: readonly unknown[]): Prepared[] {
   return inputs.map((input, i) => {
     try {
       const { data, fields } = model.prepare(input);
@@ -152,7 +153,7 @@ function prepareAll<S extends TProperties>(model: Model<S>, inputs: readonly unk
  * `await User.insertMany([{ name: 'Ada', age: 36 }, ...], { onConflict: 'skip', onProgress: ({ done, total }) => ... })`
  */
 export async function insertMany<S extends TProperties>(
-  model: Model<S>, inputs: readonly CreateInput<S>[], options: InsertManyOptions = {},
+  model: ModelCore<S>, inputs: readonly CreateInput<S>[], options: InsertManyOptions = {},
 ): Promise<Rec<S>[]> {
   const onConflict = options.onConflict ?? 'error';
   if (!['error', 'skip', 'replace'].includes(onConflict)) throw new RapyerError(`onConflict must be 'error', 'skip' or 'replace'`);
@@ -170,14 +171,14 @@ export async function insertMany<S extends TProperties>(
         onConflict, ttlMs: param(ttlMs), items: paramList(list),
       })],
     };
-    let reply: Reply[][];
+    let versions: string[];
     try {
-      reply = (await model.db.run(compile(program))) as Reply[][];
+      versions = await runProgram(model.db, program, decode.versions);
     } catch (err) {
       throw renumber(err, positions);
     }
     chunk.forEach((item, i) => {
-      const version = String(reply[0][i] ?? '');
+      const version = versions[i] ?? '';
       if (version !== '') out[positions[i]] = model.wrap(item.id, item.data, { version, heads: new Map() });
     });
   });
@@ -189,7 +190,7 @@ export async function insertMany<S extends TProperties>(
  * `await User.getMany(ids, { missing: 'null' })`
  */
 export async function getMany<S extends TProperties>(
-  model: Model<S>, ids: readonly string[], options: GetManyOptions = {},
+  model: ModelCore<S>, ids: readonly string[], options: GetManyOptions = {},
 ): Promise<(Rec<S> | null)[]> {
   const missing = options.missing ?? 'error';
   if (!['error', 'skip', 'null'].includes(missing)) throw new RapyerError(`missing must be 'error', 'skip' or 'null'`);
@@ -199,11 +200,11 @@ export async function getMany<S extends TProperties>(
       kind: 'Program', mode: 'read', binary: model.binary, records: [],
       body: [node({ kind: 'ReadMany', prefix: param(group.prefix), idsKey: group.idsKey, ids: paramList(chunk) })],
     };
-    const reply = (await model.db.run(compile(program))) as Buffer[][][];
+    const hashes = await runProgram(model.db, program, decode.hashes);
     const absent: string[] = [];
     chunk.forEach((id, i) => {
-      const flat = reply[0][i];
-      if (flat.length === 0) {
+      const flat = hashes[i];
+      if (!flat) {
         absent.push(id);
         return;
       }
@@ -219,13 +220,14 @@ export async function getMany<S extends TProperties>(
 }
 
 /** Every id of `target` once: the ids given, or the current matches of a condition. */
-async function targetIds<S extends TProperties>(model: Model<S>, target: BulkTarget<S>): Promise<{ ids: string[]; where: Condition }> {
+async function targetIds<S extends TProperties>(model: ModelCore<S>, target: BulkTarget<S>): Promise<{ ids: string[]; where: Condition }> {
   if (Array.isArray(target)) return { ids: [...new Set(target.map(String))], where: ANY };
   if (typeof target !== 'function' && !(target instanceof Condition)) {
     throw new QueryError('updateMany/deleteMany need an array of ids or a condition, e.g. (u) => u.age.gt(18)');
   }
-  const query = model.find(target as Condition | ((fields: Handles<S, 'pipe'>) => Condition));
-  return { ids: await query.ids(), where: query.condition };
+  const where = target instanceof Condition ? target : target(model.fields);
+  if (!(where instanceof Condition)) throw new QueryError('updateMany/deleteMany need a condition, e.g. (u) => u.age.gt(18)');
+  return { ids: await new Query(model, where).ids(), where };
 }
 
 /** Holds on every stored record: the filter of bulk operations by ids. */
@@ -239,13 +241,13 @@ const ANY = new Condition(param('true', 'bool'));
  * `await User.updateMany((u) => u.age.gt(17), (p) => p.status.set('adult'))`
  */
 export async function updateMany<S extends TProperties>(
-  model: Model<S>, target: BulkTarget<S>, fn: PipelineFn<S>, options: ChunkOptions = {},
+  model: ModelCore<S>, target: BulkTarget<S>, fn: PipelineFn<S>, options: ChunkOptions = {},
 ): Promise<number> {
   chunkSizeOf(options);
   const { ids, where } = await targetIds(model, target);
   let changed = 0;
   await perChunk(model, ids, (id) => id, options, async (_group, chunk) => {
-    const n = await model.find(where).within(chunk).update(fn); // groups run in parallel: add after the await
+    const n = await new Query(model, where).within(chunk).update(fn); // groups run in parallel: add after the await
     changed += n;
   });
   return changed;
@@ -253,13 +255,13 @@ export async function updateMany<S extends TProperties>(
 
 /** Deletes each target with its index entries, one chunk per script; resolves to how many were deleted. */
 export async function deleteMany<S extends TProperties>(
-  model: Model<S>, target: BulkTarget<S>, options: ChunkOptions = {},
+  model: ModelCore<S>, target: BulkTarget<S>, options: ChunkOptions = {},
 ): Promise<number> {
   chunkSizeOf(options);
   const { ids, where } = await targetIds(model, target);
   let deleted = 0;
   await perChunk(model, ids, (id) => id, options, async (_group, chunk) => {
-    const n = await model.find(where).within(chunk).delete();
+    const n = await new Query(model, where).within(chunk).delete();
     deleted += n;
   });
   return deleted;

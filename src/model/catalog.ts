@@ -7,12 +7,12 @@
  * The JSON is the model's field specs (src/schema/spec.ts) with defaults left out (they may be
  * functions or binary values, and decoding never needs them) and string patterns as their source.
  */
-import { node, param } from '../ast/nodes.js';
-import type { Connection } from '../client/connection.js';
-import { compile } from '../compile/compiler.js';
-import { freezeDeep } from '../ops/recorder.js';
+import { node, param, type ProgramNode } from '../ast/nodes.js';
+import type { ScriptRunner } from '../client/executor.js';
+import { none } from '../client/decode.js';
+import { runProgram } from '../client/run.js';
 import type { ObjectSpec } from '../schema/spec.js';
-import type { ModelOptions } from './model.js';
+import type { ModelOptions } from './contract.js';
 
 /** The `#meta` hash field that holds the layout JSON. */
 export const LAYOUT_FIELD = 'layout';
@@ -26,7 +26,7 @@ export interface StoredLayout {
   readonly name: string;
   readonly spec: ObjectSpec;
   /** The model's options as declared (field paths as strings). */
-  readonly options: Pick<ModelOptions, 'indexes' | 'unique' | 'ttl' | 'key' | 'shards'>;
+  readonly options: Pick<ModelOptions, 'indexes' | 'unique' | 'search' | 'ttl' | 'key' | 'shards'>;
 }
 
 interface Describable {
@@ -36,8 +36,8 @@ interface Describable {
 }
 
 export function layoutJson(model: Describable): string {
-  const { indexes, unique, ttl, key, shards } = model.options;
-  const layout: StoredLayout = { format: FORMAT, name: model.name, spec: model.spec, options: { indexes, unique, ttl, key, shards } };
+  const { indexes, unique, search, ttl, key, shards } = model.options;
+  const layout: StoredLayout = { format: FORMAT, name: model.name, spec: model.spec, options: { indexes, unique, search, ttl, key, shards } };
   return JSON.stringify(layout, (name, value: unknown) => {
     if (name === 'default') return undefined;
     return value instanceof RegExp ? value.source : value;
@@ -56,10 +56,10 @@ export function parseLayout(json: string): StoredLayout {
  * Writes the layout to `metaKey` (one short script). The caller does not wait for it: it is queued
  * on the connection ahead of the script that follows, and a failure only means the next use tries again.
  */
-export function publishLayout(db: Connection, metaKey: string, model: Describable, onFailure: () => void): void {
-  const program = freezeDeep({
-    kind: 'Program' as const, mode: 'write' as const, records: [],
+export function publishLayout(db: ScriptRunner, metaKey: string, model: Describable, onFailure: () => void): void {
+  const program: ProgramNode = {
+    kind: 'Program', mode: 'write', records: [],
     body: [node({ kind: 'Meta', key: metaKey, field: LAYOUT_FIELD, value: param(layoutJson(model)) })],
-  });
-  db.run(compile(program)).catch(onFailure);
+  };
+  runProgram(db, program, none).catch(onFailure);
 }

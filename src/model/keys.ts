@@ -65,6 +65,14 @@ export class KeySpace {
     return `${this.tag(shard)}#idx:${path}`;
   }
 
+  /**
+   * The word list of a `search` field (a lexicographic sorted set of its words); the ids holding
+   * a word are the set `<words key>:<word>` (words never contain ':').
+   */
+  words(path: string, shard = 0): string {
+    return `${this.tag(shard)}#words:${path}`;
+  }
+
   /** The value -> id hash of a unique field. */
   unique(path: string, shard = 0): string {
     return `${this.tag(shard)}#uniq:${path}`;

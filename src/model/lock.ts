@@ -8,19 +8,14 @@
  * ran out can never release the lock someone else took since.
  */
 import { randomUUID } from 'node:crypto';
+import type { TProperties } from 'typebox';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { node, param, type ProgramNode } from '../ast/nodes.js';
-import { compile } from '../compile/compiler.js';
+import * as decode from '../client/decode.js';
+import { runProgram } from '../client/run.js';
 import { LockTimeoutError, RapyerError } from '../errors.js';
-import { freezeDeep } from '../ops/recorder.js';
-import type { Model, Rec } from './model.js';
-
-export interface LockOptions {
-  /** How long the lock lives if it is not released (its holder died): 10,000 ms by default. */
-  leaseMs?: number;
-  /** How long to wait for a lock someone else holds before `LockTimeoutError`: 5,000 ms by default. */
-  waitMs?: number;
-}
+import type { ModelCore } from './contract.js';
+import type { LockOptions, Rec } from './types.js';
 
 const FIRST_DELAY_MS = 5;
 const MAX_DELAY_MS = 50;
@@ -64,10 +59,10 @@ const nonNegativeInteger = (name: string, value: number): number => {
  * @example
  * await User.lock(id, async (u) => { u.credits -= 1; await u.save(); }, { leaseMs: 2_000 });
  */
-export async function withLock<T>(
-  model: Model<any>,
+export async function withLock<S extends TProperties, T>(
+  model: ModelCore<S>,
   id: string,
-  fn: (locked: Rec<any>) => Promise<T> | T,
+  fn: (locked: Rec<S>) => Promise<T> | T,
   options: LockOptions = {},
 ): Promise<T> {
   const leaseMs = nonNegativeInteger('leaseMs', options.leaseMs ?? 10_000);
@@ -78,8 +73,7 @@ export async function withLock<T>(
   const db = model.db;
   const deadline = Date.now() + waitMs;
   for (let delay = FIRST_DELAY_MS; ; delay = Math.min(delay * 2, MAX_DELAY_MS)) {
-    const [taken] = (await db.run(compile(freezeDeep(acquireProgram(key, token, leaseMs))))) as number[];
-    if (taken === 1) break;
+    if (await runProgram(db, acquireProgram(key, token, leaseMs), decode.flag)) break;
     const left = deadline - Date.now();
     if (left <= 0) throw new LockTimeoutError(`${model.name} ${id}: lock still held after ${waitMs} ms`);
     // Full delay at most, half of it at least: waiters that collided once drift apart.
@@ -88,6 +82,6 @@ export async function withLock<T>(
   try {
     return await fn(await model.get(id));
   } finally {
-    await db.run(compile(freezeDeep(releaseProgram(key, token))));
+    await runProgram(db, releaseProgram(key, token), decode.flag);
   }
 }

@@ -4,6 +4,7 @@
  * (inside a pipeline: calls record and return nothing).
  */
 import type { Static, TArray, TObject, TProperties, TRecord, TSchema } from 'typebox';
+import type { Explained } from '../client/run.js';
 import type { Condition } from '../ops/condition.js';
 import type { Duration } from '../ops/handles.js';
 
@@ -54,6 +55,12 @@ export interface StringH<T extends string, M extends Mode> extends FieldH<T, M> 
   prepend(s: string): Ret<M, T>;
   repeat(n: number): Ret<M, T>;
   startsWith(prefix: string | ValueH<string>): Condition;
+  /** Every word of `query` is a word of the text (see "Text search" in the README). */
+  matches(query: string): Condition;
+  /** At least one word of `query` is a word of the text. */
+  matchesAny(query: string): Condition;
+  /** A word of the text starts with `prefix`. */
+  matchesPrefix(prefix: string): Condition;
 }
 
 export interface BytesH<M extends Mode> extends FieldH<Uint8Array, M> {
@@ -129,3 +136,36 @@ export type HandleOf<S extends TSchema, M extends Mode> =
   : ScalarH<NonNullable<Static<S>>, M>;
 
 export type Handles<S extends TProperties, M extends Mode> = { readonly [K in keyof S]: HandleOf<S[K], M> };
+
+/** A pipeline program over one record: `u.pipeline((p) => { p.score.incr(1); p.tags.append('x'); })`. */
+export type PipelineFn<S extends TProperties> = (p: Handles<S, 'pipe'>) => void;
+
+export interface LockOptions {
+  /** How long the lock lives if it is not released (its holder died): 10,000 ms by default. */
+  leaseMs?: number;
+  /** How long to wait for a lock someone else holds before `LockTimeoutError`: 5,000 ms by default. */
+  waitMs?: number;
+}
+
+/** The methods every record has besides its fields. */
+export interface RecordMethods<S extends TProperties> {
+  readonly id: string;
+  readonly key: string;
+  /** Atomic field operations that run at once: `await u.$.score.incr(10)`. */
+  readonly $: Handles<S, 'now'>;
+  save(): Promise<this>;
+  reload(): Promise<this>;
+  delete(): Promise<boolean>;
+  expire(seconds: number): Promise<boolean>;
+  ttl(): Promise<number>;
+  pipeline(fn: PipelineFn<S>): Promise<this>;
+  explain(fn: PipelineFn<S>): Explained;
+  /** Runs `fn` holding the record's lock, with the record freshly loaded: `await u.lock(async (locked) => ...)`. */
+  lock<T>(fn: (locked: Rec<S>) => Promise<T> | T, options?: LockOptions): Promise<T>;
+  toJSON(): Data<S>;
+}
+
+export type Rec<S extends TProperties> = Data<S> & RecordMethods<S>;
+
+/** What `create` accepts: every field may be left out when it has a default or is optional. */
+export type CreateInput<S extends TProperties> = Partial<Data<S>>;

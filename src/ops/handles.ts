@@ -3,10 +3,12 @@
  * (values validated and encoded as they are recorded, Drizzle-style); comparisons build conditions.
  */
 import {
-  node, param, paramList, type ArithOp, type CompareOp, type Constraints, type Expr, type FieldOpNode, type LuaType,
+  node, param, paramList, type ArithOp, type CompareOp, type Expr, type FieldOpNode, type TextMatchNode,
 } from '../ast/nodes.js';
-import { OperationError } from '../errors.js';
+import { OperationError, QueryError } from '../errors.js';
+import { isWordFragment, words } from '../query/tokenize.js';
 import { decodeElement, decodeScalar, encodeElement, encodeScalar, type Raw } from '../schema/codec.js';
+import { constraintsOf, luaTypeOf } from '../schema/facts.js';
 import type { ArraySpec, FieldSpec, ObjectSpec, RecordSpec, ScalarSpec } from '../schema/spec.js';
 import { validate } from '../schema/validate.js';
 import { Condition } from './condition.js';
@@ -18,34 +20,6 @@ export interface Ctx {
   readonly rec: number;
   /** The local record the immediate form updates (and reads results from). */
   readonly data: () => Record<string, unknown>;
-}
-
-/** Lua reading of a scalar spec: numbers and dates as numbers, booleans as booleans. */
-export function luaTypeOf(spec: FieldSpec): LuaType {
-  switch (spec.kind) {
-    case 'integer': case 'number': case 'datetime': return 'num';
-    case 'boolean': return 'bool';
-    case 'enum': return spec.values.every((v) => typeof v === 'number') ? 'num' : 'str';
-    default: return 'str';
-  }
-}
-
-/** The server-side checks of a field (see lua/lib/check.lua). */
-export function constraintsOf(spec: FieldSpec): Constraints {
-  switch (spec.kind) {
-    case 'integer': case 'number':
-      return {
-        int: spec.kind === 'integer' || undefined, min: spec.minimum, max: spec.maximum,
-        xmin: spec.exclusiveMinimum, xmax: spec.exclusiveMaximum, mult: spec.multipleOf,
-      };
-    case 'datetime': return { int: true, min: spec.minimum, max: spec.maximum };
-    case 'string': return { minLen: spec.minLength, maxLen: spec.maxLength };
-    case 'bytes': return { minLen: spec.minLength, maxLen: spec.maxLength, bytes: true };
-    case 'enum': return { enum: spec.values.map(String) };
-    case 'array': return { minItems: spec.minItems, maxItems: spec.maxItems };
-    case 'record': return constraintsOf(spec.values);
-    default: return {};
-  }
 }
 
 const pathGet = (data: Record<string, unknown>, path: string): unknown =>
@@ -190,6 +164,28 @@ export class StringHandle extends FieldHandle {
   append(s: string): any { return this.op('str', 'append', [param(text(s))], this.scalarResult); }
   prepend(s: string): any { return this.op('str', 'prepend', [param(text(s))], this.scalarResult); }
   repeat(n: number): any { return this.op('str', 'repeat', [param(String(integer(n, 'repeat')))], this.scalarResult); }
+
+  private text(mode: TextMatchNode['mode'], list: readonly string[]): Condition {
+    return new Condition(node({ kind: 'TextMatch', value: this.expr, mode, words: paramList(list) }), this.ctx.recorder);
+  }
+
+  private queryWords(query: unknown, call: string): string[] {
+    const list = words(text(query));
+    if (list.length === 0) throw new QueryError(`${call}(${JSON.stringify(query)}) holds no word`);
+    return list;
+  }
+
+  /** True when the text holds every word of `query` (words as src/query/tokenize.ts finds them). */
+  matches(query: string): Condition { return this.text('all', this.queryWords(query, 'matches')); }
+
+  /** True when the text holds at least one word of `query`. */
+  matchesAny(query: string): Condition { return this.text('any', this.queryWords(query, 'matchesAny')); }
+
+  /** True when a word of the text starts with `prefix` (one word fragment; ASCII case ignored). */
+  matchesPrefix(prefix: string): Condition {
+    if (!isWordFragment(text(prefix))) throw new QueryError(`matchesPrefix(${JSON.stringify(prefix)}) must be part of one word`);
+    return this.text('prefix', words(prefix));
+  }
 }
 
 const text = (s: unknown): string => {

@@ -83,12 +83,3 @@ export function activeRecorder(what: string): Recorder {
   if (!active) throw new RapyerError(`${what} can only be used inside a pipeline program`);
   return active;
 }
-
-/** Deep-freezes a recorded program once recording is over. */
-export function freezeDeep<T>(value: T): T {
-  if (value && typeof value === 'object' && !Object.isFrozen(value) && !(value instanceof Buffer)) {
-    for (const child of Object.values(value)) freezeDeep(child);
-    Object.freeze(value);
-  }
-  return value;
-}

@@ -1,10 +1,11 @@
 /**
- * Fan-out of a query over a sharded model's shards: every shard runs the same script (same shape,
- * its own keys) in parallel, and the replies are merged here in the order one script would have
- * produced — the order of `q_sort` in lua/lib/query.lua: by the sort field's stored value (numbers
+ * Fan-out of a query over the shards it targets: every shard runs the same script (same shape, its
+ * own keys) in parallel, and the replies are merged here in the order one script would have
+ * produced (a single shard's reply is that order already, and passes through unsorted) — the order of `q_sort` in lua/lib/query.lua: by the sort field's stored value (numbers
  * numerically, everything else bytewise; absent values last in both directions), ties and
  * unsorted queries by id (bytewise) in the sort direction.
  */
+import type { PageRow } from '../client/decode.js';
 
 export interface SortSpec {
   readonly field: string;
@@ -36,19 +37,14 @@ export function sortValue(flat: readonly Blob[], field: string, numeric: boolean
   return null;
 }
 
-/** Rows of a shard's `records` reply (`[id, hash, id, hash, …]`). */
-export function recordRows(reply: readonly unknown[], sort?: SortSpec): Row[] {
-  const rows: Row[] = [];
-  for (let i = 0; i < reply.length; i += 2) {
-    const flat = reply[i + 1] as Blob[];
-    rows.push({ id: toBuffer(reply[i]), flat, value: sort ? sortValue(flat, sort.field, sort.numeric) : null });
-  }
-  return rows;
+/** Rows of a shard's page of records; `sort`: the sort values a merge compares (none for one shard). */
+export function recordRows(page: readonly PageRow[], sort?: SortSpec): Row[] {
+  return page.map(({ id, flat }) => ({ id: toBuffer(id), flat, value: sort ? sortValue(flat, sort.field, sort.numeric) : null }));
 }
 
-/** Rows of a shard's `ids` reply (unsorted queries only: ids are the order). */
-export function idRows(reply: readonly unknown[]): Row[] {
-  return reply.map((id) => ({ id: toBuffer(id), value: null }));
+/** Rows of a shard's ids (a merge of them is in query order only when unsorted: ids are the order). */
+export function idRows(ids: readonly string[]): Row[] {
+  return ids.map((id) => ({ id: toBuffer(id), value: null }));
 }
 
 const toBuffer = (v: unknown): Buffer => (Buffer.isBuffer(v) ? v : Buffer.from(String(v), 'utf8'));
@@ -74,28 +70,30 @@ export function comparator(sort?: SortSpec): (a: Row, b: Row) => number {
 
 /** Merges per-shard lists (each already in query order) and keeps `offset … offset+limit`. */
 export function mergePage(lists: readonly Row[][], sort: SortSpec | undefined, offset: number, limit?: number): Row[] {
-  const all = lists.flat().sort(comparator(sort));
+  const all = lists.length === 1 ? lists[0] : lists.flat().sort(comparator(sort));
   return all.slice(offset, limit === undefined ? undefined : offset + limit);
 }
 
 /**
  * Streams the merge of per-shard streams: `pageOf(shard, offset, size)` reads one page of one
  * shard (in query order); each shard is read a page at a time as its head is consumed, and the
- * smallest head goes next.
+ * smallest head goes next. No shard is asked for more than `need` rows in all.
  */
 export async function* mergeStreams(
-  shards: number,
+  shards: readonly number[],
   pageOf: (shard: number, offset: number, size: number) => Promise<Row[]>,
   sort: SortSpec | undefined,
   pageSize: number,
+  need = Infinity,
 ): AsyncGenerator<Row> {
   const cmp = comparator(sort);
-  const state = Array.from({ length: shards }, (_, shard) => ({ shard, rows: [] as Row[], pos: 0, read: 0, done: false }));
+  const state = shards.map((shard) => ({ shard, rows: [] as Row[], pos: 0, read: 0, done: need <= 0 }));
   const refill = async (s: (typeof state)[number]): Promise<void> => {
-    s.rows = await pageOf(s.shard, s.read, pageSize);
+    const size = Math.min(pageSize, need - s.read);
+    s.rows = await pageOf(s.shard, s.read, size);
     s.pos = 0;
     s.read += s.rows.length;
-    if (s.rows.length < pageSize) s.done = true;
+    if (s.rows.length < size || s.read >= need) s.done = true;
   };
   for (;;) {
     const empty = state.filter((s) => s.pos >= s.rows.length && !s.done);

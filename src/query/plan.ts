@@ -6,6 +6,19 @@
  */
 import { node, type Expr, type IndexRef, type ParamNode, type PlanNode } from '../ast/nodes.js';
 
+/** A model's indexes by field: value indexes (score or lexicographic) and word indexes (`search`). */
+export interface Indexes {
+  readonly value: ReadonlyMap<string, IndexRef>;
+  readonly text: ReadonlyMap<string, IndexRef>;
+}
+
+export function indexesOf(ix: readonly IndexRef[]): Indexes {
+  return {
+    value: new Map(ix.filter((x) => x.type !== 't').map((x) => [x.field, x])),
+    text: new Map(ix.filter((x) => x.type === 't').map((x) => [x.field, x])),
+  };
+}
+
 const SCAN: PlanNode = Object.freeze({ kind: 'PlanScan' });
 
 type Range = Extract<PlanNode, { kind: 'PlanRange' }>;
@@ -14,8 +27,14 @@ function leafIndex(e: Expr, indexes: ReadonlyMap<string, IndexRef>): IndexRef | 
   return e.kind === 'Field' && e.rec === 1 ? indexes.get(e.field) : undefined;
 }
 
-function fromCompare(e: Extract<Expr, { kind: 'Compare' }>, indexes: ReadonlyMap<string, IndexRef>): PlanNode {
-  const index = leafIndex(e.left, indexes);
+/** A text condition on a field with a word index: its word sets (the script starts from the smallest). */
+function fromText(e: Extract<Expr, { kind: 'TextMatch' }>, indexes: Indexes): PlanNode {
+  const index = leafIndex(e.value, indexes.text);
+  return index ? node({ kind: 'PlanWords', index, mode: e.mode, words: e.words }) : SCAN;
+}
+
+function fromCompare(e: Extract<Expr, { kind: 'Compare' }>, indexes: Indexes): PlanNode {
+  const index = leafIndex(e.left, indexes.value);
   if (!index || e.right.kind !== 'Param' || e.right.value === null) return SCAN;
   const v: ParamNode = e.right;
   switch (e.op) {
@@ -46,16 +65,18 @@ function mergeRanges(items: PlanNode[]): PlanNode[] {
   return out;
 }
 
-export function planOf(e: Expr, indexes: ReadonlyMap<string, IndexRef>): PlanNode {
+export function planOf(e: Expr, indexes: Indexes): PlanNode {
   switch (e.kind) {
     case 'Compare':
       return fromCompare(e, indexes);
+    case 'TextMatch':
+      return fromText(e, indexes);
     case 'In': {
-      const index = leafIndex(e.value, indexes);
+      const index = leafIndex(e.value, indexes.value);
       return index ? node({ kind: 'PlanIn', index, values: e.list }) : SCAN;
     }
     case 'StartsWith': {
-      const index = leafIndex(e.value, indexes);
+      const index = leafIndex(e.value, indexes.value);
       return index?.type === 's' && e.prefix.kind === 'Param' && e.prefix.value !== null
         ? node({ kind: 'PlanPrefix', index, prefix: e.prefix }) : SCAN;
     }
@@ -75,12 +96,12 @@ export function planOf(e: Expr, indexes: ReadonlyMap<string, IndexRef>): PlanNod
 
 /**
  * Whether the indexes alone answer the condition: every leaf is an index range (eq, ranges,
- * between, in, startsWith) and only and/or combine them. Then the script can select ids from the
+ * between, in, startsWith) or a text condition on a word index, and only and/or combine them. Then the script can select ids from the
  * index sets without reading any record.
  */
-export function isExact(e: Expr, indexes: ReadonlyMap<string, IndexRef>): boolean {
+export function isExact(e: Expr, indexes: Indexes): boolean {
   switch (e.kind) {
-    case 'Compare': case 'In': case 'StartsWith': return planOf(e, indexes).kind !== 'PlanScan';
+    case 'Compare': case 'In': case 'StartsWith': case 'TextMatch': return planOf(e, indexes).kind !== 'PlanScan';
     case 'And': case 'Or': return e.items.length > 0 && e.items.every((i) => isExact(i, indexes));
     default: return false;
   }
@@ -95,6 +116,13 @@ export function describePlan(p: PlanNode): string {
       return `index ${p.index.field} in ${p.min ? (p.minEx ? '(' : '[') + value(p.min) : '(-inf'}, ${p.max ? value(p.max) + (p.maxEx ? ')' : ']') : '+inf)'}`;
     case 'PlanPrefix': return `index ${p.index.field} starts with ${value(p.prefix)}`;
     case 'PlanIn': return `index ${p.index.field} in [${p.values.values.map((v) => JSON.stringify(String(v))).join(', ')}]`;
+    case 'PlanWords': {
+      const list = p.words.values.map((v) => JSON.stringify(String(v))).join(', ');
+      if (p.mode === 'prefix') return `word index ${p.index.field}: the ids of every word starting with ${list}`;
+      return p.mode === 'all'
+        ? `word index ${p.index.field}: intersection of the id sets of [${list}], from the smallest`
+        : `word index ${p.index.field}: union of the id sets of [${list}]`;
+    }
     case 'PlanAnd': return `the most selective of (${p.items.map(describePlan).join('; ')})`;
     case 'PlanOr': return `union of (${p.items.map(describePlan).join('; ')})`;
     case 'PlanScan': return 'scan of every id of the model (no index can narrow this condition)';

@@ -5,20 +5,21 @@
  * `shards: N`) each terminal call runs that script on every shard in parallel and merges the
  * replies (src/query/fanout.ts): each shard is one snapshot, the shards are not one together.
  */
-import { node as astNode, param, paramList, type QueryNode, type Stmt } from '../ast/nodes.js';
-import type { Reply } from '../client/executor.js';
-import { compile } from '../compile/compiler.js';
-import { QueryError } from '../errors.js';
-import { luaTypeOf } from '../ops/handles.js';
-import type { Condition } from '../ops/condition.js';
-import { Recorder, freezeDeep } from '../ops/recorder.js';
-import { isScalar, specAt } from '../schema/spec.js';
 import type { TProperties } from 'typebox';
-import type { Model, PipelineFn, Rec } from '../model/model.js';
-import { readRecord } from '../model/layout.js';
-import { describePlan, isExact, planOf } from './plan.js';
+import { node as astNode, param, paramList, freezeDeep, type QueryNode, type Stmt } from '../ast/nodes.js';
+import * as decode from '../client/decode.js';
+import { explainProgram, runProgram } from '../client/run.js';
+import { QueryError } from '../errors.js';
 import { ensureIndexes } from '../index/maintenance.js';
+import type { ModelCore } from '../model/contract.js';
+import { readRecord } from '../model/layout.js';
+import type { PipelineFn, Rec } from '../model/types.js';
+import type { Condition } from '../ops/condition.js';
+import { Recorder } from '../ops/recorder.js';
+import { luaTypeOf } from '../schema/facts.js';
+import { isScalar, specAt } from '../schema/spec.js';
 import { idRows, mergePage, mergeStreams, recordRows, type Row, type SortSpec } from './fanout.js';
+import { describePlan, indexesOf, isExact, planOf } from './plan.js';
 
 export type Direction = 'asc' | 'desc';
 
@@ -35,7 +36,7 @@ const PAGE = 500;
 
 export class Query<S extends TProperties> implements AsyncIterable<Rec<S>> {
   constructor(
-    private readonly model: Model<S>,
+    private readonly model: ModelCore<S>,
     readonly condition: Condition,
     private readonly options: Options = { offset: 0 },
   ) {}
@@ -79,7 +80,7 @@ export class Query<S extends TProperties> implements AsyncIterable<Rec<S>> {
   private node(action: QueryNode['action'], body: readonly Stmt[] = [], page?: { offset: number; limit?: number }, shard = 0): QueryNode {
     const { offset, limit } = page ?? this.options;
     const keys = this.model.shardKeys(shard);
-    const indexes = new Map(keys.ix.map((x) => [x.field, x]));
+    const indexes = indexesOf(keys.ix);
     return freezeDeep({
       kind: 'Query',
       binary: this.model.binary,
@@ -89,7 +90,7 @@ export class Query<S extends TProperties> implements AsyncIterable<Rec<S>> {
       uq: keys.uq,
       exp: keys.exp,
       plan: this.options.ids
-        ? astNode({ kind: 'PlanIds', ids: paramList(this.shards > 1 ? this.options.ids.filter((id) => this.model.keys.shardOf(id) === shard) : this.options.ids) })
+        ? astNode({ kind: 'PlanIds', ids: paramList(this.options.ids.filter((id) => this.model.keys.shardOf(id) === shard)) })
         : planOf(this.condition.expr, indexes),
       exact: !this.options.ids && isExact(this.condition.expr, indexes),
       filter: this.condition.expr,
@@ -101,18 +102,7 @@ export class Query<S extends TProperties> implements AsyncIterable<Rec<S>> {
     } satisfies QueryNode);
   }
 
-  private async run(q: QueryNode): Promise<Reply> {
-    await ensureIndexes(this.model);
-    return this.model.db.run(compile(q));
-  }
-
-  /** Runs the action on every shard in parallel (one script each); the replies in shard order. */
-  private async runAll(action: QueryNode['action'], body: readonly Stmt[] = [], page?: { offset: number; limit?: number }): Promise<Reply[]> {
-    await ensureIndexes(this.model);
-    return Promise.all(this.targetShards().map((shard) => this.model.db.run(compile(this.node(action, body, page, shard)))));
-  }
-
-  /** Every shard, or only those holding a candidate of `within(ids)`. */
+  /** Every shard, or only those holding a candidate of `within(ids)`: one on an unsharded model. */
   private targetShards(): number[] {
     const all = Array.from({ length: this.shards }, (_, shard) => shard);
     if (!this.options.ids) return all;
@@ -120,23 +110,40 @@ export class Query<S extends TProperties> implements AsyncIterable<Rec<S>> {
     return all.filter((shard) => held.has(shard));
   }
 
-  /** One shard's matches `offset … offset+limit` in query order, with their records. */
-  private async shardRows(shard: number, offset: number, limit?: number): Promise<Row[]> {
+  /** Runs `action` on each target shard in parallel, one script each; the decoded replies in shard order. */
+  private async fanOut<T>(
+    action: QueryNode['action'], as: decode.Decoder<T>, body: readonly Stmt[] = [], page?: { offset: number; limit?: number },
+  ): Promise<T[]> {
     await ensureIndexes(this.model);
-    const reply = (await this.model.db.run(compile(this.node('records', [], { offset, limit }, shard)))) as Reply[];
-    return recordRows(reply, this.sortSpec);
+    return Promise.all(this.targetShards().map((shard) => runProgram(this.model.db, this.node(action, body, page, shard), as)));
+  }
+
+  /** The sum of every target shard's count (count, update, delete). */
+  private async total(action: 'count' | 'update' | 'delete', body: readonly Stmt[] = []): Promise<number> {
+    return (await this.fanOut(action, decode.count, body)).reduce((n, c) => n + c, 0);
+  }
+
+  /** One shard's matches `offset … offset+size` in query order, with their records. */
+  private async shardPage(shard: number, offset: number, size: number, merged: boolean): Promise<Row[]> {
+    await ensureIndexes(this.model);
+    const page = await runProgram(this.model.db, this.node('records', [], { offset, limit: size }, shard), decode.page);
+    return recordRows(page, merged ? this.sortSpec : undefined);
   }
 
   /**
-   * The merged matches `offset … offset+limit` of every shard: each shard returns its first
-   * offset+limit (in query order), which hold every row of the merged page.
+   * The matches `offset … offset+limit`, in query order. A single shard pages itself; several each
+   * return their first offset+limit matches (which hold every row of the merged page), merged here.
    */
-  private async fanRows(offset: number, limit: number | undefined, idsOnly: boolean): Promise<Row[]> {
-    const page = { offset: 0, limit: limit === undefined ? undefined : offset + limit };
-    const unsortedIds = idsOnly && !this.options.sort;
-    const replies = (await this.runAll(unsortedIds ? 'ids' : 'records', [], page)) as Reply[][];
-    const lists = replies.map((r) => (unsortedIds ? idRows(r) : recordRows(r, this.sortSpec)));
-    return mergePage(lists, this.sortSpec, offset, limit);
+  private async rows(offset: number, limit: number | undefined, idsOnly: boolean): Promise<Row[]> {
+    const merged = this.targetShards().length > 1;
+    const page = merged ? { offset: 0, limit: limit === undefined ? undefined : offset + limit } : { offset, limit };
+    const skip = merged ? offset : 0;
+    // ids carry no sort value: a sorted merge needs the records
+    if (idsOnly && !(merged && this.options.sort)) {
+      return mergePage((await this.fanOut('ids', decode.ids, [], page)).map(idRows), this.sortSpec, skip, limit);
+    }
+    const pages = await this.fanOut('records', decode.page, [], page);
+    return mergePage(pages.map((p) => recordRows(p, merged ? this.sortSpec : undefined)), this.sortSpec, skip, limit);
   }
 
   private wrapRow(row: Row): Rec<S> {
@@ -145,14 +152,7 @@ export class Query<S extends TProperties> implements AsyncIterable<Rec<S>> {
   }
 
   private async page(offset: number, limit?: number): Promise<Rec<S>[]> {
-    if (this.shards > 1) return (await this.fanRows(offset, limit, false)).map((row) => this.wrapRow(row));
-    const reply = (await this.run(this.node('records', [], { offset, limit }))) as Reply[];
-    const out: Rec<S>[] = [];
-    for (let i = 0; i < reply.length; i += 2) {
-      const { data, meta } = readRecord(this.model.spec, reply[i + 1] as Buffer[]);
-      out.push(this.model.wrap(String(reply[i]), data, meta));
-    }
-    return out;
+    return (await this.rows(offset, limit, false)).map((row) => this.wrapRow(row));
   }
 
   /** Every match (or the page set by offset/limit): no hidden cap. */
@@ -165,15 +165,13 @@ export class Query<S extends TProperties> implements AsyncIterable<Rec<S>> {
     return rec ?? null;
   }
 
-  async count(): Promise<number> {
-    if (this.shards > 1) return sum(await this.runAll('count'));
-    return (await this.run(this.node('count'))) as number;
+  count(): Promise<number> {
+    return this.total('count');
   }
 
   /** The ids of the matches, in query order. */
   async ids(): Promise<string[]> {
-    if (this.shards > 1) return (await this.fanRows(this.options.offset, this.options.limit, true)).map((row) => String(row.id));
-    return ((await this.run(this.node('ids'))) as Buffer[]).map(String);
+    return (await this.rows(this.options.offset, this.options.limit, true)).map((row) => String(row.id));
   }
 
   /** The Redis keys of the matches, in query order. */
@@ -185,17 +183,15 @@ export class Query<S extends TProperties> implements AsyncIterable<Rec<S>> {
    * Runs a pipeline program on every match, on the server, all or nothing (per shard on a sharded
    * model); resolves to how many changed.
    */
-  async update(fn: PipelineFn<S>): Promise<number> {
+  update(fn: PipelineFn<S>): Promise<number> {
     const recorder = new Recorder();
     this.model.record(fn, recorder, () => ({}));
-    if (this.shards > 1) return sum(await this.runAll('update', recorder.body));
-    return (await this.run(this.node('update', recorder.body))) as number;
+    return this.total('update', recorder.body);
   }
 
   /** Deletes every match with its index entries; resolves to how many were deleted. */
-  async delete(): Promise<number> {
-    if (this.shards > 1) return sum(await this.runAll('delete'));
-    return (await this.run(this.node('delete'))) as number;
+  delete(): Promise<number> {
+    return this.total('delete');
   }
 
   /**
@@ -204,30 +200,28 @@ export class Query<S extends TProperties> implements AsyncIterable<Rec<S>> {
    */
   explain(): { plan: string; scan: boolean; shards: number; lua: string; keys: readonly string[]; argv: readonly unknown[] } {
     const q = this.node('records');
-    const { lua, keys, argv } = compile(q);
+    const { lua, keys, argv } = explainProgram(q);
     const plan = describePlan(q.plan);
     const shards = this.shards;
     const fan = shards > 1 ? `fan-out over ${shards} shards (one script each, in parallel; merged in query order): ` : '';
     return { plan: fan + plan, scan: plan.includes('scan'), shards, lua, keys, argv };
   }
 
-  /** Streams the matches in pages of 500, one script per page (per shard page on a sharded model, merged). */
+  /**
+   * Streams the matches in pages of 500, one script per page (per shard page on a sharded model,
+   * merged). A single shard pages from the offset itself; several are each read from their start.
+   */
   async *[Symbol.asyncIterator](): AsyncIterator<Rec<S>> {
-    const end = this.options.limit === undefined ? Infinity : this.options.offset + this.options.limit;
-    if (this.shards > 1) {
-      let i = 0;
-      for await (const row of mergeStreams(this.shards, (shard, offset, size) => this.shardRows(shard, offset, size), this.sortSpec, PAGE)) {
-        if (i >= end) return;
-        if (i++ >= this.options.offset) yield this.wrapRow(row);
-      }
-      return;
-    }
-    for (let offset = this.options.offset; offset < end; offset += PAGE) {
-      const rows = await this.page(offset, Math.min(PAGE, end - offset));
-      yield* rows;
-      if (rows.length < PAGE) return;
+    const shards = this.targetShards();
+    const merged = shards.length > 1;
+    const start = merged ? 0 : this.options.offset;
+    const skip = this.options.offset - start;
+    const need = this.options.limit === undefined ? Infinity : skip + this.options.limit;
+    const pageOf = (shard: number, offset: number, size: number): Promise<Row[]> => this.shardPage(shard, start + offset, size, merged);
+    let i = 0;
+    for await (const row of mergeStreams(shards, pageOf, this.sortSpec, PAGE, need)) {
+      if (i >= need) return;
+      if (i++ >= skip) yield this.wrapRow(row);
     }
   }
 }
-
-const sum = (replies: Reply[]): number => replies.reduce<number>((n, r) => n + (r as number), 0);

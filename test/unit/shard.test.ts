@@ -92,7 +92,7 @@ describe('shards', () => {
       return shards[shard].slice(offset, offset + size).map((id) => ({ id: Buffer.from(id), value: null }));
     };
     const out: string[] = [];
-    for await (const row of mergeStreams(4, pageOf, undefined, 2)) out.push(String(row.id));
+    for await (const row of mergeStreams([0, 1, 2, 3], pageOf, undefined, 2)) out.push(String(row.id));
     expect(out).to.deep.equal(Array.from({ length: 15 }, (_, i) => String(i + 1).padStart(2, '0')));
     expect(reads).to.include.members(['0@0', '0@2', '0@4', '1@0', '1@2', '2@0', '3@6']);
     expect(reads.filter((r) => r.startsWith('2@'))).to.deep.equal(['2@0']);

@@ -1,0 +1,89 @@
+/**
+ * Reply decoders: each turns the reply of one kind of program into a typed value, so that no call
+ * site casts a reply (node-redis's `transformReply`, applied to programs). The shapes come from
+ * the compiler (src/compile/compiler.ts): a program replies with its result table R, one entry per
+ * statement that has a result; an update program with `{ R, patch of record 1, ... }` (st_reply in
+ * lua/lib/commit.lua); a query with what its action returns (q_run in lua/lib/query.lua).
+ */
+import type { Raw } from '../schema/codec.js';
+import type { Reply } from './executor.js';
+
+export type Decoder<T> = (reply: Reply) => T;
+
+/** Lua arrays arrive as arrays; every decoder below reads its reply through this one view. */
+const list = (reply: Reply): Reply[] => (Array.isArray(reply) ? reply : []);
+const text = (reply: Reply | undefined): string => (reply === null || reply === undefined ? '' : String(reply));
+
+/** The result of a program's only statement (null when it returned nil). */
+export const only: Decoder<Reply> = (reply) => list(reply)[0] ?? null;
+
+/** A 1/0 result (exists, delete, expire, lock acquire and release) as a boolean. */
+export const flag: Decoder<boolean> = (reply) => only(reply) === 1;
+
+/** An integer result (a TTL). */
+export const integer: Decoder<number> = (reply) => Number(only(reply));
+
+/** A text result; '' for nil (a new record's version, a meta field). */
+export const str: Decoder<string> = (reply) => text(only(reply));
+
+/** A record's stored hash as a flat field/value list (ReadRecord); null when the record is absent. */
+export const hash: Decoder<Raw[] | null> = (reply) => {
+  const flat = list(only(reply)) as Raw[];
+  return flat.length === 0 ? null : flat;
+};
+
+/** ReadMany: each id's hash in order, null where the record is absent. */
+export const hashes: Decoder<(Raw[] | null)[]> = (reply) =>
+  list(only(reply)).map((flat) => (list(flat).length === 0 ? null : (flat as Raw[])));
+
+/** InsertMany: each item's new version in order, '' where it was skipped. */
+export const versions: Decoder<string[]> = (reply) => list(only(reply)).map(text);
+
+/** An update program: its statements' results and, per record, the patch that brings a copy up to date. */
+export interface UpdateReply {
+  readonly results: readonly Reply[];
+  /** `['p', field, value|null, ...]` (the changes) or `['f', field, value, ...]` (the whole hash). */
+  readonly patches: readonly Raw[][];
+}
+export const update: Decoder<UpdateReply> = (reply) => {
+  const [results, ...patches] = list(reply);
+  return { results: list(results), patches: patches.map((p) => list(p) as Raw[]) };
+};
+
+/** One statement's result in an update reply, as the handle that recorded it decodes it. */
+export const result = (reply: UpdateReply, i: number): Raw | null => (reply.results[i] ?? null) as Raw | null;
+
+/** A query's count, or how many records its update or delete changed. */
+export const count: Decoder<number> = (reply) => Number(reply);
+
+/** A query's ids, in query order. */
+export const ids: Decoder<string[]> = (reply) => list(reply).map(text);
+
+/** One record of a query page: its id and its stored hash. */
+export interface PageRow {
+  readonly id: Raw;
+  readonly flat: Raw[];
+}
+
+/** A query's page of records, `[id, hash, id, hash, ...]`. */
+export const page: Decoder<PageRow[]> = (reply) => {
+  const flat = list(reply);
+  const rows: PageRow[] = [];
+  for (let i = 0; i < flat.length; i += 2) rows.push({ id: flat[i] as Raw, flat: list(flat[i + 1]) as Raw[] });
+  return rows;
+};
+
+/** One chunk of an index check over the ids (ix_fill): the next cursor ('' when done), records walked, entries missing. */
+export const fillChunk: Decoder<{ cursor: string; scanned: number; missing: number }> = (reply) => {
+  const [cursor, scanned, missing] = list(only(reply));
+  return { cursor: text(cursor), scanned: Number(scanned), missing: Number(missing) };
+};
+
+/** One chunk of an index check over an index's entries (ix_prune): the next cursor ('0' when done), stale entries. */
+export const pruneChunk: Decoder<{ cursor: string; stale: number }> = (reply) => {
+  const [cursor, stale] = list(only(reply));
+  return { cursor: text(cursor), stale: Number(stale) };
+};
+
+/** A statement without a result (a meta write). */
+export const none: Decoder<void> = () => undefined;

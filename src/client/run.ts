@@ -1,0 +1,24 @@
+/**
+ * The one seam every program runs through: freeze the recorded nodes, compile (the compiler keeps
+ * one script per shape), run on a connection, decode the reply with a typed decoder
+ * (src/client/decode.ts). `explainProgram` shows what would run, without running it.
+ *
+ * @example
+ * const exists = await runProgram(model.db, program, decode.flag);
+ */
+import { freezeDeep, type ProgramNode, type QueryNode } from '../ast/nodes.js';
+import { compile, type Compiled } from '../compile/compiler.js';
+import type { Decoder } from './decode.js';
+import type { ScriptRunner } from './executor.js';
+
+/** A program's script, its KEYS and its ARGV. */
+export type Explained = Pick<Compiled, 'lua' | 'keys' | 'argv'>;
+
+export async function runProgram<T>(db: ScriptRunner, program: ProgramNode | QueryNode, decode: Decoder<T>): Promise<T> {
+  return decode(await db.run(compile(freezeDeep(program))));
+}
+
+export function explainProgram(program: ProgramNode | QueryNode): Explained {
+  const { lua, keys, argv } = compile(freezeDeep(program));
+  return { lua, keys, argv };
+}

@@ -1,0 +1,151 @@
+/**
+ * The two dispatch tables of the compiler: one emitter per expression kind and one per statement
+ * kind (mapped types over the node kinds, so a kind without an emitter fails to compile).
+ * Emitters write Lua through a {@link Writer}: values become ARGV slots, keys KEYS slots.
+ */
+import type { Expr, LuaType, Stmt } from '../ast/nodes.js';
+import { emitInsertMany, emitReadMany } from './bulk.js';
+import { fieldOpCall } from './field-ops.js';
+import { luaString } from './link.js';
+import { indexTables, state, type Writer } from './writer.js';
+
+const decode = (raw: string, as: LuaType): string => {
+  switch (as) {
+    case 'num': return `dec_num(${raw})`;
+    case 'bool': return `dec_bool(${raw})`;
+    default: return raw;
+  }
+};
+
+const jsonPath = (obj: string, path: readonly string[], as: LuaType): string => {
+  const v = `jget(${[obj, ...path.map(luaString)].join(', ')})`;
+  return as === 'num' ? `dec_num(${v})` : v;
+};
+
+type ExprEmitters = { [K in Expr['kind']]: (n: Extract<Expr, { kind: K }>, w: Writer) => string };
+type StmtEmitters = { [K in Stmt['kind']]: (n: Extract<Stmt, { kind: K }>, w: Writer, indent: string) => string };
+
+const COMPARE = { eq: '==', ne: '~=' } as const;
+
+const expr: ExprEmitters = {
+  Param: (n, w) => w.param(n),
+  ParamList: (n, w) => w.list(n),
+  Field: (n) => `rd_${n.as === 'raw' ? 'str' : n.as}(${state(n.rec)}, ${luaString(n.field)})`,
+  Item: (n) => {
+    if (n.key) return `K${n.loop}`;
+    if (n.path.length > 0) return jsonPath(`O${n.loop}`, n.path, n.as);
+    return decode(`I${n.loop}`, n.as);
+  },
+  ArrayLength: (n) => `arr_length(${state(n.rec)}, ${luaString(n.field)})`,
+  ArrayAt: (n, w) => {
+    const raw = `arr_at(${state(n.rec)}, ${luaString(n.field)}, ${luaString(n.path)}, ${emit(n.index, w)})`;
+    return n.sub.length > 0 ? jsonPath(`cjson.decode(${raw})`, n.sub, n.as) : decode(raw, n.as);
+  },
+  ArrayContains: (n, w) => `arr_contains(${state(n.rec)}, ${luaString(n.field)}, "${n.eq}", ${emit(n.item, w)})`,
+  DictGet: (n, w) => {
+    const raw = `dict_get(${state(n.rec)}, ${luaString(n.field)}, ${emit(n.key, w)})`;
+    return n.sub.length > 0 ? jsonPath(`cjson.decode(${raw} or "null")`, n.sub, n.as) : decode(raw, n.as);
+  },
+  Arith: (n, w) => {
+    const a = emit(n.left, w);
+    const b = emit(n.right, w);
+    switch (n.op) {
+      case 'add': return `(${a} + ${b})`;
+      case 'sub': return `(${a} - ${b})`;
+      case 'mul': return `(${a} * ${b})`;
+      case 'div': return `(${a} / ${b})`;
+      case 'floordiv': return `math.floor(${a} / ${b})`;
+      case 'mod': return `(${a} % ${b})`;
+      case 'pow': return `(${a} ^ ${b})`;
+      case 'min': return `math.min(${a}, ${b})`;
+      case 'max': return `math.max(${a}, ${b})`;
+      case 'concat': return `(${a} .. ${b})`;
+    }
+  },
+  Compare: (n, w) => {
+    const a = emit(n.left, w);
+    const b = emit(n.right, w);
+    if (n.op === 'eq' || n.op === 'ne') return `(${a} ${COMPARE[n.op]} ${b})`;
+    return `c_${n.op}(${a}, ${b})`;
+  },
+  In: (n, w) => `c_in(${emit(n.value, w)}, ${w.list(n.list)}, "${n.as}")`,
+  StartsWith: (n, w) => `c_prefix(${emit(n.value, w)}, ${emit(n.prefix, w)})`,
+  TextMatch: (n, w) => `tx_match(${emit(n.value, w)}, ${w.list(n.words)}, "${n.mode}")`,
+  And: (n, w) => `(${n.items.map((i) => emit(i, w)).join(' and ')})`,
+  Or: (n, w) => `(${n.items.map((i) => emit(i, w)).join(' or ')})`,
+  Not: (n, w) => `(not ${emit(n.item, w)})`,
+};
+
+export function emit(n: Expr, w: Writer): string {
+  return (expr[n.kind] as (n: Expr, w: Writer) => string)(n, w);
+}
+
+export const block = (body: readonly Stmt[], w: Writer, indent: string): string =>
+  body.map((s) => statement(s, w, indent)).join('\n');
+
+/** The check that an enclosing object that may be absent is there, before a write into it. */
+const present = (n: { rec: number; path: string; within?: string }, ind: string): string =>
+  n.within === undefined ? '' : `${ind}obj_present(${state(n.rec)}, ${luaString(n.within)}, ${luaString(n.path)})\n`;
+
+const stmt: StmtEmitters = {
+  FieldOp: (n, w, ind) => {
+    const args = n.args.map((a) => emit(a, w));
+    return `${present(n, ind)}${ind}${w.result()} = ${fieldOpCall(n, state(n.rec), w.check(n.check), args)} or false`;
+  },
+  SetComputed: (n, w, ind) =>
+    `${present(n, ind)}${ind}${w.result()} = set_checked(${state(n.rec)}, ${luaString(n.field)}, ${luaString(n.path)}, ${w.check(n.check)}, "${n.as}", ${emit(n.value, w)})`,
+  If: (n, w, ind) => {
+    const lines = [`${ind}if ${emit(n.cond, w)} then`, block(n.then, w, `${ind}  `)];
+    if (n.else.length > 0) lines.push(`${ind}else`, block(n.else, w, `${ind}  `));
+    lines.push(`${ind}end`);
+    return lines.filter((l) => l !== '').join('\n');
+  },
+  ForEach: (n, w, ind) => {
+    const s = state(n.rec);
+    const f = luaString(n.field);
+    const i = n.loop;
+    // object items are decoded once per iteration, at the top of the loop body
+    const decodeItem = (inner: string): string[] => (n.objects ? [`${inner}local O${i} = cjson.decode(I${i})`] : []);
+    if (n.over === 'array') {
+      return [
+        `${ind}for _, I${i} in ipairs(arr_snapshot(${s}, ${f})) do`,
+        ...decodeItem(`${ind}  `),
+        block(n.body, w, `${ind}  `),
+        `${ind}end`,
+      ].join('\n');
+    }
+    return [
+      `${ind}for _, K${i} in ipairs(dict_keys(${s}, ${f})) do`,
+      `${ind}  local I${i} = dict_get(${s}, ${f}, K${i})`,
+      `${ind}  if I${i} ~= nil then`,
+      ...decodeItem(`${ind}    `),
+      block(n.body, w, `${ind}    `),
+      `${ind}  end`,
+      `${ind}end`,
+    ].join('\n');
+  },
+  Abort: (n, w, ind) => `${ind}fail("ABORT", tostring(${emit(n.message, w)}))`,
+  WriteRecord: (n, w, ind) =>
+    `${ind}${w.result()} = rec_write(${state(n.rec)}, ${w.idsKey(n.rec)}, ${w.param(n.id)}, ${w.list(n.fields)}, "${n.mode}", ${w.param(n.ttlMs)})`,
+  DeleteRecord: (n, w, ind) =>
+    `${ind}${w.result()} = rec_delete(${state(n.rec)}, ${w.idsKey(n.rec)}, ${w.param(n.id)})`,
+  ReadRecord: (n, w, ind) => `${ind}${w.result()} = rec_read(${state(n.rec)})`,
+  IndexFill: (n, w, ind) =>
+    `${ind}${w.result()} = ix_fill(${w.param(n.prefix)}, ${w.key(n.idsKey)}, ${w.param(n.cursor)}, ${w.param(n.count)}, ${indexTables(n.ix, n.uq, w)}, ${w.param(n.repair)})`,
+  IndexPrune: (n, w, ind) =>
+    `${ind}${w.result()} = ix_prune(${w.param(n.prefix)}, ${w.key(n.key)}, "${n.type}", ${luaString(n.field)}, ${w.param(n.cursor)}, ${w.param(n.count)}, ${w.param(n.repair)})`,
+  Meta: (n, w, ind) => n.value
+    ? `${ind}${w.result()} = meta_set(${w.key(n.key)}, ${luaString(n.field)}, ${w.param(n.value)})`
+    : `${ind}${w.result()} = meta_get(${w.key(n.key)}, ${luaString(n.field)})`,
+  ExistsRecord: (n, w, ind) => `${ind}${w.result()} = rec_exists(${state(n.rec)})`,
+  ExpireRecord: (n, w, ind) => `${ind}${w.result()} = rec_expire(${state(n.rec)}, ${w.param(n.ms)})`,
+  TtlRecord: (n, w, ind) => `${ind}${w.result()} = rec_ttl(${state(n.rec)})`,
+  AcquireLock: (n, w, ind) => `${ind}${w.result()} = lock_acquire(${w.key(n.key)}, ${w.param(n.token)}, ${w.param(n.leaseMs)})`,
+  ReleaseLock: (n, w, ind) => `${ind}${w.result()} = lock_release(${w.key(n.key)}, ${w.param(n.token)})`,
+  InsertMany: emitInsertMany,
+  ReadMany: emitReadMany,
+};
+
+function statement(n: Stmt, w: Writer, indent: string): string {
+  return (stmt[n.kind] as (n: Stmt, w: Writer, indent: string) => string)(n, w, indent);
+}

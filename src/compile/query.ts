@@ -1,0 +1,107 @@
+/**
+ * The query compiler. A query's whole script is `q_run` (lua/lib/query.lua); the compiler writes
+ * only the query's table (its plan, page, keys and the fields a candidate is read for), its filter
+ * on a candidate `S[1]` and its action:
+ *
+ * ```lua
+ * return q_run({ prefix = P[1], ids = KEYS[1], offset = P[2], limit = P[3], ix = {...}, uq = {}, exp = {KEYS[3], KEYS[4]},
+ *   plan = {op="range", key=KEYS[2], t="n", min=P[4], minx=true}, exact = true, fields = {"#v", "age"} },
+ *   function(S) return c_gt(rd_num(S[1], "age"), tonumber(P[5])) end,
+ *   function(q, M, sorted) return q_act_records(q, M, sorted) end)
+ * ```
+ */
+import type { IndexRef, ParamNode, PlanNode, QueryNode } from '../ast/nodes.js';
+import { block, emit } from './emit.js';
+import { luaString } from './link.js';
+import { expiryTable, ixTable, uqTable, Writer } from './writer.js';
+
+type PlanEmitters = { [K in PlanNode['kind']]: (n: Extract<PlanNode, { kind: K }>, w: Writer) => string };
+
+const raw = (p: ParamNode): ParamNode => ({ ...p, as: 'raw' });
+
+const plan: PlanEmitters = {
+  PlanRange: (n, w) => {
+    const parts = [`op="range"`, `key=${w.key(n.index.key)}`, `t="${n.index.type}"`];
+    if (n.min) parts.push(`min=${w.param(raw(n.min))}`, `minx=${n.minEx}`);
+    if (n.max) parts.push(`max=${w.param(raw(n.max))}`, `maxx=${n.maxEx}`);
+    return `{${parts.join(', ')}}`;
+  },
+  PlanPrefix: (n, w) => `{op="prefix", key=${w.key(n.index.key)}, p=${w.param(raw(n.prefix))}}`,
+  PlanIn: (n, w) => `{op="in", key=${w.key(n.index.key)}, t="${n.index.type}", values=${w.list(n.values)}}`,
+  PlanWords: (n, w) => `{op="words", key=${w.key(n.index.key)}, mode="${n.mode}", values=${w.list(n.words)}}`,
+  PlanAnd: (n, w) => `{op="and", ${n.items.map((i) => emitPlan(i, w)).join(', ')}}`,
+  PlanOr: (n, w) => `{op="or", ${n.items.map((i) => emitPlan(i, w)).join(', ')}}`,
+  PlanScan: () => '{op="scan"}',
+  PlanIds: (n, w) => `{op="ids", values=${w.list(n.ids)}}`,
+};
+
+function emitPlan(n: PlanNode, w: Writer): string {
+  return (plan[n.kind] as (n: PlanNode, w: Writer) => string)(n, w);
+}
+
+/** The fields a query reads per candidate, fetched with one HMGET: its version, filter and sort fields. */
+function prefetchFields(q: QueryNode): string[] {
+  const fields = new Set<string>(['#v']);
+  const visit = (value: unknown): void => {
+    if (!value || typeof value !== 'object') return;
+    const n = value as { kind?: string; rec?: number; field?: string };
+    if (n.kind === 'Field' && n.rec === 1 && n.field) fields.add(n.field);
+    Object.values(value).forEach(visit);
+  };
+  visit(q.filter);
+  if (q.sort) fields.add(q.sort.field);
+  return [...fields];
+}
+
+/**
+ * A page sorted by a score index can walk that index in order and stop after offset+limit
+ * matches, instead of collecting and sorting every match; the script takes that path when the
+ * plan's own candidates are many (or unknown), and falls back when the walk runs out.
+ */
+function walkIndex(q: QueryNode): IndexRef | undefined {
+  const index = q.sort && q.ix.find((x) => x.field === q.sort!.field && x.type === 'n');
+  return index && (q.action === 'records' || q.action === 'ids') ? index : undefined;
+}
+
+/** What the query does with its matches: one of the q_act_* functions of lua/lib/query.lua. */
+function action(q: QueryNode, w: Writer): string {
+  switch (q.action) {
+    case 'count': return 'function(_, M) return #M end';
+    case 'ids': return 'function(q, M, sorted) return q_act_ids(q, M, sorted) end';
+    case 'records': return 'function(q, M, sorted) return q_act_records(q, M, sorted) end';
+    case 'delete': return 'function(q, M) return q_act_delete(q, M) end';
+    case 'update': return ['function(q, M) return q_act_update(q, M, function(S)', block(q.body, w, '  '), 'end) end'].join('\n');
+  }
+}
+
+/** The body of a query's script, and the writer holding its KEYS and ARGV. */
+export function queryBody(q: QueryNode): { body: string; w: Writer } {
+  const w = new Writer([]);
+  const walk = walkIndex(q);
+  const table = [
+    `ids = ${w.key(q.idsKey)}`,
+    `prefix = ${w.param(q.prefix)}`,
+    `offset = ${w.param(q.offset)}`,
+    `limit = ${w.param(q.limit)}`,
+    `ix = ${ixTable(q.ix, w)}`,
+    `uq = ${uqTable(q.uq, w)}`,
+    `exp = ${expiryTable(q.exp, w)}`,
+    `plan = ${emitPlan(q.plan, w)}`,
+    `exact = ${q.exact}`,
+    ...(walk ? [`walk = ${w.key(walk.key)}`] : []),
+    ...(q.action === 'count' ? ['count = true'] : []),
+    `fields = {${prefetchFields(q).map(luaString).join(', ')}}`,
+    ...(q.sort ? [`sort = {field = ${luaString(q.sort.field)}, numeric = ${q.sort.numeric}, desc = ${q.sort.desc}}`] : []),
+  ];
+  const filter = `function(S) return ${emit(q.filter, w)} end`;
+  const act = action(q, w);
+  const body = [
+    `local P = read_params(ARGV, "${w.shape}")`,
+    `local C = ${w.constraintTables()}`,
+    'local R = {}',
+    `return q_run({ ${table.join(', ')} },`,
+    `  ${filter},`,
+    `  ${act})`,
+  ].join('\n');
+  return { body, w };
+}

@@ -1,0 +1,86 @@
+/**
+ * The writer that a compiled body is written with: it hands out KEYS and ARGV slots (so no value
+ * ever enters the Lua text), the constraint tables of field checks, and result slots.
+ */
+import type { Constraints, IndexRef, ParamListNode, ParamNode, ProgramNode, UniqueRef } from '../ast/nodes.js';
+import type { Raw } from '../schema/codec.js';
+import { luaString } from './link.js';
+
+/** Collects KEYS, ARGV and constraint tables while the body is written. */
+export class Writer {
+  readonly keys: string[] = [];
+  readonly argv: Raw[] = [];
+  shape = '';
+  private readonly constraints: string[] = [];
+  private results = 0;
+
+  constructor(private readonly records: ProgramNode['records']) {}
+
+  /** The KEYS slot of the model id set of record `rec`. */
+  idsKey(rec: number): string {
+    return this.key(this.records[rec - 1].idsKey);
+  }
+
+  key(name: string): string {
+    let i = this.keys.indexOf(name);
+    if (i < 0) i = this.keys.push(name) - 1;
+    return `KEYS[${i + 1}]`;
+  }
+
+  param(p: ParamNode): string {
+    if (p.value === null) return 'nil';
+    this.argv.push(p.value);
+    this.shape += 's';
+    const ref = `P[${this.shape.length}]`;
+    switch (p.as) {
+      case 'num': return `tonumber(${ref})`;
+      case 'bool': return `(${ref} == "true")`;
+      default: return ref;
+    }
+  }
+
+  list(p: ParamListNode): string {
+    this.argv.push(String(p.values.length), ...p.values);
+    this.shape += 'l';
+    return `P[${this.shape.length}]`;
+  }
+
+  check(c: Constraints): string {
+    const parts: string[] = [];
+    for (const [k, v] of Object.entries(c)) {
+      if (v === undefined) continue;
+      if (Array.isArray(v)) parts.push(`${k}={${v.map((x) => luaString(String(x))).join(',')}}`);
+      else parts.push(`${k}=${typeof v === 'boolean' ? String(v) : String(v)}`);
+    }
+    const table = `{${parts.join(',')}}`;
+    let i = this.constraints.indexOf(table);
+    if (i < 0) i = this.constraints.push(table) - 1;
+    return `C[${i + 1}]`;
+  }
+
+  result(): string {
+    return `R[${++this.results}]`;
+  }
+
+  constraintTables(): string {
+    return `{${this.constraints.join(', ')}}`;
+  }
+}
+
+/** Record `rec` (1-based) of a program, in Lua: a program's states are `S`, and so is a query filter's argument. */
+export const state = (rec: number): string => `S[${rec}]`;
+
+/** The index table of a record state, `{{field, KEYS[i], type}, ...}` (see st_indexed in lua/lib/index.lua). */
+export const ixTable = (ix: readonly IndexRef[], w: Writer): string =>
+  `{${ix.map((x) => `{${luaString(x.field)}, ${w.key(x.key)}, "${x.type}"}`).join(', ')}}`;
+
+/** The unique table of a record state, `{{field, KEYS[i]}, ...}`. */
+export const uqTable = (uq: readonly UniqueRef[], w: Writer): string =>
+  `{${uq.map((u) => `{${luaString(u.field)}, ${w.key(u.key)}}`).join(', ')}}`;
+
+/** The index and unique tables, as st_indexed and ix_fill take them. */
+export const indexTables = (ix: readonly IndexRef[], uq: readonly UniqueRef[], w: Writer): string =>
+  `${ixTable(ix, w)}, ${uqTable(uq, w)}`;
+
+/** The expiry table of a record state: the model's two expiry bookkeeping keys. */
+export const expiryTable = (exp: readonly [string, string], w: Writer): string => `{${w.key(exp[0])}, ${w.key(exp[1])}}`;

@@ -1,0 +1,72 @@
+/**
+ * The model as the modules beside it see it: records, queries, bulk operations, locks. They take a
+ * `ModelCore` (which `Model` implements) rather than import model.ts, which imports them all, so
+ * the model's modules form no import cycle (checked by scripts/check-cycles.ts).
+ */
+import type { TProperties } from 'typebox';
+import type { IndexRef, ProgramNode, RecordRef, UniqueRef } from '../ast/nodes.js';
+import type { ScriptRunner } from '../client/executor.js';
+import type { Recorder } from '../ops/recorder.js';
+import type { Raw } from '../schema/codec.js';
+import type { ObjectSpec } from '../schema/spec.js';
+import type { KeySpace } from './keys.js';
+import type { RecordMeta } from './layout.js';
+import type { Handles, LockOptions, PipelineFn, Rec } from './types.js';
+
+export interface ModelOptions {
+  /** Fields (dotted paths allowed) kept in indexes for queries. */
+  indexes?: readonly string[];
+  unique?: readonly string[];
+  /**
+   * String fields (dotted paths allowed) with a word index, kept by every write, that serves the
+   * text conditions `matches`, `matchesAny` and `matchesPrefix` (which also work without it, by
+   * reading every candidate).
+   */
+  search?: readonly string[];
+  /** Seconds a record lives after each create or save. */
+  ttl?: number;
+  /** A field whose value is the record's id (default: a generated, time-sortable id). */
+  key?: string;
+  /** Hash-tag partitions of the model on a Redis Cluster. */
+  shards?: number;
+}
+
+/** One shard's model-wide keys (see src/model/keys.ts). */
+export interface ShardKeys {
+  shard: number;
+  /** Record keys of the shard are this prefix and the id. */
+  prefix: string;
+  idsKey: string;
+  ix: IndexRef[];
+  uq: UniqueRef[];
+  exp: readonly [string, string];
+  meta: string;
+}
+
+export interface ModelCore<S extends TProperties = TProperties> {
+  readonly name: string;
+  readonly spec: ObjectSpec;
+  readonly options: ModelOptions;
+  /** Whether records hold bytes anywhere: only then must replies come back as Buffers. */
+  readonly binary: boolean;
+  readonly db: ScriptRunner;
+  readonly keys: KeySpace;
+  /** Field handles for conditions. */
+  readonly fields: Handles<S, 'pipe'>;
+  /** A record of this model in a program: its key, and its shard's keys every write must keep. */
+  ref(id: string, seen?: string): RecordRef;
+  shardKeys(shard: number): ShardKeys;
+  idOf(data: Record<string, unknown>): string;
+  /** Validated data (defaults filled) and its hash fields. */
+  prepare(input: unknown): { data: Record<string, unknown>; fields: Raw[] };
+  writeProgram(id: string, fields: Raw[], mode: 'create' | 'replace'): ProgramNode;
+  /** Records `fn` against handles of record `rec` (1-based) of a program. */
+  record(fn: PipelineFn<S>, recorder: Recorder, data: () => Record<string, unknown>, rec?: number): void;
+  /** Makes a record object from decoded data. */
+  wrap(id: string, data: Record<string, unknown>, meta: RecordMeta): Rec<S>;
+  get(id: string): Promise<Rec<S>>;
+  delete(id: string): Promise<boolean>;
+  expire(id: string, seconds: number): Promise<boolean>;
+  ttl(id: string): Promise<number>;
+  lock<T>(id: string, fn: (locked: Rec<S>) => Promise<T> | T, options?: LockOptions): Promise<T>;
+}

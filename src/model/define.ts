@@ -1,0 +1,41 @@
+/**
+ * `defineModel(name, shape, options)`: the checks of a model declaration. A bad shape or option
+ * raises SchemaError here, at declaration, never later at a call.
+ */
+import type { TProperties } from 'typebox';
+import { SchemaError } from '../errors.js';
+import { isScalar, specAt } from '../schema/spec.js';
+import type { ModelOptions } from './contract.js';
+import { Model } from './model.js';
+
+const MODEL_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/** Declares a model over a TypeBox shape. Bad shapes and options raise SchemaError here. */
+export function defineModel<S extends TProperties>(name: string, shape: S, options: ModelOptions = {}): Model<S> {
+  if (!MODEL_NAME.test(name)) throw new SchemaError(`model name "${name}" must be an identifier`);
+  const model = new Model(name, shape, options);
+  if (options.key !== undefined) {
+    const spec = specAt(model.spec, options.key);
+    if (!spec || !isScalar(spec) || spec.kind === 'bytes' || spec.optional || spec.nullable || options.key.includes('.')) {
+      throw new SchemaError(`key "${options.key}" must be a required top-level scalar field`);
+    }
+  }
+  for (const path of [...(options.indexes ?? []), ...(options.unique ?? [])]) {
+    const spec = specAt(model.spec, path);
+    if (!spec || !isScalar(spec) || spec.kind === 'bytes') throw new SchemaError(`index "${path}" must name a scalar field`);
+  }
+  for (const path of options.search ?? []) {
+    if (specAt(model.spec, path)?.kind !== 'string' || path.includes(':')) {
+      throw new SchemaError(`search "${path}" must name a string field (without ':' in its path)`);
+    }
+  }
+  if (options.ttl !== undefined && !(options.ttl > 0)) throw new SchemaError('ttl must be a positive number of seconds');
+  if (options.shards !== undefined && !(Number.isInteger(options.shards) && options.shards >= 1 && options.shards <= 1024)) {
+    throw new SchemaError('shards must be an integer from 1 to 1024');
+  }
+  if ((options.shards ?? 1) > 1 && (options.unique ?? []).length > 0) {
+    // each shard's script sees only its own unique hash: a constraint across shards cannot be atomic
+    throw new SchemaError(`unique fields cannot be enforced across shards: drop "unique" or "shards" on ${name}`);
+  }
+  return model;
+}

@@ -1,0 +1,181 @@
+/**
+ * Records: the prototype every record object shares (fields are own properties, methods live on
+ * the prototype), the hidden state beside the fields (model, id, version), and how an update
+ * program's reply is applied to the records it ran on. `u.$`, `u.pipeline` and transactions all
+ * run through {@link runUpdate}.
+ */
+import type { TProperties } from 'typebox';
+import { type ProgramNode, type RecordRef, type Stmt } from '../ast/nodes.js';
+import * as decode from '../client/decode.js';
+import type { ScriptRunner } from '../client/executor.js';
+import { explainProgram, runProgram, type Explained } from '../client/run.js';
+import { ObjectHandle } from '../ops/handles.js';
+import { Recorder, type ResultDecoder } from '../ops/recorder.js';
+import type { Raw } from '../schema/codec.js';
+import type { ModelCore } from './contract.js';
+import { applyFields, readRecord, type RecordMeta } from './layout.js';
+import type { LockOptions, PipelineFn, Rec } from './types.js';
+
+const META = Symbol('rapyer.meta');
+
+interface Hidden {
+  model: ModelCore<any>;
+  id: string;
+  meta: RecordMeta;
+}
+
+export const hidden = (rec: object): Hidden => (rec as { [META]: Hidden })[META];
+
+/** The state of a record nobody has read yet: any reply brings the whole hash. */
+export const unseen = (): RecordMeta => ({ version: '', heads: new Map() });
+
+/** Makes a record object of `model` from decoded data. */
+export function makeRecord<S extends TProperties>(model: ModelCore<S>, id: string, data: Record<string, unknown>, meta: RecordMeta): Rec<S> {
+  const rec = Object.create(RecordBase.prototype) as RecordBase;
+  const state: Hidden = { model: model as ModelCore<any>, id, meta };
+  Object.defineProperty(rec, META, { value: state, enumerable: false, writable: true });
+  Object.assign(rec, data);
+  return rec as unknown as Rec<S>;
+}
+
+const fieldsOf = (rec: object): Record<string, unknown> => rec as Record<string, unknown>;
+
+function ownData(rec: object): Record<string, unknown> {
+  return { ...rec } as Record<string, unknown>;
+}
+
+function replaceData(rec: object, data: Record<string, unknown>): void {
+  for (const k of Object.keys(rec)) delete fieldsOf(rec)[k];
+  Object.assign(rec, data);
+}
+
+/** Applies a program's patch for this record: its changes, or the whole hash when our copy was stale. */
+function applyPatch(rec: object, patch: readonly Raw[]): void {
+  const h = hidden(rec);
+  if (String(patch[0]) === 'f') {
+    const { data, meta } = readRecord(h.model.spec, patch.slice(1));
+    replaceData(rec, data);
+    h.meta = meta;
+    return;
+  }
+  const fields: [string, Raw | null][] = [];
+  for (let i = 1; i < patch.length; i += 2) fields.push([String(patch[i]), patch[i + 1]]);
+  applyFields(h.model.spec, fieldsOf(rec), h.meta, fields, false);
+}
+
+/** The update program of `body` over `records`: each must exist; each reply patches its copy. */
+export function updateProgram(records: readonly object[], body: readonly Stmt[]): ProgramNode {
+  const refs: RecordRef[] = records.map((r) => {
+    const h = hidden(r);
+    return h.model.ref(h.id, h.meta.version);
+  });
+  return { kind: 'Program', mode: 'update', binary: records.some((r) => hidden(r).model.binary), records: refs, body };
+}
+
+/** Runs `body` over `records` as one script, then brings each record up to the server's state. */
+export async function runUpdate(db: ScriptRunner, records: readonly object[], body: readonly Stmt[]): Promise<decode.UpdateReply> {
+  const reply = await runProgram(db, updateProgram(records, body), decode.update);
+  records.forEach((r, i) => applyPatch(r, reply.patches[i]));
+  return reply;
+}
+
+/** Records `fn` against the handles of `rec` (as record 1 of a program). */
+function recordProgram(rec: object, fn: PipelineFn<any>): Stmt[] {
+  const recorder = new Recorder();
+  hidden(rec).model.record(fn, recorder, () => fieldsOf(rec));
+  return recorder.body as Stmt[];
+}
+
+/**
+ * The immediate handles (`u.$`) return promises; a bad argument must reject the promise too, not
+ * throw before it exists, so `u.$.age.set(-1).catch(...)` sees it.
+ */
+function rejectingCalls<T extends object>(handle: T): T {
+  return new Proxy(handle, {
+    get(target, prop, receiver) {
+      const value = Reflect.get(target, prop, receiver);
+      if (typeof value === 'function') {
+        return (...args: unknown[]) => {
+          try {
+            return value.apply(target, args);
+          } catch (err) {
+            return Promise.reject(err);
+          }
+        };
+      }
+      return value && typeof value === 'object' ? rejectingCalls(value) : value;
+    },
+  });
+}
+
+/** The prototype of every record: fields are own properties, methods live here. */
+class RecordBase {
+  get id(): string {
+    return hidden(this).id;
+  }
+
+  get key(): string {
+    const h = hidden(this);
+    return h.model.keys.record(h.id);
+  }
+
+  get $(): unknown {
+    const h = hidden(this);
+    const recorder = new Recorder(async (stmt, decodeResult: ResultDecoder) =>
+      decodeResult(decode.result(await runUpdate(h.model.db, [this], [stmt]), 0)));
+    return rejectingCalls(new ObjectHandle({ recorder, rec: 1, data: () => fieldsOf(this) }, h.model.spec));
+  }
+
+  /** Runs every operation `fn` records as one atomic script; this record then holds the server's state. */
+  async pipeline(fn: PipelineFn<any>): Promise<this> {
+    await runUpdate(hidden(this).model.db, [this], recordProgram(this, fn));
+    return this;
+  }
+
+  /** The script `pipeline(fn)` would run, without running it. */
+  explain(fn: PipelineFn<any>): Explained {
+    return explainProgram(updateProgram([this], recordProgram(this, fn)));
+  }
+
+  /** Writes the whole local state (validated), creating the record again if it was deleted. */
+  async save(): Promise<this> {
+    const h = hidden(this);
+    const { data, fields } = h.model.prepare(ownData(this));
+    const version = await runProgram(h.model.db, h.model.writeProgram(h.id, fields, 'replace'), decode.str);
+    replaceData(this, data);
+    h.meta = { version, heads: new Map() };
+    return this;
+  }
+
+  async reload(): Promise<this> {
+    const h = hidden(this);
+    const fresh = await h.model.get(h.id);
+    replaceData(this, ownData(fresh));
+    h.meta = hidden(fresh).meta;
+    return this;
+  }
+
+  delete(): Promise<boolean> {
+    const h = hidden(this);
+    return h.model.delete(h.id);
+  }
+
+  expire(seconds: number): Promise<boolean> {
+    const h = hidden(this);
+    return h.model.expire(h.id, seconds);
+  }
+
+  ttl(): Promise<number> {
+    const h = hidden(this);
+    return h.model.ttl(h.id);
+  }
+
+  lock<T>(fn: (locked: Rec<any>) => Promise<T> | T, options?: LockOptions): Promise<T> {
+    const h = hidden(this);
+    return h.model.lock(h.id, fn, options);
+  }
+
+  toJSON(): Record<string, unknown> {
+    return ownData(this);
+  }
+}
