@@ -9,7 +9,8 @@ export { DEFAULT_CHUNK_SIZE, type BulkTarget, type ChunkOptions, type GetManyOpt
 export { t, type BytesOptions, type DateTimeOptions, type TBytes, type TDateTime } from './schema/t.js';
 export { and, or, not, abort, Condition } from './ops/condition.js';
 export * from './errors.js';
-export { Query, type Direction } from './query/query.js';
+export { Query, type Direction, type StreamOptions } from './query/query.js';
+export { SCRIPT_CHANNEL, type ScriptEvent } from './client/diagnostics.js';
 export type { CheckOptions, IndexReport } from './index/maintenance.js';
 
 import type { Model } from './model/model.js';

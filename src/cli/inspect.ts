@@ -12,7 +12,7 @@ import type { NodeClient } from '../client/executor.js';
 import { QueryError } from '../errors.js';
 import type { IndexReport } from '../index/maintenance.js';
 import { LAYOUT_FIELD, parseLayout, type StoredLayout } from '../model/catalog.js';
-import { KeySpace } from '../model/keys.js';
+import { KeySpace, modelOfKey } from '../model/keys.js';
 import { readRecord } from '../model/layout.js';
 import { Model } from '../model/model.js';
 import type { Raw } from '../schema/codec.js';
@@ -25,7 +25,6 @@ export interface FoundModel {
   readonly records: number;
 }
 
-const MODEL_OF_KEY = /^\{?([A-Za-z_][A-Za-z0-9_]*)/;
 const META_SUFFIX = '#meta';
 
 const client = (db: Connection): NodeClient => {
@@ -73,7 +72,7 @@ export interface ShownRecord {
 }
 
 export async function showRecord(db: Connection, key: string): Promise<ShownRecord> {
-  const name = MODEL_OF_KEY.exec(key)?.[1];
+  const name = modelOfKey(key);
   if (!name) throw new QueryError(`"${key}" is not a record key (<Model>:<id>)`);
   const layout = await findLayout(db, name);
   const keys = keySpaceOf(layout);

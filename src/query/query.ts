@@ -23,6 +23,13 @@ import { describePlan, indexesOf, isExact, planOf } from './plan.js';
 
 export type Direction = 'asc' | 'desc';
 
+export interface StreamOptions {
+  /** Records per page, one script each (default 500). */
+  pageSize?: number;
+  /** Stops the stream: the next page read rejects with `signal.reason`. */
+  signal?: AbortSignal;
+}
+
 interface Options {
   readonly sort?: { field: string; desc: boolean };
   readonly offset: number;
@@ -207,19 +214,38 @@ export class Query<S extends TProperties> implements AsyncIterable<Rec<S>> {
     return { plan: fan + plan, scan: plan.includes('scan'), shards, lua, keys, argv };
   }
 
+  /** `for await (const u of query)`: {@link stream} with pages of 500. */
+  [Symbol.asyncIterator](): AsyncIterator<Rec<S>> {
+    return this.pages(PAGE);
+  }
+
   /**
-   * Streams the matches in pages of 500, one script per page (per shard page on a sharded model,
-   * merged). A single shard pages from the offset itself; several are each read from their start.
+   * Streams the matches a page at a time, one script per page: `for await (const u of
+   * User.find(cond).stream({ pageSize: 100, signal }))`. An aborted `signal` rejects the next page
+   * read with `signal.reason`.
    */
-  async *[Symbol.asyncIterator](): AsyncIterator<Rec<S>> {
+  stream(options: StreamOptions = {}): AsyncIterable<Rec<S>> {
+    const pageSize = options.pageSize ?? PAGE;
+    if (!Number.isInteger(pageSize) || pageSize < 1) throw new QueryError('pageSize must be a positive integer');
+    return { [Symbol.asyncIterator]: () => this.pages(pageSize, options.signal) };
+  }
+
+  /**
+   * The stream: per shard page on a sharded model, merged. A single shard pages from the offset
+   * itself; several are each read from their start.
+   */
+  private async *pages(pageSize: number, signal?: AbortSignal): AsyncGenerator<Rec<S>> {
     const shards = this.targetShards();
     const merged = shards.length > 1;
     const start = merged ? 0 : this.options.offset;
     const skip = this.options.offset - start;
     const need = this.options.limit === undefined ? Infinity : skip + this.options.limit;
-    const pageOf = (shard: number, offset: number, size: number): Promise<Row[]> => this.shardPage(shard, start + offset, size, merged);
+    const pageOf = async (shard: number, offset: number, size: number): Promise<Row[]> => {
+      signal?.throwIfAborted();
+      return this.shardPage(shard, start + offset, size, merged);
+    };
     let i = 0;
-    for await (const row of mergeStreams(shards, pageOf, this.sortSpec, PAGE, need)) {
+    for await (const row of mergeStreams(shards, pageOf, this.sortSpec, pageSize, need)) {
       if (i >= need) return;
       if (i++ >= skip) yield this.wrapRow(row);
     }
