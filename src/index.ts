@@ -12,6 +12,7 @@ export * from './errors.js';
 export { Query, type Direction, type StreamOptions } from './query/query.js';
 export { SCRIPT_CHANNEL, type ScriptEvent } from './client/diagnostics.js';
 export type { CheckOptions, IndexReport } from './index/maintenance.js';
+export type { Change, ChangeOp, ChangesOptions } from './changes/changes.js';
 
 import type { Model } from './model/model.js';
 import type { Data } from './model/types.js';

@@ -1,7 +1,7 @@
 --- Bulk operations: one script per chunk of records.
---- bulk_insert(ids, ix, uq, exp, prefix, mode, ttl, items) writes a chunk of new records.
+--- bulk_insert(ids, ix, uq, exp, ch, prefix, mode, ttl, items) writes a chunk of new records.
 ---   KEYS: ids (the model's id set), every index / unique key named in ix and uq, and the expiry
----         keys exp (the ix, uq and exp tables of st_indexed, lua/lib/index.lua); record keys are
+---         keys exp (the ix, uq, exp and ch tables of st_indexed, lua/lib/index.lua); record keys are
 ---         prefix .. id, built here (they share the model's hash tag).
 ---   ARGV: prefix, ttl (ms, 0 = none: a replaced record keeps its TTL), and items: one list holding,
 ---         per record, its id, its field count n, then n entries (field, value, field, value...).
@@ -21,7 +21,7 @@ local function bulk_fail(code, i, message, path)
   error({ err = 'RAPYER_' .. code .. ' ' .. cjson.encode({ message = 'item ' .. (i - 1) .. ': ' .. message, path = path }) })
 end
 
-local function bulk_insert(ids, ix, uq, exp, prefix, mode, ttl, items)
+local function bulk_insert(ids, ix, uq, exp, ch, prefix, mode, ttl, items)
   local recs, at = {}, 1
   while at <= #items do
     local n = tonumber(items[at + 1])
@@ -81,7 +81,7 @@ local function bulk_insert(ids, ix, uq, exp, prefix, mode, ttl, items)
   -- writes
   for i, r in ipairs(recs) do
     if r.ok then
-      local s = st_indexed(st_new(prefix .. r.id), r.id, ix, uq, exp)
+      local s = st_indexed(st_new(prefix .. r.id), r.id, ix, uq, exp, ch)
       local kv = {}
       for k = r.from, r.to do kv[#kv + 1] = items[k] end
       out[i] = rec_write(s, ids, r.id, kv, 'replace', ttl)

@@ -1,5 +1,6 @@
 --- st_commit(s): sends the staged writes of one record in as few commands as possible and bumps
---- its version `#v`; a program with nothing staged writes nothing.
+--- its version `#v`; a program with nothing staged writes nothing. With a change stream (s.ch) it
+--- appends the record's 'update' entry, naming the fields the program wrote.
 --- st_reply(s, seen): what the client needs to update its copy: the changed fields ('p', f1, v1, ...;
 --- a nil value is a deleted field) when its copy was at the version the program started from
 --- (`seen`), else the whole hash ('f', f1, v1, ...).
@@ -9,6 +10,7 @@
 --- @include "array"
 --- @include "index"
 --- @include "expiry"
+--- @include "changes"
 local function st_check(s)
   arr_writeback(s)
   if s.uq then uq_check(s, s.dirty) end
@@ -18,11 +20,11 @@ end
 local function st_commit(s)
   arr_writeback(s)
   if #s.order == 0 then return false end
-  if s.ix or s.uq then
-    exp_refresh(s, s.dirty)
-    ix_sync(s, s.dirty)
-  end
-  st_put(s, '#v', string.format('%d', tonumber(st_get(s, '#v') or '0') + 1))
+  local version = string.format('%d', tonumber(st_get(s, '#v') or '0') + 1)
+  st_put(s, '#v', version)
+  -- the expiry bookkeeping keeps index values, and the version when the record has a stream
+  if s.ix or s.uq or s.ch then exp_refresh(s, s.dirty) end
+  if s.ix or s.uq then ix_sync(s, s.dirty) end
   local sets, dels = {}, {}
   for _, f in ipairs(s.order) do
     local v = s.dirty[f]
@@ -33,6 +35,7 @@ local function st_commit(s)
   end
   for i = 1, #sets, 4000 do redis.call('HSET', s.key, unpack(sets, i, math.min(i + 3999, #sets))) end
   for i = 1, #dels, 4000 do redis.call('HDEL', s.key, unpack(dels, i, math.min(i + 3999, #dels))) end
+  if s.ch then ch_emit(s.ch, 'update', s.id, version, ch_paths(s.ch, s.order)) end
   return true
 end
 

@@ -6,8 +6,11 @@
 --- A record state carries s.exp = { exp_key, expv_key } (see st_indexed).
 --- exp_track(s, ms) registers a record that expires in ms; exp_untrack(s) forgets it;
 --- exp_refresh(s, changes) keeps the stored values of a registered record current;
---- exp_sweep(prefix, ids, exp, ix, uq) removes every expired record's id and index entries.
+--- exp_sweep(prefix, ids, exp, ix, uq, ch) removes every expired record's id and index entries.
+--- With a change stream (ch, s.ch) the stored values also hold the record's version `#v`, and a
+--- sweep appends an 'expire' entry for each record it removes.
 --- @include "index"
+--- @include "changes"
 local function exp_now()
   local t = redis.call('TIME')
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -25,6 +28,7 @@ local function exp_values(s, changes)
     if x[3] ~= 'n' then take(x[1]) end
   end
   for _, u in ipairs(s.uq or {}) do take(u[1]) end
+  if s.ch then take('#v') end
   return vals
 end
 
@@ -46,7 +50,7 @@ local function exp_refresh(s, changes)
   end
 end
 
-local function exp_sweep(prefix, ids, exp, ix, uq)
+local function exp_sweep(prefix, ids, exp, ix, uq, ch)
   local now = exp_now()
   for _, id in ipairs(redis.call('ZRANGEBYSCORE', exp[1], '-inf', now)) do
     local pttl = redis.call('PTTL', prefix .. id)
@@ -64,6 +68,7 @@ local function exp_sweep(prefix, ids, exp, ix, uq)
       redis.call('ZREM', ids, id)
       redis.call('ZREM', exp[1], id)
       redis.call('HDEL', exp[2], id)
+      if ch then ch_emit(ch, 'expire', id, vals['#v'] or '0', {}) end
     elseif pttl == -1 then
       redis.call('ZREM', exp[1], id)
       redis.call('HDEL', exp[2], id)

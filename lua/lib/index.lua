@@ -7,16 +7,17 @@
 ---          holding word; words as lua/lib/words.lua finds them
 ---   s.uq   { {field, key}, ... }: HASH value -> id, for unique fields
 ---   s.exp  the model's expiry bookkeeping keys (lua/lib/expiry.lua)
+---   s.ch   the model's change stream (lua/lib/changes.lua), when it has one
 --- uq_check(s, changes) only reads (it runs before any write); ix_sync(s, changes) moves entries.
 --- `changes` maps a field to its new stored text, or false when the field goes away.
 --- @include "state"
 --- @include "fail"
 --- @include "words"
 -- empty tables become nil, so a model without indexes pays nothing for them at commit
-local function st_indexed(s, id, ix, uq, exp)
+local function st_indexed(s, id, ix, uq, exp, ch)
   if ix and #ix == 0 then ix = nil end
   if uq and #uq == 0 then uq = nil end
-  s.id, s.ix, s.uq, s.exp = id, ix, uq, exp
+  s.id, s.ix, s.uq, s.exp, s.ch = id, ix, uq, exp, ch
   return s
 end
 

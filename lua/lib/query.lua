@@ -317,7 +317,7 @@ end
 
 local function q_act_delete(q, M)
   local n = 0
-  for _, m in ipairs(M) do n = n + rec_delete(st_indexed(st_new(m.key), m.id, q.ix, q.uq, q.exp), q.ids, m.id) end
+  for _, m in ipairs(M) do n = n + rec_delete(st_indexed(st_new(m.key), m.id, q.ix, q.uq, q.exp, q.ch), q.ids, m.id) end
   return n
 end
 
@@ -326,7 +326,7 @@ end
 local function q_act_update(q, M, each)
   local changed = 0
   for i, p in ipairs(M) do
-    local m = st_indexed(st_new(p.key), p.id, q.ix, q.uq, q.exp)
+    local m = st_indexed(st_new(p.key), p.id, q.ix, q.uq, q.exp, q.ch)
     M[i] = m
     m.v0 = st_get(m, '#v')
     each({ m })
@@ -340,6 +340,7 @@ end
 ---   prefix   record keys are prefix .. id          ids      the model's id set (a KEYS slot)
 ---   offset   the page's first match (text)         limit    the page's size ('' for none)
 ---   ix, uq, exp   the model's index, unique and expiry tables (as st_indexed takes them)
+---   ch            the model's change stream, when it has one (lua/lib/changes.lua)
 ---   plan     a plan node (above)                   exact    true when the plan alone answers the filter
 ---   walk     a score index in sort order, when a limited page may walk it instead of sorting (or nil)
 ---   fields   the fields the filter and the sort read, fetched with one HMGET per candidate
@@ -347,7 +348,7 @@ end
 --- filter(S) tells whether the candidate S[1] matches (the query's condition, compiled); act(q, M,
 --- sorted) acts on the matches M and returns the reply (q_act_* above; `sorted` when already in order).
 local function q_run(q, filter, act)
-  exp_sweep(q.prefix, q.ids, q.exp, q.ix, q.uq)
+  exp_sweep(q.prefix, q.ids, q.exp, q.ix, q.uq, q.ch)
   -- an exact plan decides from the index sets alone; probes then read only the sort field
   -- (a limited page that can walk the sort index probes fewer records than the sets hold)
   local ex = nil

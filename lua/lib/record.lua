@@ -5,6 +5,7 @@
 --- @include "fail"
 --- @include "index"
 --- @include "expiry"
+--- @include "changes"
 local function rec_require(s)
   local v = st_get(s, '#v')
   if v == nil then fail('NOT_FOUND', 'record ' .. tostring(s.id) .. ' not found') end
@@ -14,7 +15,8 @@ end
 
 --- rec_write(s, ids, id, kv, mode, ttl_ms): writes a whole record. mode 'create' raises CONFLICT
 --- when the id exists; 'replace' (save) overwrites it, keeping its TTL unless the model sets one.
---- kv is the flat field/value list of the record. Returns the new version.
+--- kv is the flat field/value list of the record. Returns the new version. With a change stream
+--- (s.ch) it appends 'create', or 'update' naming the fields that differ from the replaced record.
 local function rec_write(s, ids, id, kv, mode, ttl)
   local v0 = redis.call('HGET', s.key, '#v')
   if v0 and mode == 'create' then fail('CONFLICT', 'record ' .. id .. ' already exists') end
@@ -23,29 +25,36 @@ local function rec_write(s, ids, id, kv, mode, ttl)
     for f in pairs(changes) do s.cache[f] = false end
   end
   uq_check(s, changes)
+  local version = string.format('%d', tonumber(v0 or '0') + 1)
+  if s.ch then changes['#v'] = version end -- kept by exp_track for the 'expire' entry
   local pttl = -1
   ttl = tonumber(ttl)
   if v0 then pttl = redis.call('PTTL', s.key) end
   if ttl > 0 then pttl = ttl end
   if pttl > 0 then exp_track(s, pttl, changes) elseif v0 then exp_untrack(s) end
   ix_sync(s, changes)
+  local old = s.ch and v0 and redis.call('HGETALL', s.key) or nil
   if v0 then redis.call('DEL', s.key) end
-  local version = string.format('%d', tonumber(v0 or '0') + 1)
   -- the version rides with the first fields: one HSET for an ordinary record
   local head = math.min(#kv, 3998)
   redis.call('HSET', s.key, '#v', version, unpack(kv, 1, head))
   for i = head + 1, #kv, 4000 do redis.call('HSET', s.key, unpack(kv, i, math.min(i + 3999, #kv))) end
   redis.call('ZADD', ids, 0, id)
   if pttl > 0 then redis.call('PEXPIRE', s.key, pttl) end
+  if s.ch then ch_written(s.ch, id, version, kv, old) end
   return version
 end
 
---- rec_delete(s, ids, id): 1 if the record existed
+--- rec_delete(s, ids, id): 1 if the record existed (then its 'delete' entry, with a change stream)
 local function rec_delete(s, ids, id)
-  if redis.call('EXISTS', s.key) == 1 then ix_sync(s, ix_changes(s, {})) end
+  local v = redis.call('HGET', s.key, '#v')
+  if v then ix_sync(s, ix_changes(s, {})) end
   exp_untrack(s)
   redis.call('ZREM', ids, id)
-  return redis.call('DEL', s.key)
+  if not v then return 0 end
+  redis.call('DEL', s.key)
+  if s.ch then ch_emit(s.ch, 'delete', id, v, {}) end
+  return 1
 end
 
 --- rec_expire(s, ms): sets the record's TTL; 0 when the record does not exist

@@ -145,6 +145,8 @@ export interface InsertManyNode {
   readonly uq: readonly UniqueRef[];
   /** The model's expiry bookkeeping keys (see RecordRef.exp). */
   readonly exp: readonly [string, string];
+  /** The model's change stream (see RecordRef.ch). */
+  readonly ch?: ChangesRef;
   readonly onConflict: 'error' | 'skip' | 'replace';
   readonly ttlMs: ParamNode;
   readonly items: ParamListNode;
@@ -167,6 +169,11 @@ export type Stmt =
  */
 export interface IndexRef { readonly field: string; readonly key: string; readonly type: 'n' | 's' | 't' }
 export interface UniqueRef { readonly field: string; readonly key: string }
+/**
+ * A model's change stream (lua/lib/changes.lua): its key (in the shard's hash tag), the length it
+ * is trimmed to (approximately), and the paths of the model's record (dict) fields.
+ */
+export interface ChangesRef { readonly key: string; readonly maxLen: number; readonly dicts: readonly string[] }
 
 export interface RecordRef {
   readonly key: string;
@@ -175,6 +182,8 @@ export interface RecordRef {
   readonly uq?: readonly UniqueRef[];
   /** The model's expiry bookkeeping keys (ids -> expiry, ids -> index values); see lua/lib/expiry.lua. */
   readonly exp?: readonly [string, string];
+  /** The model's change stream, when it has one: every write of the record appends its entry. */
+  readonly ch?: ChangesRef;
   /** The model's id set, kept by create and delete. */
   readonly idsKey: string;
   readonly id: string;
@@ -228,6 +237,7 @@ export interface QueryNode {
   readonly ix: readonly IndexRef[];
   readonly uq: readonly UniqueRef[];
   readonly exp: readonly [string, string];
+  readonly ch?: ChangesRef;
   readonly plan: PlanNode;
   /** The plan alone answers the filter (see isExact): ids come from the index sets, no record is read to decide. */
   readonly exact: boolean;

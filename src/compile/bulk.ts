@@ -3,16 +3,16 @@
  * dispatches `InsertMany` and `ReadMany` here.
  *
  * ```lua
- * R[1] = bulk_insert(KEYS[1], {{"age", KEYS[2], "n"}}, {{"name", KEYS[3]}}, {KEYS[4], KEYS[5]}, P[1], "error", P[2], P[3])
+ * R[1] = bulk_insert(KEYS[1], {{"age", KEYS[2], "n"}}, {{"name", KEYS[3]}}, {KEYS[4], KEYS[5]}, nil, P[1], "error", P[2], P[3])
  * R[1] = bulk_read(P[1], P[2])
  * ```
  */
 import type { InsertManyNode, ReadManyNode } from '../ast/nodes.js';
-import { expiryTable, indexTables, type Writer } from './writer.js';
+import { changesTable, expiryTable, indexTables, type Writer } from './writer.js';
 
 export function emitInsertMany(n: InsertManyNode, w: Writer, ind: string): string {
   const ids = w.key(n.idsKey);
-  const tables = `${indexTables(n.ix, n.uq, w)}, ${expiryTable(n.exp, w)}`;
+  const tables = `${indexTables(n.ix, n.uq, w)}, ${expiryTable(n.exp, w)}, ${changesTable(n.ch, w)}`;
   return `${ind}${w.result()} = bulk_insert(${ids}, ${tables}, ${w.param(n.prefix)}, "${n.onConflict}", ${w.param(n.ttlMs)}, ${w.list(n.items)})`;
 }
 

@@ -15,7 +15,7 @@ import type { Raw } from '../schema/codec.js';
 import { block } from './emit.js';
 import { linkFunctions } from './link.js';
 import { queryBody } from './query.js';
-import { expiryTable, indexTables, Writer } from './writer.js';
+import { changesTable, expiryTable, indexTables, Writer } from './writer.js';
 
 export interface Compiled {
   readonly lua: string;
@@ -55,10 +55,11 @@ function compileProgram(program: ProgramNode): Compiled {
   const w = new Writer(program.records);
   const states = program.records.map((r) => {
     const state = `st_new(${w.key(r.key)})`;
-    if (!r.ix?.length && !r.uq?.length && !r.exp) return state;
+    if (!r.ix?.length && !r.uq?.length && !r.exp && !r.ch) return state;
     const id = w.param({ kind: 'Param', value: r.id, as: 'str' });
     const tables = indexTables(r.ix ?? [], r.uq ?? [], w);
-    return `st_indexed(${state}, ${id}, ${tables}, ${r.exp ? expiryTable(r.exp, w) : 'nil'})`;
+    const exp = r.exp ? expiryTable(r.exp, w) : 'nil';
+    return `st_indexed(${state}, ${id}, ${tables}, ${exp}${r.ch ? `, ${changesTable(r.ch, w)}` : ''})`;
   });
   const lines: string[] = [];
   if (program.mode === 'update') {

@@ -13,7 +13,7 @@
 import type { IndexRef, ParamNode, PlanNode, QueryNode } from '../ast/nodes.js';
 import { block, emit } from './emit.js';
 import { luaString } from './link.js';
-import { expiryTable, ixTable, uqTable, Writer } from './writer.js';
+import { changesTable, expiryTable, ixTable, uqTable, Writer } from './writer.js';
 
 type PlanEmitters = { [K in PlanNode['kind']]: (n: Extract<PlanNode, { kind: K }>, w: Writer) => string };
 
@@ -86,6 +86,7 @@ export function queryBody(q: QueryNode): { body: string; w: Writer } {
     `ix = ${ixTable(q.ix, w)}`,
     `uq = ${uqTable(q.uq, w)}`,
     `exp = ${expiryTable(q.exp, w)}`,
+    ...(q.ch ? [`ch = ${changesTable(q.ch, w)}`] : []),
     `plan = ${emitPlan(q.plan, w)}`,
     `exact = ${q.exact}`,
     ...(walk ? [`walk = ${w.key(walk.key)}`] : []),

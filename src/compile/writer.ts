@@ -2,7 +2,7 @@
  * The writer that a compiled body is written with: it hands out KEYS and ARGV slots (so no value
  * ever enters the Lua text), the constraint tables of field checks, and result slots.
  */
-import type { Constraints, IndexRef, ParamListNode, ParamNode, ProgramNode, UniqueRef } from '../ast/nodes.js';
+import type { ChangesRef, Constraints, IndexRef, ParamListNode, ParamNode, ProgramNode, UniqueRef } from '../ast/nodes.js';
 import type { Raw } from '../schema/codec.js';
 import { luaString } from './link.js';
 
@@ -84,3 +84,10 @@ export const indexTables = (ix: readonly IndexRef[], uq: readonly UniqueRef[], w
 
 /** The expiry table of a record state: the model's two expiry bookkeeping keys. */
 export const expiryTable = (exp: readonly [string, string], w: Writer): string => `{${w.key(exp[0])}, ${w.key(exp[1])}}`;
+
+/**
+ * A model's change stream as a record state takes it (lua/lib/changes.lua), or nil:
+ * `{KEYS[i], maxLen, {dict paths}}` (shape, not values: fixed for a model).
+ */
+export const changesTable = (ch: ChangesRef | undefined, w: Writer): string =>
+  (ch ? `{${w.key(ch.key)}, ${ch.maxLen}, {${ch.dicts.map(luaString).join(', ')}}}` : 'nil');

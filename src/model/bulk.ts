@@ -174,7 +174,7 @@ export async function insertMany<S extends TProperties>(
       kind: 'Program', mode: 'write', binary: model.binary, records: [],
       body: [node({
         kind: 'InsertMany', prefix: param(group.prefix), idsKey: group.idsKey, ix: group.ix, uq: group.uq, exp: group.exp,
-        onConflict, ttlMs: param(ttlMs), items: paramList(list),
+        ...(group.ch && { ch: group.ch }), onConflict, ttlMs: param(ttlMs), items: paramList(list),
       })],
     };
     let versions: string[];

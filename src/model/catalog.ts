@@ -26,7 +26,7 @@ export interface StoredLayout {
   readonly name: string;
   readonly spec: ObjectSpec;
   /** The model's options as declared (field paths as strings). */
-  readonly options: Pick<ModelOptions, 'indexes' | 'unique' | 'search' | 'ttl' | 'key' | 'shards'>;
+  readonly options: Pick<ModelOptions, 'indexes' | 'unique' | 'search' | 'ttl' | 'key' | 'shards' | 'changes'>;
 }
 
 interface Describable {
@@ -36,8 +36,10 @@ interface Describable {
 }
 
 export function layoutJson(model: Describable): string {
-  const { indexes, unique, search, ttl, key, shards } = model.options;
-  const layout: StoredLayout = { format: FORMAT, name: model.name, spec: model.spec, options: { indexes, unique, search, ttl, key, shards } };
+  const { indexes, unique, search, ttl, key, shards, changes } = model.options;
+  const layout: StoredLayout = {
+    format: FORMAT, name: model.name, spec: model.spec, options: { indexes, unique, search, ttl, key, shards, changes },
+  };
   return JSON.stringify(layout, (name, value: unknown) => {
     if (name === 'default') return undefined;
     return value instanceof RegExp ? value.source : value;

@@ -4,7 +4,7 @@
  * the model's modules form no import cycle (checked by scripts/check-cycles.ts).
  */
 import type { TProperties } from 'typebox';
-import type { IndexRef, ProgramNode, RecordRef, UniqueRef } from '../ast/nodes.js';
+import type { ChangesRef, IndexRef, ProgramNode, RecordRef, UniqueRef } from '../ast/nodes.js';
 import type { ScriptRunner } from '../client/executor.js';
 import type { Recorder } from '../ops/recorder.js';
 import type { Raw } from '../schema/codec.js';
@@ -29,6 +29,11 @@ export interface ModelOptions {
   key?: string;
   /** Hash-tag partitions of the model on a Redis Cluster. */
   shards?: number;
+  /**
+   * Every write appends one entry per changed record to the model's stream (one per shard), in
+   * the same script: `true`, or `{ maxLen }` (trimmed approximately; default 100,000 entries).
+   */
+  changes?: boolean | { maxLen?: number };
 }
 
 /** One shard's model-wide keys (see src/model/keys.ts). */
@@ -40,6 +45,8 @@ export interface ShardKeys {
   ix: IndexRef[];
   uq: UniqueRef[];
   exp: readonly [string, string];
+  /** The shard's change stream, on a model declared with `changes`. */
+  ch?: ChangesRef;
   meta: string;
 }
 

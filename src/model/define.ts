@@ -3,6 +3,7 @@
  * raises SchemaError here, at declaration, never later at a call.
  */
 import type { TProperties } from 'typebox';
+import { checkChangesOption } from '../changes/changes.js';
 import { SchemaError } from '../errors.js';
 import { isScalar, specAt } from '../schema/spec.js';
 import type { ModelOptions } from './contract.js';
@@ -33,6 +34,7 @@ export function defineModel<S extends TProperties>(name: string, shape: S, optio
   if (options.shards !== undefined && !(Number.isInteger(options.shards) && options.shards >= 1 && options.shards <= 1024)) {
     throw new SchemaError('shards must be an integer from 1 to 1024');
   }
+  checkChangesOption(options.changes);
   if ((options.shards ?? 1) > 1 && (options.unique ?? []).length > 0) {
     // each shard's script sees only its own unique hash: a constraint across shards cannot be atomic
     throw new SchemaError(`unique fields cannot be enforced across shards: drop "unique" or "shards" on ${name}`);

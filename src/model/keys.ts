@@ -88,6 +88,11 @@ export class KeySpace {
     return [`${this.tag(shard)}#exp`, `${this.tag(shard)}#expv`];
   }
 
+  /** The stream of a model declared with `changes`: one entry per write of a record of the shard. */
+  changes(shard = 0): string {
+    return `${this.tag(shard)}#changes`;
+  }
+
   /** The model's bookkeeping hash (built indexes...). */
   meta(shard = 0): string {
     return `${this.tag(shard)}#meta`;

@@ -21,6 +21,7 @@ import { validate, withDefaults } from '../schema/validate.js';
 import {
   deleteMany, getMany, insertMany, updateMany, type BulkTarget, type ChunkOptions, type GetManyOptions, type InsertManyOptions,
 } from './bulk.js';
+import { changes, changesRef, type Change, type ChangesOptions } from '../changes/changes.js';
 import { publishLayout } from './catalog.js';
 import type { ModelCore, ModelOptions, ShardKeys } from './contract.js';
 import { newId } from './ids.js';
@@ -75,8 +76,8 @@ export class Model<S extends TProperties = TProperties> implements ModelCore<S> 
 
   /** A record of this model in a program: its key, and its shard's keys every write must keep. */
   ref(id: string, seen = ''): RecordRef {
-    const { idsKey, ix, uq, exp } = this.shardKeys(this.keys.shardOf(id));
-    return { key: this.keys.record(id), idsKey, id, seen, ix, uq, exp };
+    const { idsKey, ix, uq, exp, ch } = this.shardKeys(this.keys.shardOf(id));
+    return { key: this.keys.record(id), idsKey, id, seen, ix, uq, exp, ...(ch && { ch }) };
   }
 
   /** The model-wide keys of one shard (0 … keys.shards-1): ids, indexes, unique, expiry, meta. */
@@ -90,6 +91,7 @@ export class Model<S extends TProperties = TProperties> implements ModelCore<S> 
       })).concat((this.options.search ?? []).map((field): IndexRef => ({ field, key: this.keys.words(field, shard), type: 't' }))),
       uq: (this.options.unique ?? []).map((field): UniqueRef => ({ field, key: this.keys.unique(field, shard) })),
       exp: this.keys.expiry(shard),
+      ...(this.options.changes && { ch: changesRef(this.spec, this.keys.changes(shard), this.options.changes) }),
       meta: this.keys.meta(shard),
     });
   }
@@ -224,6 +226,15 @@ export class Model<S extends TProperties = TProperties> implements ModelCore<S> 
   /** Deletes each target (ids or a condition) with its index entries; resolves to how many were deleted. */
   deleteMany(target: BulkTarget<S>, options?: ChunkOptions): Promise<number> {
     return deleteMany(this, target, options);
+  }
+
+  /**
+   * The model's change events, as an async iterator (a model declared with `changes`):
+   * `for await (const c of User.changes({ from: '$' })) ...`; with `{ group, consumer }` each event
+   * goes to one consumer of the group and stays pending until `c.ack()`. See src/changes/changes.ts.
+   */
+  changes(options?: ChangesOptions): AsyncIterable<Change> {
+    return changes(this, options);
   }
 
   /** Makes a record object from decoded data. */

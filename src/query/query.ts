@@ -96,6 +96,7 @@ export class Query<S extends TProperties> implements AsyncIterable<Rec<S>> {
       ix: keys.ix,
       uq: keys.uq,
       exp: keys.exp,
+      ...(keys.ch && { ch: keys.ch }),
       plan: this.options.ids
         ? astNode({ kind: 'PlanIds', ids: paramList(this.options.ids.filter((id) => this.model.keys.shardOf(id) === shard)) })
         : planOf(this.condition.expr, indexes),
