@@ -3,6 +3,7 @@ export { connect, type Connection, type ConnectOptions } from './client/connecti
 export { defineModel } from './model/define.js';
 export { Model } from './model/model.js';
 export type { ModelOptions } from './model/contract.js';
+export type { NumberPath, PathTo, ScalarPath, ScalarValue, StringPath, TopLevelScalar } from './model/paths.js';
 export type { Explained } from './client/run.js';
 export type { CreateInput, Data, Handles, LockOptions, Rec, RecordMethods } from './model/types.js';
 export { DEFAULT_CHUNK_SIZE, type BulkTarget, type ChunkOptions, type GetManyOptions, type InsertManyOptions, type Progress } from './model/bulk.js';

@@ -6,6 +6,7 @@
  * replies (src/query/fanout.ts): each shard is one snapshot, the shards are not one together.
  */
 import type { TProperties } from 'typebox';
+import type { ScalarPath } from '../model/paths.js';
 import { node as astNode, param, paramList, freezeDeep, type QueryNode, type Stmt } from '../ast/nodes.js';
 import * as decode from '../client/decode.js';
 import { explainProgram, runProgram } from '../client/run.js';
@@ -52,7 +53,7 @@ export class Query<S extends TProperties> implements AsyncIterable<Rec<S>> {
     return new Query(this.model, this.condition, { ...this.options, ...options });
   }
 
-  sort(field: string, direction: Direction = 'asc'): Query<S> {
+  sort(field: ScalarPath<S>, direction: Direction = 'asc'): Query<S> {
     const spec = specAt(this.model.spec, field);
     if (!spec || !isScalar(spec) || spec.kind === 'bytes') throw new QueryError(`cannot sort by "${field}": not a scalar field`);
     if (direction !== 'asc' && direction !== 'desc') throw new QueryError(`sort direction must be 'asc' or 'desc'`);
