@@ -36,7 +36,8 @@ export class NotFoundError extends RapyerError {
 
 export class UniqueViolationError extends RapyerError {
   override readonly code = 'UNIQUE';
-  constructor(message: string, readonly path: string) {
+  /** `index`: the item of a bulk call that holds the taken value. */
+  constructor(message: string, readonly path: string, readonly index?: number) {
     super(message);
   }
 }
@@ -54,6 +55,10 @@ export class AbortError extends RapyerError {
 /** A write that collides with the stored state (creating an id that exists, a stale save). */
 export class ConflictError extends RapyerError {
   override readonly code = 'CONFLICT';
+  /** `index`: the item of a bulk call whose id exists. */
+  constructor(message: string, readonly index?: number) {
+    super(message);
+  }
 }
 
 export class LockTimeoutError extends RapyerError {
@@ -69,19 +74,31 @@ export class QueryError extends RapyerError {
   override readonly code = 'QUERY';
 }
 
+/**
+ * A call the API does not allow, caught before anything is sent: a bad option (`chunkSize`,
+ * `onConflict`, `leaseMs`...), no connection yet, a shard the model does not have, or a
+ * pipeline-only construct (conditions, loops, `abort`) used outside a pipeline.
+ */
+export class UsageError extends RapyerError {
+  override readonly code = 'USAGE';
+}
+
+/** The JSON a script's error carries (lua/lib/fail.lua). */
 interface LuaDetail {
   message?: string;
   path?: string;
   rule?: string;
+  /** The 0-based item of a bulk chunk the error is about. */
+  index?: number;
 }
 
 const fromLua: Record<string, (d: LuaDetail) => RapyerError> = {
   VALIDATION: (d) => new ValidationError(d.message ?? 'invalid value', d.path ?? '', d.rule ?? ''),
   NOT_FOUND: (d) => new NotFoundError(d.message ?? 'record not found'),
-  UNIQUE: (d) => new UniqueViolationError(d.message ?? 'unique violation', d.path ?? ''),
+  UNIQUE: (d) => new UniqueViolationError(d.message ?? 'unique violation', d.path ?? '', d.index),
   OPERATION: (d) => new OperationError(d.message ?? 'operation impossible'),
   ABORT: (d) => new AbortError(d.message ?? 'aborted'),
-  CONFLICT: (d) => new ConflictError(d.message ?? 'conflict'),
+  CONFLICT: (d) => new ConflictError(d.message ?? 'conflict', d.index),
 };
 
 // Redis appends " script: <sha>, on @user_script:<line>." to errors raised inside functions.

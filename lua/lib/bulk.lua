@@ -17,10 +17,6 @@
 --- @include "fail"
 --- @include "index"
 --- @include "record"
-local function bulk_fail(code, i, message, path)
-  error({ err = 'RAPYER_' .. code .. ' ' .. cjson.encode({ message = 'item ' .. (i - 1) .. ': ' .. message, path = path }) })
-end
-
 local function bulk_insert(ids, ix, uq, exp, ch, prefix, mode, ttl, items)
   local recs, at = {}, 1
   while at <= #items do
@@ -44,7 +40,7 @@ local function bulk_insert(ids, ix, uq, exp, ch, prefix, mode, ttl, items)
     local exists = held ~= nil or redis.call('EXISTS', key) == 1
     local ok = true
     if exists and mode ~= 'replace' then
-      if mode == 'error' then bulk_fail('CONFLICT', i, 'record ' .. r.id .. ' already exists') end
+      if mode == 'error' then fail_item('CONFLICT', i, 'record ' .. r.id .. ' already exists') end
       ok = false
     end
     local new = {}
@@ -56,7 +52,7 @@ local function bulk_insert(ids, ix, uq, exp, ch, prefix, mode, ttl, items)
         local o = new[j] and holder(j, new[j])
         if o and o ~= r.id then
           if mode == 'skip' then ok = false break end
-          bulk_fail('UNIQUE', i, u[1] .. ' ' .. new[j] .. ' is already taken by ' .. o, u[1])
+          fail_item('UNIQUE', i, u[1] .. ' ' .. new[j] .. ' is already taken by ' .. o, u[1])
         end
       end
     end

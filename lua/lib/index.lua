@@ -51,22 +51,26 @@ end
 -- moves id's word entries from the words of text `old` to those of `new` (either may be false);
 -- a word no record holds any more leaves the word list
 local function tx_sync(key, id, old, new)
-  local added = {}
+  local added, gone, listed = {}, {}, {}
   local now = tx_words(new)
   for _, w in ipairs(now) do added[w] = true end
   for _, w in ipairs(tx_words(old)) do
     if added[w] then added[w] = nil else
       local wk = key .. ':' .. w
       redis.call('SREM', wk, id)
-      if redis.call('EXISTS', wk) == 0 then redis.call('ZREM', key, w) end
+      if redis.call('EXISTS', wk) == 0 then gone[#gone + 1] = w end
     end
   end
   for _, w in ipairs(now) do
     if added[w] then
       redis.call('SADD', key .. ':' .. w, id)
-      redis.call('ZADD', key, 0, w)
+      listed[#listed + 1] = 0
+      listed[#listed + 1] = w
     end
   end
+  -- the word list in one command per 4,000 words
+  for i = 1, #gone, 4000 do redis.call('ZREM', key, unpack(gone, i, math.min(i + 3999, #gone))) end
+  for i = 1, #listed, 4000 do redis.call('ZADD', key, unpack(listed, i, math.min(i + 3999, #listed))) end
 end
 
 local function ix_sync(s, changes)

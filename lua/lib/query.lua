@@ -240,47 +240,99 @@ local function q_all(ids_key)
   return out
 end
 
--- sorts matched states by a field (nil last); ties, and unsorted queries, by id in the same direction
-local function q_sort(matches, field, numeric, desc)
-  local key = {}
-  for _, s in ipairs(matches) do
-    local v = false
-    if field then
-      v = st_get(s, field)
-      if v ~= nil and numeric then v = tonumber(v) end
-      if v == nil then v = false end
-    end
-    key[s] = v
+-- The sort keys of a query: { {field, numeric, desc}, ... } (empty: by id). Each match carries
+-- its sort values in s.sv (false where absent); q_before orders two matches: by each key (absent
+-- values last in both directions), then by id in the direction of the last key.
+local function q_sort_values(s, keys)
+  if s.sv then return s.sv end
+  local sv = {}
+  for i, k in ipairs(keys) do
+    local v = st_get(s, k.field)
+    if v ~= nil and k.numeric then v = tonumber(v) end
+    if v == nil then v = false end
+    sv[i] = v
   end
-  table.sort(matches, function(a, b)
-    local x, y = key[a], key[b]
+  s.sv = sv
+  return sv
+end
+
+local function q_before(a, b, keys)
+  for i, k in ipairs(keys) do
+    local x, y = a.sv[i], b.sv[i]
     if x ~= y then
       if x == false then return false end
       if y == false then return true end
-      if desc then return x > y end
+      if k.desc then return x > y end
       return x < y
     end
-    if desc then return a.id > b.id end
-    return a.id < b.id
-  end)
+  end
+  local last = keys[#keys]
+  if last and last.desc then return a.id > b.id end
+  return a.id < b.id
 end
 
--- walks a score index in sort order (ties by id, as ZRANGE orders them), keeping the records for
--- which match(S) holds, until `need` matched; true when it found that many
-local function q_walk(key, desc, need, probe, match)
-  local M, from = {}, 0
+-- sorts matched states by the sort keys
+local function q_sort(matches, keys)
+  for _, s in ipairs(matches) do q_sort_values(s, keys) end
+  table.sort(matches, function(a, b) return q_before(a, b, keys) end)
+end
+
+-- A stream's cursor (the last row it returned): { id, sv, first } from a parameter list holding,
+-- per sort key, a presence flag ('1' or '0') and the stored value, then the id (`first`: the first
+-- key's stored text, for index bounds); nil for an empty list.
+local function q_cursor(list, keys)
+  if #list == 0 then return nil end
+  local sv = {}
+  for i, k in ipairs(keys) do
+    local v = false
+    if list[2 * i - 1] == '1' then
+      v = list[2 * i]
+      if k.numeric then v = tonumber(v) end
+    end
+    sv[i] = v
+  end
+  return { id = list[2 * #keys + 1], sv = sv, first = list[2] }
+end
+
+-- Walks the score index of the first sort key in order (from the cursor's value, when there is
+-- one), keeping the ids for which candidate(id) gives a state, until `need` are kept and, with
+-- several keys, the first key's value changed (its ties are then sorted by every key). Returns
+-- the matches in query order and true, or false when the index ran out first (records without
+-- the first key's value are not in it: the caller then collects every match instead).
+local function q_walk(key, keys, after, need, candidate)
+  local desc = keys[1].desc
+  local bound = desc and '+inf' or '-inf'
+  if after then
+    if after.sv[1] == false then return {}, false end
+    bound = after.first
+  end
+  local M, from, edge = {}, 0, nil
   while true do
     local ids
-    if desc then ids = redis.call('ZREVRANGE', key, from, from + 499)
-    else ids = redis.call('ZRANGE', key, from, from + 499) end
-    for _, id in ipairs(ids) do
-      local S = { probe(id) }
-      if match(S) then
-        M[#M + 1] = S[1]
-        if #M >= need then return M, true end
+    if desc then ids = redis.call('ZREVRANGEBYSCORE', key, bound, '-inf', 'WITHSCORES', 'LIMIT', from, 500)
+    else ids = redis.call('ZRANGEBYSCORE', key, bound, '+inf', 'WITHSCORES', 'LIMIT', from, 500) end
+    for i = 1, #ids, 2 do
+      local score = tonumber(ids[i + 1])
+      if edge ~= nil and score ~= edge then
+        q_sort(M, keys)
+        return M, true
+      end
+      local s = candidate(ids[i])
+      if s then
+        M[#M + 1] = s
+        if #M >= need then
+          if #keys == 1 then return M, true end
+          edge = score
+        end
       end
     end
-    if #ids < 500 then return M, false end
+    if #ids < 1000 then
+      if edge ~= nil then
+        q_sort(M, keys)
+        return M, true
+      end
+      return M, false
+    end
     from = from + 500
   end
 end
@@ -288,9 +340,7 @@ end
 -- sorts a query's matches (unless a walk of the sort index found them in order) and returns the
 -- range first .. last of the page that q.offset and q.limit ('' for none) select
 local function q_page(q, M, sorted)
-  if not sorted then
-    if q.sort then q_sort(M, q.sort.field, q.sort.numeric, q.sort.desc) else q_sort(M, nil, false, false) end
-  end
+  if not sorted then q_sort(M, q.sort) end
   local first, last = tonumber(q.offset) + 1, #M
   if q.limit ~= '' then last = math.min(last, first + tonumber(q.limit) - 1) end
   return first, last
@@ -342,42 +392,86 @@ end
 ---   ix, uq, exp   the model's index, unique and expiry tables (as st_indexed takes them)
 ---   ch            the model's change stream, when it has one (lua/lib/changes.lua)
 ---   plan     a plan node (above)                   exact    true when the plan alone answers the filter
----   walk     a score index in sort order, when a limited page may walk it instead of sorting (or nil)
+---   sort     the sort keys { {field, numeric, desc}, ... } (empty: by id)
+---   walk     the score index of the first sort key, when a limited page may walk it (or nil)
+---   after    a stream's cursor (a parameter list, see q_cursor; empty for none): only matches
+---            after it in query order count
 ---   fields   the fields the filter and the sort read, fetched with one HMGET per candidate
----   sort     { field, numeric, desc } or nil       count    true when only the count is needed
+---   slice    { from, size }: a scan in slices (the client runs them in turn): this script reads
+---            the `size` ids after `from` ('' from the first) and replies { next, reply }, `next`
+---            the id to go on after ('' when no id is left or a page is complete)
+---   count    true when only the count is needed; page: true when the action returns a page
+---            (ids or records: offset and limit apply; count, update and delete take every match)
 --- filter(S) tells whether the candidate S[1] matches (the query's condition, compiled); act(q, M,
 --- sorted) acts on the matches M and returns the reply (q_act_* above; `sorted` when already in order).
+--- A limited page takes the cheapest of: the exact ids of the index sets, sorted (when the plan
+--- alone answers the filter and they are few); a walk of the first sort key's index that stops
+--- after offset+limit matches (and their ties); else every candidate of the plan (or of the
+--- slice), checked, sorted; an unsorted slice stops after offset+limit matches.
 local function q_run(q, filter, act)
   exp_sweep(q.prefix, q.ids, q.exp, q.ix, q.uq, q.ch)
-  -- an exact plan decides from the index sets alone; probes then read only the sort field
-  -- (a limited page that can walk the sort index probes fewer records than the sets hold)
+  local keys = q.sort
+  local after = q_cursor(q.after, keys)
+  local need = nil
+  if q.page and q.limit ~= '' then need = tonumber(q.offset) + tonumber(q.limit) end
+  -- an exact plan decides from the index sets alone (nil when building them would cost more than
+  -- reading the candidates); candidates are then read only for the sort
   local ex = nil
-  if q.exact and (q.walk == nil or q.limit == '') then ex = q_exact(q.plan) end
-  if q.count and ex then return #ex.ids end
+  if q.exact then ex = q_exact(q.plan) end
+  if q.count and ex and not after then return #ex.ids end
   local sort_fields = {}
-  if q.sort then sort_fields = { q.sort.field } end
-  local function probe(id)
-    if ex then return q_probe(q.prefix, id, sort_fields) end
-    return q_probe(q.prefix, id, q.fields)
+  for i, k in ipairs(keys) do sort_fields[i] = k.field end
+  -- the state of a candidate id when it matches (and follows the cursor), else nil
+  local function candidate(id)
+    local s
+    if ex then
+      if not ex.set[id] then return nil end
+      s = q_probe(q.prefix, id, sort_fields)
+    else
+      s = q_probe(q.prefix, id, q.fields)
+      if not (s.cache['#v'] and filter({ s })) then return nil end
+    end
+    if after then
+      q_sort_values(s, keys)
+      if not q_before(after, s, keys) then return nil end
+    end
+    return s
   end
-  local function match(S)
-    if ex then return ex.set[S[1].id] == true end
-    return S[1].cache['#v'] and filter(S)
+  local function reply(next, ...)
+    if q.slice then return { next, act(q, ...) } end
+    return act(q, ...)
   end
-  local M, sorted = {}, false
-  if q.walk and q.limit ~= '' then
-    local est = q_count(q.plan)
-    if est == nil or est > 1000 then
-      M, sorted = q_walk(q.walk, q.sort.desc, tonumber(q.offset) + tonumber(q.limit), probe, match)
+  if need and q.walk then
+    -- walking probes about need * (index size) / matches ids; collecting probes every candidate
+    local est = ex and #ex.ids or q_count(q.plan)
+    local walk = est == nil or est > 1000
+    if ex then walk = need * redis.call('ZCARD', q.walk) < 20 * est * est end
+    if walk then
+      local M, sorted = q_walk(q.walk, keys, after, need, candidate)
+      if sorted then return reply('', M, true) end
     end
   end
-  if not sorted then
-    M = {}
-    for _, id in ipairs((ex and ex.ids) or q_ids(q.plan) or q_all(q.ids)) do
-      local S = { probe(id) }
-      if match(S) then M[#M + 1] = S[1] end
+  local list = (ex and ex.ids) or q_ids(q.plan)
+  if list == nil and q.slice then
+    -- one slice of a scan; an unsorted page stops at `need` matches (ids come in query order)
+    local from = '-'
+    if q.slice.from ~= '' then from = '(' .. q.slice.from end
+    local chunk = redis.call('ZRANGEBYLEX', q.ids, from, '+', 'LIMIT', 0, q.slice.size)
+    local M, next = {}, ''
+    if #chunk == q.slice.size then next = chunk[#chunk] end
+    for _, id in ipairs(chunk) do
+      local s = candidate(id)
+      if s then
+        M[#M + 1] = s
+        if need and #keys == 0 and #M >= need then return reply('', M, false) end
+      end
     end
+    return reply(next, M, false)
   end
-  return act(q, M, sorted)
+  local M = {}
+  for _, id in ipairs(list or q_all(q.ids)) do
+    local s = candidate(id)
+    if s then M[#M + 1] = s end
+  end
+  return reply('', M, false)
 end
-

@@ -34,7 +34,7 @@ export interface FieldNode { readonly kind: 'Field'; readonly rec: number; reado
 /** The current item of loop `loop`, or a field inside it (`path`, for object items). */
 export interface ItemNode { readonly kind: 'Item'; readonly loop: number; readonly path: readonly string[]; readonly as: LuaType; readonly key?: boolean }
 export interface ArrayLengthNode { readonly kind: 'ArrayLength'; readonly rec: number; readonly field: string }
-export interface ArrayAtNode { readonly kind: 'ArrayAt'; readonly rec: number; readonly field: string; readonly path: string; readonly index: Expr; readonly as: LuaType; readonly sub: readonly string[] }
+export interface ArrayAtNode { readonly kind: 'ArrayAt'; readonly rec: number; readonly field: string; readonly index: Expr; readonly as: LuaType; readonly sub: readonly string[] }
 export interface ArrayContainsNode { readonly kind: 'ArrayContains'; readonly rec: number; readonly field: string; readonly item: Expr; readonly eq: 'n' | 's' | 'o' }
 export interface DictGetNode { readonly kind: 'DictGet'; readonly rec: number; readonly field: string; readonly key: Expr; readonly as: LuaType; readonly sub: readonly string[] }
 export type ArithOp = 'add' | 'sub' | 'mul' | 'div' | 'floordiv' | 'mod' | 'pow' | 'min' | 'max' | 'concat';
@@ -59,16 +59,32 @@ export type Expr =
 // ---- statements --------------------------------------------------------------------------------
 
 /**
- * One field operation: `target` names the family (num, str, bytes, date, bool, scalar, array, dict),
- * `op` the operation; `field` is the hash field; `path` the dotted path for error messages.
+ * The field operations, by target family: the compiler's table (src/compile/field-ops.ts) is a
+ * mapped type over this, so an operation without its Lua call fails to compile.
  */
-export interface FieldOpNode {
+export interface FieldOps {
+  num: 'incr' | 'decr' | 'mul' | 'div' | 'mod' | 'pow' | 'min' | 'max';
+  str: 'append' | 'prepend' | 'repeat';
+  bytes: 'append' | 'setRange' | 'truncate';
+  date: 'add' | 'sub' | 'setNow';
+  bool: 'toggle';
+  scalar: 'set' | 'setNull';
+  array: 'append' | 'prepend' | 'insert' | 'setAt' | 'pop' | 'remove' | 'removeAt' | 'removeRange' | 'clear' | 'set';
+  dict: 'setItem' | 'update' | 'delete' | 'pop' | 'popItem' | 'clear' | 'set' | 'incr';
+}
+export type FieldOpTarget = keyof FieldOps;
+
+/**
+ * One field operation: `target` names the family, `op` the operation (one of that family's);
+ * `field` is the hash field, which is also the dotted path that error messages name.
+ */
+export type FieldOpNode = { [T in FieldOpTarget]: FieldOpOf<T> }[FieldOpTarget];
+export interface FieldOpOf<T extends FieldOpTarget> {
   readonly kind: 'FieldOp';
   readonly rec: number;
-  readonly target: 'num' | 'str' | 'bytes' | 'date' | 'bool' | 'scalar' | 'array' | 'dict';
-  readonly op: string;
+  readonly target: T;
+  readonly op: FieldOps[T];
   readonly field: string;
-  readonly path: string;
   readonly args: readonly Expr[];
   readonly check: Constraints;
   /** Item equality for array `remove`/`contains`: numbers, text, or JSON objects. */
@@ -81,7 +97,6 @@ export interface SetComputedNode {
   readonly kind: 'SetComputed';
   readonly rec: number;
   readonly field: string;
-  readonly path: string;
   readonly value: Expr;
   readonly as: 'n' | 's' | 'b';
   readonly check: Constraints;
@@ -220,12 +235,13 @@ export type PlanNode =
   | { readonly kind: 'PlanIds'; readonly ids: ParamListNode }
   | { readonly kind: 'PlanScan' };
 
+/** One sort key: a field, compared as numbers or bytewise, in one direction. */
 export interface QuerySort { readonly field: string; readonly numeric: boolean; readonly desc: boolean }
 
 /**
  * A query over one model: candidates from `plan`, kept when `filter` holds on the stored record,
- * sorted (by `sort`, else by id), paged, then acted on: return records, ids or the count, delete
- * the matches, or run `body` (a pipeline program on `S[1]`) on each.
+ * sorted (by each key of `sort`, then by id), paged, then acted on: return records, ids or the
+ * count, delete the matches, or run `body` (a pipeline program on `S[1]`) on each.
  */
 export interface QueryNode {
   readonly kind: 'Query';
@@ -242,7 +258,18 @@ export interface QueryNode {
   /** The plan alone answers the filter (see isExact): ids come from the index sets, no record is read to decide. */
   readonly exact: boolean;
   readonly filter: Expr;
-  readonly sort?: QuerySort;
+  /** The sort keys, in order (empty: by id); ties after the last key break by id in its direction. */
+  readonly sort: readonly QuerySort[];
+  /**
+   * A stream's cursor, the last row it returned (empty: none): per sort key '1' and the stored
+   * value, or '0' and '' when absent, then the id. Only matches after it in query order count.
+   */
+  readonly after: ParamListNode;
+  /**
+   * A scan (PlanScan) runs in slices: this script reads the ids after this one ('' from the
+   * first), `SCAN_SLICE` of them, and replies `{ next id or '' when done, action's reply }`.
+   */
+  readonly slice?: ParamNode;
   readonly offset: ParamNode;
   /** '' for no limit. */
   readonly limit: ParamNode;
@@ -254,6 +281,11 @@ export type Node = Expr | Stmt | ProgramNode | QueryNode | PlanNode;
 
 /** Freezes a node (shallowly: children are frozen when they are made). */
 export const node = <T extends Node>(n: T): T => Object.freeze(n);
+/** A field operation node; the one place a target and its op are paired into the union. */
+export const fieldOp = <T extends FieldOpTarget>(n: Omit<FieldOpOf<T>, 'kind'>): FieldOpNode =>
+  node({ kind: 'FieldOp', ...n } as FieldOpOf<FieldOpTarget> as FieldOpNode);
+export const ifNode = (cond: Expr, then: readonly Stmt[], otherwise: readonly Stmt[]): IfNode =>
+  node({ kind: 'If', cond, then: Object.freeze([...then]), else: Object.freeze([...otherwise]) });
 export const param = (value: Raw | null, as: LuaType = 'raw'): ParamNode => node({ kind: 'Param', value, as });
 export const paramList = (values: readonly Raw[]): ParamListNode => node({ kind: 'ParamList', values: Object.freeze([...values]) });
 

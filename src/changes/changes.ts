@@ -15,7 +15,7 @@
  */
 import type { ChangesRef } from '../ast/nodes.js';
 import type { Connection } from '../client/connection.js';
-import { RapyerError, SchemaError } from '../errors.js';
+import { SchemaError, UsageError } from '../errors.js';
 import type { ModelOptions } from '../model/contract.js';
 import type { KeySpace } from '../model/keys.js';
 import type { ObjectSpec } from '../schema/spec.js';
@@ -100,13 +100,13 @@ export function changesRef(spec: ObjectSpec, key: string, option: true | { maxLe
 
 function checkOptions(options: ChangesOptions): void {
   if (options.from !== undefined && !POSITION.test(options.from)) {
-    throw new RapyerError(`from must be '$', '0' or an event id, got ${JSON.stringify(options.from)}`);
+    throw new UsageError(`from must be '$', '0' or an event id, got ${JSON.stringify(options.from)}`);
   }
   if ((options.group === undefined) !== (options.consumer === undefined) || options.group === '' || options.consumer === '') {
-    throw new RapyerError('a consumer group needs both group and consumer names');
+    throw new UsageError('a consumer group needs both group and consumer names');
   }
   const claim = options.claimAfterMs;
-  if (claim !== undefined && !(Number.isFinite(claim) && claim > 0)) throw new RapyerError('claimAfterMs must be a positive number');
+  if (claim !== undefined && !(Number.isFinite(claim) && claim > 0)) throw new UsageError('claimAfterMs must be a positive number');
 }
 
 /** The events of every shard of `model`, merged (see the module comment). */

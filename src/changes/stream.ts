@@ -78,7 +78,16 @@ export interface ReaderOptions {
   readonly follow: boolean;
 }
 
-/** Lazily opens the dedicated connection; closing it rejects a read blocked on it. */
+/** Consecutive failed attempts of one blocking read before its error reaches the iterator. */
+const ATTEMPTS = 8;
+
+/**
+ * Lazily opens the dedicated connection; closing it rejects a read blocked on it. A read that
+ * fails otherwise (the connection dropped, a slot moved to another node) is retried on a new
+ * connection, opened after a short backoff and a routed command on the shared connection (which
+ * refreshes a cluster client's slot map): a read only moves the reader's position when it succeeds,
+ * so a retry loses nothing (a group read whose reply was lost leaves its entries pending, to be claimed).
+ */
 class Blocking {
   private client?: Promise<NodeClient>;
   closed = false;
@@ -86,16 +95,31 @@ class Blocking {
   constructor(private readonly db: Connection, private readonly key: string) {}
 
   async send(args: string[]): Promise<unknown> {
-    if (this.closed) return null;
-    this.client ??= dedicated(this.db, this.key);
-    const client = await this.client;
-    if (this.closed) return null;
-    return client.sendCommand(args);
+    for (let attempt = 1; ; attempt++) {
+      if (this.closed) return null;
+      try {
+        this.client ??= dedicated(this.db, this.key);
+        const client = await this.client;
+        if (this.closed) return null;
+        return await client.sendCommand(args);
+      } catch (err) {
+        if (this.closed) return null;
+        if (attempt === ATTEMPTS) throw err;
+        this.drop();
+        await new Promise((done) => setTimeout(done, Math.min(2_000, 50 * 2 ** attempt)));
+        await send(this.db, this.key, ['EXISTS', this.key]).catch(() => {});
+      }
+    }
+  }
+
+  private drop(): void {
+    void this.client?.then((c) => c.destroy(), () => {});
+    this.client = undefined;
   }
 
   close(): void {
     this.closed = true;
-    void this.client?.then((c) => c.destroy(), () => {});
+    this.drop();
   }
 }
 

@@ -4,7 +4,7 @@
  */
 import { createClient, createCluster, RedisCluster, type RedisClusterOptions } from 'redis';
 import type { Compiled } from '../compile/compiler.js';
-import { CrossSlotError, RapyerError } from '../errors.js';
+import { CrossSlotError, UsageError } from '../errors.js';
 import { transaction, type TransactionFn } from '../model/transaction.js';
 import type { RecordMethods } from '../model/types.js';
 import {
@@ -86,6 +86,6 @@ export async function connect(options: ConnectOptions = {}): Promise<Connection>
 }
 
 export function defaultDb(): Connection {
-  if (!defaultConnection) throw new RapyerError('no connection: call connect() first');
+  if (!defaultConnection) throw new UsageError('no connection: call connect() first');
   return defaultConnection;
 }

@@ -59,6 +59,12 @@ export const count: Decoder<number> = (reply) => Number(reply);
 /** A query's ids, in query order. */
 export const ids: Decoder<string[]> = (reply) => list(reply).map(text);
 
+/** One slice of a scan (see QueryNode.slice): the id to go on after ('' when done) and the action's reply. */
+export const slice = <T>(as: Decoder<T>): Decoder<{ next: string; value: T }> => (reply) => {
+  const [next, value] = list(reply);
+  return { next: text(next), value: as(value ?? null) };
+};
+
 /** One record of a query page: its id and its stored hash. */
 export interface PageRow {
   readonly id: Raw;

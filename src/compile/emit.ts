@@ -38,7 +38,7 @@ const expr: ExprEmitters = {
   },
   ArrayLength: (n) => `arr_length(${state(n.rec)}, ${luaString(n.field)})`,
   ArrayAt: (n, w) => {
-    const raw = `arr_at(${state(n.rec)}, ${luaString(n.field)}, ${luaString(n.path)}, ${emit(n.index, w)})`;
+    const raw = `arr_at(${state(n.rec)}, ${luaString(n.field)}, ${luaString(n.field)}, ${emit(n.index, w)})`;
     return n.sub.length > 0 ? jsonPath(`cjson.decode(${raw})`, n.sub, n.as) : decode(raw, n.as);
   },
   ArrayContains: (n, w) => `arr_contains(${state(n.rec)}, ${luaString(n.field)}, "${n.eq}", ${emit(n.item, w)})`,
@@ -84,8 +84,8 @@ export const block = (body: readonly Stmt[], w: Writer, indent: string): string 
   body.map((s) => statement(s, w, indent)).join('\n');
 
 /** The check that an enclosing object that may be absent is there, before a write into it. */
-const present = (n: { rec: number; path: string; within?: string }, ind: string): string =>
-  n.within === undefined ? '' : `${ind}obj_present(${state(n.rec)}, ${luaString(n.within)}, ${luaString(n.path)})\n`;
+const present = (n: { rec: number; field: string; within?: string }, ind: string): string =>
+  n.within === undefined ? '' : `${ind}obj_present(${state(n.rec)}, ${luaString(n.within)}, ${luaString(n.field)})\n`;
 
 const stmt: StmtEmitters = {
   FieldOp: (n, w, ind) => {
@@ -93,7 +93,7 @@ const stmt: StmtEmitters = {
     return `${present(n, ind)}${ind}${w.result()} = ${fieldOpCall(n, state(n.rec), w.check(n.check), args)} or false`;
   },
   SetComputed: (n, w, ind) =>
-    `${present(n, ind)}${ind}${w.result()} = set_checked(${state(n.rec)}, ${luaString(n.field)}, ${luaString(n.path)}, ${w.check(n.check)}, "${n.as}", ${emit(n.value, w)})`,
+    `${present(n, ind)}${ind}${w.result()} = set_checked(${state(n.rec)}, ${luaString(n.field)}, ${luaString(n.field)}, ${w.check(n.check)}, "${n.as}", ${emit(n.value, w)})`,
   If: (n, w, ind) => {
     const lines = [`${ind}if ${emit(n.cond, w)} then`, block(n.then, w, `${ind}  `)];
     if (n.else.length > 0) lines.push(`${ind}else`, block(n.else, w, `${ind}  `));

@@ -2,7 +2,7 @@
  * The Lua call of each field operation, keyed by target family and operation name.
  * Arguments arrive already emitted (ARGV references or expressions).
  */
-import type { FieldOpNode } from '../ast/nodes.js';
+import type { FieldOpNode, FieldOps, FieldOpTarget } from '../ast/nodes.js';
 import { luaString } from './link.js';
 
 type Call = (s: string, f: string, path: string, c: string, a: readonly string[], n: FieldOpNode) => string;
@@ -12,10 +12,11 @@ const str = (op: string): Call => (s, f, p, c, a) => `str_op(${s}, ${f}, ${p}, $
 const bytes = (op: string): Call => (s, f, p, c, a) => `bytes_op(${s}, ${f}, ${p}, ${c}, "${op}", ${a[0]}, ${a[1] ?? 'nil'})`;
 const date = (op: string): Call => (s, f, p, c, a) => `date_op(${s}, ${f}, ${p}, ${c}, "${op}", ${a[0] ?? 'nil'})`;
 
-const CALLS: Record<FieldOpNode['target'], Record<string, Call>> = {
-  num: Object.fromEntries(['incr', 'decr', 'mul', 'div', 'mod', 'pow', 'min', 'max'].map((op) => [op, num(op)])),
-  str: Object.fromEntries(['append', 'prepend', 'repeat'].map((op) => [op, str(op)])),
-  bytes: Object.fromEntries(['append', 'setRange', 'truncate'].map((op) => [op, bytes(op)])),
+/** Every operation of every target: a missing or unknown one is a type error, not a runtime one. */
+const CALLS: { readonly [T in FieldOpTarget]: { readonly [O in FieldOps[T]]: Call } } = {
+  num: { incr: num('incr'), decr: num('decr'), mul: num('mul'), div: num('div'), mod: num('mod'), pow: num('pow'), min: num('min'), max: num('max') },
+  str: { append: str('append'), prepend: str('prepend'), repeat: str('repeat') },
+  bytes: { append: bytes('append'), setRange: bytes('setRange'), truncate: bytes('truncate') },
   date: { add: date('add'), sub: date('sub'), setNow: date('now') },
   bool: { toggle: (s, f, p) => `bool_toggle(${s}, ${f}, ${p})` },
   scalar: {
@@ -47,7 +48,8 @@ const CALLS: Record<FieldOpNode['target'], Record<string, Call>> = {
 };
 
 export function fieldOpCall(n: FieldOpNode, s: string, c: string, args: readonly string[]): string {
-  const call = CALLS[n.target][n.op];
-  if (!call) throw new Error(`no Lua for ${n.target}.${n.op}`);
-  return call(s, luaString(n.field), luaString(n.path), c, args, n);
+  // TypeScript cannot pair n.target with n.op across the union: the table's type above does
+  const call = (CALLS[n.target] as Readonly<Record<FieldOps[FieldOpTarget], Call>>)[n.op];
+  const field = luaString(n.field);
+  return call(s, field, field, c, args, n);
 }

@@ -49,18 +49,29 @@ function prefetchFields(q: QueryNode): string[] {
     Object.values(value).forEach(visit);
   };
   visit(q.filter);
-  if (q.sort) fields.add(q.sort.field);
+  for (const key of q.sort) fields.add(key.field);
   return [...fields];
 }
 
 /**
- * A page sorted by a score index can walk that index in order and stop after offset+limit
- * matches, instead of collecting and sorting every match; the script takes that path when the
- * plan's own candidates are many (or unknown), and falls back when the walk runs out.
+ * Ids a scan reads per script (one slice): about 2-5 ms of Redis time for the HMGET and the filter
+ * of each, so no script on a large model holds Redis for long; the client runs the slices in turn.
  */
-function walkIndex(q: QueryNode): IndexRef | undefined {
-  const index = q.sort && q.ix.find((x) => x.field === q.sort!.field && x.type === 'n');
-  return index && (q.action === 'records' || q.action === 'ids') ? index : undefined;
+export const SCAN_SLICE = 2_000;
+
+/** Whether the action returns a page (offset and limit apply), rather than acting on every match. */
+const paged = (q: QueryNode): boolean => q.action === 'records' || q.action === 'ids';
+
+/**
+ * A page sorted first by a field with a score index can walk that index in order and stop after
+ * offset+limit matches (and the ties of the last one, sorted by the other keys), instead of
+ * collecting and sorting every match; the script decides from live counts, and falls back when
+ * the walk runs out.
+ */
+export function walkIndex(q: Pick<QueryNode, 'sort' | 'ix' | 'action'>): IndexRef | undefined {
+  const first = q.sort[0];
+  const index = first && q.ix.find((x) => x.field === first.field && x.type === 'n');
+  return index && paged(q as QueryNode) ? index : undefined;
 }
 
 /** What the query does with its matches: one of the q_act_* functions of lua/lib/query.lua. */
@@ -91,8 +102,11 @@ export function queryBody(q: QueryNode): { body: string; w: Writer } {
     `exact = ${q.exact}`,
     ...(walk ? [`walk = ${w.key(walk.key)}`] : []),
     ...(q.action === 'count' ? ['count = true'] : []),
+    ...(paged(q) ? ['page = true'] : []),
     `fields = {${prefetchFields(q).map(luaString).join(', ')}}`,
-    ...(q.sort ? [`sort = {field = ${luaString(q.sort.field)}, numeric = ${q.sort.numeric}, desc = ${q.sort.desc}}`] : []),
+    `sort = {${q.sort.map((k) => `{field = ${luaString(k.field)}, numeric = ${k.numeric}, desc = ${k.desc}}`).join(', ')}}`,
+    `after = ${w.list(q.after)}`,
+    ...(q.slice ? [`slice = {from = ${w.param(q.slice)}, size = ${SCAN_SLICE}}`] : []),
   ];
   const filter = `function(S) return ${emit(q.filter, w)} end`;
   const act = action(q, w);

@@ -13,7 +13,7 @@ import { node, param, paramList, type ProgramNode } from '../ast/nodes.js';
 import * as decode from '../client/decode.js';
 import { runProgram } from '../client/run.js';
 import {
-  ConflictError, NotFoundError, QueryError, RapyerError, UniqueViolationError, ValidationError,
+  ConflictError, NotFoundError, QueryError, UniqueViolationError, UsageError, ValidationError,
 } from '../errors.js';
 import { Condition } from '../ops/condition.js';
 import { Query } from '../query/query.js';
@@ -67,7 +67,7 @@ export type BulkTarget<S extends TProperties> = readonly string[] | Condition | 
 
 function chunkSizeOf(options: ChunkOptions): number {
   const size = options.chunkSize ?? DEFAULT_CHUNK_SIZE;
-  if (!Number.isInteger(size) || size < 1) throw new RapyerError('chunkSize must be a positive integer');
+  if (!Number.isInteger(size) || size < 1) throw new UsageError('chunkSize must be a positive integer');
   return size;
 }
 
@@ -117,15 +117,12 @@ async function perChunk<S extends TProperties, T>(
   }));
 }
 
-/** A chunk's CONFLICT/UNIQUE error says `item <i>` of the chunk: renumber it to the caller's list. */
+/** A chunk's CONFLICT/UNIQUE error carries the item's index in the chunk: map it to the caller's list. */
 function renumber(err: unknown, positions: readonly number[]): unknown {
-  if (!(err instanceof ConflictError || err instanceof UniqueViolationError)) return err;
-  const match = /^item (\d+): /.exec(err.message);
-  if (!match) return err;
-  const index = positions[Number(match[1])];
-  const message = `item ${index}: ${err.message.slice(match[0].length)}`;
-  const out = err instanceof ConflictError ? new ConflictError(message) : new UniqueViolationError(message, err.path);
-  return Object.assign(out, { index });
+  if (!(err instanceof ConflictError || err instanceof UniqueViolationError) || err.index === undefined) return err;
+  const index = positions[err.index];
+  const message = `item ${index}: ${err.message}`;
+  return err instanceof ConflictError ? new ConflictError(message, index) : new UniqueViolationError(message, err.path, index);
 }
 
 interface Prepared {
@@ -144,9 +141,6 @@ function prepareAll<S extends TProperties>(model: ModelCore<S>, inputs: readonly
       if (err instanceof ValidationError) {
         throw new ValidationError(`item ${i}: ${err.message}`, err.path ? `${i}.${err.path}` : String(i), err.rule, i);
       }
-      if (err instanceof RapyerError && model.options.key) {
-        throw new ValidationError(`item ${i}: ${err.message}`, `${i}.${model.options.key}`, 'required', i);
-      }
       throw err;
     }
   });
@@ -162,7 +156,7 @@ export async function insertMany<S extends TProperties>(
   model: ModelCore<S>, inputs: readonly CreateInput<S>[], options: InsertManyOptions = {},
 ): Promise<Rec<S>[]> {
   const onConflict = options.onConflict ?? 'error';
-  if (!['error', 'skip', 'replace'].includes(onConflict)) throw new RapyerError(`onConflict must be 'error', 'skip' or 'replace'`);
+  if (!['error', 'skip', 'replace'].includes(onConflict)) throw new UsageError(`onConflict must be 'error', 'skip' or 'replace'`);
   chunkSizeOf(options);
   const items = prepareAll(model, inputs);
   const ttlMs = String(model.options.ttl ? model.options.ttl * 1000 : 0);
@@ -199,7 +193,7 @@ export async function getMany<S extends TProperties>(
   model: ModelCore<S>, ids: readonly string[], options: GetManyOptions = {},
 ): Promise<(Rec<S> | null)[]> {
   const missing = options.missing ?? 'error';
-  if (!['error', 'skip', 'null'].includes(missing)) throw new RapyerError(`missing must be 'error', 'skip' or 'null'`);
+  if (!['error', 'skip', 'null'].includes(missing)) throw new UsageError(`missing must be 'error', 'skip' or 'null'`);
   const found: (Rec<S> | null)[] = new Array(ids.length).fill(null);
   await perChunk(model, ids.map(String), (id) => id, options, async (group, chunk, positions) => {
     const program: ProgramNode = {

@@ -7,6 +7,7 @@
  * own records, id set, indexes, expiry and meta keys; a record's shard is {@link shardOf} its id.
  * With one shard, or on a single node, keys stay `User:` / `{User}:`.
  */
+import { UsageError } from '../errors.js';
 
 /** FNV-1a (32 bits) of a string's UTF-8 bytes. */
 export function fnv1a(text: string): number {
@@ -47,7 +48,7 @@ export class KeySpace {
 
   private tag(shard: number): string {
     const tag = this.tags[shard];
-    if (tag === undefined) throw new RangeError(`${this.model} has no shard ${shard} (it has ${this.shards})`);
+    if (tag === undefined) throw new UsageError(`${this.model} has no shard ${shard} (it has ${this.shards})`);
     return tag;
   }
 

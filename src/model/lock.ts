@@ -13,7 +13,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { node, param, type ProgramNode } from '../ast/nodes.js';
 import * as decode from '../client/decode.js';
 import { runProgram } from '../client/run.js';
-import { LockTimeoutError, RapyerError } from '../errors.js';
+import { LockTimeoutError, UsageError } from '../errors.js';
 import type { ModelCore } from './contract.js';
 import type { LockOptions, Rec } from './types.js';
 
@@ -49,7 +49,7 @@ export function releaseProgram(key: string, token: string): ProgramNode {
 }
 
 const nonNegativeInteger = (name: string, value: number): number => {
-  if (!Number.isSafeInteger(value) || value < 0) throw new RapyerError(`${name} must be a non-negative integer, got ${value}`);
+  if (!Number.isSafeInteger(value) || value < 0) throw new UsageError(`${name} must be a non-negative integer, got ${value}`);
   return value;
 };
 
@@ -67,7 +67,7 @@ export async function withLock<S extends TProperties, T>(
 ): Promise<T> {
   const leaseMs = nonNegativeInteger('leaseMs', options.leaseMs ?? 10_000);
   const waitMs = nonNegativeInteger('waitMs', options.waitMs ?? 5_000);
-  if (leaseMs === 0) throw new RapyerError('leaseMs must be positive');
+  if (leaseMs === 0) throw new UsageError('leaseMs must be positive');
   const key = model.keys.lock(id);
   const token = randomUUID();
   const db = model.db;

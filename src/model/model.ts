@@ -8,10 +8,11 @@ import { node, param, paramList, type IndexRef, type ProgramNode, type RecordRef
 import { defaultDb, type Connection } from '../client/connection.js';
 import * as decode from '../client/decode.js';
 import { runProgram, type Explained } from '../client/run.js';
-import { NotFoundError, QueryError, RapyerError } from '../errors.js';
+import { NotFoundError, QueryError, ValidationError } from '../errors.js';
 import { checkIndexes, type CheckOptions, type IndexReport } from '../index/maintenance.js';
 import { Condition } from '../ops/condition.js';
-import { ObjectHandle, type Ctx } from '../ops/handles.js';
+import type { Ctx } from '../ops/field-handle.js';
+import { ObjectHandle } from '../ops/handles.js';
 import { Recorder, recording } from '../ops/recorder.js';
 import { Query } from '../query/query.js';
 import type { Raw } from '../schema/codec.js';
@@ -105,7 +106,9 @@ export class Model<S extends TProperties = TProperties> implements ModelCore<S> 
     const field = this.options.key;
     if (!field) return newId();
     const value = data[field];
-    if (value === undefined || value === null || value === '') throw new RapyerError(`key field "${field}" needs a value`);
+    if (value === undefined || value === null || value === '') {
+      throw new ValidationError(`${field}: the key field needs a value`, field, 'required');
+    }
     return String(value);
   }
 

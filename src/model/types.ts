@@ -6,10 +6,13 @@
 import type { Static, TArray, TObject, TProperties, TRecord, TSchema } from 'typebox';
 import type { Explained } from '../client/run.js';
 import type { Condition } from '../ops/condition.js';
-import type { Duration } from '../ops/handles.js';
 
 export type Mode = 'now' | 'pipe';
-type Ret<M extends Mode, T> = M extends 'now' ? Promise<T> : void;
+/** What a field operation returns: a promise of its result (immediate form), nothing in a pipeline. */
+export type Ret<M extends Mode, T> = M extends 'now' ? Promise<T> : void;
+
+/** A duration for date arithmetic: milliseconds, or parts that add up. */
+export interface Duration { days?: number; hours?: number; minutes?: number; seconds?: number; ms?: number }
 
 export type Data<S extends TProperties> = Static<TObject<S>>;
 

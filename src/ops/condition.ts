@@ -36,10 +36,10 @@ export class Condition {
   ifTrue(branch: Branch): ElseClause {
     const recorder = this.recorder ?? activeRecorder('ifTrue');
     const then = recorder.block(() => runBranch(branch));
-    const node = recorder.branch(this.expr, then);
+    const withElse = recorder.branch(this.expr, then);
     return {
       else(otherwise: Branch) {
-        node.else.push(...recorder.block(() => runBranch(otherwise)));
+        withElse(recorder.block(() => runBranch(otherwise)));
       },
     };
   }

@@ -2,8 +2,8 @@
  * The recorder: field handles and conditions push statement nodes here. A pipeline records a whole
  * program; the immediate form (`u.$`) runs each statement as soon as it is recorded.
  */
-import type { Expr, IfNode, Stmt } from '../ast/nodes.js';
-import { RapyerError } from '../errors.js';
+import { ifNode, type Expr, type Stmt } from '../ast/nodes.js';
+import { UsageError } from '../errors.js';
 import type { Raw } from '../schema/codec.js';
 
 /** Turns an op's raw result (and the updated record) into what the immediate call resolves to. */
@@ -26,7 +26,7 @@ export class Recorder {
 
   /** Records what `fn` records into a new block, and returns that block. */
   block(fn: () => void): Stmt[] {
-    if (this.runner) throw new RapyerError('conditions, branches and loops need a pipeline: use u.pipeline((p) => ...)');
+    if (this.runner) throw new UsageError('conditions, branches and loops need a pipeline: use u.pipeline((p) => ...)');
     this.stack.push([]);
     try {
       fn();
@@ -42,10 +42,10 @@ export class Recorder {
    * close() runs go into the loop, which close() then records.
    */
   openLoop(rec: number, field: string, objects: boolean, loop: number): () => void {
-    if (this.runner) throw new RapyerError('loops need a pipeline: use u.pipeline((p) => ...)');
+    if (this.runner) throw new UsageError('loops need a pipeline: use u.pipeline((p) => ...)');
     const depth = this.stack.push([]);
     return () => {
-      if (this.stack.length !== depth) throw new RapyerError('a loop body must close before its enclosing block');
+      if (this.stack.length !== depth) throw new UsageError('a loop body must close before its enclosing block');
       const body = this.stack.pop()!;
       this.emit({ kind: 'ForEach', rec, field, over: 'array', objects, loop, body }, () => undefined);
     };
@@ -59,10 +59,17 @@ export class Recorder {
     return this.stack[0];
   }
 
-  branch(cond: Expr, then: Stmt[]): IfNode & { else: Stmt[] } {
-    const node = { kind: 'If' as const, cond, then, else: [] as Stmt[] };
-    this.stack[this.stack.length - 1].push(node);
-    return node;
+  /**
+   * Records `if cond then ... end`; the returned function adds an else branch by replacing the
+   * recorded node (in the recorder's block, which is still open) with a new one: nodes are
+   * frozen when made and never change.
+   */
+  branch(cond: Expr, then: readonly Stmt[]): (otherwise: readonly Stmt[]) => void {
+    const block = this.stack[this.stack.length - 1];
+    const at = block.push(ifNode(cond, then, [])) - 1;
+    return (otherwise) => {
+      block[at] = ifNode(cond, then, otherwise);
+    };
   }
 }
 
@@ -80,6 +87,6 @@ export function recording<T>(recorder: Recorder, fn: () => T): T {
 }
 
 export function activeRecorder(what: string): Recorder {
-  if (!active) throw new RapyerError(`${what} can only be used inside a pipeline program`);
+  if (!active) throw new UsageError(`${what} can only be used inside a pipeline program`);
   return active;
 }

@@ -1,98 +1,116 @@
 /**
  * Fan-out of a query over the shards it targets: every shard runs the same script (same shape, its
  * own keys) in parallel, and the replies are merged here in the order one script would have
- * produced (a single shard's reply is that order already, and passes through unsorted) — the order of `q_sort` in lua/lib/query.lua: by the sort field's stored value (numbers
- * numerically, everything else bytewise; absent values last in both directions), ties and
- * unsorted queries by id (bytewise) in the sort direction.
+ * produced (a single shard's reply is that order already, and passes through unsorted) — the
+ * order of `q_before` in lua/lib/query.lua: by each sort key's stored value in its direction
+ * (numbers numerically, everything else bytewise; absent values last in both directions), then
+ * by id (bytewise) in the direction of the last key (ascending when unsorted).
+ *
+ * Streams page by cursor: each page of a shard asks for the matches after the last row it read
+ * (its sort values and id, see {@link cursorOf}), so rows written or deleted meanwhile shift no
+ * page.
  */
 import type { PageRow } from '../client/decode.js';
 
-export interface SortSpec {
+/** One sort key. */
+export interface SortKey {
   readonly field: string;
   readonly desc: boolean;
   /** Compare as numbers (Lua `tonumber`) rather than as bytes. */
   readonly numeric: boolean;
 }
 
+/** The sort keys of a query, in order (empty: by id). */
+export type SortSpec = readonly SortKey[];
+
 /** Replies carry text, or Buffers for models holding bytes: both are compared as UTF-8 bytes. */
 type Blob = Buffer | string;
 
-/** One match of one shard: its id, its stored hash (when the shard sent records) and its sort value. */
+/** One match of one shard: its id, its stored hash (when the shard sent records), its sort values and their stored text. */
 export interface Row {
   readonly id: Buffer;
   readonly flat?: Blob[];
-  readonly value: number | Buffer | null;
+  readonly values: readonly (number | Buffer | null)[];
+  readonly stored: readonly (Blob | null)[];
 }
 
-/** The stored value of `field` in a flat HGETALL reply, as `q_sort` compares it (null = absent). */
-export function sortValue(flat: readonly Blob[], field: string, numeric: boolean): number | Buffer | null {
-  for (let i = 0; i < flat.length; i += 2) {
-    if (String(flat[i]) !== field) continue;
-    const raw = flat[i + 1];
-    if (!numeric) return toBuffer(raw);
+/** The stored values of the sort keys in a flat HGETALL reply, as `q_sort_values` reads them (null = absent). */
+function sortValues(flat: readonly Blob[], keys: SortSpec): Pick<Row, 'values' | 'stored'> {
+  const at = new Map<string, Blob>();
+  for (let i = 0; i < flat.length; i += 2) at.set(String(flat[i]), flat[i + 1]);
+  const stored = keys.map((k) => at.get(k.field) ?? null);
+  const values = keys.map((k, i) => {
+    const raw = stored[i];
+    if (raw === null) return null;
+    if (!k.numeric) return toBuffer(raw);
     const text = String(raw).trim();
     const n = Number(text);
     return text === '' || Number.isNaN(n) ? null : n;
-  }
-  return null;
+  });
+  return { values, stored };
 }
 
-/** Rows of a shard's page of records; `sort`: the sort values a merge compares (none for one shard). */
-export function recordRows(page: readonly PageRow[], sort?: SortSpec): Row[] {
-  return page.map(({ id, flat }) => ({ id: toBuffer(id), flat, value: sort ? sortValue(flat, sort.field, sort.numeric) : null }));
+/** Rows of a shard's page of records, with the values of the sort keys (for a merge or a cursor). */
+export function recordRows(page: readonly PageRow[], keys: SortSpec): Row[] {
+  return page.map(({ id, flat }) => ({ id: toBuffer(id), flat, ...sortValues(flat, keys) }));
 }
 
 /** Rows of a shard's ids (a merge of them is in query order only when unsorted: ids are the order). */
 export function idRows(ids: readonly string[]): Row[] {
-  return ids.map((id) => ({ id: toBuffer(id), value: null }));
+  return ids.map((id) => ({ id: toBuffer(id), values: [], stored: [] }));
 }
 
 const toBuffer = (v: unknown): Buffer => (Buffer.isBuffer(v) ? v : Buffer.from(String(v), 'utf8'));
 
 /** The query order of two rows (negative: `a` first). */
-export function comparator(sort?: SortSpec): (a: Row, b: Row) => number {
-  const desc = sort?.desc ?? false;
+export function comparator(keys: SortSpec): (a: Row, b: Row) => number {
+  const idDesc = keys.at(-1)?.desc ?? false;
   return (a, b) => {
-    if (sort) {
-      const x = a.value;
-      const y = b.value;
-      if (x === null && y !== null) return 1;
-      if (y === null && x !== null) return -1;
-      if (x !== null && y !== null) {
-        const c = typeof x === 'number' ? x - (y as number) : Buffer.compare(x, y as Buffer);
-        if (c !== 0) return desc ? -Math.sign(c) : Math.sign(c);
-      }
+    for (let i = 0; i < keys.length; i++) {
+      const x = a.values[i];
+      const y = b.values[i];
+      if (x === null && y === null) continue;
+      if (x === null) return 1;
+      if (y === null) return -1;
+      const c = typeof x === 'number' ? Math.sign(x - (y as number)) : Buffer.compare(x, y as Buffer);
+      if (c !== 0) return keys[i].desc ? -c : c;
     }
     const c = Buffer.compare(a.id, b.id);
-    return desc ? -c : c;
+    return idDesc ? -c : c;
   };
 }
 
+/** A stream's cursor after `row`, as the query script reads it (`after`, see QueryNode). */
+export function cursorOf(row: Row): Blob[] {
+  return [...row.stored.flatMap((v): Blob[] => (v === null ? ['0', ''] : ['1', v])), row.id];
+}
+
 /** Merges per-shard lists (each already in query order) and keeps `offset … offset+limit`. */
-export function mergePage(lists: readonly Row[][], sort: SortSpec | undefined, offset: number, limit?: number): Row[] {
-  const all = lists.length === 1 ? lists[0] : lists.flat().sort(comparator(sort));
+export function mergePage(lists: readonly Row[][], keys: SortSpec, offset: number, limit?: number): Row[] {
+  const all = lists.length === 1 ? lists[0] : lists.flat().sort(comparator(keys));
   return all.slice(offset, limit === undefined ? undefined : offset + limit);
 }
 
 /**
- * Streams the merge of per-shard streams: `pageOf(shard, offset, size)` reads one page of one
- * shard (in query order); each shard is read a page at a time as its head is consumed, and the
- * smallest head goes next. No shard is asked for more than `need` rows in all.
+ * Streams the merge of per-shard streams: `pageOf(shard, after, size)` reads one page of one shard
+ * (in query order, after the row `after` when given); each shard is read a page at a time as its
+ * head is consumed, and the smallest head goes next. No shard is asked for more than `need` rows.
  */
 export async function* mergeStreams(
   shards: readonly number[],
-  pageOf: (shard: number, offset: number, size: number) => Promise<Row[]>,
-  sort: SortSpec | undefined,
+  pageOf: (shard: number, after: Row | undefined, size: number) => Promise<Row[]>,
+  keys: SortSpec,
   pageSize: number,
   need = Infinity,
 ): AsyncGenerator<Row> {
-  const cmp = comparator(sort);
-  const state = shards.map((shard) => ({ shard, rows: [] as Row[], pos: 0, read: 0, done: need <= 0 }));
+  const cmp = comparator(keys);
+  const state = shards.map((shard) => ({ shard, rows: [] as Row[], pos: 0, read: 0, last: undefined as Row | undefined, done: need <= 0 }));
   const refill = async (s: (typeof state)[number]): Promise<void> => {
     const size = Math.min(pageSize, need - s.read);
-    s.rows = await pageOf(s.shard, s.read, size);
+    s.rows = await pageOf(s.shard, s.last, size);
     s.pos = 0;
     s.read += s.rows.length;
+    s.last = s.rows.at(-1) ?? s.last;
     if (s.rows.length < size || s.read >= need) s.done = true;
   };
   for (;;) {

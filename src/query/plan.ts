@@ -4,7 +4,8 @@
  * live counts. Anything an index cannot narrow (ne, not, unindexed fields, field-to-field
  * comparisons) plans as a scan, and the script checks the full condition on every candidate.
  */
-import { node, type Expr, type IndexRef, type ParamNode, type PlanNode } from '../ast/nodes.js';
+import { SCAN_SLICE } from '../compile/query.js';
+import { node, type Expr, type IndexRef, type ParamNode, type PlanNode, type QuerySort } from '../ast/nodes.js';
 
 /** A model's indexes by field: value indexes (score or lexicographic) and word indexes (`search`). */
 export interface Indexes {
@@ -128,4 +129,18 @@ export function describePlan(p: PlanNode): string {
     case 'PlanScan': return 'scan of every id of the model (no index can narrow this condition)';
     case 'PlanIds': return `the ${p.ids.values.length} given ids`;
   }
+}
+
+/** How a query orders and pages its matches, for `explain()` (`walk`: the first key's score index, when a page may walk it). */
+export function describeSort(sort: readonly QuerySort[], walk: IndexRef | undefined, limited: boolean, scan: boolean): string {
+  const slices = scan ? `; the scan runs in slices of ${SCAN_SLICE} ids (one script each, in id order)` : '';
+  if (sort.length === 0) {
+    return limited && scan ? `in id order${slices}: a page stops after offset+limit matches` : `in id order${slices}`;
+  }
+  const keys = sort.map((k) => `${k.field} ${k.desc ? 'desc' : 'asc'}`).join(', ');
+  const order = `sort by ${keys}, then id ${sort.at(-1)!.desc ? 'desc' : 'asc'}`;
+  if (walk && limited) {
+    return `${order}: walks index ${walk.field} in order and stops after offset+limit matches${sort.length > 1 ? ' and the ties of the last one (sorted by the other keys on the server)' : ''}, unless the candidates are few enough to sort`;
+  }
+  return `${order}: every match sorted on the server, then paged${slices}${scan ? ', merged here' : ''}`;
 }

@@ -19,8 +19,9 @@ import type { Condition } from '../ops/condition.js';
 import { Recorder } from '../ops/recorder.js';
 import { luaTypeOf } from '../schema/facts.js';
 import { isScalar, specAt } from '../schema/spec.js';
-import { idRows, mergePage, mergeStreams, recordRows, type Row, type SortSpec } from './fanout.js';
-import { describePlan, indexesOf, isExact, planOf } from './plan.js';
+import { walkIndex } from '../compile/query.js';
+import { cursorOf, idRows, mergePage, mergeStreams, recordRows, type Row, type SortSpec } from './fanout.js';
+import { describePlan, describeSort, indexesOf, isExact, planOf } from './plan.js';
 
 export type Direction = 'asc' | 'desc';
 
@@ -32,7 +33,8 @@ export interface StreamOptions {
 }
 
 interface Options {
-  readonly sort?: { field: string; desc: boolean };
+  /** The sort keys, in order (empty: by id). */
+  readonly sort: readonly { field: string; desc: boolean }[];
   readonly offset: number;
   readonly limit?: number;
   /** Only these ids are candidates (bulk operations; see within). */
@@ -46,18 +48,37 @@ export class Query<S extends TProperties> implements AsyncIterable<Rec<S>> {
   constructor(
     private readonly model: ModelCore<S>,
     readonly condition: Condition,
-    private readonly options: Options = { offset: 0 },
+    private readonly options: Options = { offset: 0, sort: [] },
   ) {}
 
   private with(options: Partial<Options>): Query<S> {
     return new Query(this.model, this.condition, { ...this.options, ...options });
   }
 
-  sort(field: ScalarPath<S>, direction: Direction = 'asc'): Query<S> {
-    const spec = specAt(this.model.spec, field);
-    if (!spec || !isScalar(spec) || spec.kind === 'bytes') throw new QueryError(`cannot sort by "${field}": not a scalar field`);
+  /**
+   * Sorts by one field, or by several keys in order: `.sort('last')`, `.sort('age', 'desc')`,
+   * `.sort([['last', 'asc'], ['first', 'desc']])`; ties after the last key break by id (in the
+   * last key's direction). Replaces any earlier sort; {@link thenBy} adds a key.
+   */
+  sort(field: ScalarPath<S>, direction?: Direction): Query<S>;
+  sort(keys: readonly (readonly [ScalarPath<S>, Direction?])[]): Query<S>;
+  sort(fieldOrKeys: string | readonly (readonly [string, Direction?])[], direction: Direction = 'asc'): Query<S> {
+    const keys = typeof fieldOrKeys === 'string' ? [[fieldOrKeys, direction] as const] : fieldOrKeys;
+    if (!Array.isArray(keys) || keys.length === 0) throw new QueryError('sort needs a field or a non-empty list of [field, direction]');
+    return this.with({ sort: keys.map(([field, dir]) => this.sortKey(field, dir ?? 'asc')) });
+  }
+
+  /** Adds a sort key after the ones set by {@link sort}: `.sort('last').thenBy('first', 'desc')`. */
+  thenBy(field: ScalarPath<S>, direction: Direction = 'asc'): Query<S> {
+    if (this.options.sort.length === 0) throw new QueryError(`thenBy("${field}") needs a sort(...) before it`);
+    return this.with({ sort: [...this.options.sort, this.sortKey(field, direction)] });
+  }
+
+  private sortKey(field: string, direction: Direction): { field: string; desc: boolean } {
+    const spec = typeof field === 'string' ? specAt(this.model.spec, field) : undefined;
+    if (!spec || !isScalar(spec) || spec.kind === 'bytes') throw new QueryError(`cannot sort by "${String(field)}": not a scalar field`);
     if (direction !== 'asc' && direction !== 'desc') throw new QueryError(`sort direction must be 'asc' or 'desc'`);
-    return this.with({ sort: { field, desc: direction === 'desc' } });
+    return { field, desc: direction === 'desc' };
   }
 
   offset(n: number): Query<S> {
@@ -80,12 +101,22 @@ export class Query<S extends TProperties> implements AsyncIterable<Rec<S>> {
     return this.model.keys.shards;
   }
 
-  private get sortSpec(): SortSpec | undefined {
-    const sort = this.options.sort;
-    return sort && { field: sort.field, desc: sort.desc, numeric: luaTypeOf(specAt(this.model.spec, sort.field)!) === 'num' };
+  private get sortSpec(): SortSpec {
+    return this.options.sort.map(({ field, desc }) => ({ field, desc, numeric: luaTypeOf(specAt(this.model.spec, field)!) === 'num' }));
   }
 
-  private node(action: QueryNode['action'], body: readonly Stmt[] = [], page?: { offset: number; limit?: number }, shard = 0): QueryNode {
+  /**
+   * Whether reads run as a scan in slices (no index narrows the condition): one script per
+   * SCAN_SLICE ids, in id order, so no script holds Redis for long. Update and delete by query stay
+   * one script per shard, to stay all or nothing.
+   */
+  private get sliced(): boolean {
+    return !this.options.ids && planOf(this.condition.expr, indexesOf(this.model.shardKeys(0).ix)).kind === 'PlanScan';
+  }
+
+  private node(
+    action: QueryNode['action'], body: readonly Stmt[] = [], page?: { offset: number; limit?: number }, shard = 0, after?: Row, slice?: string,
+  ): QueryNode {
     const { offset, limit } = page ?? this.options;
     const keys = this.model.shardKeys(shard);
     const indexes = indexesOf(keys.ix);
@@ -104,6 +135,8 @@ export class Query<S extends TProperties> implements AsyncIterable<Rec<S>> {
       exact: !this.options.ids && isExact(this.condition.expr, indexes),
       filter: this.condition.expr,
       sort: this.sortSpec,
+      after: paramList(after ? cursorOf(after) : []),
+      ...(slice !== undefined && { slice: param(slice) }),
       offset: param(String(offset)),
       limit: param(limit === undefined ? '' : String(limit)),
       action,
@@ -119,12 +152,36 @@ export class Query<S extends TProperties> implements AsyncIterable<Rec<S>> {
     return all.filter((shard) => held.has(shard));
   }
 
-  /** Runs `action` on each target shard in parallel, one script each; the decoded replies in shard order. */
+  /**
+   * Runs `action` on each target shard in parallel, one script each (or, for the reads of a sliced
+   * scan, one per slice in turn); the decoded replies in shard (and slice) order.
+   */
   private async fanOut<T>(
     action: QueryNode['action'], as: decode.Decoder<T>, body: readonly Stmt[] = [], page?: { offset: number; limit?: number },
   ): Promise<T[]> {
     await ensureIndexes(this.model);
+    if (this.sliced && action !== 'update' && action !== 'delete') {
+      return (await Promise.all(this.targetShards().map((shard) => this.slices(shard, action, as, page)))).flat();
+    }
     return Promise.all(this.targetShards().map((shard) => runProgram(this.model.db, this.node(action, body, page, shard), as)));
+  }
+
+  /**
+   * The slices of a scan on one shard, in id order, each one script. An unsorted page stops once
+   * it holds offset+limit matches (ids are its order); anything else reads every slice.
+   */
+  private async slices<T>(shard: number, action: QueryNode['action'], as: decode.Decoder<T>, page?: { offset: number; limit?: number }, after?: Row): Promise<T[]> {
+    const need = page?.limit === undefined || this.options.sort.length > 0 ? Infinity : page.offset + page.limit;
+    const parts: T[] = [];
+    let found = 0;
+    let from = after && this.options.sort.length === 0 ? String(after.id) : '';
+    do {
+      const { next, value } = await runProgram(this.model.db, this.node(action, [], page, shard, after, from), decode.slice(as));
+      parts.push(value);
+      found += Array.isArray(value) ? value.length : 0;
+      from = next;
+    } while (from !== '' && found < need);
+    return parts;
   }
 
   /** The sum of every target shard's count (count, update, delete). */
@@ -132,11 +189,15 @@ export class Query<S extends TProperties> implements AsyncIterable<Rec<S>> {
     return (await this.fanOut(action, decode.count, body)).reduce((n, c) => n + c, 0);
   }
 
-  /** One shard's matches `offset … offset+size` in query order, with their records. */
-  private async shardPage(shard: number, offset: number, size: number, merged: boolean): Promise<Row[]> {
+  /** One shard's matches `offset … offset+size` (after the row `after`, when given) in query order, with their records and sort values. */
+  private async shardPage(shard: number, offset: number, size: number, after?: Row): Promise<Row[]> {
     await ensureIndexes(this.model);
-    const page = await runProgram(this.model.db, this.node('records', [], { offset, limit: size }, shard), decode.page);
-    return recordRows(page, merged ? this.sortSpec : undefined);
+    if (this.sliced) {
+      const parts = await this.slices(shard, 'records', decode.page, { offset: 0, limit: offset + size }, after);
+      return mergePage(parts.map((p) => recordRows(p, this.sortSpec)), this.sortSpec, offset, size);
+    }
+    const page = await runProgram(this.model.db, this.node('records', [], { offset, limit: size }, shard, after), decode.page);
+    return recordRows(page, this.sortSpec);
   }
 
   /**
@@ -144,15 +205,15 @@ export class Query<S extends TProperties> implements AsyncIterable<Rec<S>> {
    * return their first offset+limit matches (which hold every row of the merged page), merged here.
    */
   private async rows(offset: number, limit: number | undefined, idsOnly: boolean): Promise<Row[]> {
-    const merged = this.targetShards().length > 1;
+    const merged = this.targetShards().length > 1 || this.sliced;
     const page = merged ? { offset: 0, limit: limit === undefined ? undefined : offset + limit } : { offset, limit };
     const skip = merged ? offset : 0;
     // ids carry no sort value: a sorted merge needs the records
-    if (idsOnly && !(merged && this.options.sort)) {
+    if (idsOnly && !(merged && this.options.sort.length > 0)) {
       return mergePage((await this.fanOut('ids', decode.ids, [], page)).map(idRows), this.sortSpec, skip, limit);
     }
     const pages = await this.fanOut('records', decode.page, [], page);
-    return mergePage(pages.map((p) => recordRows(p, merged ? this.sortSpec : undefined)), this.sortSpec, skip, limit);
+    return mergePage(pages.map((p) => recordRows(p, merged ? this.sortSpec : [])), this.sortSpec, skip, limit);
   }
 
   private wrapRow(row: Row): Rec<S> {
@@ -204,16 +265,21 @@ export class Query<S extends TProperties> implements AsyncIterable<Rec<S>> {
   }
 
   /**
-   * The plan (which indexes can narrow the query, or a scan) and the script, without running it.
+   * The plan (which indexes can narrow the query, or a scan; with a sort or a limit, also how the
+   * matches are ordered and where a page stops: `order`) and the script, without running it.
    * On a sharded model the script shown is shard 0's; every shard runs the same one on its keys.
    */
-  explain(): { plan: string; scan: boolean; shards: number; lua: string; keys: readonly string[]; argv: readonly unknown[] } {
+  explain(): { plan: string; order: string; scan: boolean; shards: number; lua: string; keys: readonly string[]; argv: readonly unknown[] } {
     const q = this.node('records');
     const { lua, keys, argv } = explainProgram(q);
     const plan = describePlan(q.plan);
+    const limited = this.options.limit !== undefined;
+    const order = describeSort(q.sort, walkIndex(q), limited, q.plan.kind === 'PlanScan');
     const shards = this.shards;
     const fan = shards > 1 ? `fan-out over ${shards} shards (one script each, in parallel; merged in query order): ` : '';
-    return { plan: fan + plan, scan: plan.includes('scan'), shards, lua, keys, argv };
+    // the order joins the plan when it changes the work: a sort, or a page that can stop early
+    const full = q.sort.length > 0 || limited ? `${plan}; ${order}` : plan;
+    return { plan: fan + full, order, scan: plan.includes('scan'), shards, lua, keys, argv };
   }
 
   /** `for await (const u of query)`: {@link stream} with pages of 500. */
@@ -238,13 +304,14 @@ export class Query<S extends TProperties> implements AsyncIterable<Rec<S>> {
    */
   private async *pages(pageSize: number, signal?: AbortSignal): AsyncGenerator<Rec<S>> {
     const shards = this.targetShards();
-    const merged = shards.length > 1;
+    const merged = shards.length > 1 || this.sliced;
     const start = merged ? 0 : this.options.offset;
     const skip = this.options.offset - start;
     const need = this.options.limit === undefined ? Infinity : skip + this.options.limit;
-    const pageOf = async (shard: number, offset: number, size: number): Promise<Row[]> => {
+    // the first page of a shard starts at `start`; the next ones after the last row read (a cursor)
+    const pageOf = async (shard: number, after: Row | undefined, size: number): Promise<Row[]> => {
       signal?.throwIfAborted();
-      return this.shardPage(shard, start + offset, size, merged);
+      return this.shardPage(shard, after ? 0 : start, size, after);
     };
     let i = 0;
     for await (const row of mergeStreams(shards, pageOf, this.sortSpec, pageSize, need)) {

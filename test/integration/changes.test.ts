@@ -7,7 +7,7 @@
 import { expect } from 'chai';
 import { Type } from 'typebox';
 import {
-  AbortError, ConflictError, NotFoundError, SchemaError, UniqueViolationError, ValidationError, abort, defineModel,
+  AbortError, ConflictError, NotFoundError, SchemaError, UniqueViolationError, UsageError, ValidationError, abort, defineModel,
   type Change, type ChangesOptions,
 } from '../../src/index.js';
 import { spawn } from 'node:child_process';
@@ -157,8 +157,9 @@ describe('change streams', () => {
     expect(await raw.exists(streamKey('ChPlain'))).to.equal(0);
     expect(() => Plain.changes()).to.throw(SchemaError);
     expect(() => defineModel('ChBad', shape, { changes: { maxLen: 0 } })).to.throw(SchemaError);
-    expect(() => User.changes({ from: 'later' })).to.throw(/from must be/);
-    expect(() => User.changes({ group: 'g' })).to.throw(/consumer/);
+    expect(() => User.changes({ from: 'later' })).to.throw(UsageError, /from must be/);
+    expect(() => User.changes({ group: 'g' })).to.throw(UsageError, /consumer/);
+    expect(() => User.changes({ group: 'g', consumer: 'c', claimAfterMs: 0 })).to.throw(UsageError, /claimAfterMs/);
   });
 
   it('trims the stream to about maxLen', async () => {
@@ -204,6 +205,24 @@ describe('change streams', () => {
     await reading;
     expect(seen).to.deep.equal([]);
     await blockedReader(streamKey('ChUser'), 0);
+  });
+
+  it('a reader whose connection is killed while it waits reconnects and loses nothing', async () => {
+    const stop = new AbortController();
+    const seen: Change[] = [];
+    const reading = (async () => {
+      for await (const c of User.changes({ from: '$', signal: stop.signal })) {
+        seen.push(c);
+        stop.abort();
+      }
+    })();
+    const node = await nodeOf(streamKey('ChUser'));
+    await blockedReader(streamKey('ChUser'));
+    const reader = /id=(\d+) [^\n]*cmd=xread/.exec(await node.clientList().then((l) => l.map((c) => `id=${c.id} cmd=${c.cmd}`).join('\n')))!;
+    await node.sendCommand(['CLIENT', 'KILL', 'ID', reader[1]]);
+    const a = await User.create({ name: 'after-kill' });
+    await reading;
+    expect(seen.map(brief)).to.deep.equal([['create', a.id, 1, ['name', 'score', 'tags', 'notes']]]);
   });
 
   it('two consumers of one group share the events, each delivered once', async () => {
@@ -339,11 +358,14 @@ async function pendingCount(model: typeof Job, group: string): Promise<number> {
   return n;
 }
 
+/** The client of the node serving `key`. */
+async function nodeOf(key: string): Promise<typeof raw> {
+  return onCluster ? (raw as unknown as { getNodeClientForKey(k: string): Promise<typeof raw> }).getNodeClientForKey(key) : raw;
+}
+
 /** Resolves once `count` clients (default: at least one) are blocked on the node that serves `key` (asks the server). */
 async function blockedReader(key: string, count?: number): Promise<void> {
-  const node = onCluster
-    ? await (raw as unknown as { getNodeClientForKey(k: string): Promise<typeof raw> }).getNodeClientForKey(key)
-    : raw;
+  const node = await nodeOf(key);
   for (;;) {
     const blocked = Number(/blocked_clients:(\d+)/.exec(await node.info('clients'))![1]);
     if (count === undefined ? blocked > 0 : blocked === count) return;

@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import { Type } from 'typebox';
 import { UniqueViolationError, defineModel } from '../../src/index.js';
 import { prefix, raw } from '../helpers/redis.js';
+import { until } from '../helpers/until.js';
 
 const shape = {
   name: Type.String(),
@@ -9,8 +10,6 @@ const shape = {
   age: Type.Integer({ default: 0 }),
   city: Type.String({ default: 'Paris' }),
 };
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('indexes: unique, TTL, checks and builds', function () {
   this.timeout(30_000);
@@ -36,13 +35,13 @@ describe('indexes: unique, TTL, checks and builds', function () {
 
   it('expired records never appear in find or count, and their entries are swept', async () => {
     const Session = defineModel('IxSession', shape, { indexes: ['age', 'city'], unique: ['email'], ttl: 1 });
-    await Session.create({ name: 's1', email: 's1@x', age: 5 });
+    const gone = await Session.create({ name: 's1', email: 's1@x', age: 5 });
     const keep = await Session.create({ name: 's2', email: 's2@x', age: 5 });
     await keep.expire(60);
     const short = await User.create({ name: 'u', email: 'u@x', age: 5 });
     await short.expire(1);
     expect(await Session.find((u) => u.age.eq(5)).count()).to.equal(2);
-    await sleep(1300);
+    await until('Redis expired both records', async () => (await raw.exists([gone.key, short.key])) === 0);
     expect(await Session.find((u) => u.age.eq(5)).count()).to.equal(1);
     expect((await Session.find((u) => u.city.eq('Paris')).toArray()).map((r) => r.id)).to.deep.equal([keep.id]);
     expect(await User.find((u) => u.age.eq(5)).count()).to.equal(0);

@@ -1,10 +1,11 @@
 import { expect } from 'chai';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Type } from 'typebox';
-import { LockTimeoutError, NotFoundError, connect, defineModel, type Connection } from '../../src/index.js';
+import { LockTimeoutError, NotFoundError, UsageError, connect, defineModel, type Connection } from '../../src/index.js';
 import { compile } from '../../src/compile/compiler.js';
 import { acquireProgram, releaseProgram } from '../../src/model/lock.js';
 import { connectOptions, prefix, raw } from '../helpers/redis.js';
+import { until } from '../helpers/until.js';
 
 const Counter = defineModel('Counter', { n: Type.Integer({ default: 0 }), note: Type.String({ default: '' }) });
 
@@ -136,8 +137,10 @@ describe('locks', () => {
     const firstIn = gate();
     const firstDone = gate();
     const first = u.lock(async () => {
+      const token = await raw.get(key);
       firstIn.open();
-      await sleep(250); // outlives its 100 ms lease
+      // outlives its 100 ms lease: holds on until the server shows the lock taken by another
+      await until('another holder took the lock', async () => ![token, null].includes(await raw.get(key)));
     }, { leaseMs: 100 }).finally(firstDone.open);
     await firstIn.opened;
     const db = await connect(connectOptions);
@@ -170,8 +173,8 @@ describe('locks', () => {
 
   it('rejects bad options before touching Redis', async () => {
     const u = await Counter.create({});
-    expect(await rejection(u.lock(() => 1, { leaseMs: 0 }))).to.be.instanceOf(Error);
-    expect(await rejection(u.lock(() => 1, { waitMs: -1 }))).to.be.instanceOf(Error);
+    expect(await rejection(u.lock(() => 1, { leaseMs: 0 }))).to.be.instanceOf(UsageError);
+    expect(await rejection(u.lock(() => 1, { waitMs: -1 }))).to.be.instanceOf(UsageError);
     expect(await raw.exists(`${prefix('Counter')}#lock:${u.id}`)).to.equal(0);
   });
 });

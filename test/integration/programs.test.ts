@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { RESP_TYPES } from 'redis';
 import { Type } from 'typebox';
-import { AbortError, abort, and, connect, defineModel, not, or } from '../../src/index.js';
+import { AbortError, UsageError, abort, and, connect, defineModel, not, or } from '../../src/index.js';
 import { connectOptions, db, raw } from '../helpers/redis.js';
 
 const Account = defineModel('Account', {
@@ -55,6 +55,12 @@ describe('conditions, loops and transactions', () => {
     expect(err).to.be.instanceOf(AbortError);
     expect((err as Error).message).to.equal('too poor');
     expect(await dump(a.key)).to.deep.equal(before);
+  });
+
+  it('pipeline-only constructs outside a pipeline raise UsageError', async () => {
+    const u = await Account.create({ owner: 'x', balance: 1 });
+    expect(() => abort('no')).to.throw(UsageError);
+    expect(() => u.$.balance.gt(0).ifTrue(() => undefined)).to.throw(UsageError);
   });
 
   it('a loop that removes every other element', async () => {

@@ -75,6 +75,11 @@ export async function misuse(): Promise<void> {
   // @ts-expect-error: direction is 'asc' or 'desc'
   User.find((x) => x.age.gt(1)).sort('age', 'down');
   User.find((x) => x.age.gt(1)).sort('address.city', 'desc');
+  // @ts-expect-error: sort keys in a list are field paths too
+  User.find((x) => x.age.gt(1)).sort([['nope', 'asc']]);
+  // @ts-expect-error: thenBy takes a field path
+  User.find((x) => x.age.gt(1)).sort('age').thenBy('nope');
+  User.find((x) => x.age.gt(1)).sort([['age', 'desc'], ['address.city']]).thenBy('name');
 
   // comparisons: the operand has the field's type
   // @ts-expect-error: a number compared with a string

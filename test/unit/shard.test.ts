@@ -1,9 +1,9 @@
 import { expect } from 'chai';
 import { Type } from 'typebox';
 import { slot } from '../../src/client/slot.js';
-import { defineModel, SchemaError } from '../../src/index.js';
+import { defineModel, SchemaError, UsageError } from '../../src/index.js';
 import { fnv1a, KeySpace, shardOf } from '../../src/model/keys.js';
-import { comparator, mergePage, mergeStreams, sortValue, type Row } from '../../src/query/fanout.js';
+import { comparator, cursorOf, mergePage, mergeStreams, type Row } from '../../src/query/fanout.js';
 
 describe('shards', () => {
   it('FNV-1a has its published check values', () => {
@@ -49,7 +49,7 @@ describe('shards', () => {
     expect(sharded.meta(0)).to.equal('{User:0}#meta');
     expect(sharded.recordPrefix(7)).to.equal('{User:7}:');
     expect(slot(sharded.record(id))).to.equal(slot(sharded.ids(s)));
-    expect(() => sharded.ids(16)).to.throw(RangeError);
+    expect(() => sharded.ids(16)).to.throw(UsageError);
     const single = new KeySpace('User', false, 16);
     expect([single.shards, single.record(id), single.ids(), single.index('age')]).to.deep.equal([1, `User:${id}`, 'User#ids', 'User#idx:age']);
     const one = new KeySpace('User', true, 1);
@@ -63,38 +63,41 @@ describe('shards', () => {
     expect(() => defineModel('U4', { e: Type.String() }, { unique: ['e'], shards: 1 })).to.not.throw();
   });
 
-  it('merges shard replies in q_sort order: value (absent last), then id, in the sort direction', () => {
-    const row = (id: string, value: number | string | null): Row => ({
-      id: Buffer.from(id), value: typeof value === 'string' ? Buffer.from(value) : value,
+  it('merges shard replies in q_before order: each key (absent last), then id in the last key\'s direction', () => {
+    const row = (id: string, ...values: (number | string | null)[]): Row => ({
+      id: Buffer.from(id),
+      values: values.map((v) => (typeof v === 'string' ? Buffer.from(v) : v)),
+      stored: values.map((v) => (v === null ? null : String(v))),
     });
     const num = { field: 'n', desc: false, numeric: true };
     const ids = (rows: Row[]) => rows.map((r) => String(r.id));
     const lists = [[row('a', 2), row('d', 10), row('e', null)], [row('b', 2), row('c', 9), row('f', null)]];
-    expect(ids(mergePage(lists, num, 0))).to.deep.equal(['a', 'b', 'c', 'd', 'e', 'f']);
-    expect(ids(mergePage(lists.map((l) => [...l].reverse()), { ...num, desc: true }, 0))).to.deep.equal(['d', 'c', 'b', 'a', 'f', 'e']);
-    expect(ids(mergePage(lists, num, 1, 3))).to.deep.equal(['b', 'c', 'd']);
+    expect(ids(mergePage(lists, [num], 0))).to.deep.equal(['a', 'b', 'c', 'd', 'e', 'f']);
+    expect(ids(mergePage(lists.map((l) => [...l].reverse()), [{ ...num, desc: true }], 0))).to.deep.equal(['d', 'c', 'b', 'a', 'f', 'e']);
+    expect(ids(mergePage(lists, [num], 1, 3))).to.deep.equal(['b', 'c', 'd']);
     // bytewise strings: 'B' < 'a' < 'é'
     const str = { field: 's', desc: false, numeric: false };
-    expect([row('1', 'é'), row('2', 'a'), row('3', 'B')].sort(comparator(str)).map((r) => String(r.id))).to.deep.equal(['3', '2', '1']);
+    expect([row('1', 'é'), row('2', 'a'), row('3', 'B')].sort(comparator([str])).map((r) => String(r.id))).to.deep.equal(['3', '2', '1']);
+    // several keys: the second decides ties of the first; ids follow the last key's direction
+    const two = [num, { ...str, desc: true }];
+    const rows = [row('a', 1, 'x'), row('b', 1, 'y'), row('c', 0, 'x'), row('d', 1, 'y'), row('e', 1, null)];
+    expect(ids([...rows].sort(comparator(two)))).to.deep.equal(['c', 'd', 'b', 'a', 'e']);
     // unsorted: by id
-    expect(ids(mergePage([[row('b', null)], [row('a', null), row('c', null)]], undefined, 0))).to.deep.equal(['a', 'b', 'c']);
-    const flat = ['#v', '1', 'n', '10', 's', 'x'].map((x) => Buffer.from(x));
-    expect([sortValue(flat, 'n', true), String(sortValue(flat, 's', false)), sortValue(flat, 'm', true)]).to.deep.equal([10, 'x', null]);
-    const text = ['#v', '1', 'n', '10', 's', 'x'];
-    expect([sortValue(text, 'n', true), String(sortValue(text, 's', false)), sortValue(text, 'm', true)]).to.deep.equal([10, 'x', null]);
+    expect(ids(mergePage([[row('b')], [row('a'), row('c')]], [], 0))).to.deep.equal(['a', 'b', 'c']);
+    expect(cursorOf(row('k', 3, null)).map(String)).to.deep.equal(['1', '3', '0', '', 'k']);
   });
 
-  it('streams the merge of shards read a page at a time', async () => {
+  it('streams the merge of shards read a page at a time, each page after the last row read', async () => {
     const shards = [[1, 4, 7, 10, 13], [2, 5, 8], [], [3, 6, 9, 11, 12, 14, 15]].map((l) => l.map((n) => String(n).padStart(2, '0')));
     const reads: string[] = [];
-    const pageOf = async (shard: number, offset: number, size: number): Promise<Row[]> => {
-      reads.push(`${shard}@${offset}`);
-      return shards[shard].slice(offset, offset + size).map((id) => ({ id: Buffer.from(id), value: null }));
+    const pageOf = async (shard: number, after: Row | undefined, size: number): Promise<Row[]> => {
+      reads.push(`${shard}@${after ? String(after.id) : '-'}`);
+      return shards[shard].filter((id) => !after || id > String(after.id)).slice(0, size).map((id) => ({ id: Buffer.from(id), values: [], stored: [] }));
     };
     const out: string[] = [];
-    for await (const row of mergeStreams([0, 1, 2, 3], pageOf, undefined, 2)) out.push(String(row.id));
+    for await (const row of mergeStreams([0, 1, 2, 3], pageOf, [], 2)) out.push(String(row.id));
     expect(out).to.deep.equal(Array.from({ length: 15 }, (_, i) => String(i + 1).padStart(2, '0')));
-    expect(reads).to.include.members(['0@0', '0@2', '0@4', '1@0', '1@2', '2@0', '3@6']);
-    expect(reads.filter((r) => r.startsWith('2@'))).to.deep.equal(['2@0']);
+    expect(reads).to.include.members(['0@-', '0@04', '0@10', '1@-', '1@05', '2@-', '3@11']);
+    expect(reads.filter((r) => r.startsWith('2@'))).to.deep.equal(['2@-']);
   });
 });

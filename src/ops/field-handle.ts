@@ -1,0 +1,156 @@
+/**
+ * The base handles: a value a condition can compare or compute with (`ValueHandle`), and a stored
+ * field whose operations record FieldOp statements (`FieldHandle`). Values are validated and
+ * encoded as they are recorded (Drizzle-style). The classes implement the handle types of
+ * src/model/types.ts, so the two cannot drift apart.
+ */
+import {
+  fieldOp, node, param, paramList, type ArithOp, type CompareOp, type Expr, type FieldOpNode, type FieldOps, type FieldOpTarget,
+} from '../ast/nodes.js';
+import { OperationError } from '../errors.js';
+import type { FieldH, Mode, Ret, ValueH } from '../model/types.js';
+import { decodeScalar, encodeScalar, type Raw } from '../schema/codec.js';
+import { constraintsOf, luaTypeOf } from '../schema/facts.js';
+import type { FieldSpec, ScalarSpec } from '../schema/spec.js';
+import { validate } from '../schema/validate.js';
+import { Condition } from './condition.js';
+import type { Recorder, ResultDecoder } from './recorder.js';
+
+export interface Ctx {
+  readonly recorder: Recorder;
+  /** 1-based index of the record in the program. */
+  readonly rec: number;
+  /** The local record the immediate form updates (and reads results from). */
+  readonly data: () => Record<string, unknown>;
+}
+
+const pathGet = (data: Record<string, unknown>, path: string): unknown =>
+  path.split('.').reduce<unknown>((o, k) => (o == null ? undefined : (o as Record<string, unknown>)[k]), data);
+
+/** A value handle: something a condition can compare (a field, a loop item, an element). */
+export class ValueHandle<T = unknown> implements ValueH<T> {
+  constructor(protected readonly ctx: Ctx, readonly spec: FieldSpec, readonly expr: Expr) {}
+
+  /** A literal or another handle, as an expression of this handle's type. */
+  protected operand(v: unknown): Expr {
+    if (v instanceof ValueHandle) return v.expr;
+    if (v === null || v === undefined) return param(null);
+    validate({ ...this.spec, optional: false, nullable: false } as FieldSpec, v, this.spec.path || 'value');
+    return param(encodeScalar(this.spec as ScalarSpec, v), luaTypeOf(this.spec));
+  }
+
+  protected compare(op: CompareOp, v: unknown): Condition {
+    return new Condition(node({ kind: 'Compare', op, left: this.expr, right: this.operand(v) }), this.ctx.recorder);
+  }
+
+  eq(v: unknown): Condition { return this.compare('eq', v); }
+  ne(v: unknown): Condition { return this.compare('ne', v); }
+  gt(v: unknown): Condition { return this.compare('gt', v); }
+  gte(v: unknown): Condition { return this.compare('gte', v); }
+  lt(v: unknown): Condition { return this.compare('lt', v); }
+  lte(v: unknown): Condition { return this.compare('lte', v); }
+
+  /** a <= value <= b */
+  between(a: unknown, b: unknown): Condition {
+    return this.gte(a).and(this.lte(b));
+  }
+
+  in(values: readonly unknown[]): Condition {
+    const raws = values.map((v) => {
+      validate({ ...this.spec, optional: false, nullable: false } as FieldSpec, v, this.spec.path || 'value');
+      return encodeScalar(this.spec as ScalarSpec, v);
+    });
+    return new Condition(node({ kind: 'In', value: this.expr, list: paramList(raws), as: luaTypeOf(this.spec) }), this.ctx.recorder);
+  }
+
+  // Computed values (evaluated by the script): p.total.set(p.price.times(p.qty))
+  private arith<R>(op: ArithOp, other: unknown): ValueHandle<R> {
+    const right = other instanceof ValueHandle ? other.expr
+      : op === 'concat' ? param(text(other), 'str') : param(String(finite(other, op)), 'num');
+    const spec: FieldSpec = op === 'concat'
+      ? { kind: 'string', path: this.spec.path, optional: false, nullable: false, hasDefault: false }
+      : { kind: 'number', path: this.spec.path, optional: false, nullable: false, hasDefault: false };
+    return new ValueHandle<R>(this.ctx, spec, node({ kind: 'Arith', op, left: this.expr, right }));
+  }
+  plus(x: number | ValueHandle): ValueHandle<number> { return this.arith<number>('add', x); }
+  minus(x: number | ValueHandle): ValueHandle<number> { return this.arith<number>('sub', x); }
+  times(x: number | ValueHandle): ValueHandle<number> { return this.arith<number>('mul', x); }
+  dividedBy(x: number | ValueHandle): ValueHandle<number> { return this.arith<number>('div', x); }
+  /** Floor division: the integer part towards minus infinity. */
+  floorDiv(x: number | ValueHandle): ValueHandle<number> { return this.arith<number>('floordiv', x); }
+  modulo(x: number | ValueHandle): ValueHandle<number> { return this.arith<number>('mod', x); }
+  power(x: number | ValueHandle): ValueHandle<number> { return this.arith<number>('pow', x); }
+  /** The smaller of this value and x (clamps from above). */
+  atMost(x: number | ValueHandle): ValueHandle<number> { return this.arith<number>('min', x); }
+  /** The larger of this value and x (clamps from below). */
+  atLeast(x: number | ValueHandle): ValueHandle<number> { return this.arith<number>('max', x); }
+  concat(x: string | ValueHandle): ValueHandle<string> { return this.arith<string>('concat', x); }
+
+  startsWith(prefix: string | ValueHandle): Condition {
+    const p = prefix instanceof ValueHandle ? prefix.expr : param(prefix, 'str');
+    return new Condition(node({ kind: 'StartsWith', value: this.expr, prefix: p }), this.ctx.recorder);
+  }
+}
+
+/** A handle on a stored field: operations record FieldOp statements. */
+export class FieldHandle<T = unknown, M extends Mode = Mode> extends ValueHandle<T> implements FieldH<T, M> {
+  /** `within`: the nearest enclosing object that may be absent; writing into it while absent would leave a partial object. */
+  constructor(ctx: Ctx, spec: FieldSpec, protected readonly within?: string) {
+    super(ctx, spec, node({ kind: 'Field', rec: ctx.rec, field: spec.path, as: luaTypeOf(spec) }));
+  }
+
+  private get guard(): { within?: string } {
+    return this.within === undefined ? {} : { within: this.within };
+  }
+
+  /**
+   * Records one field operation; `R` is what the immediate form resolves to (the type the handle
+   * types of src/model/types.ts promise, which `decode` produces). Pipelines get nothing back.
+   */
+  protected op<R, O extends FieldOpTarget = FieldOpTarget>(
+    target: O, op: FieldOps[O], args: Expr[], decode: ResultDecoder, eq?: FieldOpNode['eq'],
+  ): Ret<M, R> {
+    const stmt = fieldOp<O>({
+      rec: this.ctx.rec, target, op, field: this.spec.path,
+      args: Object.freeze(args), check: Object.freeze(constraintsOf(this.spec)), ...(eq ? { eq } : {}), ...this.guard,
+    });
+    return this.ctx.recorder.emit(stmt, decode) as Ret<M, R>;
+  }
+
+  protected current(): unknown {
+    return pathGet(this.ctx.data(), this.spec.path);
+  }
+
+  protected scalarResult = (raw: Raw | null): unknown => (raw === null ? undefined : decodeScalar(this.spec as ScalarSpec, raw));
+
+  /** Sets the field: a value (validated now; `null` for nullable fields) or a computed value (checked by the script). */
+  set(value: unknown): Ret<M, T> {
+    if (value instanceof ValueHandle) {
+      const as = luaTypeOf(this.spec) === 'num' ? 'n' : luaTypeOf(this.spec) === 'bool' ? 'b' : 's';
+      return this.ctx.recorder.emit(node({
+        kind: 'SetComputed', rec: this.ctx.rec, field: this.spec.path, value: value.expr, as,
+        check: Object.freeze(constraintsOf(this.spec)), ...this.guard,
+      }), this.scalarResult) as Ret<M, T>;
+    }
+    validate(this.spec, value, this.spec.path);
+    if (value === null) return this.op<T>('scalar', 'setNull', [], () => null);
+    return this.op<T>('scalar', 'set', [param(encodeScalar(this.spec as ScalarSpec, value))], this.scalarResult);
+  }
+}
+
+export const finite = (n: unknown, what: string): number => {
+  if (typeof n !== 'number' || !Number.isFinite(n)) throw new OperationError(`${what}: expected a finite number, got ${String(n)}`);
+  return n;
+};
+
+/** Indices, offsets, lengths and counts: Lua would silently truncate or misuse a fraction. */
+export const integer = (n: unknown, what: string): number => {
+  const v = finite(n, what);
+  if (!Number.isInteger(v)) throw new OperationError(`${what}: expected an integer, got ${v}`);
+  return v;
+};
+
+export const text = (s: unknown): string => {
+  if (typeof s !== 'string') throw new OperationError(`expected a string, got ${typeof s}`);
+  return s;
+};

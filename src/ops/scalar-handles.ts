@@ -1,0 +1,107 @@
+/**
+ * Handles of scalar fields: numbers, strings (with the text conditions), bytes, dates, booleans.
+ * Each implements its type in src/model/types.ts.
+ */
+import { node, param, paramList, type Expr, type FieldOps, type TextMatchNode } from '../ast/nodes.js';
+import { OperationError, QueryError } from '../errors.js';
+import type { BooleanH, BytesH, DateTimeH, Duration, Mode, NumberH, Ret, StringH } from '../model/types.js';
+import { isWordFragment, words } from '../query/tokenize.js';
+import type { FieldSpec } from '../schema/spec.js';
+import { Condition } from './condition.js';
+import { FieldHandle, finite, integer, text, type Ctx } from './field-handle.js';
+
+export class NumberHandle<M extends Mode = Mode> extends FieldHandle<number, M> implements NumberH<M> {
+  private num(op: FieldOps['num'], n: unknown): Ret<M, number> {
+    return this.op<number>('num', op, [param(String(finite(n, `${this.spec.path}.${op}`)), 'raw')], this.scalarResult);
+  }
+  incr(n = 1): Ret<M, number> { return this.num('incr', n); }
+  decr(n = 1): Ret<M, number> { return this.num('decr', n); }
+  mul(n: number): Ret<M, number> { return this.num('mul', n); }
+  /** Integer fields: floor division; Number fields: true division. */
+  div(n: number): Ret<M, number> { return this.num('div', n); }
+  /** Modulo with the sign of the divisor (Python's %). */
+  mod(n: number): Ret<M, number> { return this.num('mod', n); }
+  pow(n: number): Ret<M, number> { return this.num('pow', n); }
+  /** Sets the field to the smaller of its value and n. */
+  min(n: number): Ret<M, number> { return this.num('min', n); }
+  /** Sets the field to the larger of its value and n. */
+  max(n: number): Ret<M, number> { return this.num('max', n); }
+}
+
+export class StringHandle<M extends Mode = Mode> extends FieldHandle<string, M> implements StringH<string, M> {
+  append(s: string): Ret<M, string> { return this.op<string>('str', 'append', [param(text(s))], this.scalarResult); }
+  prepend(s: string): Ret<M, string> { return this.op<string>('str', 'prepend', [param(text(s))], this.scalarResult); }
+  repeat(n: number): Ret<M, string> { return this.op<string>('str', 'repeat', [param(String(integer(n, 'repeat')))], this.scalarResult); }
+
+  private text(mode: TextMatchNode['mode'], list: readonly string[]): Condition {
+    return new Condition(node({ kind: 'TextMatch', value: this.expr, mode, words: paramList(list) }), this.ctx.recorder);
+  }
+
+  private queryWords(query: unknown, call: string): string[] {
+    const list = words(text(query));
+    if (list.length === 0) throw new QueryError(`${call}(${JSON.stringify(query)}) holds no word`);
+    return list;
+  }
+
+  /** True when the text holds every word of `query` (words as src/query/tokenize.ts finds them). */
+  matches(query: string): Condition { return this.text('all', this.queryWords(query, 'matches')); }
+
+  /** True when the text holds at least one word of `query`. */
+  matchesAny(query: string): Condition { return this.text('any', this.queryWords(query, 'matchesAny')); }
+
+  /** True when a word of the text starts with `prefix` (one word fragment; ASCII case ignored). */
+  matchesPrefix(prefix: string): Condition {
+    if (!isWordFragment(text(prefix))) throw new QueryError(`matchesPrefix(${JSON.stringify(prefix)}) must be part of one word`);
+    return this.text('prefix', words(prefix));
+  }
+}
+
+const bytesOf = (b: unknown): Buffer => {
+  if (!(b instanceof Uint8Array)) throw new OperationError('expected a Uint8Array');
+  return Buffer.from(b);
+};
+
+export class BytesHandle<M extends Mode = Mode> extends FieldHandle<Uint8Array, M> implements BytesH<M> {
+  append(b: Uint8Array): Ret<M, Uint8Array> { return this.op<Uint8Array>('bytes', 'append', [param(bytesOf(b))], this.scalarResult); }
+  /** Overwrites from `offset` (zero-padding a gap, like SETRANGE). */
+  setRange(offset: number, b: Uint8Array): Ret<M, Uint8Array> {
+    return this.op<Uint8Array>('bytes', 'setRange', [param(String(integer(offset, 'setRange'))), param(bytesOf(b))], this.scalarResult);
+  }
+  truncate(length: number): Ret<M, Uint8Array> { return this.op<Uint8Array>('bytes', 'truncate', [param(String(integer(length, 'truncate')))], this.scalarResult); }
+}
+
+export function durationMs(d: number | Duration): number {
+  if (typeof d === 'number') return finite(d, 'duration');
+  const ms = (d.days ?? 0) * 86_400_000 + (d.hours ?? 0) * 3_600_000 + (d.minutes ?? 0) * 60_000 + (d.seconds ?? 0) * 1000 + (d.ms ?? 0);
+  return finite(ms, 'duration');
+}
+
+export class DateTimeHandle<M extends Mode = Mode> extends FieldHandle<Date, M> implements DateTimeH<M> {
+  add(d: number | Duration): Ret<M, Date> { return this.op<Date>('date', 'add', [param(String(durationMs(d)))], this.scalarResult); }
+  sub(d: number | Duration): Ret<M, Date> { return this.op<Date>('date', 'sub', [param(String(durationMs(d)))], this.scalarResult); }
+  /** Sets the field to the Redis server's clock. */
+  setNow(): Ret<M, Date> { return this.op<Date>('date', 'setNow', [], this.scalarResult); }
+}
+
+/** The stored side of a boolean handle: set and toggle. */
+class BooleanField<M extends Mode> extends FieldHandle<boolean, M> {
+  toggle(): Ret<M, boolean> {
+    return this.op<boolean>('bool', 'toggle', [], (raw) => (raw === null ? undefined : String(raw) === 'true'));
+  }
+}
+
+/** A boolean field is a condition itself: `p.active.ifTrue(...)`. */
+export class BooleanHandle<M extends Mode = Mode> extends Condition implements BooleanH<M> {
+  private readonly field: BooleanField<M>;
+  constructor(ctx: Ctx, spec: FieldSpec, within?: string) {
+    const field = new BooleanField<M>(ctx, spec, within);
+    super(node({ kind: 'Compare', op: 'eq', left: field.expr, right: param('true', 'bool') }), ctx.recorder);
+    this.field = field;
+  }
+  set(v: boolean | null): Ret<M, boolean> { return this.field.set(v); }
+  toggle(): Ret<M, boolean> { return this.field.toggle(); }
+  eq(v: unknown): Condition { return this.field.eq(v); }
+  ne(v: unknown): Condition { return this.field.ne(v); }
+  get spec(): FieldSpec { return this.field.spec; }
+  get valueExpr(): Expr { return this.field.expr; }
+}
