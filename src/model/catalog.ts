@@ -7,10 +7,7 @@
  * The JSON is the model's field specs (src/schema/spec.ts) with defaults left out (they may be
  * functions or binary values, and decoding never needs them) and string patterns as their source.
  */
-import { node, param, type ProgramNode } from '../ast/nodes.js';
-import type { ScriptRunner } from '../client/executor.js';
-import { none } from '../client/decode.js';
-import { runProgram } from '../client/run.js';
+import type { Connection } from '../client/connection.js';
 import type { ObjectSpec } from '../schema/spec.js';
 import type { ModelOptions } from './contract.js';
 
@@ -55,13 +52,11 @@ export function parseLayout(json: string): StoredLayout {
 }
 
 /**
- * Writes the layout to `metaKey` (one short script). The caller does not wait for it: it is queued
- * on the connection ahead of the script that follows, and a failure only means the next use tries again.
+ * Writes the layout to `metaKey` with one HSET (not a script: it must not wait on a script load,
+ * so that it is done before the script queued after it on the same connection). The caller does
+ * not wait for it; a failure only means the next use tries again.
  */
-export function publishLayout(db: ScriptRunner, metaKey: string, model: Describable, onFailure: () => void): void {
-  const program: ProgramNode = {
-    kind: 'Program', mode: 'write', records: [],
-    body: [node({ kind: 'Meta', key: metaKey, field: LAYOUT_FIELD, value: param(layoutJson(model)) })],
-  };
-  runProgram(db, program, none).catch(onFailure);
+export function publishLayout(db: Connection, metaKey: string, model: Describable, onFailure: () => void): void {
+  const client = db.client as { hSet(key: string, field: string, value: string): Promise<unknown> };
+  client.hSet(metaKey, LAYOUT_FIELD, layoutJson(model)).catch(onFailure);
 }
