@@ -75,6 +75,17 @@ export class QueryError extends RapyerError {
 }
 
 /**
+ * A write to a sharded model while `Model.reshard` moves its records (writes are refused until the
+ * move ends; reads keep working). `layout` is the move in progress, e.g. `4>16`.
+ */
+export class ReshardingError extends RapyerError {
+  override readonly code = 'RESHARDING';
+  constructor(message: string, readonly layout: string) {
+    super(message);
+  }
+}
+
+/**
  * A call the API does not allow, caught before anything is sent: a bad option (`chunkSize`,
  * `onConflict`, `leaseMs`...), no connection yet, a shard the model does not have, or a
  * pipeline-only construct (conditions, loops, `abort`) used outside a pipeline.
@@ -99,6 +110,7 @@ const fromLua: Record<string, (d: LuaDetail) => RapyerError> = {
   OPERATION: (d) => new OperationError(d.message ?? 'operation impossible'),
   ABORT: (d) => new AbortError(d.message ?? 'aborted'),
   CONFLICT: (d) => new ConflictError(d.message ?? 'conflict', d.index),
+  RESHARDING: (d) => new ReshardingError(d.message ?? 'the model is being resharded', d.path ?? ''),
 };
 
 // Redis appends " script: <sha>, on @user_script:<line>." to errors raised inside functions.

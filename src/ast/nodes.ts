@@ -169,7 +169,25 @@ export interface InsertManyNode {
 /** The whole hash of each id (empty when absent), in order (read-only programs). */
 export interface ReadManyNode { readonly kind: 'ReadMany'; readonly prefix: ParamNode; readonly idsKey: string; readonly ids: ParamListNode }
 
+/**
+ * Resharding steps (lua/lib/shard.lua): the model-wide meta, and taking, putting and dropping a
+ * chunk of one shard's records. `keys` are the shard's keys as InsertMany has them.
+ */
+export interface ShardMetaNode { readonly kind: 'ShardMeta'; readonly key: string; readonly declared: ParamNode }
+export interface ShardKeysNode {
+  readonly prefix: ParamNode;
+  readonly idsKey: string;
+  readonly ix: readonly IndexRef[];
+  readonly uq: readonly UniqueRef[];
+  readonly exp: readonly [string, string];
+}
+export interface ShardTakeNode extends ShardKeysNode { readonly kind: 'ShardTake'; readonly cursor: ParamNode; readonly count: ParamNode }
+/** `items`: per record its id, PTTL, field count n, then n field/value entries (version included). */
+export interface ShardPutNode extends ShardKeysNode { readonly kind: 'ShardPut'; readonly items: ParamListNode }
+export interface ShardDropNode extends ShardKeysNode { readonly kind: 'ShardDrop'; readonly ids: ParamListNode }
+
 export type Stmt =
+  | ShardMetaNode | ShardTakeNode | ShardPutNode | ShardDropNode
   | FieldOpNode | SetComputedNode | IfNode | ForEachNode | AbortNode | WriteRecordNode | DeleteRecordNode | ReadRecordNode
   | ExistsRecordNode | ExpireRecordNode | TtlRecordNode | AcquireLockNode | ReleaseLockNode
   | IndexFillNode | IndexPruneNode | MetaNode | InsertManyNode | ReadManyNode;
@@ -190,8 +208,16 @@ export interface UniqueRef { readonly field: string; readonly key: string }
  */
 export interface ChangesRef { readonly key: string; readonly maxLen: number; readonly dicts: readonly string[] }
 
+/**
+ * The shard layout a script of a sharded model was built for: the script first checks that the
+ * shard's `meta` hash agrees (lua/lib/shard.lua shard_guard), so no script runs on a shard that a
+ * reshard is moving or has moved.
+ */
+export interface ShardGuard { readonly meta: string; readonly layout: string }
+
 export interface RecordRef {
   readonly key: string;
+  readonly guard?: ShardGuard;
   /** The model's indexes and unique constraints, kept by every write of the program. */
   readonly ix?: readonly IndexRef[];
   readonly uq?: readonly UniqueRef[];
@@ -217,6 +243,8 @@ export interface ProgramNode {
   readonly binary?: boolean;
   readonly mode: 'update' | 'write' | 'read';
   readonly records: readonly RecordRef[];
+  /** Guards besides the records' own (bulk statements, which carry no record refs). */
+  readonly guards?: readonly ShardGuard[];
   readonly body: readonly Stmt[];
 }
 
@@ -250,6 +278,7 @@ export interface QueryNode {
   /** Record keys are `prefix .. id`; all of a model's keys share its hash tag. */
   readonly prefix: ParamNode;
   readonly idsKey: string;
+  readonly guard?: ShardGuard;
   readonly ix: readonly IndexRef[];
   readonly uq: readonly UniqueRef[];
   readonly exp: readonly [string, string];

@@ -93,3 +93,17 @@ export const pruneChunk: Decoder<{ cursor: string; stale: number }> = (reply) =>
 
 /** A statement without a result (a meta write). */
 export const none: Decoder<void> = () => undefined;
+
+/** The model-wide shard meta (ShardMeta): the recorded shard count, and the reshard in progress ('' for none). */
+export const shardMeta: Decoder<{ shards: number; move: string }> = (reply) => {
+  const [shards, move] = list(only(reply));
+  return { shards: Number(text(shards)), move: text(move) };
+};
+
+/** One chunk of a shard's records (ShardTake): the next cursor ('' when done), each record's id, PTTL and hash. */
+export const shardChunk: Decoder<{ cursor: string; records: { id: string; pttl: string; flat: Raw[] }[] }> = (reply) => {
+  const [cursor, ...rest] = list(only(reply));
+  const records: { id: string; pttl: string; flat: Raw[] }[] = [];
+  for (let i = 0; i < rest.length; i += 3) records.push({ id: text(rest[i]), pttl: text(rest[i + 1]), flat: list(rest[i + 2]) as Raw[] });
+  return { cursor: text(cursor), records };
+};

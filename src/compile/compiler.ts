@@ -15,6 +15,7 @@ import type { Raw } from '../schema/codec.js';
 import { block } from './emit.js';
 import { linkFunctions } from './link.js';
 import { queryBody } from './query.js';
+import { guardLines } from './shard.js';
 import { changesTable, expiryTable, indexTables, Writer } from './writer.js';
 
 export interface Compiled {
@@ -75,11 +76,14 @@ function compileProgram(program: ProgramNode): Compiled {
     program.records.forEach((_, i) => lines.push(`st_commit(S[${i + 1}])`));
     ret = `return { R, ${seen.map((p, i) => `st_reply(S[${i + 1}], ${p})`).join(', ')} }`;
   }
+  // the layout checks run first but take the last slots, so a sharded script differs only by them
+  const guards = guardLines([...(program.guards ?? []), ...program.records.map((r) => r.guard)], w);
   const body = [
     `local P = read_params(ARGV, "${w.shape}")`,
     `local C = ${w.constraintTables()}`,
     `local S = { ${states.join(', ')} }`,
     'local R = {}',
+    ...guards,
     ...lines.filter((l) => l !== ''),
     ret,
   ].join('\n');

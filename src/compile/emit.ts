@@ -5,6 +5,7 @@
  */
 import type { Expr, LuaType, Stmt } from '../ast/nodes.js';
 import { emitInsertMany, emitReadMany } from './bulk.js';
+import { emitShardDrop, emitShardMeta, emitShardPut, emitShardTake } from './shard.js';
 import { fieldOpCall } from './field-ops.js';
 import { luaString } from './link.js';
 import { indexTables, state, type Writer } from './writer.js';
@@ -144,6 +145,10 @@ const stmt: StmtEmitters = {
   ReleaseLock: (n, w, ind) => `${ind}${w.result()} = lock_release(${w.key(n.key)}, ${w.param(n.token)})`,
   InsertMany: emitInsertMany,
   ReadMany: emitReadMany,
+  ShardMeta: emitShardMeta,
+  ShardTake: emitShardTake,
+  ShardPut: emitShardPut,
+  ShardDrop: emitShardDrop,
 };
 
 function statement(n: Stmt, w: Writer, indent: string): string {

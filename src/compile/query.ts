@@ -13,6 +13,7 @@
 import type { IndexRef, ParamNode, PlanNode, QueryNode } from '../ast/nodes.js';
 import { block, emit } from './emit.js';
 import { luaString } from './link.js';
+import { guardLines } from './shard.js';
 import { changesTable, expiryTable, ixTable, uqTable, Writer } from './writer.js';
 
 type PlanEmitters = { [K in PlanNode['kind']]: (n: Extract<PlanNode, { kind: K }>, w: Writer) => string };
@@ -110,10 +111,13 @@ export function queryBody(q: QueryNode): { body: string; w: Writer } {
   ];
   const filter = `function(S) return ${emit(q.filter, w)} end`;
   const act = action(q, w);
+  // the layout check runs first but takes the last slots (as in compiler.ts)
+  const guard = guardLines([q.guard], w);
   const body = [
     `local P = read_params(ARGV, "${w.shape}")`,
     `local C = ${w.constraintTables()}`,
     'local R = {}',
+    ...guard,
     `return q_run({ ${table.join(', ')} },`,
     `  ${filter},`,
     `  ${act})`,

@@ -9,7 +9,7 @@
  * other groups start no further chunk (the ones already sent complete).
  */
 import type { TProperties } from 'typebox';
-import { node, param, paramList, type ProgramNode } from '../ast/nodes.js';
+import { node, param, paramList, type ProgramNode, type ShardGuard } from '../ast/nodes.js';
 import * as decode from '../client/decode.js';
 import { runProgram } from '../client/run.js';
 import {
@@ -20,6 +20,7 @@ import { Query } from '../query/query.js';
 import type { Raw } from '../schema/codec.js';
 import type { ModelCore, ShardKeys } from './contract.js';
 import { readRecord } from './layout.js';
+import { guardOf } from './reshard.js';
 import type { CreateInput, Handles, PipelineFn, Rec } from './types.js';
 
 /**
@@ -165,7 +166,7 @@ export async function insertMany<S extends TProperties>(
     const list: Raw[] = [];
     for (const item of chunk) list.push(item.id, String(item.fields.length), ...item.fields);
     const program: ProgramNode = {
-      kind: 'Program', mode: 'write', binary: model.binary, records: [],
+      kind: 'Program', mode: 'write', binary: model.binary, records: [], guards: guardsOf(model, group),
       body: [node({
         kind: 'InsertMany', prefix: param(group.prefix), idsKey: group.idsKey, ix: group.ix, uq: group.uq, exp: group.exp,
         ...(group.ch && { ch: group.ch }), onConflict, ttlMs: param(ttlMs), items: paramList(list),
@@ -173,7 +174,7 @@ export async function insertMany<S extends TProperties>(
     };
     let versions: string[];
     try {
-      versions = await runProgram(model.db, program, decode.versions);
+      versions = await runProgram(model, program, decode.versions);
     } catch (err) {
       throw renumber(err, positions);
     }
@@ -194,13 +195,14 @@ export async function getMany<S extends TProperties>(
 ): Promise<(Rec<S> | null)[]> {
   const missing = options.missing ?? 'error';
   if (!['error', 'skip', 'null'].includes(missing)) throw new UsageError(`missing must be 'error', 'skip' or 'null'`);
+  if ((await model.shardState()).moving) return getEach(model, ids, missing);
   const found: (Rec<S> | null)[] = new Array(ids.length).fill(null);
   await perChunk(model, ids.map(String), (id) => id, options, async (group, chunk, positions) => {
     const program: ProgramNode = {
-      kind: 'Program', mode: 'read', binary: model.binary, records: [],
+      kind: 'Program', mode: 'read', binary: model.binary, records: [], guards: guardsOf(model, group),
       body: [node({ kind: 'ReadMany', prefix: param(group.prefix), idsKey: group.idsKey, ids: paramList(chunk) })],
     };
-    const hashes = await runProgram(model.db, program, decode.hashes);
+    const hashes = await runProgram(model, program, decode.hashes);
     const absent: string[] = [];
     chunk.forEach((id, i) => {
       const flat = hashes[i];
@@ -216,6 +218,20 @@ export async function getMany<S extends TProperties>(
       throw new NotFoundError(`${model.name} not found: ${shown}`);
     }
   });
+  return missing === 'skip' ? found.filter((r) => r !== null) : found;
+}
+
+/** The layout check of a group's shard (see src/model/reshard.ts). */
+function guardsOf<S extends TProperties>(model: ModelCore<S>, group: ShardKeys): ShardGuard[] {
+  const guard = guardOf(model.keys, group.shard, String(model.keys.shards));
+  return guard ? [guard] : [];
+}
+
+/** getMany during a reshard: each record read where it may be (old shard, then new), in parallel. */
+async function getEach<S extends TProperties>(model: ModelCore<S>, ids: readonly string[], missing: string): Promise<(Rec<S> | null)[]> {
+  const found = await Promise.all(ids.map((id) => model.getOrNull(String(id))));
+  const absent = ids.filter((_, i) => found[i] === null);
+  if (absent.length > 0 && missing === 'error') throw new NotFoundError(`${model.name} not found: ${absent.slice(0, 10).join(', ')}`);
   return missing === 'skip' ? found.filter((r) => r !== null) : found;
 }
 

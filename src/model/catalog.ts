@@ -1,6 +1,6 @@
 /**
  * The model catalog kept in Redis: each model writes its layout (field specs and options) as JSON
- * into the `layout` field of its `#meta` hash the first time it is used on a connection, so that
+ * into the `schema` field of its `#meta` hash the first time it is used on a connection, so that
  * tools (the `rapyer` CLI) can find every model on a server and decode its records without the
  * application's code.
  *
@@ -11,8 +11,8 @@ import type { Connection } from '../client/connection.js';
 import type { ObjectSpec } from '../schema/spec.js';
 import type { ModelOptions } from './contract.js';
 
-/** The `#meta` hash field that holds the layout JSON. */
-export const LAYOUT_FIELD = 'layout';
+/** The `#meta` hash field that holds the layout JSON (`layout` there is the shard layout of a sharded model). */
+export const LAYOUT_FIELD = 'schema';
 
 /** Bumped when the layout JSON changes in a way older readers cannot follow. */
 const FORMAT = 1;

@@ -5,7 +5,8 @@
  */
 import type { TProperties } from 'typebox';
 import type { ChangesRef, IndexRef, ProgramNode, RecordRef, UniqueRef } from '../ast/nodes.js';
-import type { ScriptRunner } from '../client/executor.js';
+import type { Reply, ScriptRunner } from '../client/executor.js';
+import type { Compiled } from '../compile/compiler.js';
 import type { Recorder } from '../ops/recorder.js';
 import type { Raw } from '../schema/codec.js';
 import type { ObjectSpec } from '../schema/spec.js';
@@ -39,6 +40,12 @@ export interface ModelOptions<S extends TProperties = TProperties> {
   changes?: boolean | { maxLen?: number };
 }
 
+/** A sharded model's layout in effect: the declared count, and the reshard in progress if any (src/model/reshard.ts). */
+export interface ShardState {
+  readonly count: number;
+  readonly moving?: { readonly from: number; readonly to: number };
+}
+
 /** One shard's model-wide keys (see src/model/keys.ts). */
 export interface ShardKeys {
   shard: number;
@@ -63,9 +70,16 @@ export interface ModelCore<S extends TProperties = TProperties> {
   readonly keys: KeySpace;
   /** Field handles for conditions. */
   readonly fields: Handles<S, 'pipe'>;
-  /** A record of this model in a program: its key, and its shard's keys every write must keep. */
-  ref(id: string, seen?: string): RecordRef;
-  shardKeys(shard: number): ShardKeys;
+  /** A record of this model in a program: its key, its shard's keys every write must keep, its shard's layout check. */
+  ref(id: string, seen?: string, keys?: KeySpace, layout?: string): RecordRef;
+  shardKeys(shard: number, keys?: KeySpace): ShardKeys;
+  /** Runs a script of this model, after its shard layout check (src/model/reshard.ts). */
+  run(script: Compiled): Promise<Reply>;
+  /** The shard layout in effect (a reshard in progress, or none). */
+  shardState(): Promise<ShardState>;
+  getOrNull(id: string): Promise<Rec<S> | null>;
+  /** The records of `ids` that exist, in input order (one script per shard holding some). */
+  getMany(ids: readonly string[], options: { missing: 'skip' }): Promise<Rec<S>[]>;
   idOf(data: Record<string, unknown>): string;
   /** Validated data (defaults filled) and its hash fields. */
   prepare(input: unknown): { data: Record<string, unknown>; fields: Raw[] };

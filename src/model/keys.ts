@@ -34,11 +34,21 @@ export class KeySpace {
   readonly shards: number;
   private readonly tags: readonly string[];
 
-  constructor(readonly model: string, cluster: boolean, shards = 1) {
+  constructor(readonly model: string, readonly cluster: boolean, shards = 1) {
     this.shards = cluster ? Math.max(1, shards) : 1;
     this.tags = this.shards === 1
       ? [cluster ? `{${model}}` : model]
       : Array.from({ length: this.shards }, (_, i) => `{${model}:${i}}`);
+  }
+
+  /** The same model's keys laid out over `shards` shards (a reshard's source or target). */
+  withShards(shards: number): KeySpace {
+    return shards === this.shards ? this : new KeySpace(this.model, this.cluster, shards);
+  }
+
+  /** The model-wide bookkeeping hash (shard count, a reshard's checkpoint): one key whatever the count. */
+  modelMeta(): string {
+    return `${this.cluster ? `{${this.model}}` : this.model}#meta`;
   }
 
   /** The shard of record `id`. */

@@ -4,11 +4,13 @@
  * made and patched by src/model/record.ts.
  */
 import type { TProperties, TSchema } from 'typebox';
-import { node, param, paramList, type IndexRef, type ProgramNode, type RecordRef, type UniqueRef } from '../ast/nodes.js';
+import { node, param, paramList, type IndexRef, type ProgramNode, type RecordRef, type Stmt, type UniqueRef } from '../ast/nodes.js';
 import { defaultDb, type Connection } from '../client/connection.js';
 import * as decode from '../client/decode.js';
+import type { Reply } from '../client/executor.js';
 import { runProgram, type Explained } from '../client/run.js';
-import { NotFoundError, QueryError, ValidationError } from '../errors.js';
+import type { Compiled } from '../compile/compiler.js';
+import { NotFoundError, QueryError, ReshardingError, ValidationError } from '../errors.js';
 import { checkIndexes, type CheckOptions, type IndexReport } from '../index/maintenance.js';
 import { Condition } from '../ops/condition.js';
 import type { Ctx } from '../ops/field-handle.js';
@@ -24,9 +26,12 @@ import {
 } from './bulk.js';
 import { changes, changesRef, type Change, type ChangesOptions } from '../changes/changes.js';
 import { publishLayout } from './catalog.js';
-import type { ModelCore, ModelOptions, ShardKeys } from './contract.js';
+import type { ModelCore, ModelOptions, ShardKeys, ShardState } from './contract.js';
 import { newId } from './ids.js';
 import { KeySpace } from './keys.js';
+import {
+  guardOf, readLayouts, reshard, runChecked, shardState, type ReshardOptions, type ReshardResult,
+} from './reshard.js';
 import { flatten, readRecord, type RecordMeta } from './layout.js';
 import { withLock } from './lock.js';
 import { makeRecord, unseen } from './record.js';
@@ -39,7 +44,8 @@ export class Model<S extends TProperties = TProperties> implements ModelCore<S> 
   private keySpace?: KeySpace;
   /** The connection this model last wrote its layout to (see src/model/catalog.ts). */
   private describedOn?: Connection;
-  private shardKeyCache: ShardKeys[] = [];
+  /** Shard keys by record prefix: the declared layout's, and a reshard's source and target. */
+  private shardKeyCache = new Map<string, ShardKeys>();
 
   constructor(
     readonly name: string,
@@ -62,7 +68,7 @@ export class Model<S extends TProperties = TProperties> implements ModelCore<S> 
       // first use on this connection: tell tools (the CLI) how to read this model's records
       this.describedOn = db;
       this.keySpace = new KeySpace(this.name, db.cluster, this.options.shards);
-      this.shardKeyCache = [];
+      this.shardKeyCache = new Map();
       publishLayout(db, this.keySpace.meta(0), this, () => {
         if (this.describedOn === db) this.describedOn = undefined;
       });
@@ -75,26 +81,84 @@ export class Model<S extends TProperties = TProperties> implements ModelCore<S> 
     return new Model(this.name, this.shape, this.options, db, this.spec);
   }
 
-  /** A record of this model in a program: its key, and its shard's keys every write must keep. */
-  ref(id: string, seen = ''): RecordRef {
-    const { idsKey, ix, uq, exp, ch } = this.shardKeys(this.keys.shardOf(id));
-    return { key: this.keys.record(id), idsKey, id, seen, ix, uq, exp, ...(ch && { ch }) };
+  /**
+   * A record of this model in a program: its key, its shard's keys every write must keep, and the
+   * layout check of its shard (`keys` and `layout` differ from the declared ones during a reshard).
+   */
+  ref(id: string, seen = '', keys = this.keys, layout = String(keys.shards)): RecordRef {
+    const shard = keys.shardOf(id);
+    const { idsKey, ix, uq, exp, ch } = this.shardKeys(shard, keys);
+    return { key: keys.record(id), guard: guardOf(keys, shard, layout), idsKey, id, seen, ix, uq, exp, ...(ch && { ch }) };
   }
 
   /** The model-wide keys of one shard (0 … keys.shards-1): ids, indexes, unique, expiry, meta. */
-  shardKeys(shard: number): ShardKeys {
-    return (this.shardKeyCache[shard] ??= {
-      shard,
-      prefix: this.keys.recordPrefix(shard),
-      idsKey: this.keys.ids(shard),
-      ix: (this.options.indexes ?? []).map((field): IndexRef => ({
-        field, key: this.keys.index(field, shard), type: indexType(specAt(this.spec, field)!),
-      })).concat((this.options.search ?? []).map((field): IndexRef => ({ field, key: this.keys.words(field, shard), type: 't' }))),
-      uq: (this.options.unique ?? []).map((field): UniqueRef => ({ field, key: this.keys.unique(field, shard) })),
-      exp: this.keys.expiry(shard),
-      ...(this.options.changes && { ch: changesRef(this.spec, this.keys.changes(shard), this.options.changes) }),
-      meta: this.keys.meta(shard),
-    });
+  shardKeys(shard: number, keys = this.keys): ShardKeys {
+    const prefix = keys.recordPrefix(shard);
+    let out = this.shardKeyCache.get(prefix);
+    if (!out) {
+      out = {
+        shard,
+        prefix,
+        idsKey: keys.ids(shard),
+        ix: (this.options.indexes ?? []).map((field): IndexRef => ({
+          field, key: keys.index(field, shard), type: indexType(specAt(this.spec, field)!),
+        })).concat((this.options.search ?? []).map((field): IndexRef => ({ field, key: keys.words(field, shard), type: 't' }))),
+        uq: (this.options.unique ?? []).map((field): UniqueRef => ({ field, key: keys.unique(field, shard) })),
+        exp: keys.expiry(shard),
+        ...(this.options.changes && { ch: changesRef(this.spec, keys.changes(shard), this.options.changes) }),
+        meta: keys.meta(shard),
+      };
+      this.shardKeyCache.set(prefix, out);
+    }
+    return out;
+  }
+
+  /**
+   * The model's shard layout on its connection (read once, see src/model/reshard.ts): SchemaError
+   * when the declared `shards` is not the count the data was written with.
+   */
+  shardState(): Promise<ShardState> {
+    return shardState(this);
+  }
+
+  /**
+   * Runs a script of this model (the model is the runner its programs go through): checks the
+   * shard layout first; during a reshard, writes get ReshardingError.
+   */
+  run(script: Compiled): Promise<Reply> {
+    return runChecked(this, script);
+  }
+
+  /**
+   * A read of one record (one statement): during a reshard in its old shard first, then in its new
+   * one (a move writes the new copy before it deletes the old, so one of the two reads finds it).
+   */
+  private async readOne<T>(id: string, body: Stmt, as: decode.Decoder<T>, found: (value: T) => boolean): Promise<T> {
+    for (let retry = 0; ; retry++) {
+      const state = await shardState(this);
+      const spaces = state.moving ? [this.keys.withShards(state.moving.from), this.keys.withShards(state.moving.to)] : [this.keys];
+      try {
+        let value!: T;
+        for (const keys of spaces) {
+          const program: ProgramNode = { kind: 'Program', mode: 'read', binary: this.binary, records: [this.ref(id, '', keys, readLayouts(state))], body: [body] };
+          value = await runProgram(this, program, as);
+          if (found(value)) break;
+        }
+        return value;
+      } catch (err) {
+        // this process's layout was stale: run() has read it again
+        if (!(err instanceof ReshardingError) || retry > 0) throw err;
+      }
+    }
+  }
+
+  /**
+   * Moves the records and their index entries to `count` shards, in chunks, resumable after a
+   * crash or an abort (call it again with the same count). Reads work throughout; writes get
+   * ReshardingError until it ends. Declare the model with the new count afterwards.
+   */
+  reshard(count: number, options?: ReshardOptions): Promise<ReshardResult> {
+    return reshard(this, count, options);
   }
 
   /** A program of one statement on record `id`. */
@@ -130,12 +194,12 @@ export class Model<S extends TProperties = TProperties> implements ModelCore<S> 
   async create(input: CreateInput<S>): Promise<Rec<S>> {
     const { data, fields } = this.prepare(input);
     const id = this.idOf(data);
-    const version = await runProgram(this.db, this.writeProgram(id, fields, 'create'), decode.str);
+    const version = await runProgram(this, this.writeProgram(id, fields, 'create'), decode.str);
     return this.wrap(id, data, { version, heads: new Map() });
   }
 
   async getOrNull(id: string): Promise<Rec<S> | null> {
-    const flat = await runProgram(this.db, this.one(id, 'read', node({ kind: 'ReadRecord', rec: 1 })), decode.hash);
+    const flat = await this.readOne(id, node({ kind: 'ReadRecord', rec: 1 }), decode.hash, (h) => h !== null);
     if (!flat) return null;
     const { data, meta } = readRecord(this.spec, flat);
     return this.wrap(id, data, meta);
@@ -148,22 +212,22 @@ export class Model<S extends TProperties = TProperties> implements ModelCore<S> 
   }
 
   exists(id: string): Promise<boolean> {
-    return runProgram(this.db, this.one(id, 'read', node({ kind: 'ExistsRecord', rec: 1 })), decode.flag);
+    return this.readOne(id, node({ kind: 'ExistsRecord', rec: 1 }), decode.flag, (yes) => yes);
   }
 
   delete(id: string): Promise<boolean> {
-    return runProgram(this.db, this.one(id, 'write', node({ kind: 'DeleteRecord', rec: 1, id: param(id, 'str') })), decode.flag);
+    return runProgram(this, this.one(id, 'write', node({ kind: 'DeleteRecord', rec: 1, id: param(id, 'str') })), decode.flag);
   }
 
   /** Sets the record's TTL; false when the record does not exist. */
   expire(id: string, seconds: number): Promise<boolean> {
     const ms = param(String(Math.round(seconds * 1000)));
-    return runProgram(this.db, this.one(id, 'write', node({ kind: 'ExpireRecord', rec: 1, ms })), decode.flag);
+    return runProgram(this, this.one(id, 'write', node({ kind: 'ExpireRecord', rec: 1, ms })), decode.flag);
   }
 
   /** Seconds left to live; -1 without a TTL, -2 when the record does not exist. */
   ttl(id: string): Promise<number> {
-    return runProgram(this.db, this.one(id, 'read', node({ kind: 'TtlRecord', rec: 1 })), decode.integer);
+    return this.readOne(id, node({ kind: 'TtlRecord', rec: 1 }), decode.integer, (ttl) => ttl !== -2);
   }
 
   /** Field handles for conditions: `User.find(User.fields.age.gt(18))`. */

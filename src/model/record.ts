@@ -122,13 +122,13 @@ class RecordBase {
   get $(): unknown {
     const h = hidden(this);
     const recorder = new Recorder(async (stmt, decodeResult: ResultDecoder) =>
-      decodeResult(decode.result(await runUpdate(h.model.db, [this], [stmt]), 0)));
+      decodeResult(decode.result(await runUpdate(h.model, [this], [stmt]), 0)));
     return rejectingCalls(new ObjectHandle({ recorder, rec: 1, data: () => fieldsOf(this) }, h.model.spec));
   }
 
   /** Runs every operation `fn` records as one atomic script; this record then holds the server's state. */
   async pipeline(fn: PipelineFn<any>): Promise<this> {
-    await runUpdate(hidden(this).model.db, [this], recordProgram(this, fn));
+    await runUpdate(hidden(this).model, [this], recordProgram(this, fn));
     return this;
   }
 
@@ -141,7 +141,7 @@ class RecordBase {
   async save(): Promise<this> {
     const h = hidden(this);
     const { data, fields } = h.model.prepare(ownData(this));
-    const version = await runProgram(h.model.db, h.model.writeProgram(h.id, fields, 'replace'), decode.str);
+    const version = await runProgram(h.model, h.model.writeProgram(h.id, fields, 'replace'), decode.str);
     replaceData(this, data);
     h.meta = { version, heads: new Map() };
     return this;

@@ -13,6 +13,7 @@ import { explainProgram, runProgram } from '../client/run.js';
 import { QueryError } from '../errors.js';
 import { ensureIndexes } from '../index/maintenance.js';
 import type { ModelCore } from '../model/contract.js';
+import { guardOf } from '../model/reshard.js';
 import { readRecord } from '../model/layout.js';
 import type { PipelineFn, Rec } from '../model/types.js';
 import type { Condition } from '../ops/condition.js';
@@ -125,6 +126,7 @@ export class Query<S extends TProperties> implements AsyncIterable<Rec<S>> {
       binary: this.model.binary,
       prefix: param(keys.prefix),
       idsKey: keys.idsKey,
+      guard: guardOf(this.model.keys, shard, String(this.model.keys.shards)),
       ix: keys.ix,
       uq: keys.uq,
       exp: keys.exp,
@@ -163,7 +165,7 @@ export class Query<S extends TProperties> implements AsyncIterable<Rec<S>> {
     if (this.sliced && action !== 'update' && action !== 'delete') {
       return (await Promise.all(this.targetShards().map((shard) => this.slices(shard, action, as, page)))).flat();
     }
-    return Promise.all(this.targetShards().map((shard) => runProgram(this.model.db, this.node(action, body, page, shard), as)));
+    return Promise.all(this.targetShards().map((shard) => runProgram(this.model, this.node(action, body, page, shard), as)));
   }
 
   /**
@@ -176,7 +178,7 @@ export class Query<S extends TProperties> implements AsyncIterable<Rec<S>> {
     let found = 0;
     let from = after && this.options.sort.length === 0 ? String(after.id) : '';
     do {
-      const { next, value } = await runProgram(this.model.db, this.node(action, [], page, shard, after, from), decode.slice(as));
+      const { next, value } = await runProgram(this.model, this.node(action, [], page, shard, after, from), decode.slice(as));
       parts.push(value);
       found += Array.isArray(value) ? value.length : 0;
       from = next;
@@ -196,7 +198,7 @@ export class Query<S extends TProperties> implements AsyncIterable<Rec<S>> {
       const parts = await this.slices(shard, 'records', decode.page, { offset: 0, limit: offset + size }, after);
       return mergePage(parts.map((p) => recordRows(p, this.sortSpec)), this.sortSpec, offset, size);
     }
-    const page = await runProgram(this.model.db, this.node('records', [], { offset, limit: size }, shard, after), decode.page);
+    const page = await runProgram(this.model, this.node('records', [], { offset, limit: size }, shard, after), decode.page);
     return recordRows(page, this.sortSpec);
   }
 

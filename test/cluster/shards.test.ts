@@ -330,4 +330,20 @@ describe('sharded models (shards: 16)', function () {
     expect(await Sharded.deleteMany([...gone.slice(0, 3), 'p0004'])).to.equal(all.get('p0004')!.city === 'Lyon' ? 0 : 1);
     expect(await Sharded.checkIndexes()).to.deep.include({ missing: 0, stale: 0 });
   });
+  it('pages merge exactly when one shard holds the whole top of the order (a shard asked for the rest of its share)', async () => {
+    // records of shard 3 carry the highest scores: the page comes from shard 3 alone
+    const people = Array.from({ length: 400 }, (_, i) => randomPerson(i))
+      .map((p, i) => ({ ...p, score: shardOf(p.code, SHARDS) === 3 ? 1000 + i : i / 10 }));
+    await Sharded.insertMany(people);
+    const order = [...people].sort((a, b) => b.score - a.score || (a.code < b.code ? 1 : -1));
+    for (const [offset, limit] of [[0, 1], [0, 30], [5, 30], [60, 10], [0, 400], [390, 20]] as const) {
+      const want = order.slice(offset, offset + limit).map((p) => p.code);
+      const q = Sharded.find((u) => u.age.gte(0)).sort('score', 'desc').offset(offset).limit(limit);
+      expect((await q.toArray()).map((r) => r.code), `toArray ${offset}/${limit}`).to.deep.equal(want);
+      expect(await q.ids(), `ids ${offset}/${limit}`).to.deep.equal(want);
+    }
+    const byId = [...people].map((p) => p.code).sort();
+    expect(await Sharded.find((u) => u.age.gte(0)).offset(100).limit(7).ids()).to.deep.equal(byId.slice(100, 107));
+    expect((await Sharded.find((u) => u.age.gte(0)).offset(3).limit(20).toArray()).map((r) => r.code)).to.deep.equal(byId.slice(3, 23));
+  });
 });
