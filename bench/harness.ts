@@ -4,6 +4,7 @@
  * Every call is timed on its own (not a batch divided by n) so the table can show a tail (p99), not
  * just an average; the calls of one client are sequential, so ops/s is single-client throughput.
  */
+import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -62,6 +63,12 @@ export interface Row {
   unit?: string;
   /** Highest `heapUsed` sampled while this case ran (after a forced GC where available), in bytes. */
   peakHeap?: number;
+  /**
+   * Redis server time per unit of work (per call, or per record of a bulk call), in microseconds:
+   * the `usec` of INFO commandstats summed over every command the case sent, divided by its calls
+   * (warmup included) times `per`. Independent of client and network noise.
+   */
+  serverUs?: number;
   /** Redis bytes per stored record: MEMORY USAGE of the variant's record and index keys / its records. */
   redisBytesPerRecord?: number;
   /** The variant could not run this scenario: why (the row then has no numbers). */
@@ -162,12 +169,82 @@ export class Progress {
   }
 }
 
+/** What ServerTime needs of a client: one raw command. */
+export interface CommandSender {
+  sendCommand(args: string[]): Promise<unknown>;
+}
+
+/**
+ * Server time per case, from INFO commandstats: CONFIG RESETSTAT before each slice, the summed
+ * `usec` of every command after it (INFO and CONFIG themselves left out), and untimed work inside
+ * a slice (a case's `before`) subtracted.
+ */
+export class ServerTime {
+  private readonly usec = new Map<number, number>();
+  private readonly calls = new Map<number, number>();
+  private excluded: Usec = { scripts: 0, commands: 0 };
+
+  constructor(private readonly client: CommandSender) {}
+
+  /**
+   * Commands a script calls are counted twice (in the script's own usec and in their own stats),
+   * and so are a transaction's (in EXEC's and their own): scripts and plain commands are summed
+   * apart, and a slice where scripts ran counts only its scripts.
+   */
+  private async read(): Promise<Usec> {
+    const info = String(await this.client.sendCommand(['INFO', 'commandstats']));
+    const out: Usec = { scripts: 0, commands: 0 };
+    for (const m of info.matchAll(/^cmdstat_([^:]+):calls=\d+,usec=(\d+)/gm)) {
+      const usec = Number(m[2]);
+      if (/^(eval|evalsha|evalsha_ro|eval_ro|fcall|fcall_ro|script\|load)$/.test(m[1])) out.scripts += usec;
+      else if (!/^(info|config|exec|multi)/.test(m[1])) out.commands += usec;
+    }
+    return out;
+  }
+
+  async begin(): Promise<void> {
+    await this.client.sendCommand(['CONFIG', 'RESETSTAT']);
+    this.excluded = { scripts: 0, commands: 0 };
+  }
+
+  /** Runs untimed work inside a slice without counting its server time. */
+  async exclude(fn: () => Promise<void>): Promise<void> {
+    const before = await this.read();
+    await fn();
+    const after = await this.read();
+    this.excluded.scripts += after.scripts - before.scripts;
+    this.excluded.commands += after.commands - before.commands;
+  }
+
+  async end(index: number, calls: number): Promise<void> {
+    const now = await this.read();
+    const scripts = now.scripts - this.excluded.scripts;
+    const usec = scripts > 0 ? scripts : now.commands - this.excluded.commands;
+    this.usec.set(index, (this.usec.get(index) ?? 0) + usec);
+    this.calls.set(index, (this.calls.get(index) ?? 0) + calls);
+  }
+
+  /** Microseconds per call of case `index`, or undefined when it never ran. */
+  perCall(index: number): number | undefined {
+    const calls = this.calls.get(index);
+    return calls ? this.usec.get(index)! / calls : undefined;
+  }
+
+  clear(): void {
+    this.usec.clear();
+    this.calls.clear();
+  }
+}
+
+interface Usec { scripts: number; commands: number }
+
 export interface InterleaveHooks {
   /** After each round (outside every timing). */
   onRound?: (round: number) => void | Promise<void>;
   /** Live progress: the case running, its calls done in this slice and the slice's size. */
   onCall?: (round: number, c: Case, done: number, share: number) => void;
   heap?: HeapSampler;
+  server?: ServerTime;
 }
 
 /**
@@ -180,6 +257,7 @@ export async function interleave(cases: Case[], rounds: number, hooks: Interleav
   const h: InterleaveHooks = typeof hooks === 'function' ? { onRound: hooks } : hooks;
   const samples = cases.map((): number[] => []);
   h.heap?.peaks.clear(); // peaks are per case index: a sampler reused across interleave() calls starts afresh
+  h.server?.clear();
   for (let r = 0; r < rounds; r++) {
     for (let k = 0; k < cases.length; k++) {
       const i = (k + r) % cases.length;
@@ -187,15 +265,18 @@ export async function interleave(cases: Case[], rounds: number, hooks: Interleav
       // spread the iterations over the rounds; the last round takes the remainder
       const share = Math.floor(c.iterations / rounds) + (r === rounds - 1 ? c.iterations % rounds : 0);
       const warmup = r === 0 ? c.warmup : 0;
+      const before = c.before;
+      await h.server?.begin();
       h.heap?.begin(i);
       const s = await measure(c.variant, c.fn, {
-        iterations: share, warmup, before: c.before,
+        iterations: share, warmup, before: before && h.server ? () => h.server!.exclude(before) : before,
         after: (done) => {
           h.heap?.sample();
           h.onCall?.(r + 1, c, done, share + warmup);
         },
       });
       h.heap?.end();
+      await h.server?.end(i, share + warmup);
       samples[i].push(...s.us);
     }
     await h.onRound?.(r + 1);
@@ -204,6 +285,7 @@ export async function interleave(cases: Case[], rounds: number, hooks: Interleav
     ...summarize(c.scenario, c.variant, samples[i], c.per),
     ...(c.unit ? { unit: c.unit } : {}),
     ...(h.heap?.peaks.has(i) ? { peakHeap: h.heap.peaks.get(i) } : {}),
+    ...(h.server?.perCall(i) !== undefined ? { serverUs: h.server.perCall(i)! / (c.per ?? 1) } : {}),
   }));
 }
 
@@ -228,26 +310,33 @@ const fmtMB = (b: number | undefined): string => (b === undefined ? '–' : `${f
  */
 export function printTable(rows: Row[], baseline: string, out: (line: string) => void = console.log): string {
   const lines = [
-    `| scenario | variant | throughput | p50 | p99 | ratio (p50 vs ${baseline}) | peak Node heap | Redis / record |`,
-    '|---|---|--:|--:|--:|--:|--:|--:|',
+    `| scenario | variant | throughput | p50 | p99 | ratio (p50 vs ${baseline}) | Redis time / unit | peak Node heap | Redis / record |`,
+    '|---|---|--:|--:|--:|--:|--:|--:|--:|',
   ];
   for (const row of rows) {
     if (row.skipped) {
-      lines.push(`| ${row.scenario} | ${row.variant} | skipped (see notes) | – | – | – | – | ${fmtBytes(row.redisBytesPerRecord)} |`);
+      lines.push(`| ${row.scenario} | ${row.variant} | skipped (see notes) | – | – | – | – | – | ${fmtBytes(row.redisBytesPerRecord)} |`);
       continue;
     }
     const base = rows.find((r) => r.scenario === row.scenario && r.variant === baseline && !r.skipped);
     const ratio = base ? `${fmt(row.medianUs / base.medianUs, 2)}×` : 'n/a';
     const unit = row.unit ?? 'ops';
     lines.push(`| ${row.scenario} | ${row.variant} | ${fmt(row.opsPerSec)} ${unit}/s | ${fmtTime(row.medianUs)} | ${fmtTime(row.p99Us)} | ${ratio} | ` +
-      `${fmtMB(row.peakHeap)} | ${fmtBytes(row.redisBytesPerRecord)} |`);
+      `${row.serverUs === undefined ? '–' : fmtTime(row.serverUs)} | ${fmtMB(row.peakHeap)} | ${fmtBytes(row.redisBytesPerRecord)} |`);
   }
   const table = lines.join('\n');
   out(table);
   return table;
 }
 
-const RESULTS = join(dirname(fileURLToPath(import.meta.url)), 'results');
+/** bench/results of the repository, whether this runs from bench/ (tsx) or compiled from dist-bench/bench/. */
+function resultsDir(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(dir, 'package.json')) && dirname(dir) !== dir) dir = dirname(dir);
+  return join(dir, 'bench', 'results');
+}
+
+const RESULTS = resultsDir();
 
 export const RESULTS_DIR = RESULTS;
 

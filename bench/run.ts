@@ -34,7 +34,7 @@ import { createClient } from 'redis';
 import { startRedis } from '../test/helpers/embedded-redis.js';
 import { barChart } from './chart.js';
 import {
-  HeapSampler, Progress, RESULTS_DIR, fmtTime, interleave, printTable, saveFile, saveResults, skippedRow, type Case, type Row,
+  HeapSampler, Progress, RESULTS_DIR, ServerTime, fmtTime, interleave, printTable, saveFile, saveResults, skippedRow, type Case, type Row,
 } from './harness.js';
 import { luaPeer } from './peers/lua.js';
 import { nodeRedisPeer } from './peers/node-redis.js';
@@ -296,10 +296,11 @@ async function main(): Promise<void> {
     }
 
     const heap = new HeapSampler(gc);
+    const serverTime = new ServerTime(plain);
     const started = Date.now();
     const elapsed = (): string => `${((Date.now() - started) / 1000).toFixed(1)} s`;
     const singleRows = await interleave(cases, ROUNDS, {
-      heap,
+      heap, server: serverTime,
       onCall: (r, c, done, share) => progress.update(`[round ${r}/${ROUNDS}] ${c.scenario} · ${c.variant} · ${done}/${share} calls · ${elapsed()}`),
       onRound: async (r) => {
         progress.done(`[round ${r}/${ROUNDS}] single-record scenarios: ${cases.length} cases done · ${elapsed()}`);
@@ -346,7 +347,7 @@ async function main(): Promise<void> {
       });
     }
     const bulkRows = await interleave(bulkCases, BULK_ROUNDS, {
-      heap,
+      heap, server: serverTime,
       onCall: (r, c) => progress.update(`[round ${r}/${BULK_ROUNDS}] ${c.scenario} · ${c.variant} · done · ${((Date.now() - bulkStarted) / 1000).toFixed(1)} s`, true),
       onRound: (r) => {
         progress.done(`[round ${r}/${BULK_ROUNDS}] insertMany: ${bulkCases.length} cases done · ${((Date.now() - bulkStarted) / 1000).toFixed(1)} s`);
@@ -471,7 +472,7 @@ async function main(): Promise<void> {
     }
     const readStarted = Date.now();
     const readRows = unbreak(await interleave(readCases.map(guarded), QUERY_ROUNDS, {
-      heap,
+      heap, server: serverTime,
       onCall: (r, c, done, share) => progress.update(`[round ${r}/${QUERY_ROUNDS}] ${c.scenario} · ${c.variant} · ${done}/${share} calls · ${since(readStarted)}`),
       onRound: (r) => progress.done(`[round ${r}/${QUERY_ROUNDS}] getMany and query: ${readCases.length} cases done · ${since(readStarted)}`),
     }));
@@ -499,7 +500,7 @@ async function main(): Promise<void> {
     }
     const updateStarted = Date.now();
     const updateRows = unbreak(await interleave(updateCases.map(guarded), MANY_ROUNDS, {
-      heap,
+      heap, server: serverTime,
       onRound: (r) => {
         progress.done(`[round ${r}/${MANY_ROUNDS}] updateMany: ${updateCases.length} cases done · ${since(updateStarted)}`);
         current9.round = r + 1;
@@ -541,7 +542,7 @@ async function main(): Promise<void> {
     }
     const deleteStarted = Date.now();
     const deleteRows = unbreak(await interleave(deleteCases.map(guarded), MANY_ROUNDS, {
-      heap,
+      heap, server: serverTime,
       onRound: (r) => {
         progress.done(`[round ${r}/${MANY_ROUNDS}] deleteMany: ${deleteCases.length} cases done · ${since(deleteStarted)}`);
         current10.round = r + 1;

@@ -44,8 +44,18 @@ local function exp_untrack(s)
   redis.call('HDEL', s.exp[2], s.id)
 end
 
+-- only the values exp_values keeps can go stale (the version, with a stream): a change to none
+-- of them costs no read
 local function exp_refresh(s, changes)
-  if s.exp and redis.call('HEXISTS', s.exp[2], s.id) == 1 then
+  if not s.exp then return end
+  local touched = s.ch ~= nil and changes['#v'] ~= nil
+  for _, x in ipairs(s.ix or {}) do
+    if x[3] ~= 'n' and changes[x[1]] ~= nil then touched = true end
+  end
+  for _, u in ipairs(s.uq or {}) do
+    if changes[u[1]] ~= nil then touched = true end
+  end
+  if touched and redis.call('HEXISTS', s.exp[2], s.id) == 1 then
     redis.call('HSET', s.exp[2], s.id, cjson.encode(exp_values(s, changes)))
   end
 end

@@ -80,12 +80,12 @@ local function ix_sync(s, changes)
     if new ~= nil then
       local old = ix_old(s, f)
       if old ~= new and t == 't' then tx_sync(key, s.id, old, new)
+      elseif old ~= new and t == 'n' then
+        -- the member is the id: ZADD moves its score, only a removal needs ZREM
+        if new then redis.call('ZADD', key, tonumber(new), s.id) else redis.call('ZREM', key, s.id) end
       elseif old ~= new then
         if old then redis.call('ZREM', key, ix_entry(t, old, s.id)) end
-        if new then
-          if t == 'n' then redis.call('ZADD', key, tonumber(new), s.id)
-          else redis.call('ZADD', key, 0, ix_entry(t, new, s.id)) end
-        end
+        if new then redis.call('ZADD', key, 0, ix_entry(t, new, s.id)) end
       end
     end
   end

@@ -2,6 +2,8 @@
 --- Reads go to Redis once per field and are cached; writes are staged in `dirty` and only the
 --- commit (commit.lua) sends them, so every check of a program runs before its first write.
 --- st_new(key) -> state; st_get(s, field) -> string or nil; st_put(s, field, value or false)
+--- st_prefetch(s, fields, absent): the fields a program will read, in one HMGET; `absent` are fields
+--- known not to exist (null markers of fields that cannot be null), cached as absent without a read.
 --- `lists` holds arrays materialized into Lua tables by array ops that are O(n) anyway.
 local function st_new(key)
   return { key = key, cache = {}, dirty = {}, order = {}, lists = {} }
@@ -18,6 +20,12 @@ local function st_get(s, f)
   end
   if v == false then return nil end
   return v
+end
+
+local function st_prefetch(s, fields, absent)
+  local got = redis.call('HMGET', s.key, unpack(fields))
+  for i = 1, #fields do s.cache[fields[i]] = got[i] end
+  for i = 1, #absent do s.cache[absent[i]] = false end
 end
 
 -- value: a string to store, or false to delete the field

@@ -91,6 +91,8 @@ export interface FieldOpOf<T extends FieldOpTarget> {
   readonly eq?: 'n' | 's' | 'o';
   /** The nearest enclosing object that may be absent (optional or null): the op needs it present. */
   readonly within?: string;
+  /** The field may be null (a `field!` marker may exist); otherwise the compiler knows it has no marker. */
+  readonly nullable?: boolean;
 }
 /** Sets a scalar from an expression computed on the server, checked there. */
 export interface SetComputedNode {
@@ -101,6 +103,8 @@ export interface SetComputedNode {
   readonly as: 'n' | 's' | 'b';
   readonly check: Constraints;
   readonly within?: string;
+  /** As in FieldOpNode. */
+  readonly nullable?: boolean;
 }
 export interface IfNode { readonly kind: 'If'; readonly cond: Expr; readonly then: readonly Stmt[]; readonly else: readonly Stmt[] }
 export interface ForEachNode {

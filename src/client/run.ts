@@ -7,7 +7,7 @@
  * @example
  * const exists = await runProgram(model.db, program, decode.flag);
  */
-import { freezeDeep, type ProgramNode, type QueryNode } from '../ast/nodes.js';
+import type { ProgramNode, QueryNode } from '../ast/nodes.js';
 import { compile, type Compiled } from '../compile/compiler.js';
 import type { Decoder } from './decode.js';
 import { traced } from './diagnostics.js';
@@ -17,11 +17,11 @@ import type { ScriptRunner } from './executor.js';
 export type Explained = Pick<Compiled, 'lua' | 'keys' | 'argv'>;
 
 export async function runProgram<T>(db: ScriptRunner, program: ProgramNode | QueryNode, decode: Decoder<T>): Promise<T> {
-  const script = compile(freezeDeep(program));
+  const script = compile(program);
   return traced(program, script, async () => decode(await db.run(script)));
 }
 
 export function explainProgram(program: ProgramNode | QueryNode): Explained {
-  const { lua, keys, argv } = compile(freezeDeep(program));
+  const { lua, keys, argv } = compile(program);
   return { lua, keys, argv };
 }

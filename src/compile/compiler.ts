@@ -10,11 +10,13 @@
  * check of a program runs before its first write.
  */
 import { createHash } from 'node:crypto';
-import type { ProgramNode, QueryNode } from '../ast/nodes.js';
+import { freezeDeep, type ProgramNode, type QueryNode } from '../ast/nodes.js';
 import type { Raw } from '../schema/codec.js';
 import { block } from './emit.js';
-import { linkFunctions } from './link.js';
+import { linkFunctions, luaString } from './link.js';
+import { readSets } from './read-set.js';
 import { queryBody } from './query.js';
+import { refParams, shapeOf, type Shape, type Source } from './shape.js';
 import { guardLines } from './shard.js';
 import { changesTable, expiryTable, indexTables, Writer } from './writer.js';
 
@@ -45,30 +47,95 @@ function linked(body: string, readOnly: boolean): { lua: string; sha1: string } 
   return script;
 }
 
-/** Compiles a program into one script. Pure: same node, same output. */
-export function compile(node: ProgramNode | QueryNode): Compiled {
-  if (node.kind === 'Program') return compileProgram(node);
-  const { body, w } = queryBody(node);
-  return finish(body, w, false, node.binary !== false);
+/** Where each KEYS and ARGV slot of a shape's script comes from, as indexes into its {@link Shape}. */
+interface Template {
+  readonly lua: string;
+  readonly sha1: string;
+  readonly readOnly: boolean;
+  readonly binary: boolean;
+  readonly keys: readonly number[];
+  readonly argv: readonly number[];
 }
 
-function compileProgram(program: ProgramNode): Compiled {
+/** Templates by shape key; bounded, since a shape key holds no value but a caller could make shapes without end. */
+const templates = new Map<string, Template>();
+const MAX_TEMPLATES = 10_000;
+
+/**
+ * Compiles a program into one script. Pure: same node, same output. The first program of a shape
+ * is compiled; every later one is bound from its template (only its KEYS and ARGV are built).
+ */
+export function compile(node: ProgramNode | QueryNode): Compiled {
+  const shape = shapeOf(node);
+  const template = templates.get(shape.key);
+  if (template) return bind(template, shape);
+  const { compiled, sources } = compileFresh(freezeDeep(node));
+  const made = templateOf(compiled, sources, shape);
+  if (made) {
+    if (templates.size >= MAX_TEMPLATES) templates.clear();
+    templates.set(shape.key, made);
+  }
+  return compiled;
+}
+
+/**
+ * Compiles without the shape cache (the reference the cache is tested against); `generic: true`
+ * also leaves out the read-set prefetch (the reference the specialised code is tested against).
+ */
+export function compileUncached(node: ProgramNode | QueryNode, options: { generic?: boolean } = {}): Compiled {
+  return compileFresh(freezeDeep(node), options.generic === true).compiled;
+}
+
+function compileFresh(node: ProgramNode | QueryNode, generic = false): { compiled: Compiled; sources: readonly Source[] } {
+  if (node.kind === 'Program') {
+    const { body, w } = programBody(node, generic);
+    return { compiled: finish(body, w, node.mode === 'read', node.binary !== false), sources: w.sources };
+  }
+  const { body, w } = queryBody(node);
+  return { compiled: finish(body, w, false, node.binary !== false), sources: w.sources };
+}
+
+/** The template of a compiled script, or undefined when a slot came from outside the shape walk. */
+function templateOf(c: Compiled, sources: readonly Source[], shape: Shape): Template | undefined {
+  const sourceAt = new Map<Source, number>();
+  shape.sources.forEach((s, i) => sourceAt.has(s) || sourceAt.set(s, i));
+  const argv = sources.map((s) => sourceAt.get(s) ?? -1);
+  const keys = c.keys.map((k) => shape.keys.indexOf(k));
+  if (argv.includes(-1) || keys.includes(-1)) return undefined;
+  return { lua: c.lua, sha1: c.sha1, readOnly: c.readOnly, binary: c.binary, keys, argv };
+}
+
+function bind(t: Template, shape: Shape): Compiled {
+  const keys = t.keys.map((i) => shape.keys[i]);
+  const argv: Raw[] = [];
+  for (const i of t.argv) {
+    const s = shape.sources[i];
+    if (s.kind === 'Param') argv.push(s.value!);
+    else {
+      argv.push(String(s.values.length));
+      for (const v of s.values) argv.push(v);
+    }
+  }
+  return Object.freeze({ lua: t.lua, sha1: t.sha1, keys, argv, readOnly: t.readOnly, binary: t.binary });
+}
+
+function programBody(program: ProgramNode, generic: boolean): { body: string; w: Writer } {
   const w = new Writer(program.records);
   const states = program.records.map((r) => {
     const state = `st_new(${w.key(r.key)})`;
-    if (!r.ix?.length && !r.uq?.length && !r.exp && !r.ch) return state;
-    const id = w.param({ kind: 'Param', value: r.id, as: 'str' });
+    // a read touches only the record's own key (one key, routed and cached like any read)
+    if (program.mode === 'read' || (!r.ix?.length && !r.uq?.length && !r.exp && !r.ch)) return state;
+    const id = w.param(refParams(r).id);
     const tables = indexTables(r.ix ?? [], r.uq ?? [], w);
     const exp = r.exp ? expiryTable(r.exp, w) : 'nil';
     return `st_indexed(${state}, ${id}, ${tables}, ${exp}${r.ch ? `, ${changesTable(r.ch, w)}` : ''})`;
   });
   const lines: string[] = [];
   if (program.mode === 'update') {
+    if (!generic) lines.push(...prefetch(program));
     program.records.forEach((_, i) => lines.push(`rec_require(S[${i + 1}])`));
   }
-  const seen = program.mode === 'update'
-    ? program.records.map((r) => w.param({ kind: 'Param', value: r.seen, as: 'str' }))
-    : [];
+  const seen = program.mode === 'update' ? program.records.map((r) => w.param(refParams(r).seen)) : [];
   lines.push(block(program.body, w, ''));
   let ret = 'return R';
   if (program.mode === 'update') {
@@ -87,7 +154,13 @@ function compileProgram(program: ProgramNode): Compiled {
     ...lines.filter((l) => l !== ''),
     ret,
   ].join('\n');
-  return finish(body, w, program.mode === 'read', program.binary !== false);
+  return { body, w };
+}
+
+/** The read set of each record, read with one HMGET before the body (see src/compile/read-set.ts). */
+function prefetch(program: ProgramNode): string[] {
+  const list = (names: Set<string>): string => `{${[...names].map(luaString).join(', ')}}`;
+  return readSets(program).map((r, i) => `st_prefetch(S[${i + 1}], ${list(r.fields)}, ${list(r.absent)})`);
 }
 
 /** A body and its slots as a script: linked (or taken from the cache), frozen. */

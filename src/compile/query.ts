@@ -10,7 +10,7 @@
  *   function(q, M, sorted) return q_act_records(q, M, sorted) end)
  * ```
  */
-import type { IndexRef, ParamNode, PlanNode, QueryNode } from '../ast/nodes.js';
+import type { IndexRef, PlanNode, QueryNode } from '../ast/nodes.js';
 import { block, emit } from './emit.js';
 import { luaString } from './link.js';
 import { guardLines } from './shard.js';
@@ -18,16 +18,14 @@ import { changesTable, expiryTable, ixTable, uqTable, Writer } from './writer.js
 
 type PlanEmitters = { [K in PlanNode['kind']]: (n: Extract<PlanNode, { kind: K }>, w: Writer) => string };
 
-const raw = (p: ParamNode): ParamNode => ({ ...p, as: 'raw' });
-
 const plan: PlanEmitters = {
   PlanRange: (n, w) => {
     const parts = [`op="range"`, `key=${w.key(n.index.key)}`, `t="${n.index.type}"`];
-    if (n.min) parts.push(`min=${w.param(raw(n.min))}`, `minx=${n.minEx}`);
-    if (n.max) parts.push(`max=${w.param(raw(n.max))}`, `maxx=${n.maxEx}`);
+    if (n.min) parts.push(`min=${w.param(n.min, 'raw')}`, `minx=${n.minEx}`);
+    if (n.max) parts.push(`max=${w.param(n.max, 'raw')}`, `maxx=${n.maxEx}`);
     return `{${parts.join(', ')}}`;
   },
-  PlanPrefix: (n, w) => `{op="prefix", key=${w.key(n.index.key)}, p=${w.param(raw(n.prefix))}}`,
+  PlanPrefix: (n, w) => `{op="prefix", key=${w.key(n.index.key)}, p=${w.param(n.prefix, 'raw')}}`,
   PlanIn: (n, w) => `{op="in", key=${w.key(n.index.key)}, t="${n.index.type}", values=${w.list(n.values)}}`,
   PlanWords: (n, w) => `{op="words", key=${w.key(n.index.key)}, mode="${n.mode}", values=${w.list(n.words)}}`,
   PlanAnd: (n, w) => `{op="and", ${n.items.map((i) => emitPlan(i, w)).join(', ')}}`,

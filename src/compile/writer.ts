@@ -10,6 +10,8 @@ import { luaString } from './link.js';
 export class Writer {
   readonly keys: string[] = [];
   readonly argv: Raw[] = [];
+  /** The node each ARGV slot group came from, in order (see src/compile/shape.ts). */
+  readonly sources: (ParamNode | ParamListNode)[] = [];
   shape = '';
   private readonly constraints: string[] = [];
   private results = 0;
@@ -27,12 +29,14 @@ export class Writer {
     return `KEYS[${i + 1}]`;
   }
 
-  param(p: ParamNode): string {
+  /** The ARGV slot of `p`, read as `as` (default: the param's own type). */
+  param(p: ParamNode, as = p.as): string {
     if (p.value === null) return 'nil';
     this.argv.push(p.value);
+    this.sources.push(p);
     this.shape += 's';
     const ref = `P[${this.shape.length}]`;
-    switch (p.as) {
+    switch (as) {
       case 'num': return `tonumber(${ref})`;
       case 'bool': return `(${ref} == "true")`;
       default: return ref;
@@ -40,7 +44,9 @@ export class Writer {
   }
 
   list(p: ParamListNode): string {
-    this.argv.push(String(p.values.length), ...p.values);
+    this.argv.push(String(p.values.length));
+    for (const v of p.values) this.argv.push(v);
+    this.sources.push(p);
     this.shape += 'l';
     return `P[${this.shape.length}]`;
   }

@@ -22,6 +22,8 @@ interface Hidden {
   model: ModelCore<any>;
   id: string;
   meta: RecordMeta;
+  /** The immediate handles (`u.$`), made on first use. */
+  handles?: unknown;
 }
 
 export const hidden = (rec: object): Hidden => (rec as { [META]: Hidden })[META];
@@ -88,24 +90,40 @@ function recordProgram(rec: object, fn: PipelineFn<any>): Stmt[] {
 
 /**
  * The immediate handles (`u.$`) return promises; a bad argument must reject the promise too, not
- * throw before it exists, so `u.$.age.set(-1).catch(...)` sees it.
+ * throw before it exists, so `u.$.age.set(-1).catch(...)` sees it. Each handle gets one proxy and
+ * each of its methods one wrapper, made on first use: `u.$.score.incr(1)` allocates nothing the
+ * second time.
  */
+const proxies = new WeakMap<object, object>();
+
 function rejectingCalls<T extends object>(handle: T): T {
-  return new Proxy(handle, {
-    get(target, prop, receiver) {
-      const value = Reflect.get(target, prop, receiver);
+  let proxy = proxies.get(handle);
+  if (proxy) return proxy as T;
+  const wrappers = new Map<PropertyKey, unknown>();
+  proxy = new Proxy(handle, {
+    get(target, prop) {
+      const known = wrappers.get(prop);
+      if (known !== undefined) return known;
+      // getters run on the handle itself (their state is on it, not on the proxy)
+      const value = Reflect.get(target, prop, target);
+      let out: unknown = value;
       if (typeof value === 'function') {
-        return (...args: unknown[]) => {
+        out = (...args: unknown[]) => {
           try {
             return value.apply(target, args);
           } catch (err) {
             return Promise.reject(err);
           }
         };
+      } else if (value && typeof value === 'object') {
+        out = rejectingCalls(value);
       }
-      return value && typeof value === 'object' ? rejectingCalls(value) : value;
+      wrappers.set(prop, out);
+      return out;
     },
   });
+  proxies.set(handle, proxy);
+  return proxy as T;
 }
 
 /** The prototype of every record: fields are own properties, methods live here. */
@@ -121,9 +139,10 @@ class RecordBase {
 
   get $(): unknown {
     const h = hidden(this);
+    if (h.handles) return h.handles;
     const recorder = new Recorder(async (stmt, decodeResult: ResultDecoder) =>
       decodeResult(decode.result(await runUpdate(h.model, [this], [stmt]), 0)));
-    return rejectingCalls(new ObjectHandle({ recorder, rec: 1, data: () => fieldsOf(this) }, h.model.spec));
+    return (h.handles = rejectingCalls(new ObjectHandle({ recorder, rec: 1, data: () => fieldsOf(this) }, h.model.spec)));
   }
 
   /** Runs every operation `fn` records as one atomic script; this record then holds the server's state. */

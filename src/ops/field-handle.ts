@@ -5,7 +5,7 @@
  * src/model/types.ts, so the two cannot drift apart.
  */
 import {
-  fieldOp, node, param, paramList, type ArithOp, type CompareOp, type Expr, type FieldOpNode, type FieldOps, type FieldOpTarget,
+  fieldOp, node, param, paramList, type ArithOp, type CompareOp, type Constraints, type Expr, type FieldOpNode, type FieldOps, type FieldOpTarget,
 } from '../ast/nodes.js';
 import { OperationError } from '../errors.js';
 import type { FieldH, Mode, Ret, ValueH } from '../model/types.js';
@@ -99,8 +99,10 @@ export class FieldHandle<T = unknown, M extends Mode = Mode> extends ValueHandle
     super(ctx, spec, node({ kind: 'Field', rec: ctx.rec, field: spec.path, as: luaTypeOf(spec) }));
   }
 
-  private get guard(): { within?: string } {
-    return this.within === undefined ? {} : { within: this.within };
+  /** What the compiler must know of where the field sits: an enclosing object that may be absent, and whether it may be null. */
+  private get guard(): { within?: string; nullable?: boolean } {
+    const within = this.within === undefined ? {} : { within: this.within };
+    return this.spec.nullable ? { ...within, nullable: true } : within;
   }
 
   /**
@@ -112,7 +114,7 @@ export class FieldHandle<T = unknown, M extends Mode = Mode> extends ValueHandle
   ): Ret<M, R> {
     const stmt = fieldOp<O>({
       rec: this.ctx.rec, target, op, field: this.spec.path,
-      args: Object.freeze(args), check: Object.freeze(constraintsOf(this.spec)), ...(eq ? { eq } : {}), ...this.guard,
+      args: Object.freeze(args), check: checkOf(this.spec), ...(eq ? { eq } : {}), ...this.guard,
     });
     return this.ctx.recorder.emit(stmt, decode) as Ret<M, R>;
   }
@@ -129,7 +131,7 @@ export class FieldHandle<T = unknown, M extends Mode = Mode> extends ValueHandle
       const as = luaTypeOf(this.spec) === 'num' ? 'n' : luaTypeOf(this.spec) === 'bool' ? 'b' : 's';
       return this.ctx.recorder.emit(node({
         kind: 'SetComputed', rec: this.ctx.rec, field: this.spec.path, value: value.expr, as,
-        check: Object.freeze(constraintsOf(this.spec)), ...this.guard,
+        check: checkOf(this.spec), ...this.guard,
       }), this.scalarResult) as Ret<M, T>;
     }
     validate(this.spec, value, this.spec.path);
@@ -154,3 +156,12 @@ export const text = (s: unknown): string => {
   if (typeof s !== 'string') throw new OperationError(`expected a string, got ${typeof s}`);
   return s;
 };
+
+/** The server-side checks of a field, made once per spec (they ride in every FieldOp node). */
+const checks = new WeakMap<FieldSpec, Constraints>();
+
+function checkOf(spec: FieldSpec): Constraints {
+  let c = checks.get(spec);
+  if (!c) checks.set(spec, (c = Object.freeze(constraintsOf(spec))));
+  return c;
+}

@@ -8,16 +8,42 @@ import { ArrayHandle, RecordHandle } from './collection-handles.js';
 import { FieldHandle, type Ctx } from './field-handle.js';
 import { BooleanHandle, BytesHandle, DateTimeHandle, NumberHandle, StringHandle } from './scalar-handles.js';
 
-/** A nested object: a handle per field, recursively. */
+/** A nested object: a handle per field, recursively, each made on first access. */
 export class ObjectHandle {
   constructor(ctx: Ctx, spec: ObjectSpec, within?: string) {
     // an object that may be absent guards the writes into it (see obj_present in lua/lib/scalar.lua)
     const inner = spec.optional || spec.nullable ? spec.path : within;
-    for (const name of spec.order) {
-      let handle: unknown;
-      Object.defineProperty(this, name, { enumerable: true, get: () => (handle ??= handleFor(ctx, spec.fields[name], inner)) });
-    }
+    const handle = Object.create(fieldsProto(spec)) as ObjectHandle;
+    (handle as unknown as Inner)[INNER] = { ctx, inner, handles: {} };
+    return handle;
   }
+}
+
+const INNER = Symbol('rapyer.object');
+interface Inner { [INNER]: { ctx: Ctx; inner?: string; handles: Record<string, unknown> } }
+
+/**
+ * The prototype of an object's handles: one getter per field, made once per object spec, so a
+ * handle costs one object, not a closure and a property definition per field.
+ */
+const protos = new WeakMap<ObjectSpec, object>();
+
+function fieldsProto(spec: ObjectSpec): object {
+  let proto = protos.get(spec);
+  if (!proto) {
+    proto = Object.create(ObjectHandle.prototype) as object;
+    for (const name of spec.order) {
+      Object.defineProperty(proto, name, {
+        enumerable: true,
+        get(this: Inner) {
+          const state = this[INNER];
+          return (state.handles[name] ??= handleFor(state.ctx, spec.fields[name], state.inner));
+        },
+      });
+    }
+    protos.set(spec, proto);
+  }
+  return proto;
 }
 
 export function handleFor(ctx: Ctx, spec: FieldSpec, within?: string): unknown {

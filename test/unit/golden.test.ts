@@ -65,6 +65,7 @@ describe('golden: recorder -> AST -> Lua (no Redis)', () => {
       'local C = {{int=true,min=0}, {}, {maxLen=20}}',
       'local S = { st_indexed(st_new(KEYS[1]), P[1], {}, {}, {KEYS[2], KEYS[3]}) }',
       'local R = {}',
+      'st_prefetch(S[1], {"#v", "score", "tags", "tags@", "name"}, {"score!", "name!"})',
       'rec_require(S[1])',
       'R[1] = num_op(S[1], "score", "score", C[1], "incr", P[3]) or false',
       'if c_gt(rd_num(S[1], "score"), tonumber(P[4])) then',

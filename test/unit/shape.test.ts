@@ -1,0 +1,75 @@
+import { expect } from 'chai';
+import { Type } from 'typebox';
+import type { ProgramNode, QueryNode, Stmt } from '../../src/ast/nodes.js';
+import { compile, compileUncached } from '../../src/compile/compiler.js';
+import { shapeOf } from '../../src/compile/shape.js';
+import { and, defineModel } from '../../src/index.js';
+import { Recorder } from '../../src/ops/recorder.js';
+import { updateProgram } from '../../src/model/record.js';
+
+const Shaped = defineModel('Shaped', {
+  name: Type.String({ maxLength: 20 }),
+  score: Type.Integer({ minimum: 0, default: 0 }),
+  rank: Type.Union([Type.Number(), Type.Null()], { default: null }),
+  tags: Type.Array(Type.String(), { default: [] }),
+}, { indexes: ['score', 'name'] });
+
+/** The statements `fn` records against record `rec` of a program. */
+function recorded(fn: (p: any) => void): Stmt[] {
+  const recorder = new Recorder();
+  Shaped.record(fn, recorder, () => ({}));
+  return recorder.body as Stmt[];
+}
+
+const rec = (id: string, version = '3'): object => Shaped.wrap(id, {}, { version, heads: new Map() });
+const query = (min: number, status: string): QueryNode =>
+  (Shaped.find((u) => and(u.score.gte(min), u.name.eq(status))).sort('score', 'desc').limit(min + 1) as unknown as
+    { node(action: QueryNode['action']): QueryNode }).node('records');
+
+/** Programs in pairs: same shape, different values (ids, versions, numbers, strings, list lengths). */
+const pairs = (): [ProgramNode | QueryNode, ProgramNode | QueryNode][] => [
+  [
+    updateProgram([rec('a')], recorded((p) => { p.score.incr(1); p.name.append('x'); p.tags.append('t'); })),
+    updateProgram([rec('b', '9')], recorded((p) => { p.score.incr(70); p.name.append('yy'); p.tags.append('u', 'v', 'w'); })),
+  ],
+  [
+    updateProgram([rec('a')], recorded((p) => { p.rank.set(null); p.score.gt(3).ifTrue(() => p.tags.clear()); })),
+    updateProgram([rec('z')], recorded((p) => { p.rank.set(null); p.score.gt(40).ifTrue(() => p.tags.clear()); })),
+  ],
+  [Shaped.writeProgram('a', ['name', 'x', 'score', '1'], 'create'), Shaped.writeProgram('q', ['name', 'y', 'score', '2', 'rank', '3'], 'create')],
+  [updateProgram([rec('a'), rec('b')], recorded((p) => p.score.incr(1))), updateProgram([rec('c'), rec('d')], recorded((p) => p.score.incr(2)))],
+  [query(3, 'ann'), query(70, 'bo')],
+];
+
+describe('programs compiled once per shape', () => {
+  it('gives the same shape key and sha1 to the same shape with different values', () => {
+    for (const [a, b] of pairs()) {
+      expect(shapeOf(a).key).to.equal(shapeOf(b).key);
+      expect(compile(a).sha1).to.equal(compile(b).sha1);
+    }
+  });
+
+  it('binds a cached shape to exactly what compiling it afresh gives (keys, argv, script)', () => {
+    for (const [a, b] of pairs()) {
+      compile(a); // the first of a shape makes its template
+      const bound = compile(b);
+      const fresh = compileUncached(b);
+      expect(bound.lua).to.equal(fresh.lua);
+      expect(bound.sha1).to.equal(fresh.sha1);
+      expect(bound.keys).to.deep.equal(fresh.keys);
+      expect(bound.argv.map(String)).to.deep.equal(fresh.argv.map(String));
+      expect([bound.readOnly, bound.binary]).to.deep.equal([fresh.readOnly, fresh.binary]);
+    }
+  });
+
+  it('keeps apart shapes that differ only in which keys are equal, and in null values', () => {
+    const body = recorded((p) => p.score.incr(1));
+    const same = updateProgram([rec('a'), rec('a')], body);
+    const two = updateProgram([rec('a'), rec('b')], body);
+    expect(shapeOf(same).key).not.to.equal(shapeOf(two).key);
+    compile(two);
+    expect(compile(same).keys).to.deep.equal(compileUncached(same).keys);
+    expect(shapeOf(recorded((p) => p.rank.set(null))[0] as never).key)
+      .not.to.equal(shapeOf(recorded((p) => p.rank.set(2))[0] as never).key);
+  });
+});
