@@ -1,6 +1,6 @@
 /**
  * What the `rapyer` CLI reads and does, against any server, without the application's code: the
- * models come from the layouts they keep in their `#meta` hashes (src/model/catalog.ts), records
+ * models come from the layouts they keep in their `#schema` keys (src/model/catalog.ts), records
  * are decoded with the same layout code the library uses (src/model/layout.ts).
  *
  * Single-node servers only: on a Redis Cluster the keys of one model live on one master (or one per
@@ -11,7 +11,7 @@ import type { Connection } from '../client/connection.js';
 import type { NodeClient } from '../client/executor.js';
 import { QueryError } from '../errors.js';
 import type { IndexReport } from '../index/maintenance.js';
-import { LAYOUT_FIELD, parseLayout, type StoredLayout } from '../model/catalog.js';
+import { parseLayout, type StoredLayout } from '../model/catalog.js';
 import { KeySpace, modelOfKey } from '../model/keys.js';
 import { readRecord } from '../model/layout.js';
 import { Model } from '../model/model.js';
@@ -25,7 +25,7 @@ export interface FoundModel {
   readonly records: number;
 }
 
-const META_SUFFIX = '#meta';
+const SCHEMA_SUFFIX = '#schema';
 
 const client = (db: Connection): NodeClient => {
   if (db.cluster) throw new QueryError('the rapyer CLI reads single-node servers only');
@@ -38,9 +38,9 @@ const keySpaceOf = (layout: StoredLayout): KeySpace => new KeySpace(layout.name,
 export async function listModels(db: Connection): Promise<FoundModel[]> {
   const c = client(db);
   const found: FoundModel[] = [];
-  for await (const batch of c.scanIterator({ MATCH: `*${META_SUFFIX}`, COUNT: 1000 })) {
-    for (const metaKey of batch as string[]) {
-      const json = await c.hGet(metaKey, LAYOUT_FIELD);
+  for await (const batch of c.scanIterator({ MATCH: `*${SCHEMA_SUFFIX}`, COUNT: 1000 })) {
+    for (const schemaKey of batch as string[]) {
+      const json = await c.get(schemaKey);
       if (json === null || json === undefined) continue;
       const layout = parseLayout(String(json));
       const keys = keySpaceOf(layout);
@@ -52,7 +52,7 @@ export async function listModels(db: Connection): Promise<FoundModel[]> {
 
 /** The layout of model `name`; QueryError when it never wrote one. */
 export async function findLayout(db: Connection, name: string): Promise<StoredLayout> {
-  const json = await client(db).hGet(new KeySpace(name, false).meta(), LAYOUT_FIELD);
+  const json = await client(db).get(new KeySpace(name, false).schema());
   if (json === null || json === undefined) {
     throw new QueryError(`no layout stored for model "${name}" (a model writes it the first time an application uses it)`);
   }

@@ -1,6 +1,6 @@
 /**
  * The model catalog kept in Redis: each model writes its layout (field specs and options) as JSON
- * into the `schema` field of its `#meta` hash the first time it is used on a connection, so that
+ * to its `#schema` key (a string) the first time it is used on a connection, so that
  * tools (the `rapyer` CLI) can find every model on a server and decode its records without the
  * application's code.
  *
@@ -10,9 +10,6 @@
 import type { Connection } from '../client/connection.js';
 import type { ObjectSpec } from '../schema/spec.js';
 import type { ModelOptions } from './contract.js';
-
-/** The `#meta` hash field that holds the layout JSON (`layout` there is the shard layout of a sharded model). */
-export const LAYOUT_FIELD = 'schema';
 
 /** Bumped when the layout JSON changes in a way older readers cannot follow. */
 const FORMAT = 1;
@@ -52,11 +49,11 @@ export function parseLayout(json: string): StoredLayout {
 }
 
 /**
- * Writes the layout to `metaKey` with one HSET (not a script: it must not wait on a script load,
- * so that it is done before the script queued after it on the same connection). The caller does
- * not wait for it; a failure only means the next use tries again.
+ * Writes the layout to `key` with one SET (not a script: it must not wait on a script load, so
+ * that it is done before the script queued after it on the same connection). The caller does not
+ * wait for it; a failure only means the next use tries again.
  */
-export function publishLayout(db: Connection, metaKey: string, model: Describable, onFailure: () => void): void {
-  const client = db.client as { hSet(key: string, field: string, value: string): Promise<unknown> };
-  client.hSet(metaKey, LAYOUT_FIELD, layoutJson(model)).catch(onFailure);
+export function publishLayout(db: Connection, key: string, model: Describable, onFailure: () => void): void {
+  const client = db.client as { set(key: string, value: string): Promise<unknown> };
+  client.set(key, layoutJson(model)).catch(onFailure);
 }

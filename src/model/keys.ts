@@ -109,6 +109,11 @@ export class KeySpace {
     return `${this.tag(shard)}#meta`;
   }
 
+  /** The model's description (field specs and options, JSON) for tools: see src/model/catalog.ts. */
+  schema(): string {
+    return `${this.tag(0)}#schema`;
+  }
+
   /** A record's lock, in its shard. */
   lock(id: string): string {
     return `${this.tag(this.shardOf(id))}#lock:${id}`;

@@ -69,7 +69,7 @@ export class Model<S extends TProperties = TProperties> implements ModelCore<S> 
       this.describedOn = db;
       this.keySpace = new KeySpace(this.name, db.cluster, this.options.shards);
       this.shardKeyCache = new Map();
-      publishLayout(db, this.keySpace.meta(0), this, () => {
+      publishLayout(db, this.keySpace.schema(), this, () => {
         if (this.describedOn === db) this.describedOn = undefined;
       });
     }
