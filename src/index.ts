@@ -1,4 +1,5 @@
 /** rapyer: typed Redis records whose every operation runs as one compiled Lua script. */
+import './model/across.js'; // installs db.get, db.getMany and db.deleteMany on connections
 export { connect, type Connection, type ConnectOptions } from './client/connection.js';
 export { defineModel } from './model/define.js';
 export { Model } from './model/model.js';

@@ -12,7 +12,8 @@
 ---   Items apply in order: an id or a unique value claimed earlier in the chunk counts as taken.
 ---   Every check runs first, against a simulation of the chunk's own writes (ids claimed, unique
 ---   values claimed and released), so the writes that follow (rec_write) cannot fail halfway.
---- bulk_read(prefix, ids): the whole hash of each record (an empty list when absent), in order.
+--- bulk_read(prefix, ids, slide): the whole hash of each record (an empty list when absent), in
+--- order; with `slide` (ms, a sliding TTL) each record read gets its TTL re-armed to it.
 --- @include "state"
 --- @include "fail"
 --- @include "index"
@@ -88,8 +89,11 @@ local function bulk_insert(ids, ix, uq, exp, ch, prefix, mode, ttl, items)
   return out
 end
 
-local function bulk_read(prefix, ids)
+local function bulk_read(prefix, ids, slide)
   local out = {}
-  for i, id in ipairs(ids) do out[i] = redis.call('HGETALL', prefix .. id) end
+  for i, id in ipairs(ids) do
+    out[i] = redis.call('HGETALL', prefix .. id)
+    if slide and #out[i] > 0 then redis.call('PEXPIRE', prefix .. id, slide) end
+  end
   return out
 end

@@ -361,6 +361,7 @@ local function q_act_records(q, M, sorted)
   for i = first, last do
     out[#out + 1] = M[i].id
     out[#out + 1] = rec_read(M[i])
+    if q.slide then rec_slide(M[i], q.slide) end
   end
   return out
 end
@@ -383,6 +384,9 @@ local function q_act_update(q, M, each)
   end
   for _, s in ipairs(M) do st_check(s) end
   for _, s in ipairs(M) do if st_commit(s) then changed = changed + 1 end end
+  if q.slide then
+    for _, s in ipairs(M) do rec_slide(s, q.slide) end
+  end
   return changed
 end
 
@@ -402,6 +406,8 @@ end
 ---            the id to go on after ('' when no id is left or a page is complete)
 ---   count    true when only the count is needed; page: true when the action returns a page
 ---            (ids or records: offset and limit apply; count, update and delete take every match)
+---   reads    the fields an aggregate reads of each match (nil: the sort fields)
+---   slide    a sliding TTL (ms) that records returned or updated get re-armed to, or nil
 --- filter(S) tells whether the candidate S[1] matches (the query's condition, compiled); act(q, M,
 --- sorted) acts on the matches M and returns the reply (q_act_* above; `sorted` when already in order).
 --- A limited page takes the cheapest of: the exact ids of the index sets, sorted (when the plan
@@ -426,7 +432,7 @@ local function q_run(q, filter, act)
     local s
     if ex then
       if not ex.set[id] then return nil end
-      s = q_probe(q.prefix, id, sort_fields)
+      s = q_probe(q.prefix, id, q.reads or sort_fields)
     else
       s = q_probe(q.prefix, id, q.fields)
       if not (s.cache['#v'] and filter({ s })) then return nil end

@@ -57,6 +57,13 @@ local function rec_delete(s, ids, id)
   return 1
 end
 
+--- rec_slide(s, ms): re-arms a sliding TTL after a read or write of the record (a no-op when it
+--- is gone). The model's expiry set keeps the older time: a sweep that reaches it finds the record
+--- alive, and files it again under its new expiry (exp_sweep), so a read costs one PEXPIRE.
+local function rec_slide(s, ms)
+  redis.call('PEXPIRE', s.key, ms)
+end
+
 --- rec_expire(s, ms): sets the record's TTL; 0 when the record does not exist
 local function rec_expire(s, ms)
   local done = redis.call('PEXPIRE', s.key, ms)

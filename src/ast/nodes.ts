@@ -71,6 +71,8 @@ export interface FieldOps {
   scalar: 'set' | 'setNull';
   array: 'append' | 'prepend' | 'insert' | 'setAt' | 'pop' | 'remove' | 'removeAt' | 'removeRange' | 'clear' | 'set';
   dict: 'setItem' | 'update' | 'delete' | 'pop' | 'popItem' | 'clear' | 'set' | 'incr';
+  /** A nested object replaced whole (lua/lib/object.lua). */
+  object: 'set';
 }
 export type FieldOpTarget = keyof FieldOps;
 
@@ -171,7 +173,11 @@ export interface InsertManyNode {
   readonly items: ParamListNode;
 }
 /** The whole hash of each id (empty when absent), in order (read-only programs). */
-export interface ReadManyNode { readonly kind: 'ReadMany'; readonly prefix: ParamNode; readonly idsKey: string; readonly ids: ParamListNode }
+export interface ReadManyNode {
+  readonly kind: 'ReadMany'; readonly prefix: ParamNode; readonly idsKey: string; readonly ids: ParamListNode;
+  /** A sliding TTL (ms) re-armed on each record read. */
+  readonly slideMs?: ParamNode;
+}
 
 /**
  * Resharding steps (lua/lib/shard.lua): the model-wide meta, and taking, putting and dropping a
@@ -234,6 +240,11 @@ export interface RecordRef {
   readonly id: string;
   /** The version of the caller's copy ('' when it has none): decides patch or full reply. */
   readonly seen: string;
+  /**
+   * A sliding TTL (ms, as text): programs that read the record (ReadRecord) or update it re-arm
+   * its TTL to this in the same script.
+   */
+  readonly slideMs?: string;
 }
 
 /**
@@ -266,6 +277,8 @@ export type PlanNode =
   /** Exactly these ids (bulk operations by ids, and a query's chunks). */
   | { readonly kind: 'PlanIds'; readonly ids: ParamListNode }
   | { readonly kind: 'PlanScan' };
+
+export interface QueryAggregate { readonly fields: readonly (string | null)[]; readonly group?: string }
 
 /** One sort key: a field, compared as numbers or bytewise, in one direction. */
 export interface QuerySort { readonly field: string; readonly numeric: boolean; readonly desc: boolean }
@@ -306,8 +319,12 @@ export interface QueryNode {
   readonly offset: ParamNode;
   /** '' for no limit. */
   readonly limit: ParamNode;
-  readonly action: 'records' | 'ids' | 'count' | 'delete' | 'update';
+  readonly action: 'records' | 'ids' | 'count' | 'delete' | 'update' | 'aggregate';
+  /** The `aggregate` action's inputs: the field each aggregate reads (none for a count), and the group field. */
+  readonly aggregate?: QueryAggregate;
   readonly body: readonly Stmt[];
+  /** A sliding TTL (ms): records returned or updated get their TTL re-armed to it. */
+  readonly slideMs?: ParamNode;
 }
 
 export type Node = Expr | Stmt | ProgramNode | QueryNode | PlanNode;

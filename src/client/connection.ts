@@ -6,7 +6,7 @@ import { createClient, createCluster, RedisCluster, type RedisClusterOptions } f
 import type { Compiled } from '../compile/compiler.js';
 import { CrossSlotError, UsageError } from '../errors.js';
 import { transaction, type TransactionFn } from '../model/transaction.js';
-import type { RecordMethods } from '../model/types.js';
+import type { Rec, RecordMethods } from '../model/types.js';
 import {
   clusterScripts, execute, nodeScripts, type ClusterClient, type NodeClient, type Reply, type ScriptClient, type ScriptRunner,
 } from './executor.js';
@@ -49,6 +49,27 @@ export class Connection implements ScriptRunner {
     return execute(this.scripts, script);
   }
 
+  /** The record at a Redis key (`u.key`) of any model declared on this connection; NotFoundError when absent. */
+  async get(key: string): Promise<Rec<any>> {
+    return acrossModels().get(this.scope, key);
+  }
+
+  /** The records at `keys` (of any models declared here), in input order; `missing` as in `Model.getMany`. */
+  getMany(keys: readonly string[], options: GetManyOptions & { missing: 'null' }): Promise<(Rec<any> | null)[]>;
+  getMany(keys: readonly string[], options?: GetManyOptions & { missing?: 'error' | 'skip' }): Promise<Rec<any>[]>;
+  async getMany(keys: readonly string[], options?: GetManyOptions): Promise<(Rec<any> | null)[]> {
+    return acrossModels().getMany(this.scope, keys, options);
+  }
+
+  /** Deletes records of several models by key or record (one script per hash tag and chunk, indexes cleaned); how many existed. */
+  async deleteMany(keysOrRecords: readonly (string | { readonly key: string })[], options?: ChunkOptions): Promise<number> {
+    return acrossModels().deleteMany(this.scope, keysOrRecords, options);
+  }
+
+  private get scope(): Scope {
+    return { db: this, isDefault: defaultConnection === this };
+  }
+
   /** One atomic program over several records: `db.transaction([alice, bob], (a, b) => ...)`. */
   transaction<const T extends readonly RecordMethods<any>[]>(records: T, fn: TransactionFn<T>): Promise<T> {
     return transaction(this, records, fn);
@@ -74,6 +95,39 @@ function assertOneSlot(keys: readonly string[]): void {
   }
 }
 
+/** As `Model.getMany`'s and `Model.deleteMany`'s options (src/model/bulk.ts, which this module cannot import). */
+interface ChunkOptions { chunkSize?: number; onProgress?: (progress: { done: number; total: number }) => void }
+interface GetManyOptions extends ChunkOptions { missing?: 'error' | 'skip' | 'null' }
+
+/** The connection a call across models runs on, and whether it is the default one (which holds `defineModel`'s models). */
+export interface Scope {
+  readonly db: Connection;
+  readonly isDefault: boolean;
+}
+
+/** The calls across models (src/model/across.ts). */
+export interface AcrossModels {
+  get(scope: Scope, key: string): Promise<Rec<any>>;
+  getMany(scope: Scope, keys: readonly string[], options?: GetManyOptions): Promise<(Rec<any> | null)[]>;
+  deleteMany(scope: Scope, targets: readonly (string | { readonly key: string })[], options?: ChunkOptions): Promise<number>;
+}
+
+/**
+ * The calls across models run the models' bulk operations, whose modules reach back to this one:
+ * src/model/across.ts installs them here when it loads (the package's index loads it), so that
+ * the import graph has no cycle.
+ */
+let across: AcrossModels | undefined;
+
+export function installAcrossModels(impl: AcrossModels): void {
+  across = impl;
+}
+
+function acrossModels(): AcrossModels {
+  if (!across) throw new UsageError('the calls across models need the rapyer package index (import from "rapyer")');
+  return across;
+}
+
 let defaultConnection: Connection | undefined;
 
 export async function connect(options: ConnectOptions = {}): Promise<Connection> {
@@ -83,6 +137,11 @@ export async function connect(options: ConnectOptions = {}): Promise<Connection>
   const db = new Connection(client, owned);
   defaultConnection ??= db;
   return db;
+}
+
+/** The default connection, or undefined before the first connect(). */
+export function currentDefaultDb(): Connection | undefined {
+  return defaultConnection;
 }
 
 export function defaultDb(): Connection {

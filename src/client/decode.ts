@@ -59,6 +59,9 @@ export const count: Decoder<number> = (reply) => Number(reply);
 /** A query's ids, in query order. */
 export const ids: Decoder<string[]> = (reply) => list(reply).map(text);
 
+/** A query's aggregate partials, a flat list of text (see agg_collect in lua/lib/aggregate.lua). */
+export const partials: Decoder<string[]> = ids;
+
 /** One slice of a scan (see QueryNode.slice): the id to go on after ('' when done) and the action's reply. */
 export const slice = <T>(as: Decoder<T>): Decoder<{ next: string; value: T }> => (reply) => {
   const [next, value] = list(reply);

@@ -18,5 +18,5 @@ export function emitInsertMany(n: InsertManyNode, w: Writer, ind: string): strin
 
 export function emitReadMany(n: ReadManyNode, w: Writer, ind: string): string {
   w.key(n.idsKey); // declared only, so the script routes to the model's slot; records are prefix .. id
-  return `${ind}${w.result()} = bulk_read(${w.param(n.prefix)}, ${w.list(n.ids)})`;
+  return `${ind}${w.result()} = bulk_read(${w.param(n.prefix)}, ${w.list(n.ids)}, ${n.slideMs ? w.param(n.slideMs) : 'nil'})`;
 }

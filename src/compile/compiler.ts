@@ -89,7 +89,7 @@ export function compileUncached(node: ProgramNode | QueryNode, options: { generi
 function compileFresh(node: ProgramNode | QueryNode, generic = false): { compiled: Compiled; sources: readonly Source[] } {
   if (node.kind === 'Program') {
     const { body, w } = programBody(node, generic);
-    return { compiled: finish(body, w, node.mode === 'read', node.binary !== false), sources: w.sources };
+    return { compiled: finish(body, w, node.mode === 'read' && !slides(node), node.binary !== false), sources: w.sources };
   }
   const { body, w } = queryBody(node);
   return { compiled: finish(body, w, false, node.binary !== false), sources: w.sources };
@@ -119,6 +119,11 @@ function bind(t: Template, shape: Shape): Compiled {
   return Object.freeze({ lua: t.lua, sha1: t.sha1, keys, argv, readOnly: t.readOnly, binary: t.binary });
 }
 
+/** Whether a program re-arms a sliding TTL (a read that does is a write for Redis: not EVALSHA_RO). */
+function slides(program: ProgramNode): boolean {
+  return program.body.some((s) => (s.kind === 'ReadRecord' && program.records[s.rec - 1]?.slideMs) || (s.kind === 'ReadMany' && s.slideMs));
+}
+
 function programBody(program: ProgramNode, generic: boolean): { body: string; w: Writer } {
   const w = new Writer(program.records);
   const states = program.records.map((r) => {
@@ -143,6 +148,11 @@ function programBody(program: ProgramNode, generic: boolean): { body: string; w:
     program.records.forEach((_, i) => lines.push(`st_commit(S[${i + 1}])`));
     ret = `return { R, ${seen.map((p, i) => `st_reply(S[${i + 1}], ${p})`).join(', ')} }`;
   }
+  // a sliding TTL is re-armed, after the writes, by the programs that read or update the record
+  const slide = program.mode === 'update' || (program.mode === 'read' && program.body.some((s) => s.kind === 'ReadRecord'));
+  // (the TTL is the model's declaration, part of the program's shape: a whole number of ms in the text)
+  const slid = slide ? program.records.flatMap((r, i) => (r.slideMs ? [`rec_slide(S[${i + 1}], ${Number(r.slideMs)})`] : [])) : [];
+  lines.push(...slid);
   // the layout checks run first but take the last slots, so a sharded script differs only by them
   const guards = guardLines([...(program.guards ?? []), ...program.records.map((r) => r.guard)], w);
   const body = [

@@ -45,6 +45,9 @@ const CALLS: { readonly [T in FieldOpTarget]: { readonly [O in FieldOps[T]]: Cal
     set: (s, f, _p, _c, a) => `dict_replace(${s}, ${f}, ${a[0]})`,
     incr: (s, f, p, c, a) => `dict_incr(${s}, ${f}, ${p}, ${c}, ${a[0]}, ${a[1]})`,
   },
+  object: {
+    set: (s, f, _p, _c, a) => `obj_set(${s}, ${f}, ${a[0]})`,
+  },
 };
 
 export function fieldOpCall(n: FieldOpNode, s: string, c: string, args: readonly string[]): string {

@@ -48,7 +48,15 @@ function prefetchFields(q: QueryNode): string[] {
     Object.values(value).forEach(visit);
   };
   visit(q.filter);
-  for (const key of q.sort) fields.add(key.field);
+  for (const f of sortAndAggregateFields(q)) fields.add(f);
+  return [...fields];
+}
+
+/** The fields every match is read for after the filter: the sort keys, and what aggregates read. */
+function sortAndAggregateFields(q: QueryNode): string[] {
+  const fields = new Set<string>(q.sort.map((k) => k.field));
+  for (const f of q.aggregate?.fields ?? []) if (f !== null) fields.add(f);
+  if (q.aggregate?.group) fields.add(q.aggregate.group);
   return [...fields];
 }
 
@@ -81,6 +89,11 @@ function action(q: QueryNode, w: Writer): string {
     case 'records': return 'function(q, M, sorted) return q_act_records(q, M, sorted) end';
     case 'delete': return 'function(q, M) return q_act_delete(q, M) end';
     case 'update': return ['function(q, M) return q_act_update(q, M, function(S)', block(q.body, w, '  '), 'end) end'].join('\n');
+    case 'aggregate': {
+      const { fields, group } = q.aggregate!;
+      const list = fields.map((f) => (f === null ? 'false' : luaString(f))).join(', ');
+      return `function(_, M) return agg_collect(M, {${list}}, ${group ? luaString(group) : 'nil'}) end`;
+    }
   }
 }
 
@@ -106,6 +119,8 @@ export function queryBody(q: QueryNode): { body: string; w: Writer } {
     `sort = {${q.sort.map((k) => `{field = ${luaString(k.field)}, numeric = ${k.numeric}, desc = ${k.desc}}`).join(', ')}}`,
     `after = ${w.list(q.after)}`,
     ...(q.slice ? [`slice = {from = ${w.param(q.slice)}, size = ${SCAN_SLICE}}`] : []),
+    ...(q.aggregate ? [`reads = {${sortAndAggregateFields(q).map(luaString).join(', ')}}`] : []),
+    ...(q.slideMs ? [`slide = ${w.param(q.slideMs)}`] : []),
   ];
   const filter = `function(S) return ${emit(q.filter, w)} end`;
   const act = action(q, w);

@@ -15,11 +15,12 @@ import { runProgram } from '../client/run.js';
 import {
   ConflictError, NotFoundError, QueryError, UniqueViolationError, UsageError, ValidationError,
 } from '../errors.js';
-import { Condition } from '../ops/condition.js';
+import { Condition, EVERY } from '../ops/condition.js';
 import { Query } from '../query/query.js';
 import type { Raw } from '../schema/codec.js';
 import type { ModelCore, ShardKeys } from './contract.js';
 import { readRecord } from './layout.js';
+import { idOfRecord } from './record.js';
 import { guardOf } from './reshard.js';
 import type { CreateInput, Handles, PipelineFn, Rec } from './types.js';
 
@@ -137,7 +138,9 @@ function prepareAll<S extends TProperties>(model: ModelCore<S>, inputs: readonly
   return inputs.map((input, i) => {
     try {
       const { data, fields } = model.prepare(input);
-      return { id: model.idOf(data), data, fields };
+      // a record (of this model or another) keeps its id, unless the model takes ids from a key field
+      const kept = model.options.key ? undefined : idOfRecord(input);
+      return { id: kept ?? model.idOf(data), data, fields };
     } catch (err) {
       if (err instanceof ValidationError) {
         throw new ValidationError(`item ${i}: ${err.message}`, err.path ? `${i}.${err.path}` : String(i), err.rule, i);
@@ -160,7 +163,7 @@ export async function insertMany<S extends TProperties>(
   if (!['error', 'skip', 'replace'].includes(onConflict)) throw new UsageError(`onConflict must be 'error', 'skip' or 'replace'`);
   chunkSizeOf(options);
   const items = prepareAll(model, inputs);
-  const ttlMs = String(model.options.ttl ? model.options.ttl * 1000 : 0);
+  const ttlMs = String(model.ttlSpec.ms);
   const out: (Rec<S> | undefined)[] = new Array(items.length);
   await perChunk(model, items, (item) => item.id, options, async (group, chunk, positions) => {
     const list: Raw[] = [];
@@ -200,7 +203,10 @@ export async function getMany<S extends TProperties>(
   await perChunk(model, ids.map(String), (id) => id, options, async (group, chunk, positions) => {
     const program: ProgramNode = {
       kind: 'Program', mode: 'read', binary: model.binary, records: [], guards: guardsOf(model, group),
-      body: [node({ kind: 'ReadMany', prefix: param(group.prefix), idsKey: group.idsKey, ids: paramList(chunk) })],
+      body: [node({
+        kind: 'ReadMany', prefix: param(group.prefix), idsKey: group.idsKey, ids: paramList(chunk),
+        ...(model.slideMs ? { slideMs: param(model.slideMs) } : {}),
+      })],
     };
     const hashes = await runProgram(model, program, decode.hashes);
     const absent: string[] = [];
@@ -237,7 +243,7 @@ async function getEach<S extends TProperties>(model: ModelCore<S>, ids: readonly
 
 /** Every id of `target` once: the ids given, or the current matches of a condition. */
 async function targetIds<S extends TProperties>(model: ModelCore<S>, target: BulkTarget<S>): Promise<{ ids: string[]; where: Condition }> {
-  if (Array.isArray(target)) return { ids: [...new Set(target.map(String))], where: ANY };
+  if (Array.isArray(target)) return { ids: [...new Set(target.map(String))], where: EVERY };
   if (typeof target !== 'function' && !(target instanceof Condition)) {
     throw new QueryError('updateMany/deleteMany need an array of ids or a condition, e.g. (u) => u.age.gt(18)');
   }
@@ -246,8 +252,6 @@ async function targetIds<S extends TProperties>(model: ModelCore<S>, target: Bul
   return { ids: await new Query(model, where).ids(), where };
 }
 
-/** Holds on every stored record: the filter of bulk operations by ids. */
-const ANY = new Condition(param('true', 'bool'));
 
 /**
  * Runs the pipeline program `fn` on the server on each target, one chunk per script (all or

@@ -13,6 +13,7 @@ import type { ObjectSpec } from '../schema/spec.js';
 import type { KeySpace } from './keys.js';
 import type { ScalarPath, StringPath, TopLevelScalar } from './paths.js';
 import type { RecordMeta } from './layout.js';
+import type { Lifetime, TtlOption } from './ttl.js';
 import type { Handles, LockOptions, PipelineFn, Rec } from './types.js';
 
 /** A model's options; `S` types the field paths they name (plain strings when unknown). */
@@ -27,8 +28,11 @@ export interface ModelOptions<S extends TProperties = TProperties> {
    * reading every candidate).
    */
   search?: readonly StringPath<S>[];
-  /** Seconds a record lives after each create or save. */
-  ttl?: number;
+  /**
+   * Seconds a record lives after each create or save; `{ seconds, sliding: true }` also re-arms
+   * the TTL on every read and write of the record (in the same script).
+   */
+  ttl?: TtlOption;
   /** A field whose value is the record's id (default: a generated, time-sortable id). */
   key?: TopLevelScalar<S>;
   /** Hash-tag partitions of the model on a Redis Cluster. */
@@ -68,6 +72,10 @@ export interface ModelCore<S extends TProperties = TProperties> {
   readonly binary: boolean;
   readonly db: ScriptRunner;
   readonly keys: KeySpace;
+  /** The model's TTL (see src/model/ttl.ts). */
+  readonly ttlSpec: Lifetime;
+  /** The TTL every read and write re-arms (ms, as text), or undefined unless the model's TTL is sliding. */
+  readonly slideMs: string | undefined;
   /** Field handles for conditions. */
   readonly fields: Handles<S, 'pipe'>;
   /** A record of this model in a program: its key, its shard's keys every write must keep, its shard's layout check. */

@@ -5,9 +5,12 @@
 import type { TProperties } from 'typebox';
 import { checkChangesOption } from '../changes/changes.js';
 import { SchemaError } from '../errors.js';
-import { isScalar, specAt } from '../schema/spec.js';
+import { currentDefaultDb } from '../client/connection.js';
+import { isOrderable, specAt } from '../schema/spec.js';
 import type { ModelOptions } from './contract.js';
 import { Model } from './model.js';
+import { declareUnbound } from './registry.js';
+import { ttlOf } from './ttl.js';
 
 const MODEL_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
@@ -18,20 +21,20 @@ export function defineModel<S extends TProperties>(name: string, shape: S, optio
   const model = new Model(name, shape, options as ModelOptions<any>);
   if (options.key !== undefined) {
     const spec = specAt(model.spec, options.key);
-    if (!spec || !isScalar(spec) || spec.kind === 'bytes' || spec.optional || spec.nullable || options.key.includes('.')) {
+    if (!isOrderable(spec) || spec.optional || spec.nullable || options.key.includes('.')) {
       throw new SchemaError(`key "${options.key}" must be a required top-level scalar field`);
     }
   }
   for (const path of [...(options.indexes ?? []), ...(options.unique ?? [])]) {
     const spec = specAt(model.spec, path);
-    if (!spec || !isScalar(spec) || spec.kind === 'bytes') throw new SchemaError(`index "${path}" must name a scalar field`);
+    if (!isOrderable(spec)) throw new SchemaError(`index "${path}" must name a scalar field (not bytes, not JSON)`);
   }
   for (const path of options.search ?? []) {
     if (specAt(model.spec, path)?.kind !== 'string' || path.includes(':')) {
       throw new SchemaError(`search "${path}" must name a string field (without ':' in its path)`);
     }
   }
-  if (options.ttl !== undefined && !(options.ttl > 0)) throw new SchemaError('ttl must be a positive number of seconds');
+  ttlOf(options.ttl);
   if (options.shards !== undefined && !(Number.isInteger(options.shards) && options.shards >= 1 && options.shards <= 1024)) {
     throw new SchemaError('shards must be an integer from 1 to 1024');
   }
@@ -41,5 +44,6 @@ export function defineModel<S extends TProperties>(name: string, shape: S, optio
     // each shard's script sees only its own unique hash: a constraint across shards cannot be atomic
     throw new SchemaError(`unique fields cannot be enforced across shards: drop "unique" or "shards" on ${name}`);
   }
+  declareUnbound(model, currentDefaultDb());
   return model;
 }

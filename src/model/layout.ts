@@ -26,7 +26,7 @@ export const entryField = (path: string, key: string): string => `${path}.${key}
 export function flatten(spec: FieldSpec, value: unknown, out: Raw[]): Raw[] {
   const path = spec.path;
   if (value === undefined) return out;
-  if (value === null) {
+  if (value === null && spec.kind !== 'json') {
     out.push(nullField(path), NULL_MARKER);
     return out;
   }

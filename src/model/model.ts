@@ -5,14 +5,14 @@
  */
 import type { TProperties, TSchema } from 'typebox';
 import { node, param, paramList, type IndexRef, type ProgramNode, type RecordRef, type Stmt, type UniqueRef } from '../ast/nodes.js';
-import { defaultDb, type Connection } from '../client/connection.js';
+import { currentDefaultDb, defaultDb, type Connection } from '../client/connection.js';
 import * as decode from '../client/decode.js';
 import type { Reply } from '../client/executor.js';
 import { runProgram, type Explained } from '../client/run.js';
 import type { Compiled } from '../compile/compiler.js';
 import { NotFoundError, QueryError, ReshardingError, ValidationError } from '../errors.js';
 import { checkIndexes, type CheckOptions, type IndexReport } from '../index/maintenance.js';
-import { Condition } from '../ops/condition.js';
+import { Condition, EVERY } from '../ops/condition.js';
 import type { Ctx } from '../ops/field-handle.js';
 import { ObjectHandle } from '../ops/handles.js';
 import { Recorder, recording } from '../ops/recorder.js';
@@ -36,6 +36,8 @@ import { flatten, readRecord, type RecordMeta } from './layout.js';
 import { withLock } from './lock.js';
 import { makeRecord, unseen } from './record.js';
 import type { CreateInput, Handles, LockOptions, PipelineFn, Rec } from './types.js';
+import { declareOn } from './registry.js';
+import { ttlOf, type Lifetime } from './ttl.js';
 
 export class Model<S extends TProperties = TProperties> implements ModelCore<S> {
   readonly spec: ObjectSpec;
@@ -54,8 +56,17 @@ export class Model<S extends TProperties = TProperties> implements ModelCore<S> 
     private readonly boundDb?: Connection,
     spec?: ObjectSpec,
   ) {
-    this.spec = spec ?? fromShape(shape as Record<string, TSchema>);
+    this.spec = spec ?? fromShape(shape as Record<string, TSchema>, options.key);
     this.binary = holdsBytes(this.spec);
+  }
+
+  get ttlSpec(): Lifetime {
+    return ttlOf(this.options.ttl);
+  }
+
+  get slideMs(): string | undefined {
+    const { ms, sliding } = this.ttlSpec;
+    return sliding ? String(ms) : undefined;
   }
 
   get db(): Connection {
@@ -78,7 +89,9 @@ export class Model<S extends TProperties = TProperties> implements ModelCore<S> 
 
   /** The same model on another connection. */
   withDb(db: Connection): Model<S> {
-    return new Model(this.name, this.shape, this.options, db, this.spec);
+    const model = new Model(this.name, this.shape, this.options, db, this.spec);
+    declareOn(db, model, db === currentDefaultDb());
+    return model;
   }
 
   /**
@@ -88,7 +101,8 @@ export class Model<S extends TProperties = TProperties> implements ModelCore<S> 
   ref(id: string, seen = '', keys = this.keys, layout = String(keys.shards)): RecordRef {
     const shard = keys.shardOf(id);
     const { idsKey, ix, uq, exp, ch } = this.shardKeys(shard, keys);
-    return { key: keys.record(id), guard: guardOf(keys, shard, layout), idsKey, id, seen, ix, uq, exp, ...(ch && { ch }) };
+    const slideMs = this.slideMs;
+    return { key: keys.record(id), guard: guardOf(keys, shard, layout), idsKey, id, seen, ix, uq, exp, ...(ch && { ch }), ...(slideMs ? { slideMs } : {}) };
   }
 
   /** The model-wide keys of one shard (0 … keys.shards-1): ids, indexes, unique, expiry, meta. */
@@ -184,7 +198,7 @@ export class Model<S extends TProperties = TProperties> implements ModelCore<S> 
   }
 
   writeProgram(id: string, fields: Raw[], mode: 'create' | 'replace'): ProgramNode {
-    const ttl = this.options.ttl ? this.options.ttl * 1000 : 0;
+    const ttl = this.ttlSpec.ms;
     return this.one(id, 'write', node({
       kind: 'WriteRecord', rec: 1, mode, id: param(id, 'str'), fields: paramList(fields), ttlMs: param(String(ttl)),
     }));
@@ -235,8 +249,12 @@ export class Model<S extends TProperties = TProperties> implements ModelCore<S> 
     return new ObjectHandle({ recorder: new Recorder(), rec: 1, data: () => ({}) }, this.spec) as unknown as Handles<S, 'pipe'>;
   }
 
-  /** A query: `User.find((u) => and(u.age.gt(25), u.active.eq(true))).sort('score', 'desc').limit(50)`. */
-  find(where: Condition | ((fields: Handles<S, 'pipe'>) => Condition)): Query<S> {
+  /**
+   * A query: `User.find((u) => and(u.age.gt(25), u.active.eq(true))).sort('score', 'desc').limit(50)`;
+   * with no condition, every record: `User.find().sort('name')`.
+   */
+  find(where?: Condition | ((fields: Handles<S, 'pipe'>) => Condition)): Query<S> {
+    if (where === undefined) return new Query(this, EVERY);
     const condition = typeof where === 'function' ? where(this.fields) : where;
     if (!(condition instanceof Condition)) throw new QueryError('find() needs a condition, e.g. (u) => u.age.gt(18)');
     return new Query(this, condition);
@@ -248,7 +266,7 @@ export class Model<S extends TProperties = TProperties> implements ModelCore<S> 
   }
 
   /** The first match, or null. */
-  findOne(where: Condition | ((fields: Handles<S, 'pipe'>) => Condition)): Promise<Rec<S> | null> {
+  findOne(where?: Condition | ((fields: Handles<S, 'pipe'>) => Condition)): Promise<Rec<S> | null> {
     return this.find(where).first();
   }
 

@@ -28,6 +28,10 @@ interface Hidden {
 
 export const hidden = (rec: object): Hidden => (rec as { [META]: Hidden })[META];
 
+/** The id of a record object, or undefined for anything else (plain data). */
+export const idOfRecord = (value: unknown): string | undefined =>
+  typeof value === 'object' && value !== null ? (value as { [META]?: Hidden })[META]?.id : undefined;
+
 /** The state of a record nobody has read yet: any reply brings the whole hash. */
 export const unseen = (): RecordMeta => ({ version: '', heads: new Map() });
 
@@ -36,7 +40,7 @@ export function makeRecord<S extends TProperties>(model: ModelCore<S>, id: strin
   const rec = Object.create(RecordBase.prototype) as RecordBase;
   const state: Hidden = { model: model as ModelCore<any>, id, meta };
   Object.defineProperty(rec, META, { value: state, enumerable: false, writable: true });
-  Object.assign(rec, data);
+  assignData(rec, data);
   return rec as unknown as Rec<S>;
 }
 
@@ -46,9 +50,23 @@ function ownData(rec: object): Record<string, unknown> {
   return { ...rec } as Record<string, unknown>;
 }
 
+/**
+ * Copies fields onto a record. A field named `id` (allowed when it is the key) shadows the
+ * prototype's read-only `id` getter as an own property with the same value.
+ */
+function assignData(rec: object, data: Record<string, unknown>): void {
+  if ('id' in data) {
+    Object.defineProperty(rec, 'id', { value: data.id, enumerable: true, writable: true, configurable: true });
+    const { id: _id, ...rest } = data;
+    Object.assign(rec, rest);
+    return;
+  }
+  Object.assign(rec, data);
+}
+
 function replaceData(rec: object, data: Record<string, unknown>): void {
   for (const k of Object.keys(rec)) delete fieldsOf(rec)[k];
-  Object.assign(rec, data);
+  assignData(rec, data);
 }
 
 /** Applies a program's patch for this record: its changes, or the whole hash when our copy was stale. */

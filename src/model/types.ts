@@ -3,7 +3,9 @@
  * `M` is the handle mode: 'now' (u.$: each call runs and resolves to its result) or 'pipe'
  * (inside a pipeline: calls record and return nothing).
  */
-import type { Static, TArray, TObject, TProperties, TRecord, TSchema } from 'typebox';
+import type {
+  Static, TAny, TArray, TNull, TObject, TOptional, TProperties, TRecord, TSchema, TUnion, TUnknown,
+} from 'typebox';
 import type { Explained } from '../client/run.js';
 import type { Condition } from '../ops/condition.js';
 
@@ -124,6 +126,19 @@ export interface RecordH<V, M extends Mode> {
   forEach(fn: (value: ItemH<V>, key: ValueH<string>) => void): void;
 }
 
+/** A nested object: its field handles, and `set` to replace it whole. */
+export interface ObjectH<T, M extends Mode> {
+  set(v: T): Ret<M, T>;
+}
+
+/** A `Type.Any()` / `Type.Unknown()` field: set, and equality conditions on the JSON value. */
+export interface JsonH<T, M extends Mode> {
+  set(v: T): Ret<M, T>;
+  eq(v: T | ValueH<any>): Condition;
+  ne(v: T | ValueH<any>): Condition;
+  in(values: readonly T[]): Condition;
+}
+
 type ScalarH<T, M extends Mode> = [T] extends [boolean] ? BooleanH<M>
   : [T] extends [number] ? NumberH<M>
   : [T] extends [string] ? StringH<T, M>
@@ -133,9 +148,12 @@ type ScalarH<T, M extends Mode> = [T] extends [boolean] ? BooleanH<M>
 
 /** The handle of one schema. */
 export type HandleOf<S extends TSchema, M extends Mode> =
-  S extends TRecord<string, infer V extends TSchema> ? RecordH<Static<V>, M>
+  S extends TAny | TUnknown ? JsonH<Static<S>, M>
+  : S extends TRecord<string, infer V extends TSchema> ? RecordH<Static<V>, M>
   : S extends TArray<infer I extends TSchema> ? ArrayH<Static<I>, M>
-  : S extends TObject<infer P extends TProperties> ? Handles<P, M>
+  : S extends TObject<infer P extends TProperties> ? Handles<P, M> & ObjectH<Static<S> | (S extends TOptional<TSchema> ? undefined : never), M>
+  : S extends TUnion<[TObject<infer P extends TProperties>, TNull]> | TUnion<[TNull, TObject<infer P extends TProperties>]>
+    ? Handles<P, M> & ObjectH<Static<S>, M>
   : ScalarH<NonNullable<Static<S>>, M>;
 
 export type Handles<S extends TProperties, M extends Mode> = { readonly [K in keyof S]: HandleOf<S[K], M> };

@@ -35,8 +35,9 @@ function itemFieldHandle(ctx: Ctx, spec: FieldSpec, loop: number, path: string[]
   return new Condition(node({ kind: 'Compare', op: 'eq', left: h.expr, right: param('true', 'bool') }), ctx.recorder);
 }
 
+/** How stored items compare: JSON elements (objects, inner collections) by value, numbers as numbers, the rest by text. */
 const itemEq = (spec: FieldSpec): 'n' | 's' | 'o' =>
-  spec.kind === 'object' ? 'o' : luaTypeOf(spec) === 'num' ? 'n' : 's';
+  spec.kind === 'object' || spec.kind === 'array' || spec.kind === 'record' ? 'o' : luaTypeOf(spec) === 'num' ? 'n' : 's';
 
 export class ArrayHandle<I = unknown, M extends Mode = Mode> extends FieldHandle<I[], M> implements ArrayH<I, M> {
   declare readonly spec: ArraySpec;

@@ -72,6 +72,9 @@ export function not(c: Condition): Condition {
   return new Condition(node({ kind: 'Not', item: c.expr }));
 }
 
+/** The condition of `find()` with none, and of bulk operations by ids: holds on every stored record. */
+export const EVERY = new Condition(param('true', 'bool'));
+
 /** Stops the whole program before any write; the call rejects with `AbortError(message)`. */
 export function abort(message: string): void {
   activeRecorder('abort').emit(node({ kind: 'Abort', message: param(message, 'str') }), () => undefined);

@@ -9,7 +9,7 @@ import {
 } from '../ast/nodes.js';
 import { OperationError } from '../errors.js';
 import type { FieldH, Mode, Ret, ValueH } from '../model/types.js';
-import { decodeScalar, encodeScalar, type Raw } from '../schema/codec.js';
+import { decodeScalar, encodeElement, encodeScalar, type Raw } from '../schema/codec.js';
 import { constraintsOf, luaTypeOf } from '../schema/facts.js';
 import type { FieldSpec, ScalarSpec } from '../schema/spec.js';
 import { validate } from '../schema/validate.js';
@@ -36,7 +36,8 @@ export class ValueHandle<T = unknown> implements ValueH<T> {
     if (v instanceof ValueHandle) return v.expr;
     if (v === null || v === undefined) return param(null);
     validate({ ...this.spec, optional: false, nullable: false } as FieldSpec, v, this.spec.path || 'value');
-    return param(encodeScalar(this.spec as ScalarSpec, v), luaTypeOf(this.spec));
+    // an element that is an inner collection compares as its stored JSON text
+    return param(encodeElement(this.spec, v), luaTypeOf(this.spec));
   }
 
   protected compare(op: CompareOp, v: unknown): Condition {

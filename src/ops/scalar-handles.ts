@@ -3,12 +3,14 @@
  * Each implements its type in src/model/types.ts.
  */
 import { node, param, paramList, type Expr, type FieldOps, type TextMatchNode } from '../ast/nodes.js';
-import { OperationError, QueryError } from '../errors.js';
-import type { BooleanH, BytesH, DateTimeH, Duration, Mode, NumberH, Ret, StringH } from '../model/types.js';
+import { OperationError, QueryError, ValidationError } from '../errors.js';
+import type { BooleanH, BytesH, DateTimeH, Duration, JsonH, Mode, NumberH, Ret, StringH } from '../model/types.js';
+import { encodeScalar, type Raw } from '../schema/codec.js';
+import { validate } from '../schema/validate.js';
 import { isWordFragment, words } from '../query/tokenize.js';
-import type { FieldSpec } from '../schema/spec.js';
+import type { FieldSpec, ScalarSpec } from '../schema/spec.js';
 import { Condition } from './condition.js';
-import { FieldHandle, finite, integer, text, type Ctx } from './field-handle.js';
+import { FieldHandle, ValueHandle, finite, integer, text, type Ctx } from './field-handle.js';
 
 export class NumberHandle<M extends Mode = Mode> extends FieldHandle<number, M> implements NumberH<M> {
   private num(op: FieldOps['num'], n: unknown): Ret<M, number> {
@@ -104,4 +106,36 @@ export class BooleanHandle<M extends Mode = Mode> extends Condition implements B
   ne(v: unknown): Condition { return this.field.ne(v); }
   get spec(): FieldSpec { return this.field.spec; }
   get valueExpr(): Expr { return this.field.expr; }
+}
+
+/**
+ * A `Type.Any()` / `Type.Unknown()` field: any JSON value (null included), stored as canonical
+ * JSON text, so `set` and the equality conditions (`eq`, `ne`, `in`) compare values by their text.
+ */
+export class JsonHandle<M extends Mode = Mode> extends FieldHandle<unknown, M> implements JsonH<unknown, M> {
+  protected override operand(v: unknown): Expr {
+    if (v instanceof ValueHandle) return v.expr;
+    validate(this.spec, v === undefined ? null : v, this.spec.path || 'value');
+    return param(encodeScalar(this.spec as ScalarSpec, v === undefined ? null : v), 'str');
+  }
+
+  override set(value: unknown): Ret<M, unknown> {
+    if (value instanceof ValueHandle) throw new QueryError(`${this.spec.path}: a JSON field is set from a value, not a computed one`);
+    if (value === undefined) throw new ValidationError(`${this.spec.path}: undefined is not a JSON value (use null)`, this.spec.path, 'type');
+    validate(this.spec, value, this.spec.path);
+    return this.op<unknown>('scalar', 'set', [param(encodeScalar(this.spec as ScalarSpec, value))], this.scalarResult);
+  }
+
+  override in(values: readonly unknown[]): Condition {
+    const list = values.map((v) => (this.operand(v) as { value: Raw }).value);
+    return new Condition(node({ kind: 'In', value: this.expr, list: paramList(list), as: 'str' }), this.ctx.recorder);
+  }
+
+  private unordered(): never {
+    throw new QueryError(`${this.spec.path}: JSON values have no order; compare them with eq, ne or in`);
+  }
+  override gt(): Condition { return this.unordered(); }
+  override gte(): Condition { return this.unordered(); }
+  override lt(): Condition { return this.unordered(); }
+  override lte(): Condition { return this.unordered(); }
 }

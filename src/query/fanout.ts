@@ -124,3 +124,52 @@ export async function* mergeStreams(
     yield best.rows[best.pos++];
   }
 }
+
+/** One aggregate's partial state over a group of matches (see agg_collect in lua/lib/aggregate.lua). */
+export interface AggPartial {
+  n: number;
+  sum: number;
+  min: number | null;
+  max: number | null;
+}
+
+/** A group of matches: its stored group value (null: none), how many matched, and each aggregate's partial. */
+export interface AggGroup {
+  readonly value: string | null;
+  count: number;
+  readonly parts: AggPartial[];
+}
+
+const numOrNull = (raw: unknown): number | null => (String(raw) === '' ? null : Number(String(raw)));
+
+/**
+ * Merges the `aggregate` replies of one or more shards (each a flat list: per group its value
+ * flag and value, its count, then n/sum/min/max per aggregate) into one group per value: counts
+ * and sums add up, mins and maxes take the extreme.
+ */
+export function mergeAggregates(replies: readonly (readonly unknown[])[], width: number): AggGroup[] {
+  const groups = new Map<string, AggGroup>();
+  for (const reply of replies) {
+    for (let i = 0; i < reply.length; i += 3 + 4 * width) {
+      const value = String(reply[i]) === '1' ? String(reply[i + 1]) : null;
+      const key = value === null ? '' : `=${value}`;
+      let group = groups.get(key);
+      if (!group) {
+        group = { value, count: 0, parts: Array.from({ length: width }, () => ({ n: 0, sum: 0, min: null, max: null })) };
+        groups.set(key, group);
+      }
+      group.count += Number(String(reply[i + 2]));
+      for (let k = 0; k < width; k++) {
+        const at = i + 3 + 4 * k;
+        const part = group.parts[k];
+        part.n += Number(String(reply[at]));
+        part.sum += Number(String(reply[at + 1]));
+        const min = numOrNull(reply[at + 2]);
+        const max = numOrNull(reply[at + 3]);
+        if (min !== null && (part.min === null || min < part.min)) part.min = min;
+        if (max !== null && (part.max === null || max > part.max)) part.max = max;
+      }
+    }
+  }
+  return [...groups.values()];
+}

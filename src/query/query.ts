@@ -7,7 +7,7 @@
  */
 import type { TProperties } from 'typebox';
 import type { ScalarPath } from '../model/paths.js';
-import { node as astNode, param, paramList, freezeDeep, type QueryNode, type Stmt } from '../ast/nodes.js';
+import { node as astNode, param, paramList, freezeDeep, type QueryAggregate, type QueryNode, type Stmt } from '../ast/nodes.js';
 import * as decode from '../client/decode.js';
 import { explainProgram, runProgram } from '../client/run.js';
 import { QueryError } from '../errors.js';
@@ -19,9 +19,14 @@ import type { PipelineFn, Rec } from '../model/types.js';
 import type { Condition } from '../ops/condition.js';
 import { Recorder } from '../ops/recorder.js';
 import { luaTypeOf } from '../schema/facts.js';
-import { isScalar, specAt } from '../schema/spec.js';
+import { isOrderable, specAt } from '../schema/spec.js';
+import {
+  checkAggregates, finishGroups, finishTotals, type AggResult, type AggSpecs, type GroupRow,
+} from './aggregate.js';
 import { walkIndex } from '../compile/query.js';
-import { cursorOf, idRows, mergePage, mergeStreams, recordRows, type Row, type SortSpec } from './fanout.js';
+import {
+  cursorOf, idRows, mergeAggregates, mergePage, mergeStreams, recordRows, type AggGroup, type Row, type SortSpec,
+} from './fanout.js';
 import { describePlan, describeSort, indexesOf, isExact, planOf } from './plan.js';
 
 export type Direction = 'asc' | 'desc';
@@ -40,6 +45,8 @@ interface Options {
   readonly limit?: number;
   /** Only these ids are candidates (bulk operations; see within). */
   readonly ids?: readonly string[];
+  /** What the `aggregate` action computes. */
+  readonly aggregate?: QueryAggregate;
 }
 
 /** Page size of `for await` streams: one script per page. */
@@ -77,7 +84,7 @@ export class Query<S extends TProperties> implements AsyncIterable<Rec<S>> {
 
   private sortKey(field: string, direction: Direction): { field: string; desc: boolean } {
     const spec = typeof field === 'string' ? specAt(this.model.spec, field) : undefined;
-    if (!spec || !isScalar(spec) || spec.kind === 'bytes') throw new QueryError(`cannot sort by "${String(field)}": not a scalar field`);
+    if (!isOrderable(spec)) throw new QueryError(`cannot sort by "${String(field)}": not a scalar field (bytes and JSON values have no order)`);
     if (direction !== 'asc' && direction !== 'desc') throw new QueryError(`sort direction must be 'asc' or 'desc'`);
     return { field, desc: direction === 'desc' };
   }
@@ -143,6 +150,8 @@ export class Query<S extends TProperties> implements AsyncIterable<Rec<S>> {
       limit: param(limit === undefined ? '' : String(limit)),
       action,
       body,
+      ...(this.model.slideMs ? { slideMs: param(this.model.slideMs) } : {}),
+      ...(this.options.aggregate ? { aggregate: this.options.aggregate } : {}),
     } satisfies QueryNode);
   }
 
@@ -244,6 +253,39 @@ export class Query<S extends TProperties> implements AsyncIterable<Rec<S>> {
   /** The ids of the matches, in query order. */
   async ids(): Promise<string[]> {
     return (await this.rows(this.options.offset, this.options.limit, true)).map((row) => String(row.id));
+  }
+
+  /**
+   * Aggregates of every match, computed by the query's script on the server (no record shipped;
+   * on a sharded model, or a scan run in slices, each script returns partial sums, counts, mins
+   * and maxes, merged here):
+   * `await User.find((u) => u.active.eq(true)).aggregate({ n: 'count', total: ['sum', 'score'], mean: ['avg', 'score'] })`.
+   * `sum` of no values is 0; `avg`, `min` and `max` of none are null; values absent from a
+   * record are left out (`['count', field]` counts the matches holding one).
+   */
+  async aggregate<const A extends AggSpecs>(specs: A): Promise<AggResult<S, A>> {
+    const checked = checkAggregates(this.model.spec, specs);
+    return finishTotals(checked, await this.partials(checked.node, checked.names.length)) as AggResult<S, A>;
+  }
+
+  /** Groups the matches by a field's value: `User.find().groupBy('status').aggregate({ n: 'count' })`. */
+  groupBy<const F extends string>(field: F): { aggregate<const A extends AggSpecs>(specs: A): Promise<GroupRow<S, F, A>[]> } {
+    checkAggregates(this.model.spec, { n: 'count' }, field);
+    return {
+      aggregate: async <const A extends AggSpecs>(specs: A): Promise<GroupRow<S, F, A>[]> => {
+        const checked = checkAggregates(this.model.spec, specs, field);
+        const groups = await this.partials(checked.node, checked.names.length);
+        return finishGroups(this.model.spec, checked, groups, field) as GroupRow<S, F, A>[];
+      },
+    };
+  }
+
+  /** Every script's aggregate partials (per shard, per slice of a scan), merged per group. */
+  private async partials(aggregate: QueryAggregate, width: number): Promise<AggGroup[]> {
+    if (this.options.offset !== 0 || this.options.limit !== undefined) {
+      throw new QueryError('aggregates cover every match: drop offset() and limit()');
+    }
+    return mergeAggregates(await this.with({ aggregate }).fanOut('aggregate', decode.partials), width);
   }
 
   /** The Redis keys of the matches, in query order. */

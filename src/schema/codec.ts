@@ -25,7 +25,22 @@ export function encodeScalar(spec: ScalarSpec, value: unknown): Raw {
       return Buffer.from(value as Uint8Array);
     case 'datetime':
       return String((value as Date).getTime());
+    case 'json':
+      return canonicalJson(value);
   }
+}
+
+/**
+ * JSON with object keys sorted, so that equal values have equal text: equality conditions and
+ * array `remove`/`contains` compare stored JSON by text.
+ */
+export function canonicalJson(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) => {
+    if (!v || typeof v !== 'object' || Array.isArray(v)) return v;
+    const out: Record<string, unknown> = {};
+    for (const k of Object.keys(v).sort()) out[k] = (v as Record<string, unknown>)[k];
+    return out;
+  });
 }
 
 export function decodeScalar(spec: ScalarSpec, raw: Raw): unknown {
@@ -45,6 +60,8 @@ export function decodeScalar(spec: ScalarSpec, raw: Raw): unknown {
       return typeof raw === 'string' ? new Uint8Array(Buffer.from(raw, 'utf8')) : new Uint8Array(raw);
     case 'datetime':
       return new Date(Number(text(raw)));
+    case 'json':
+      return JSON.parse(text(raw));
   }
 }
 
@@ -56,8 +73,9 @@ export function toJson(spec: FieldSpec, value: unknown): unknown {
     case 'datetime': return (value as Date).getTime();
     case 'array': return (value as unknown[]).map((v) => toJson(spec.items, v));
     case 'record': {
+      // keys sorted: equal records have equal text, so conditions compare stored elements by text
       const out: Record<string, unknown> = {};
-      for (const [k, v] of Object.entries(value as object)) out[k] = toJson(spec.values, v);
+      for (const k of Object.keys(value as object).sort()) out[k] = toJson(spec.values, (value as Record<string, unknown>)[k]);
       return out;
     }
     case 'object': {
@@ -96,13 +114,16 @@ function objectFromJson(spec: ObjectSpec, json: Record<string, unknown>): Record
   return out;
 }
 
-/** Encodes an array item or record value: scalars as scalars, objects as JSON text. */
+/** Elements stored as JSON text: objects, and arrays and records nested in a collection. */
+const isJsonElement = (spec: FieldSpec): boolean => spec.kind === 'object' || spec.kind === 'array' || spec.kind === 'record';
+
+/** Encodes an array item or record value: scalars as scalars, objects and inner collections as JSON text. */
 export function encodeElement(spec: FieldSpec, value: unknown): Raw {
-  if (spec.kind === 'object') return JSON.stringify(toJson(spec, value));
+  if (isJsonElement(spec)) return JSON.stringify(toJson(spec, value));
   return encodeScalar(spec as ScalarSpec, value);
 }
 
 export function decodeElement(spec: FieldSpec, raw: Raw): unknown {
-  if (spec.kind === 'object') return fromJson(spec, JSON.parse(text(raw)));
+  if (isJsonElement(spec)) return fromJson(spec, JSON.parse(text(raw)));
   return decodeScalar(spec as ScalarSpec, raw);
 }

@@ -65,12 +65,21 @@ export interface ObjectSpec extends SpecBase {
   readonly order: readonly string[];
 }
 
-export type ScalarSpec = NumericSpec | StringSpec | BooleanSpec | EnumSpec | BytesSpec | DateTimeSpec;
+/** `Type.Any()` / `Type.Unknown()`: any JSON value, null included, stored as canonical JSON text. */
+export interface JsonSpec extends SpecBase {
+  readonly kind: 'json';
+}
+
+export type ScalarSpec = NumericSpec | StringSpec | BooleanSpec | EnumSpec | BytesSpec | DateTimeSpec | JsonSpec;
 export type FieldSpec = ScalarSpec | ArraySpec | RecordSpec | ObjectSpec;
 export type FieldKind = FieldSpec['kind'];
 
 export const isScalar = (s: FieldSpec): s is ScalarSpec =>
   s.kind !== 'array' && s.kind !== 'record' && s.kind !== 'object';
+
+/** Scalars with an order and a plain text form: what indexes, sorts, keys and groups take (not bytes, not JSON). */
+export const isOrderable = (s: FieldSpec | undefined): s is ScalarSpec =>
+  s !== undefined && isScalar(s) && s.kind !== 'bytes' && s.kind !== 'json';
 
 /** Field names double as hash-field path segments and JS properties, so they stay identifiers. */
 const FIELD_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -157,6 +166,7 @@ export function fromSchema(input: TSchema, path: string): FieldSpec {
       maximum: s.maximum instanceof Date ? s.maximum.getTime() : undefined,
     };
   }
+  if (Type.IsAny(schema) || Type.IsUnknown(schema)) return { ...base, kind: 'json' };
   if (Type.IsInteger(schema)) return fromNumeric('integer', s, base);
   if (Type.IsNumber(schema)) return fromNumeric('number', s, base);
   if (Type.IsString(schema)) return fromString(s, base);
@@ -170,7 +180,6 @@ export function fromSchema(input: TSchema, path: string): FieldSpec {
   if (Type.IsArray(schema)) {
     const items = fromSchema((schema as { items: TSchema }).items, '');
     if (items.optional || items.nullable) fail(path, 'array items cannot be optional or null');
-    if (items.kind === 'array' || items.kind === 'record') fail(path, 'arrays hold scalars or objects');
     return { ...base, kind: 'array', items, minItems: num(s.minItems), maxItems: num(s.maxItems) };
   }
   if (Type.IsRecord(schema)) {
@@ -178,7 +187,6 @@ export function fromSchema(input: TSchema, path: string): FieldSpec {
     const [keyPattern, valueSchema] = Object.entries(patterns)[0] ?? [];
     if (!valueSchema || (keyPattern !== '^.*$' && keyPattern !== '^(.*)$')) fail(path, 'records need string keys');
     const values = fromSchema(valueSchema, '');
-    if (values.kind === 'array' || values.kind === 'record') fail(path, 'record values are scalars or objects');
     if (values.optional || values.nullable) fail(path, 'record values cannot be optional or null');
     return { ...base, kind: 'record', values };
   }
@@ -186,9 +194,13 @@ export function fromSchema(input: TSchema, path: string): FieldSpec {
   return fail(path, `unsupported schema ${JSON.stringify(s)}`);
 }
 
-/** Walks a model's shape (its top-level properties). */
-export function fromShape(shape: Record<string, TSchema>): ObjectSpec {
+/**
+ * Walks a model's shape (its top-level properties). `key` is the model's key field: a field named
+ * `id` is allowed when it is the key, since `u.id` and the field then hold the same value.
+ */
+export function fromShape(shape: Record<string, TSchema>, key?: string): ObjectSpec {
   for (const name of Object.keys(shape)) {
+    if (name === 'id' && key === 'id') continue;
     if (RESERVED_NAMES.has(name)) throw new SchemaError(`field "${name}" collides with a record method or property`);
   }
   return fromObject({ type: 'object', properties: shape } as unknown as TSchema, {

@@ -45,7 +45,7 @@ export function validate(spec: FieldSpec, v: unknown, path: string = spec.path):
     invalid(path, 'required', 'is required');
   }
   if (v === null) {
-    if (spec.nullable) return;
+    if (spec.nullable || spec.kind === 'json') return;
     invalid(path, 'type', 'may not be null');
   }
   switch (spec.kind) {
@@ -93,6 +93,29 @@ export function validate(spec: FieldSpec, v: unknown, path: string = spec.path):
     }
     case 'object':
       return validateObject(spec, v, path);
+    case 'json':
+      return validateJson(v, path);
+  }
+}
+
+/** A JSON value that reads back equal: null, booleans, finite numbers, strings, arrays and plain objects. */
+function validateJson(v: unknown, path: string): void {
+  if (v === null || typeof v === 'boolean' || typeof v === 'string') return;
+  if (typeof v === 'number') {
+    if (!Number.isFinite(v)) invalid(path, 'type', `${v} is not a JSON number`);
+    return;
+  }
+  if (Array.isArray(v)) {
+    v.forEach((item, i) => {
+      if (item === undefined) invalid(join(path, i), 'type', 'undefined is not a JSON value');
+      validateJson(item, join(path, i));
+    });
+    return;
+  }
+  const proto = typeof v === 'object' ? Object.getPrototypeOf(v) : undefined;
+  if (proto !== Object.prototype && proto !== null) invalid(path, 'type', `expected a JSON value, got ${describe(v)}`);
+  for (const [k, item] of Object.entries(v as object)) {
+    if (item !== undefined) validateJson(item, join(path, k));
   }
 }
 

@@ -18,7 +18,7 @@ const Member = defineModel('Member', {
 }, { indexes: ['age', 'score', 'status'], unique: ['name'] });
 
 /** A model whose id is a field, so that inserts can collide on ids. */
-const Account = defineModel('Account', {
+const Account = defineModel('BulkAccount', {
   email: Type.String(),
   name: Type.String(),
   age: Type.Integer({ minimum: 0 }),
@@ -170,11 +170,11 @@ describe('bulk operations', () => {
       expect(plain(await Account.get('a@x'))).to.deep.equal({ email: 'a@x', name: 'Ann', age: 30 });
       expect(await Account.getMany(['d@x', 'e@x'], { missing: 'skip' })).to.deep.equal([]);
       expect(await Account.find((u) => u.age.eq(99)).count()).to.equal(0);
-      expect(await raw.hGetAll(`${prefix('Account')}#uniq:name`)).to.deep.equal({ Ann: 'a@x', Bob: 'b@x', Cid: 'c@x', Fay: 'f@x' });
+      expect(await raw.hGetAll(`${prefix('BulkAccount')}#uniq:name`)).to.deep.equal({ Ann: 'a@x', Bob: 'b@x', Cid: 'c@x', Fay: 'f@x' });
     });
 
     it("'replace': overwrites like save, moving index and unique entries", async () => {
-      await raw.pExpire(`${prefix('Account')}:a@x`, 100_000);
+      await raw.pExpire(`${prefix('BulkAccount')}:a@x`, 100_000);
       const recs = await Account.insertMany([
         { email: 'a@x', name: 'Anna', age: 31 },   // releases 'Ann'
         { email: 'c@x', name: 'Ann', age: 50 },    // takes it in the same chunk
@@ -183,8 +183,8 @@ describe('bulk operations', () => {
       expect(recs.map((r) => r.name)).to.deep.equal(['Anna', 'Ann', 'Cid']);
       expect(plain(await Account.get('a@x'))).to.deep.equal({ email: 'a@x', name: 'Anna', age: 31 });
       expect(plain(await Account.get('c@x'))).to.deep.equal({ email: 'c@x', name: 'Cid', age: 51 });
-      expect(await raw.pTTL(`${prefix('Account')}:a@x`)).to.be.greaterThan(90_000);
-      expect(await raw.hGetAll(`${prefix('Account')}#uniq:name`)).to.deep.equal({ Anna: 'a@x', Bob: 'b@x', Cid: 'c@x' });
+      expect(await raw.pTTL(`${prefix('BulkAccount')}:a@x`)).to.be.greaterThan(90_000);
+      expect(await raw.hGetAll(`${prefix('BulkAccount')}#uniq:name`)).to.deep.equal({ Anna: 'a@x', Bob: 'b@x', Cid: 'c@x' });
       expect(await Account.find((u) => u.age.eq(30)).count()).to.equal(0);
       expect(await Account.find((u) => u.age.eq(50)).count()).to.equal(0);
       expect(await Account.find((u) => u.age.gt(0)).ids()).to.deep.equal(['a@x', 'b@x', 'c@x']);
