@@ -4,13 +4,15 @@ export { connect, type Connection, type ConnectOptions } from './client/connecti
 export { defineModel } from './model/define.js';
 export { Model } from './model/model.js';
 export type { ModelOptions } from './model/contract.js';
+export type { NumberPath, PathTo, ScalarPath, ScalarValue, StringPath, TopLevelScalar } from './model/paths.js';
 export type { Explained } from './client/run.js';
 export type { CreateInput, Data, Handles, LockOptions, Rec, RecordMethods, SaveOptions } from './model/types.js';
 export { DEFAULT_CHUNK_SIZE, type BulkTarget, type ChunkOptions, type GetManyOptions, type InsertManyOptions, type Progress } from './model/bulk.js';
 export { t, type BytesOptions, type DateTimeOptions, type TBytes, type TDateTime } from './schema/t.js';
 export { and, or, not, abort, Condition } from './ops/condition.js';
 export * from './errors.js';
-export { Query, type Direction } from './query/query.js';
+export { Query, type Direction, type StreamOptions } from './query/query.js';
+export { SCRIPT_CHANNEL, type ScriptEvent } from './client/diagnostics.js';
 export type { CheckOptions, IndexReport } from './index/maintenance.js';
 export type { ReshardOptions, ReshardResult } from './model/reshard.js';
 export type { ShardState } from './model/contract.js';

@@ -1,7 +1,8 @@
 /**
  * The one seam every program runs through: freeze the recorded nodes, compile (the compiler keeps
  * one script per shape), run on a connection, decode the reply with a typed decoder
- * (src/client/decode.ts). `explainProgram` shows what would run, without running it.
+ * (src/client/decode.ts), published on the `rapyer:script` diagnostics channel (src/client/diagnostics.ts).
+ * `explainProgram` shows what would run, without running it.
  *
  * @example
  * const exists = await runProgram(model.db, program, decode.flag);
@@ -9,13 +10,15 @@
 import type { ProgramNode, QueryNode } from '../ast/nodes.js';
 import { compile, type Compiled } from '../compile/compiler.js';
 import type { Decoder } from './decode.js';
+import { traced } from './diagnostics.js';
 import type { ScriptRunner } from './executor.js';
 
 /** A program's script, its KEYS and its ARGV. */
 export type Explained = Pick<Compiled, 'lua' | 'keys' | 'argv'>;
 
 export async function runProgram<T>(db: ScriptRunner, program: ProgramNode | QueryNode, decode: Decoder<T>): Promise<T> {
-  return decode(await db.run(compile(program)));
+  const script = compile(program);
+  return traced(program, script, async () => decode(await db.run(script)));
 }
 
 export function explainProgram(program: ProgramNode | QueryNode): Explained {

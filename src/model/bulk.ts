@@ -42,6 +42,11 @@ export interface ChunkOptions {
   chunkSize?: number;
   /** Called after each chunk's script with the items handled so far. */
   onProgress?: (progress: Progress) => void;
+  /**
+   * Stops before the next chunk: the call rejects with `signal.reason`; chunks already sent stay
+   * written (each is all or nothing), later ones never run.
+   */
+  signal?: AbortSignal;
 }
 
 export interface InsertManyOptions extends ChunkOptions {
@@ -120,6 +125,7 @@ async function perChunk<S extends TProperties, T>(
     for (let i = 0; i < group.items.length && !failed; i += size) {
       const chunk = group.items.slice(i, i + size);
       try {
+        options.signal?.throwIfAborted();
         await work(group, chunk, group.positions.slice(i, i + size));
       } catch (err) {
         failed = true;
@@ -280,6 +286,7 @@ export async function updateMany<S extends TProperties>(
   model: ModelCore<S>, target: BulkTarget<S>, fn: PipelineFn<S>, options: ChunkOptions = {},
 ): Promise<number> {
   chunkSizeOf(options);
+  options.signal?.throwIfAborted();
   const { ids, where } = await targetIds(model, target);
   let changed = 0;
   await perChunk(model, ids, (id) => id, options, async (_group, chunk) => {
@@ -294,6 +301,7 @@ export async function deleteMany<S extends TProperties>(
   model: ModelCore<S>, target: BulkTarget<S>, options: ChunkOptions = {},
 ): Promise<number> {
   chunkSizeOf(options);
+  options.signal?.throwIfAborted();
   const { ids, where } = await targetIds(model, target);
   let deleted = 0;
   await perChunk(model, ids, (id) => id, options, async (_group, chunk) => {

@@ -11,20 +11,23 @@ import type { Recorder } from '../ops/recorder.js';
 import type { Raw } from '../schema/codec.js';
 import type { ObjectSpec } from '../schema/spec.js';
 import type { KeySpace } from './keys.js';
+import type { ScalarPath, StringPath, TopLevelScalar } from './paths.js';
 import type { RecordMeta } from './layout.js';
 import type { Lifetime, TtlOption } from './ttl.js';
 import type { Handles, LockOptions, PipelineFn, Rec } from './types.js';
 
-export interface ModelOptions {
-  /** Fields (dotted paths allowed) kept in indexes for queries. */
-  indexes?: readonly string[];
-  unique?: readonly string[];
+/** A model's options; `S` types the field paths they name (plain strings when unknown). */
+export interface ModelOptions<S extends TProperties = TProperties> {
+  /** Scalar fields (dotted paths allowed) kept in indexes for queries. */
+  indexes?: readonly ScalarPath<S>[];
+  /** Scalar fields whose values no two records share. */
+  unique?: readonly ScalarPath<S>[];
   /**
    * String fields (dotted paths allowed) with a word index, kept by every write, that serves the
    * text conditions `matches`, `matchesAny` and `matchesPrefix` (which also work without it, by
    * reading every candidate).
    */
-  search?: readonly string[];
+  search?: readonly StringPath<S>[];
   /**
    * Seconds a record lives after each create or save; `{ seconds, sliding: true }` also re-arms
    * the TTL on every read and write of the record (in the same script).
@@ -36,7 +39,7 @@ export interface ModelOptions {
    */
   maxValueBytes?: number;
   /** A field whose value is the record's id (default: a generated, time-sortable id). */
-  key?: string;
+  key?: TopLevelScalar<S>;
   /** Hash-tag partitions of the model on a Redis Cluster. */
   shards?: number;
   /**

@@ -15,9 +15,10 @@ import { ttlOf } from './ttl.js';
 const MODEL_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 /** Declares a model over a TypeBox shape. Bad shapes and options raise SchemaError here. */
-export function defineModel<S extends TProperties>(name: string, shape: S, options: ModelOptions = {}): Model<S> {
+export function defineModel<S extends TProperties>(name: string, shape: S, options: ModelOptions<S> = {}): Model<S> {
   if (!MODEL_NAME.test(name)) throw new SchemaError(`model name "${name}" must be an identifier`);
-  const model = new Model(name, shape, options);
+  // typed paths are strings; the compiler cannot see that through the generic path types
+  const model = new Model(name, shape, options as ModelOptions<any>);
   if (options.key !== undefined) {
     const spec = specAt(model.spec, options.key);
     if (!isOrderable(spec) || spec.optional || spec.nullable || options.key.includes('.')) {

@@ -24,6 +24,11 @@ export function shardOf(id: string, shards: number): number {
   return shards <= 1 ? 0 : fnv1a(id) % shards;
 }
 
+/** The model a key belongs to (`User` of `User:1`, `{User}#ids`, `{User:3}:1`); model names are identifiers. */
+export function modelOfKey(key: string): string | undefined {
+  return /^\{?([A-Za-z_][A-Za-z0-9_]*)/.exec(key)?.[1];
+}
+
 export class KeySpace {
   /** The shard count in effect: the model's `shards` on a cluster, 1 on a single node. */
   readonly shards: number;
@@ -102,6 +107,11 @@ export class KeySpace {
   /** The model's bookkeeping hash (built indexes...). */
   meta(shard = 0): string {
     return `${this.tag(shard)}#meta`;
+  }
+
+  /** The model's description (field specs and options, JSON) for tools: see src/model/catalog.ts. */
+  schema(): string {
+    return `${this.tag(0)}#schema`;
   }
 
   /** A record's lock, in its shard. */

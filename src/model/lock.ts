@@ -72,12 +72,17 @@ export async function withLock<S extends TProperties, T>(
   const token = randomUUID();
   const db = model.db;
   const deadline = Date.now() + waitMs;
+  const { signal } = options;
   for (let delay = FIRST_DELAY_MS; ; delay = Math.min(delay * 2, MAX_DELAY_MS)) {
+    signal?.throwIfAborted();
     if (await runProgram(db, acquireProgram(key, token, leaseMs), decode.flag)) break;
     const left = deadline - Date.now();
     if (left <= 0) throw new LockTimeoutError(`${model.name} ${id}: lock still held after ${waitMs} ms`);
     // Full delay at most, half of it at least: waiters that collided once drift apart.
-    await sleep(Math.min(left, delay / 2 + Math.random() * (delay / 2)));
+    await sleep(Math.min(left, delay / 2 + Math.random() * (delay / 2)), undefined, { signal }).catch((err: unknown) => {
+      signal?.throwIfAborted();   // the caller's reason, as every rapyer call rejects on abort
+      throw err;
+    });
   }
   try {
     return await fn(await model.get(id));

@@ -25,6 +25,7 @@ import {
   deleteMany, getMany, insertMany, updateMany, type BulkTarget, type IdOrRecord, type ChunkOptions, type GetManyOptions, type InsertManyOptions,
 } from './bulk.js';
 import { changes, changesRef, type Change, type ChangesOptions } from '../changes/changes.js';
+import { publishLayout } from './catalog.js';
 import type { ModelCore, ModelOptions, ShardKeys, ShardState } from './contract.js';
 import { newId } from './ids.js';
 import { KeySpace } from './keys.js';
@@ -43,6 +44,8 @@ export class Model<S extends TProperties = TProperties> implements ModelCore<S> 
   /** Whether records hold bytes anywhere: only then must replies come back as Buffers. */
   readonly binary: boolean;
   private keySpace?: KeySpace;
+  /** The connection this model last wrote its layout to (see src/model/catalog.ts). */
+  private describedOn?: Connection;
   /** Shard keys by record prefix: the declared layout's, and a reshard's source and target. */
   private shardKeyCache = new Map<string, ShardKeys>();
 
@@ -71,7 +74,17 @@ export class Model<S extends TProperties = TProperties> implements ModelCore<S> 
   }
 
   get keys(): KeySpace {
-    return (this.keySpace ??= new KeySpace(this.name, this.db.cluster, this.options.shards));
+    const db = this.db;
+    if (this.describedOn !== db) {
+      // first use on this connection: tell tools (the CLI) how to read this model's records
+      this.describedOn = db;
+      this.keySpace = new KeySpace(this.name, db.cluster, this.options.shards);
+      this.shardKeyCache = new Map();
+      publishLayout(db, this.keySpace.schema(), this, () => {
+        if (this.describedOn === db) this.describedOn = undefined;
+      });
+    }
+    return this.keySpace!;
   }
 
   /** The same model on another connection. */

@@ -173,6 +173,8 @@ export interface LockOptions {
   leaseMs?: number;
   /** How long to wait for a lock someone else holds before `LockTimeoutError`: 5,000 ms by default. */
   waitMs?: number;
+  /** Stops waiting: the call rejects with `signal.reason` (a lock already taken is held until `fn` ends). */
+  signal?: AbortSignal;
 }
 
 /** The methods every record has besides its fields. */

@@ -6,6 +6,7 @@
  * replies (src/query/fanout.ts): each shard is one snapshot, the shards are not one together.
  */
 import type { TProperties } from 'typebox';
+import type { ScalarPath } from '../model/paths.js';
 import { node as astNode, param, paramList, freezeDeep, type QueryAggregate, type QueryNode, type Stmt } from '../ast/nodes.js';
 import * as decode from '../client/decode.js';
 import { explainProgram, runProgram } from '../client/run.js';
@@ -29,6 +30,13 @@ import {
 import { describePlan, describeSort, indexesOf, isExact, planOf } from './plan.js';
 
 export type Direction = 'asc' | 'desc';
+
+export interface StreamOptions {
+  /** Records per page, one script each (default 500). */
+  pageSize?: number;
+  /** Stops the stream: the next page read rejects with `signal.reason`. */
+  signal?: AbortSignal;
+}
 
 interface Options {
   /** The sort keys, in order (empty: by id). */
@@ -60,8 +68,8 @@ export class Query<S extends TProperties> implements AsyncIterable<Rec<S>> {
    * `.sort([['last', 'asc'], ['first', 'desc']])`; ties after the last key break by id (in the
    * last key's direction). Replaces any earlier sort; {@link thenBy} adds a key.
    */
-  sort(field: string, direction?: Direction): Query<S>;
-  sort(keys: readonly (readonly [string, Direction?])[]): Query<S>;
+  sort(field: ScalarPath<S>, direction?: Direction): Query<S>;
+  sort(keys: readonly (readonly [ScalarPath<S>, Direction?])[]): Query<S>;
   sort(fieldOrKeys: string | readonly (readonly [string, Direction?])[], direction: Direction = 'asc'): Query<S> {
     const keys = typeof fieldOrKeys === 'string' ? [[fieldOrKeys, direction] as const] : fieldOrKeys;
     if (!Array.isArray(keys) || keys.length === 0) throw new QueryError('sort needs a field or a non-empty list of [field, direction]');
@@ -69,7 +77,7 @@ export class Query<S extends TProperties> implements AsyncIterable<Rec<S>> {
   }
 
   /** Adds a sort key after the ones set by {@link sort}: `.sort('last').thenBy('first', 'desc')`. */
-  thenBy(field: string, direction: Direction = 'asc'): Query<S> {
+  thenBy(field: ScalarPath<S>, direction: Direction = 'asc'): Query<S> {
     if (this.options.sort.length === 0) throw new QueryError(`thenBy("${field}") needs a sort(...) before it`);
     return this.with({ sort: [...this.options.sort, this.sortKey(field, direction)] });
   }
@@ -318,20 +326,39 @@ export class Query<S extends TProperties> implements AsyncIterable<Rec<S>> {
     return { plan: fan + full, order, scan: plan.includes('scan'), shards, lua, keys, argv };
   }
 
+  /** `for await (const u of query)`: {@link stream} with pages of 500. */
+  [Symbol.asyncIterator](): AsyncIterator<Rec<S>> {
+    return this.pages(PAGE);
+  }
+
   /**
-   * Streams the matches in pages of 500, one script per page (per shard page on a sharded model,
-   * merged). A single shard pages from the offset itself; several are each read from their start.
+   * Streams the matches a page at a time, one script per page: `for await (const u of
+   * User.find(cond).stream({ pageSize: 100, signal }))`. An aborted `signal` rejects the next page
+   * read with `signal.reason`.
    */
-  async *[Symbol.asyncIterator](): AsyncIterator<Rec<S>> {
+  stream(options: StreamOptions = {}): AsyncIterable<Rec<S>> {
+    const pageSize = options.pageSize ?? PAGE;
+    if (!Number.isInteger(pageSize) || pageSize < 1) throw new QueryError('pageSize must be a positive integer');
+    return { [Symbol.asyncIterator]: () => this.pages(pageSize, options.signal) };
+  }
+
+  /**
+   * The stream: per shard page on a sharded model, merged. A single shard pages from the offset
+   * itself; several are each read from their start.
+   */
+  private async *pages(pageSize: number, signal?: AbortSignal): AsyncGenerator<Rec<S>> {
     const shards = this.targetShards();
     const merged = shards.length > 1 || this.sliced;
     const start = merged ? 0 : this.options.offset;
     const skip = this.options.offset - start;
     const need = this.options.limit === undefined ? Infinity : skip + this.options.limit;
     // the first page of a shard starts at `start`; the next ones after the last row read (a cursor)
-    const pageOf = (shard: number, after: Row | undefined, size: number): Promise<Row[]> => this.shardPage(shard, after ? 0 : start, size, after);
+    const pageOf = async (shard: number, after: Row | undefined, size: number): Promise<Row[]> => {
+      signal?.throwIfAborted();
+      return this.shardPage(shard, after ? 0 : start, size, after);
+    };
     let i = 0;
-    for await (const row of mergeStreams(shards, pageOf, this.sortSpec, PAGE, need)) {
+    for await (const row of mergeStreams(shards, pageOf, this.sortSpec, pageSize, need)) {
       if (i >= need) return;
       if (i++ >= skip) yield this.wrapRow(row);
     }

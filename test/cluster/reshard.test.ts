@@ -87,7 +87,9 @@ describe('reshard', function () {
     const result = await Sixteen.reshard(16, { chunkSize: 500 });
     expect(result.from).to.equal(4);
     expect(result.to).to.equal(16);
-    expect(movedBefore + result.moved).to.be.at.least(RECORDS * 0.74);
+    // the two runs' counts need not add up exactly (the child may die between a chunk and its
+    // progress report); where every record ends up is checked below
+    expect(result.moved).to.be.above(0);
     const { reads: n, failures } = await reads.stop();
     expect(failures).to.deep.equal([]);
     expect(n).to.be.above(100);
@@ -95,7 +97,7 @@ describe('reshard', function () {
     expect(await Sixteen.checkIndexes()).to.deep.include({ records: RECORDS, missing: 0, stale: 0 });
     const after = await Sixteen.getMany(all);
     expect(after.map((r) => r.n)).to.deep.equal(Array.from({ length: RECORDS }, (_, i) => i));
-    for (const r of after.slice(0, 500)) expect(r.key).to.equal(`{Moved:${shardOf(r.id, 16)}}:${r.id}`);
+    expect(after.filter((r) => r.key !== `{Moved:${shardOf(r.id, 16)}}:${r.id}`)).to.deep.equal([]);
     expect(await Sixteen.find((u) => u.tag.eq('t3')).count()).to.equal(Math.ceil((RECORDS - 3) / 7));
     expect(await raw.hGet('{Moved}#meta', 'shards')).to.equal('16');
     // this process saw the move, so its reads stayed right; its next write finds the new count

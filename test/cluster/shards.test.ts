@@ -330,7 +330,7 @@ describe('sharded models (shards: 16)', function () {
     expect(await Sharded.deleteMany([...gone.slice(0, 3), 'p0004'])).to.equal(all.get('p0004')!.city === 'Lyon' ? 0 : 1);
     expect(await Sharded.checkIndexes()).to.deep.include({ missing: 0, stale: 0 });
   });
-  it('pages merge exactly when one shard holds the whole top of the order (a shard asked for the rest of its share)', async () => {
+  it('pages merge exactly when one shard holds the whole top of the order', async () => {
     // records of shard 3 carry the highest scores: the page comes from shard 3 alone
     const people = Array.from({ length: 400 }, (_, i) => randomPerson(i))
       .map((p, i) => ({ ...p, score: shardOf(p.code, SHARDS) === 3 ? 1000 + i : i / 10 }));

@@ -1,0 +1,69 @@
+/**
+ * Every script run is published on the `node:diagnostics_channel` tracing channel `rapyer:script`
+ * (events start, end, asyncStart, asyncEnd, error), so logging, metrics and OpenTelemetry subscribe
+ * without wrapping the library. The context object is the same for every event of one run;
+ * `durationMs` is set before `asyncEnd` and `error`. With no subscriber nothing is built.
+ *
+ * @example
+ * import { tracingChannel } from 'node:diagnostics_channel';
+ * tracingChannel('rapyer:script').subscribe({
+ *   asyncEnd: (e) => console.log(`${e.model} ${e.kind} ${e.durationMs.toFixed(1)} ms`),
+ *   error: (e) => console.error(`${e.model} ${e.kind} failed: ${e.error.message}`),
+ *   start() {}, end() {}, asyncStart() {},
+ * });
+ */
+import { tracingChannel } from 'node:diagnostics_channel';
+import type { ProgramNode, QueryNode } from '../ast/nodes.js';
+import type { Compiled } from '../compile/compiler.js';
+import { modelOfKey } from '../model/keys.js';
+
+/** The context of one script run, as subscribers of `rapyer:script` receive it. */
+export interface ScriptEvent {
+  /** The model of the script's first key (`User`); undefined for a script without keys. */
+  model: string | undefined;
+  /**
+   * What the program does: `update` (field operations, pipelines, transactions, one record or
+   * several), `query.<action>` (`query.records`, `query.count`, `query.update`, ...), or the kind of
+   * its statement (`WriteRecord`, `ReadRecord`, `InsertMany`, `AcquireLock`, `IndexFill`, ...).
+   */
+  kind: string;
+  /** The SHA1 the script runs under (EVALSHA). */
+  sha1: string;
+  /** How many keys the script declares. */
+  keys: number;
+  readOnly: boolean;
+  /** Milliseconds from sending to the decoded reply; set before `asyncEnd` and `error`. */
+  durationMs: number;
+  /** Set by the channel: the decoded reply (asyncEnd) or the error (error). */
+  result?: unknown;
+  error?: Error;
+}
+
+/** The channel's name, for `tracingChannel(SCRIPT_CHANNEL)`. */
+export const SCRIPT_CHANNEL = 'rapyer:script';
+
+const channel = tracingChannel<unknown, ScriptEvent>(SCRIPT_CHANNEL);
+
+function kindOf(program: ProgramNode | QueryNode): string {
+  if (program.kind === 'Query') return `query.${program.action}`;
+  if (program.mode === 'update') return 'update';
+  const kinds = new Set(program.body.map((s) => s.kind));
+  return kinds.size === 1 ? [...kinds][0] : 'program';
+}
+
+/** Runs `run` (one script and its decoding), published on `rapyer:script` when anyone listens. */
+export function traced<T>(program: ProgramNode | QueryNode, script: Compiled, run: () => Promise<T>): Promise<T> {
+  if (!channel.hasSubscribers) return run();
+  const event: ScriptEvent = {
+    model: script.keys.length ? modelOfKey(script.keys[0]) : undefined,
+    kind: kindOf(program), sha1: script.sha1, keys: script.keys.length, readOnly: script.readOnly, durationMs: 0,
+  };
+  const started = performance.now();
+  return channel.tracePromise(async () => {
+    try {
+      return await run();
+    } finally {
+      event.durationMs = performance.now() - started;
+    }
+  }, event);
+}
