@@ -81,7 +81,7 @@ export async function showRecord(db: Connection, key: string): Promise<ShownReco
   const c = client(db);
   const flat = (await c.withTypeMapping({ [RESP_TYPES.BLOB_STRING]: Buffer, [RESP_TYPES.MAP]: Array }).sendCommand(['HGETALL', key])) as Raw[];
   if (flat.length === 0) throw new QueryError(`no record at "${key}"`);
-  const { data, meta } = readRecord(layout.spec, flat);
+  const { data, meta } = readRecord(layout.spec, flat, key.slice(prefix.length));
   const ttl = Number(await c.ttl(key));
   return { key, model: name, id: key.slice(prefix.length), version: meta.version, ttl: ttl >= 0 ? ttl : null, hashFields: flat.length / 2, data };
 }
