@@ -6,27 +6,14 @@
  * calls are logged too, but they are far faster and filtered out): the time a script held the
  * server, without the network or the client. On a busy machine both include time the OS took
  * redis-server off the CPU mid-script.
- * The model: 3 indexed fields, a unique field, an array and a record (dict) field.
+ * The model and records: bench/bulk-model.ts.
  */
 import { createClient } from 'redis';
-import { Type } from 'typebox';
-import { connect, defineModel } from '../src/index.js';
+import { connect } from '../src/index.js';
 import { startRedis } from '../test/helpers/embedded-redis.js';
+import { bulkRecord, defineBulkModel } from './bulk-model.js';
 
-const Bench = defineModel('BulkBench', {
-  name: Type.String(),
-  age: Type.Integer({ minimum: 0 }),
-  score: Type.Number({ default: 0 }),
-  status: Type.Union([Type.Literal('new'), Type.Literal('adult'), Type.Literal('minor')], { default: 'new' }),
-  counter: Type.Integer({ default: 0 }),
-  tags: Type.Array(Type.String(), { default: [] }),
-  notes: Type.Record(Type.String(), Type.String(), { default: {} }),
-}, { indexes: ['age', 'score', 'status'], unique: ['name'] });
-
-const item = (i: number) => ({
-  name: `user${i}`, age: i % 90, score: (i % 1000) / 10, status: (['new', 'adult', 'minor'] as const)[i % 3],
-  tags: [`t${i % 7}`, 'all'], notes: { k: `v${i}`, city: 'Paris' },
-});
+const Bench = defineBulkModel('BulkBench');
 
 const total = Number(process.argv[2] ?? 100_000);
 const sizes = (process.argv[3] ?? '100,250,500,1000,2000').split(',').map(Number);
@@ -63,7 +50,7 @@ async function measure(label: string, size: number, fn: () => Promise<unknown>):
     + `(${t.calls} scripts); ${Math.round(total / (ms / 1000))} records/s overall (${(ms / 1000).toFixed(2)} s)`);
 }
 
-const data = Array.from({ length: total }, (_, i) => item(i));
+const data = Array.from({ length: total }, (_, i) => bulkRecord(i));
 try {
   for (const size of sizes) {
     await raw.flushAll();
