@@ -24,7 +24,7 @@ const cartShape = {
   inventory: Type.Array(Type.Object({ sku: Type.String(), qty: Type.Integer(), expired: Type.Boolean() }), { default: [] }),
 };
 
-type BulkOptions = { onConflict?: 'error' | 'skip' | 'replace'; chunkSize?: number; onProgress?: (done: number) => void };
+type BulkOptions = { onConflict?: 'error' | 'skip' | 'replace'; chunkSize?: number; onProgress?: (progress: { done: number }) => void };
 type InsertMany = (items: BenchUserData[], options?: BulkOptions) => Promise<unknown[] | number>;
 type Where = Condition | ((u: any) => Condition); // eslint-disable-line @typescript-eslint/no-explicit-any
 type GetMany = (ids: string[], options?: { missing?: 'error' | 'skip' | 'null' }) => Promise<({ toJSON(): unknown } | null)[]>;
@@ -120,13 +120,13 @@ export async function rapyerPeer(url: string): Promise<Peer> {
     },
     ...(insertMany ? {
       async insertMany(items: BenchUserData[], onProgress?: (done: number) => void): Promise<number> {
-        const out = await insertMany(items, { onConflict: 'error', onProgress });
+        const out = await insertMany(items, { onConflict: 'error', onProgress: onProgress && (({ done }) => onProgress(done)) });
         return typeof out === 'number' ? out : out.length;
       },
     } : {}),
     async seed(items, onProgress) {
       if (insertMany) {
-        const out = await insertMany(items, { onConflict: 'error', onProgress });
+        const out = await insertMany(items, { onConflict: 'error', onProgress: onProgress && (({ done }) => onProgress(done)) });
         if (typeof out === 'number') throw new Error('insertMany returned a count, not the records');
         return out.map((u) => (u as { id: string }).id);
       }
