@@ -112,6 +112,16 @@ local function q_strip(members)
   return members
 end
 
+-- appends to `out` the ids not in `seen` yet, in order, marking them seen
+local function q_union(seen, out, ids)
+  for _, id in ipairs(ids) do
+    if not seen[id] then
+      seen[id] = true
+      out[#out + 1] = id
+    end
+  end
+end
+
 -- the candidate ids of a plan node, or nil when it cannot narrow (scan)
 local function q_ids(p)
   if p.op == 'ids' then return p.values end
@@ -129,12 +139,7 @@ local function q_ids(p)
     for from = 1, #sets, 1000 do
       local keys = {}
       for i = from, math.min(from + 999, #sets) do keys[#keys + 1] = sets[i].key end
-      for _, id in ipairs(redis.call('SUNION', unpack(keys))) do
-        if not seen[id] then
-          seen[id] = true
-          out[#out + 1] = id
-        end
-      end
+      q_union(seen, out, redis.call('SUNION', unpack(keys)))
     end
     return out
   end
@@ -154,12 +159,7 @@ local function q_ids(p)
     for _, c in ipairs(children) do
       local ids = q_ids(c)
       if ids == nil then return nil end
-      for _, id in ipairs(ids) do
-        if not seen[id] then
-          seen[id] = true
-          out[#out + 1] = id
-        end
-      end
+      q_union(seen, out, ids)
     end
     return out
   elseif p.op == 'and' then
