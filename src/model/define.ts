@@ -10,7 +10,6 @@ import { isOrderable, specAt } from '../schema/spec.js';
 import type { ModelOptions } from './contract.js';
 import { Model } from './model.js';
 import { declareUnbound } from './registry.js';
-import { ttlOf } from './ttl.js';
 
 const MODEL_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
@@ -34,7 +33,6 @@ export function defineModel<S extends TProperties>(name: string, shape: S, optio
       throw new SchemaError(`search "${path}" must name a string field (without ':' in its path)`);
     }
   }
-  ttlOf(options.ttl);
   if (options.maxValueBytes !== undefined && !(Number.isInteger(options.maxValueBytes) && options.maxValueBytes > 0)) {
     throw new SchemaError('maxValueBytes must be a positive integer');
   }

@@ -43,6 +43,10 @@ export class Model<S extends TProperties = TProperties> implements ModelCore<S> 
   readonly spec: ObjectSpec;
   /** Whether records hold bytes anywhere: only then must replies come back as Buffers. */
   readonly binary: boolean;
+  /** The model's TTL; SchemaError here when the option is malformed. */
+  readonly ttlSpec: Lifetime;
+  /** The TTL each read and write re-arms (ms, as ARGV text), when it slides. */
+  readonly slideMs: string | undefined;
   private keySpace?: KeySpace;
   /** The connection this model last wrote its layout to (see src/model/catalog.ts). */
   private describedOn?: Connection;
@@ -58,16 +62,10 @@ export class Model<S extends TProperties = TProperties> implements ModelCore<S> 
   ) {
     this.spec = spec ?? fromShape(shape as Record<string, TSchema>, options.key);
     this.binary = holdsBytes(this.spec);
+    this.ttlSpec = ttlOf(options.ttl);
+    this.slideMs = this.ttlSpec.sliding ? String(this.ttlSpec.ms) : undefined;
   }
 
-  get ttlSpec(): Lifetime {
-    return ttlOf(this.options.ttl);
-  }
-
-  get slideMs(): string | undefined {
-    const { ms, sliding } = this.ttlSpec;
-    return sliding ? String(ms) : undefined;
-  }
 
   get db(): Connection {
     return this.boundDb ?? defaultDb();
