@@ -89,7 +89,9 @@ local function bulk_insert(ids, ix, uq, exp, ch, prefix, mode, ttl, items)
   return out
 end
 
-local function bulk_read(prefix, ids, slide)
+-- `route` is the model's id set, unused here: it is declared in KEYS so that the script runs on
+-- the node holding the model's records (whose keys the script builds from `prefix`).
+local function bulk_read(route, prefix, ids, slide)
   local out = {}
   for i, id in ipairs(ids) do
     out[i] = redis.call('HGETALL', prefix .. id)

@@ -13,7 +13,7 @@
  * });
  */
 import { tracingChannel } from 'node:diagnostics_channel';
-import type { ProgramNode, QueryNode } from '../ast/nodes.js';
+import type { CallFn, ProgramNode, QueryNode } from '../ast/nodes.js';
 import type { Compiled } from '../compile/compiler.js';
 import { modelOfKey } from '../model/keys.js';
 
@@ -44,10 +44,18 @@ export const SCRIPT_CHANNEL = 'rapyer:script';
 
 const channel = tracingChannel<unknown, ScriptEvent>(SCRIPT_CHANNEL);
 
+/** The published name of each fixed step (stable names, whatever the Lua functions are called). */
+const STEP_KINDS: { readonly [F in CallFn]: string } = {
+  rec_write: 'WriteRecord', rec_delete: 'DeleteRecord', rec_expire: 'ExpireRecord', rec_read: 'ReadRecord',
+  rec_exists: 'ExistsRecord', rec_ttl: 'TtlRecord', meta_get: 'Meta', meta_set: 'Meta', ix_fill: 'IndexFill',
+  ix_prune: 'IndexPrune', lock_acquire: 'AcquireLock', lock_release: 'ReleaseLock', bulk_insert: 'InsertMany',
+  bulk_read: 'ReadMany', shard_meta: 'ShardMeta', shard_take: 'ShardTake', shard_put: 'ShardPut', shard_drop: 'ShardDrop',
+};
+
 function kindOf(program: ProgramNode | QueryNode): string {
   if (program.kind === 'Query') return `query.${program.action}`;
   if (program.mode === 'update') return 'update';
-  const kinds = new Set(program.body.map((s) => s.kind));
+  const kinds = new Set(program.body.map((s) => (s.kind === 'Call' ? STEP_KINDS[s.fn] : s.kind)));
   return kinds.size === 1 ? [...kinds][0] : 'program';
 }
 

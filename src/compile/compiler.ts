@@ -121,7 +121,8 @@ function bind(t: Template, shape: Shape): Compiled {
 
 /** Whether a program re-arms a sliding TTL (a read that does is a write for Redis: not EVALSHA_RO). */
 function slides(program: ProgramNode): boolean {
-  return program.body.some((s) => (s.kind === 'ReadRecord' && program.records[s.rec - 1]?.slideMs) || (s.kind === 'ReadMany' && s.slideMs));
+  return program.body.some((s) => s.kind === 'Call' && (
+    (s.fn === 'rec_read' && program.records[s.args[0].rec - 1]?.slideMs) || (s.fn === 'bulk_read' && s.args[3].value !== null)));
 }
 
 function programBody(program: ProgramNode, generic: boolean): { body: string; w: Writer } {
@@ -149,7 +150,7 @@ function programBody(program: ProgramNode, generic: boolean): { body: string; w:
     ret = `return { R, ${seen.map((p, i) => `st_reply(S[${i + 1}], ${p})`).join(', ')} }`;
   }
   // a sliding TTL is re-armed, after the writes, by the programs that read or update the record
-  const slide = program.mode === 'update' || (program.mode === 'read' && program.body.some((s) => s.kind === 'ReadRecord'));
+  const slide = program.mode === 'update' || (program.mode === 'read' && program.body.some((s) => s.kind === 'Call' && s.fn === 'rec_read'));
   // (the TTL is the model's declaration, part of the program's shape: a whole number of ms in the text)
   const slid = slide ? program.records.flatMap((r, i) => (r.slideMs ? [`rec_slide(S[${i + 1}], ${Number(r.slideMs)})`] : [])) : [];
   lines.push(...slid);

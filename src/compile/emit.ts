@@ -3,12 +3,10 @@
  * kind (mapped types over the node kinds, so a kind without an emitter fails to compile).
  * Emitters write Lua through a {@link Writer}: values become ARGV slots, keys KEYS slots.
  */
-import type { Expr, LuaType, Stmt } from '../ast/nodes.js';
-import { emitInsertMany, emitReadMany } from './bulk.js';
-import { emitShardDrop, emitShardMeta, emitShardPut, emitShardTake } from './shard.js';
+import type { CallArg, Expr, LuaType, Stmt } from '../ast/nodes.js';
 import { fieldOpCall } from './field-ops.js';
 import { luaString } from './link.js';
-import { indexTables, state, type Writer } from './writer.js';
+import { changesTable, expiryTable, indexTables, state, type Writer } from './writer.js';
 
 const decode = (raw: string, as: LuaType): string => {
   switch (as) {
@@ -84,6 +82,23 @@ export function emit(n: Expr, w: Writer): string {
 export const block = (body: readonly Stmt[], w: Writer, indent: string): string =>
   body.map((s) => statement(s, w, indent)).join('\n');
 
+type CallArgEmitters = { [K in CallArg['kind']]: (a: Extract<CallArg, { kind: K }>, w: Writer) => string };
+
+/** How each kind of argument of a fixed Lua step is written (see CallSignatures in src/ast/stmt.ts). */
+const callArgs: CallArgEmitters = {
+  Param: (a, w) => w.param(a),
+  ParamList: (a, w) => w.list(a),
+  Key: (a, w) => w.key(a.key),
+  State: (a) => state(a.rec),
+  Ids: (a, w) => w.idsKey(a.rec),
+  Word: (a) => luaString(a.word),
+  Indexes: (a, w) => indexTables(a.ix, a.uq, w),
+  Expiry: (a, w) => expiryTable(a.exp, w),
+  Changes: (a, w) => changesTable(a.ch, w),
+};
+
+const callArg = (a: CallArg, w: Writer): string => (callArgs[a.kind] as (a: CallArg, w: Writer) => string)(a, w);
+
 /** The check that an enclosing object that may be absent is there, before a write into it. */
 const present = (n: { rec: number; field: string; within?: string }, ind: string): string =>
   n.within === undefined ? '' : `${ind}obj_present(${state(n.rec)}, ${luaString(n.within)}, ${luaString(n.field)})\n`;
@@ -126,29 +141,7 @@ const stmt: StmtEmitters = {
     ].join('\n');
   },
   Abort: (n, w, ind) => `${ind}fail("ABORT", tostring(${emit(n.message, w)}))`,
-  WriteRecord: (n, w, ind) =>
-    `${ind}${w.result()} = rec_write(${state(n.rec)}, ${w.idsKey(n.rec)}, ${w.param(n.id)}, ${w.list(n.fields)}, "${n.mode}", ${w.param(n.ttlMs)}${n.seen ? `, ${w.param(n.seen)}` : ''})`,
-  DeleteRecord: (n, w, ind) =>
-    `${ind}${w.result()} = rec_delete(${state(n.rec)}, ${w.idsKey(n.rec)}, ${w.param(n.id)})`,
-  ReadRecord: (n, w, ind) => `${ind}${w.result()} = rec_read(${state(n.rec)})`,
-  IndexFill: (n, w, ind) =>
-    `${ind}${w.result()} = ix_fill(${w.param(n.prefix)}, ${w.key(n.idsKey)}, ${w.param(n.cursor)}, ${w.param(n.count)}, ${indexTables(n.ix, n.uq, w)}, ${w.param(n.repair)})`,
-  IndexPrune: (n, w, ind) =>
-    `${ind}${w.result()} = ix_prune(${w.param(n.prefix)}, ${w.key(n.key)}, "${n.type}", ${luaString(n.field)}, ${w.param(n.cursor)}, ${w.param(n.count)}, ${w.param(n.repair)})`,
-  Meta: (n, w, ind) => n.value
-    ? `${ind}${w.result()} = meta_set(${w.key(n.key)}, ${luaString(n.field)}, ${w.param(n.value)})`
-    : `${ind}${w.result()} = meta_get(${w.key(n.key)}, ${luaString(n.field)})`,
-  ExistsRecord: (n, w, ind) => `${ind}${w.result()} = rec_exists(${state(n.rec)})`,
-  ExpireRecord: (n, w, ind) => `${ind}${w.result()} = rec_expire(${state(n.rec)}, ${w.param(n.ms)})`,
-  TtlRecord: (n, w, ind) => `${ind}${w.result()} = rec_ttl(${state(n.rec)})`,
-  AcquireLock: (n, w, ind) => `${ind}${w.result()} = lock_acquire(${w.key(n.key)}, ${w.param(n.token)}, ${w.param(n.leaseMs)})`,
-  ReleaseLock: (n, w, ind) => `${ind}${w.result()} = lock_release(${w.key(n.key)}, ${w.param(n.token)})`,
-  InsertMany: emitInsertMany,
-  ReadMany: emitReadMany,
-  ShardMeta: emitShardMeta,
-  ShardTake: emitShardTake,
-  ShardPut: emitShardPut,
-  ShardDrop: emitShardDrop,
+  Call: (n, w, ind) => `${ind}${w.result()} = ${n.fn}(${(n.args as readonly CallArg[]).map((a) => callArg(a, w)).join(', ')})`,
 };
 
 function statement(n: Stmt, w: Writer, indent: string): string {

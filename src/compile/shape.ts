@@ -11,7 +11,7 @@
  * @example
  * shapeOf(program).key // '{kind:"Program",mode:"update",records:[{key:K0,...}],body:[{...args:[Praw]...}]}'
  */
-import type { Node, ParamListNode, ParamNode, RecordRef } from '../ast/nodes.js';
+import { param, type Node, type ParamListNode, type ParamNode, type RecordRef } from '../ast/nodes.js';
 
 /** A value slot source: a Param (one ARGV entry; none when null) or a ParamList (its length, then its values). */
 export type Source = ParamNode | ParamListNode;
@@ -34,7 +34,7 @@ const refs = new WeakMap<RecordRef, { id: ParamNode; seen: ParamNode }>();
 export function refParams(r: RecordRef): { id: ParamNode; seen: ParamNode } {
   let p = refs.get(r);
   if (!p) {
-    p = { id: { kind: 'Param', value: r.id, as: 'str' }, seen: { kind: 'Param', value: r.seen, as: 'str' } };
+    p = { id: param(r.id, 'str'), seen: param(r.seen, 'str') };
     refs.set(r, p);
   }
   return p;

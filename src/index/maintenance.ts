@@ -4,7 +4,9 @@
  * before the first query relies on them. Both work in chunks (one short script each), shard by
  * shard on a sharded model (each shard has its own ids, indexes and meta).
  */
-import { node, param, type IndexRef, type ProgramNode, type Stmt, type UniqueRef } from '../ast/nodes.js';
+import {
+  call, indexesArg, keyArg, make, param, word, type IndexRef, type ProgramNode, type Stmt, type UniqueRef,
+} from '../ast/nodes.js';
 import * as decode from '../client/decode.js';
 import type { ScriptRunner } from '../client/executor.js';
 import { runProgram } from '../client/run.js';
@@ -40,7 +42,7 @@ const shardsOf = (model: IndexedModel): Shard[] => Array.from({ length: model.ke
 
 /** Runs one maintenance statement; resolves to its decoded result. */
 function runOne<T>(db: ScriptRunner, stmt: Stmt, as: decode.Decoder<T>): Promise<T> {
-  const program: ProgramNode = { kind: 'Program', mode: 'write', records: [], body: [stmt] };
+  const program: ProgramNode = make('Program', { mode: 'write', records: [], body: [stmt] });
   return runProgram(db, program, as);
 }
 
@@ -48,10 +50,8 @@ function runOne<T>(db: ScriptRunner, stmt: Stmt, as: decode.Decoder<T>): Promise
 async function fill(model: IndexedModel, shard: Shard, ix: readonly IndexRef[], uq: readonly UniqueRef[], o: CheckOptions, report: IndexReport): Promise<void> {
   let cursor = '';
   do {
-    const chunk = await runOne(model.db, node({
-      kind: 'IndexFill', prefix: param(shard.prefix), idsKey: shard.idsKey, cursor: param(cursor),
-      count: param(String(o.chunkSize ?? 1000)), ix, uq, repair: param(o.repair ? '1' : '0'),
-    }), decode.fillChunk);
+    const chunk = await runOne(model.db, call('ix_fill', param(shard.prefix), keyArg(shard.idsKey), param(cursor),
+      param(String(o.chunkSize ?? 1000)), indexesArg(ix, uq), param(o.repair ? '1' : '0')), decode.fillChunk);
     cursor = chunk.cursor;
     report.records += chunk.scanned;
     report.missing += chunk.missing;
@@ -69,10 +69,8 @@ async function prune(model: IndexedModel, shard: Shard, ix: readonly IndexRef[],
   for (const t of targets) {
     let cursor = '0';
     do {
-      const chunk = await runOne(model.db, node({
-        kind: 'IndexPrune', prefix: param(shard.prefix), key: t.key, type: t.type, field: t.field,
-        cursor: param(cursor), count: param(String(o.chunkSize ?? 1000)), repair: param(o.repair ? '1' : '0'),
-      }), decode.pruneChunk);
+      const chunk = await runOne(model.db, call('ix_prune', param(shard.prefix), keyArg(t.key), word(t.type), word(t.field),
+        param(cursor), param(String(o.chunkSize ?? 1000)), param(o.repair ? '1' : '0')), decode.pruneChunk);
       cursor = chunk.cursor;
       report.stale += chunk.stale;
       o.onProgress?.({ phase: 'entries', done: ++done });
@@ -103,13 +101,13 @@ export async function ensureIndexes(model: IndexedModel, options: CheckOptions =
     const { ix, uq, meta } = shard;
     if (done.has(meta)) return;
     const declared = [...ix.map((x) => x.key), ...uq.map((u) => u.key)];
-    const stored = await runOne(model.db, node({ kind: 'Meta', key: meta, field: 'indexes' }), decode.str);
+    const stored = await runOne(model.db, call('meta_get', keyArg(meta), word('indexes')), decode.str);
     const built = new Set<string>(stored ? (JSON.parse(stored) as string[]) : []);
     const todoIx = ix.filter((x) => !built.has(x.key));
     const todoUq = uq.filter((u) => !built.has(u.key));
     if (todoIx.length > 0 || todoUq.length > 0) {
       await fill(model, shard, todoIx, todoUq, { ...options, repair: true }, { records: 0, missing: 0, stale: 0, repaired: true });
-      await runOne(model.db, node({ kind: 'Meta', key: meta, field: 'indexes', value: param(JSON.stringify(declared)) }), decode.none);
+      await runOne(model.db, call('meta_set', keyArg(meta), word('indexes'), param(JSON.stringify(declared))), decode.none);
     }
     done.add(meta);
   }));

@@ -9,7 +9,9 @@
  * other groups start no further chunk (the ones already sent complete).
  */
 import type { TProperties } from 'typebox';
-import { node, param, paramList, type ProgramNode, type ShardGuard } from '../ast/nodes.js';
+import {
+  call, changesArg, expiryArg, indexesArg, keyArg, make, param, paramList, word, type ProgramNode, type ShardGuard,
+} from '../ast/nodes.js';
 import * as decode from '../client/decode.js';
 import { runProgram } from '../client/run.js';
 import {
@@ -93,13 +95,11 @@ export async function insertMany<S extends TProperties>(
       list.push(item.id, String(item.fields.length));
       for (const f of item.fields) list.push(f); // never spread a user-sized list into a call
     }
-    const program: ProgramNode = {
-      kind: 'Program', mode: 'write', binary: model.binary, records: [], guards: guardsOf(model, group),
-      body: [node({
-        kind: 'InsertMany', prefix: param(group.prefix), idsKey: group.idsKey, ix: group.ix, uq: group.uq, exp: group.exp,
-        ...(group.ch && { ch: group.ch }), onConflict, ttlMs: param(ttlMs), items: paramList(list),
-      })],
-    };
+    const program: ProgramNode = make('Program', {
+      mode: 'write', binary: model.binary, records: [], guards: guardsOf(model, group),
+      body: [call('bulk_insert', keyArg(group.idsKey), indexesArg(group.ix, group.uq), expiryArg(group.exp), changesArg(group.ch),
+        param(group.prefix), word(onConflict), param(ttlMs), paramList(list))],
+    });
     let versions: string[];
     try {
       versions = await runProgram(model, program, decode.versions);
@@ -127,13 +127,10 @@ export async function getMany<S extends TProperties>(
   if ((await model.shardState()).moving) return getEach(model, list, missing);
   const found: (Rec<S> | null)[] = new Array(ids.length).fill(null);
   await perChunk(model, list, (id) => id, options, async (group, chunk, positions) => {
-    const program: ProgramNode = {
-      kind: 'Program', mode: 'read', binary: model.binary, records: [], guards: guardsOf(model, group),
-      body: [node({
-        kind: 'ReadMany', prefix: param(group.prefix), idsKey: group.idsKey, ids: paramList(chunk),
-        ...(model.slideMs ? { slideMs: param(model.slideMs) } : {}),
-      })],
-    };
+    const program: ProgramNode = make('Program', {
+      mode: 'read', binary: model.binary, records: [], guards: guardsOf(model, group),
+      body: [call('bulk_read', keyArg(group.idsKey), param(group.prefix), paramList(chunk), param(model.slideMs ?? null))],
+    });
     const hashes = await runProgram(model, program, decode.hashes);
     const absent: string[] = [];
     chunk.forEach((id, i) => {

@@ -10,7 +10,7 @@
 import { randomUUID } from 'node:crypto';
 import type { TProperties } from 'typebox';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { node, param, type ProgramNode } from '../ast/nodes.js';
+import { call, keyArg, make, param, type ProgramNode } from '../ast/nodes.js';
 import * as decode from '../client/decode.js';
 import { runProgram } from '../client/run.js';
 import { LockTimeoutError, UsageError } from '../errors.js';
@@ -28,10 +28,10 @@ const MAX_DELAY_MS = 50;
  * ```
  */
 export function acquireProgram(key: string, token: string, leaseMs: number): ProgramNode {
-  return {
-    kind: 'Program', mode: 'write', records: [],
-    body: [node({ kind: 'AcquireLock', key, token: param(token, 'str'), leaseMs: param(String(leaseMs)) })],
-  };
+  return make('Program', {
+    mode: 'write', records: [],
+    body: [call('lock_acquire', keyArg(key), param(token, 'str'), param(String(leaseMs)))],
+  });
 }
 
 /**
@@ -42,10 +42,10 @@ export function acquireProgram(key: string, token: string, leaseMs: number): Pro
  * ```
  */
 export function releaseProgram(key: string, token: string): ProgramNode {
-  return {
-    kind: 'Program', mode: 'write', records: [],
-    body: [node({ kind: 'ReleaseLock', key, token: param(token, 'str') })],
-  };
+  return make('Program', {
+    mode: 'write', records: [],
+    body: [call('lock_release', keyArg(key), param(token, 'str'))],
+  });
 }
 
 const nonNegativeInteger = (name: string, value: number): number => {

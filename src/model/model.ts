@@ -4,7 +4,9 @@
  * made and patched by src/model/record.ts.
  */
 import type { TProperties, TSchema } from 'typebox';
-import { node, param, paramList, type ProgramNode, type RecordRef } from '../ast/nodes.js';
+import {
+  call, idsArg, make, param, paramList, stateArg, word, type ProgramNode, type RecordRef,
+} from '../ast/nodes.js';
 import { currentDefaultDb, defaultDb, type Connection } from '../client/connection.js';
 import * as decode from '../client/decode.js';
 import type { Reply } from '../client/executor.js';
@@ -140,7 +142,7 @@ export class Model<S extends TProperties = TProperties> implements ModelCore<S> 
 
   /** A program of one statement on record `id`. */
   private one(id: string, mode: ProgramNode['mode'], body: ProgramNode['body'][number]): ProgramNode {
-    return { kind: 'Program', mode, binary: this.binary, records: [this.ref(id)], body: [body] };
+    return make('Program', { mode, binary: this.binary, records: [this.ref(id)], body: [body] });
   }
 
   idOf(data: Record<string, unknown>): string {
@@ -163,11 +165,11 @@ export class Model<S extends TProperties = TProperties> implements ModelCore<S> 
 
   writeProgram(id: string, fields: Raw[], mode: 'create' | 'replace', seen?: string): ProgramNode {
     const ttl = this.ttlSpec.ms;
-    const write = { rec: 1, id: param(id, 'str'), fields: paramList(fields), ttlMs: param(String(ttl)) };
+    const args = [stateArg(1), idsArg(1), param(id, 'str'), paramList(fields)] as const;
     // with the version the writer read, a replace becomes a save that refuses a changed record
-    return this.one(id, 'write', node(seen === undefined
-      ? { kind: 'WriteRecord', mode, ...write }
-      : { kind: 'WriteRecord', mode: 'save', ...write, seen: param(seen, 'str') }));
+    return this.one(id, 'write', seen === undefined
+      ? call('rec_write', ...args, word(mode), param(String(ttl)))
+      : call('rec_write', ...args, word('save'), param(String(ttl)), param(seen, 'str')));
   }
 
   /** Validates (defaults filled) and writes a new record; ConflictError if the id exists. */
@@ -179,7 +181,7 @@ export class Model<S extends TProperties = TProperties> implements ModelCore<S> 
   }
 
   async getOrNull(id: string): Promise<Rec<S> | null> {
-    const flat = await readOne(this, id, node({ kind: 'ReadRecord', rec: 1 }), decode.hash, (h) => h !== null);
+    const flat = await readOne(this, id, call('rec_read', stateArg(1)), decode.hash, (h) => h !== null);
     if (!flat) return null;
     const { data, meta } = readRecord(this.spec, flat, id);
     return this.wrap(id, data, meta);
@@ -192,22 +194,22 @@ export class Model<S extends TProperties = TProperties> implements ModelCore<S> 
   }
 
   exists(id: string): Promise<boolean> {
-    return readOne(this, id, node({ kind: 'ExistsRecord', rec: 1 }), decode.flag, (yes) => yes);
+    return readOne(this, id, call('rec_exists', stateArg(1)), decode.flag, (yes) => yes);
   }
 
   delete(id: string): Promise<boolean> {
-    return runProgram(this, this.one(id, 'write', node({ kind: 'DeleteRecord', rec: 1, id: param(id, 'str') })), decode.flag);
+    return runProgram(this, this.one(id, 'write', call('rec_delete', stateArg(1), idsArg(1), param(id, 'str'))), decode.flag);
   }
 
   /** Sets the record's TTL; false when the record does not exist. */
   expire(id: string, seconds: number): Promise<boolean> {
     const ms = param(String(Math.round(seconds * 1000)));
-    return runProgram(this, this.one(id, 'write', node({ kind: 'ExpireRecord', rec: 1, ms })), decode.flag);
+    return runProgram(this, this.one(id, 'write', call('rec_expire', stateArg(1), ms)), decode.flag);
   }
 
   /** Seconds left to live; -1 without a TTL, -2 when the record does not exist. */
   ttl(id: string): Promise<number> {
-    return readOne(this, id, node({ kind: 'TtlRecord', rec: 1 }), decode.integer, (ttl) => ttl !== -2);
+    return readOne(this, id, call('rec_ttl', stateArg(1)), decode.integer, (ttl) => ttl !== -2);
   }
 
   /** Field handles for conditions: `User.find(User.fields.age.gt(18))`. */

@@ -5,7 +5,7 @@
  * run through {@link runUpdate}.
  */
 import type { TProperties } from 'typebox';
-import { type ProgramNode, type RecordRef, type Stmt } from '../ast/nodes.js';
+import { make, type ProgramNode, type RecordRef, type Stmt } from '../ast/nodes.js';
 import * as decode from '../client/decode.js';
 import type { ScriptRunner } from '../client/executor.js';
 import { explainProgram, runProgram, type Explained } from '../client/run.js';
@@ -94,7 +94,7 @@ export function updateProgram(records: readonly object[], body: readonly Stmt[])
     const h = hidden(r);
     return h.model.ref(h.id, h.meta.version);
   });
-  return { kind: 'Program', mode: 'update', binary: records.some((r) => hidden(r).model.binary), records: refs, body };
+  return make('Program', { mode: 'update', binary: records.some((r) => hidden(r).model.binary), records: refs, body });
 }
 
 /** Runs `body` over `records` as one script, then brings each record up to the server's state. */

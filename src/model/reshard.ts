@@ -18,7 +18,9 @@
  * last checkpoint, and putting a record again converges to the same state.
  */
 import type { TProperties } from 'typebox';
-import { node, param, paramList, type ProgramNode, type ShardGuard, type Stmt } from '../ast/nodes.js';
+import {
+  call, expiryArg, indexesArg, keyArg, make, param, paramList, word, type ProgramNode, type ShardGuard, type Stmt,
+} from '../ast/nodes.js';
 import type { Connection } from '../client/connection.js';
 import * as decode from '../client/decode.js';
 import type { Reply } from '../client/executor.js';
@@ -75,10 +77,10 @@ export function guardOf(keys: KeySpace, shard: number, layout: string): ShardGua
 
 /** Runs maintenance statements on the connection (no layout check: they maintain the layouts). */
 function runOne<T>(db: Connection, stmts: Stmt[], as: decode.Decoder<T>, mode: ProgramNode['mode'] = 'write'): Promise<T> {
-  return runProgram(db, { kind: 'Program', mode, records: [], body: stmts }, as);
+  return runProgram(db, make('Program', { mode, records: [], body: stmts }), as);
 }
 
-const setMeta = (key: string, field: string, value: string): Stmt => node({ kind: 'Meta', key, field, value: param(value, 'str') });
+const setMeta = (key: string, field: string, value: string): Stmt => call('meta_set', keyArg(key), word(field), param(value, 'str'));
 
 interface Stored {
   shards: number;
@@ -88,7 +90,7 @@ interface Stored {
 /** The model-wide meta, recording the declared count when none is stored yet. */
 async function readStored(model: ShardedModel): Promise<Stored> {
   const { shards, move } = await runOne(model.db, [
-    node({ kind: 'ShardMeta', key: model.keys.modelMeta(), declared: param(String(model.keys.shards)) }),
+    call('shard_meta', keyArg(model.keys.modelMeta()), param(String(model.keys.shards))),
   ], decode.shardMeta);
   return { shards, move: move === '' ? undefined : (JSON.parse(move) as Stored['move']) };
 }
@@ -180,16 +182,14 @@ async function moveShard(
 ): Promise<void> {
   const db = model.db;
   const meta = model.keys.modelMeta();
-  const saved = await runOne(db, [node({ kind: 'Meta', key: meta, field: `reshard:${shard}` })], decode.str, 'read');
+  const saved = await runOne(db, [call('meta_get', keyArg(meta), word(`reshard:${shard}`))], decode.str, 'read');
   let done = saved === DONE;
   let cursor = saved.startsWith('>') ? saved.slice(1) : '';
   const src = model.shardKeys(shard, from);
-  const chunkKeys = (k: ShardKeys) => ({ prefix: param(k.prefix), idsKey: k.idsKey, ix: k.ix, uq: k.uq, exp: k.exp });
+  const chunkKeys = (k: ShardKeys) => [param(k.prefix), keyArg(k.idsKey), indexesArg(k.ix, k.uq), expiryArg(k.exp)] as const;
   while (!done) {
     options.signal?.throwIfAborted();
-    const taken = await runOne(db, [node({
-      kind: 'ShardTake', ...chunkKeys(src), cursor: param(cursor), count: param(String(options.chunkSize ?? 500)),
-    })], decode.shardChunk);
+    const taken = await runOne(db, [call('shard_take', ...chunkKeys(src), param(cursor), param(String(options.chunkSize ?? 500)))], decode.shardChunk);
     const groups = new Map<number, { ids: string[]; items: Raw[] }>();
     for (const { id, pttl, flat } of taken.records) {
       const target = to.shardOf(id);
@@ -200,9 +200,9 @@ async function moveShard(
       group.items.push(id, pttl, String(flat.length), ...flat);
     }
     await Promise.all([...groups].map(([target, g]) =>
-      runOne(db, [node({ kind: 'ShardPut', ...chunkKeys(model.shardKeys(target, to)), items: paramList(g.items) })], decode.none)));
+      runOne(db, [call('shard_put', ...chunkKeys(model.shardKeys(target, to)), paramList(g.items))], decode.none)));
     const moved = [...groups.values()].flatMap((g) => g.ids);
-    if (moved.length > 0) await runOne(db, [node({ kind: 'ShardDrop', ...chunkKeys(src), ids: paramList(moved) })], decode.none);
+    if (moved.length > 0) await runOne(db, [call('shard_drop', ...chunkKeys(src), paramList(moved))], decode.none);
     cursor = taken.cursor;
     done = cursor === '';
     await runOne(db, [setMeta(meta, `reshard:${shard}`, done ? DONE : `>${cursor}`)], decode.none);
@@ -271,7 +271,7 @@ export async function readOne<S extends TProperties, T>(model: ModelCore<S> & Sh
     try {
       let value!: T;
       for (const keys of spaces) {
-        const program: ProgramNode = { kind: 'Program', mode: 'read', binary: model.binary, records: [model.ref(id, '', keys, readLayouts(state))], body: [body] };
+        const program: ProgramNode = make('Program', { mode: 'read', binary: model.binary, records: [model.ref(id, '', keys, readLayouts(state))], body: [body] });
         value = await runProgram(model, program, as);
         if (found(value)) break;
       }

@@ -2,7 +2,7 @@
  * Handles of collections: arrays, records (dicts) and the items of server-side loops over them.
  * ArrayHandle and RecordHandle implement their types in src/model/types.ts.
  */
-import { node, param, paramList, type Expr } from '../ast/nodes.js';
+import { make, param, paramList, type Expr } from '../ast/nodes.js';
 import type { ArrayH, ItemH, Mode, RecordH, Ret } from '../model/types.js';
 import { decodeElement, encodeElement, type Raw } from '../schema/codec.js';
 import { luaTypeOf } from '../schema/facts.js';
@@ -17,7 +17,7 @@ const itemOf = <I>(h: ItemHandle<I>): ItemH<I> => h as unknown as ItemH<I>;
 /** A loop item, or a field inside an object item: readable and comparable. */
 export class ItemHandle<I = unknown> extends ValueHandle<I> {
   constructor(ctx: Ctx, spec: FieldSpec, readonly loop: number, readonly path: readonly string[], readonly raw: boolean) {
-    super(ctx, spec, node({ kind: 'Item', loop, path: Object.freeze([...path]), as: raw ? 'raw' : luaTypeOf(spec) }));
+    super(ctx, spec, make('Item', { loop, path: Object.freeze([...path]), as: raw ? 'raw' : luaTypeOf(spec) }));
     if (spec.kind === 'object') {
       for (const name of spec.order) {
         Object.defineProperty(this, name, {
@@ -32,7 +32,7 @@ export class ItemHandle<I = unknown> extends ValueHandle<I> {
 function itemFieldHandle(ctx: Ctx, spec: FieldSpec, loop: number, path: string[]): ValueHandle | Condition {
   const h = new ItemHandle(ctx, spec, loop, path, false);
   if (spec.kind !== 'boolean') return h;
-  return new Condition(node({ kind: 'Compare', op: 'eq', left: h.expr, right: param('true', 'bool') }), ctx.recorder);
+  return new Condition(make('Compare', { op: 'eq', left: h.expr, right: param('true', 'bool') }), ctx.recorder);
 }
 
 /** How stored items compare: JSON elements (objects, inner collections) by value, numbers as numbers, the rest by text. */
@@ -48,7 +48,7 @@ export class ArrayHandle<I = unknown, M extends Mode = Mode> extends FieldHandle
   }
 
   private element(item: unknown): Expr {
-    if (item instanceof ItemHandle && item.spec === this.spec.items) return node({ kind: 'Item', loop: item.loop, path: Object.freeze([]), as: 'raw' });
+    if (item instanceof ItemHandle && item.spec === this.spec.items) return make('Item', { loop: item.loop, path: Object.freeze([]), as: 'raw' });
     validate(this.spec.items, item, this.spec.path);
     return param(encodeElement(this.spec.items, item));
   }
@@ -79,16 +79,16 @@ export class ArrayHandle<I = unknown, M extends Mode = Mode> extends FieldHandle
 
   length(): ValueHandle<number> {
     const spec: FieldSpec = { kind: 'integer', path: `${this.spec.path}.length`, optional: false, nullable: false, hasDefault: false };
-    return new ValueHandle<number>(this.ctx, spec, node({ kind: 'ArrayLength', rec: this.ctx.rec, field: this.spec.path }));
+    return new ValueHandle<number>(this.ctx, spec, make('ArrayLength', { rec: this.ctx.rec, field: this.spec.path }));
   }
   isEmpty(): Condition { return this.length().eq(0); }
   contains(item: unknown): Condition {
-    return new Condition(node({ kind: 'ArrayContains', rec: this.ctx.rec, field: this.spec.path, item: this.element(item), eq: itemEq(this.spec.items) }), this.ctx.recorder);
+    return new Condition(make('ArrayContains', { rec: this.ctx.rec, field: this.spec.path, item: this.element(item), eq: itemEq(this.spec.items) }), this.ctx.recorder);
   }
   /** The element at i, for conditions; `p.tags.at(0).eq('x')`. */
   at(i: number): ValueHandle<I> {
-    return new ValueHandle<I>(this.ctx, this.spec.items, node({
-      kind: 'ArrayAt', rec: this.ctx.rec, field: this.spec.path, index: index(i), as: luaTypeOf(this.spec.items), sub: Object.freeze([]),
+    return new ValueHandle<I>(this.ctx, this.spec.items, make('ArrayAt', {
+      rec: this.ctx.rec, field: this.spec.path, index: index(i), as: luaTypeOf(this.spec.items), sub: Object.freeze([]),
     }));
   }
 
@@ -97,8 +97,8 @@ export class ArrayHandle<I = unknown, M extends Mode = Mode> extends FieldHandle
     const loop = this.ctx.recorder.nextLoop();
     const item = new ItemHandle<I>(this.ctx, this.spec.items, loop, [], false);
     const body = this.ctx.recorder.block(() => fn(itemOf(item)));
-    this.ctx.recorder.emit(node({
-      kind: 'ForEach', rec: this.ctx.rec, field: this.spec.path, over: 'array', objects: this.spec.items.kind === 'object', loop, body,
+    this.ctx.recorder.emit(make('ForEach', {
+      rec: this.ctx.rec, field: this.spec.path, over: 'array', objects: this.spec.items.kind === 'object', loop, body,
     }), () => undefined);
   }
 
@@ -181,8 +181,8 @@ export class RecordHandle<V = unknown, M extends Mode = Mode> extends FieldHandl
   }
   /** The value at k, for conditions. */
   get(k: string): ValueHandle<V> {
-    return new ValueHandle<V>(this.ctx, this.spec.values, node({
-      kind: 'DictGet', rec: this.ctx.rec, field: this.spec.path, key: param(text(k)), as: luaTypeOf(this.spec.values), sub: Object.freeze([]),
+    return new ValueHandle<V>(this.ctx, this.spec.values, make('DictGet', {
+      rec: this.ctx.rec, field: this.spec.path, key: param(text(k)), as: luaTypeOf(this.spec.values), sub: Object.freeze([]),
     }));
   }
   /** A server-side loop over the entries, in key order: `fn(value, key)`. */
@@ -190,10 +190,10 @@ export class RecordHandle<V = unknown, M extends Mode = Mode> extends FieldHandl
     const loop = this.ctx.recorder.nextLoop();
     const value = new ItemHandle<V>(this.ctx, this.spec.values, loop, [], false);
     const keySpec: FieldSpec = { kind: 'string', path: `${this.spec.path}.<key>`, optional: false, nullable: false, hasDefault: false };
-    const key = new ValueHandle<string>(this.ctx, keySpec, node({ kind: 'Item', loop, path: Object.freeze([]), as: 'str', key: true }));
+    const key = new ValueHandle<string>(this.ctx, keySpec, make('Item', { loop, path: Object.freeze([]), as: 'str', key: true }));
     const body = this.ctx.recorder.block(() => fn(itemOf(value), key));
-    this.ctx.recorder.emit(node({
-      kind: 'ForEach', rec: this.ctx.rec, field: this.spec.path, over: 'dict', objects: this.spec.values.kind === 'object', loop, body,
+    this.ctx.recorder.emit(make('ForEach', {
+      rec: this.ctx.rec, field: this.spec.path, over: 'dict', objects: this.spec.values.kind === 'object', loop, body,
     }), () => undefined);
   }
 }

@@ -3,7 +3,7 @@
  * `cond.ifTrue(fn or [fns]).else(fn or [fns])`, combinable with `.and() .or() .not()` and the free
  * functions `and(...) or(...) not(c)`.
  */
-import { node, type Expr, param } from '../ast/nodes.js';
+import { make, param, type Expr } from '../ast/nodes.js';
 import { activeRecorder, assertSynchronous, type Recorder } from './recorder.js';
 
 export type Branch = (() => unknown) | readonly (() => unknown)[];
@@ -58,18 +58,18 @@ export function and(...items: (Condition | undefined)[]): Condition {
   const list = conditions(items);
   if (list.length === 1) return list[0];
   if (list.length === 0) return new Condition(param('true', 'bool'));
-  return new Condition(node({ kind: 'And', items: Object.freeze(list.map((c) => c.expr)) }));
+  return new Condition(make('And', { items: Object.freeze(list.map((c) => c.expr)) }));
 }
 
 export function or(...items: (Condition | undefined)[]): Condition {
   const list = conditions(items);
   if (list.length === 1) return list[0];
   if (list.length === 0) return new Condition(param('false', 'bool'));
-  return new Condition(node({ kind: 'Or', items: Object.freeze(list.map((c) => c.expr)) }));
+  return new Condition(make('Or', { items: Object.freeze(list.map((c) => c.expr)) }));
 }
 
 export function not(c: Condition): Condition {
-  return new Condition(node({ kind: 'Not', item: c.expr }));
+  return new Condition(make('Not', { item: c.expr }));
 }
 
 /** The condition of `find()` with none, and of bulk operations by ids: holds on every stored record. */
@@ -77,5 +77,5 @@ export const EVERY = new Condition(param('true', 'bool'));
 
 /** Stops the whole program before any write; the call rejects with `AbortError(message)`. */
 export function abort(message: string): void {
-  activeRecorder('abort').emit(node({ kind: 'Abort', message: param(message, 'str') }), () => undefined);
+  activeRecorder('abort').emit(make('Abort', { message: param(message, 'str') }), () => undefined);
 }

@@ -5,7 +5,7 @@
  * src/model/types.ts, so the two cannot drift apart.
  */
 import {
-  fieldOp, node, param, paramList, type ArithOp, type CompareOp, type Constraints, type Expr, type FieldOpNode, type FieldOps, type FieldOpTarget,
+  fieldOp, make, param, paramList, type ArithOp, type CompareOp, type Constraints, type Expr, type FieldOpNode, type FieldOps, type FieldOpTarget,
 } from '../ast/nodes.js';
 import { OperationError } from '../errors.js';
 import type { FieldH, Mode, Ret, ValueH } from '../model/types.js';
@@ -43,7 +43,7 @@ export class ValueHandle<T = unknown> implements ValueH<T> {
   }
 
   protected compare(op: CompareOp, v: unknown): Condition {
-    return new Condition(node({ kind: 'Compare', op, left: this.expr, right: this.operand(v) }), this.ctx.recorder);
+    return new Condition(make('Compare', { op, left: this.expr, right: this.operand(v) }), this.ctx.recorder);
   }
 
   eq(v: unknown): Condition { return this.compare('eq', v); }
@@ -63,7 +63,7 @@ export class ValueHandle<T = unknown> implements ValueH<T> {
       validate({ ...this.spec, optional: false, nullable: false } as FieldSpec, v, this.spec.path || 'value');
       return encodeScalar(this.spec as ScalarSpec, v);
     });
-    return new Condition(node({ kind: 'In', value: this.expr, list: paramList(raws), as: luaTypeOf(this.spec) }), this.ctx.recorder);
+    return new Condition(make('In', { value: this.expr, list: paramList(raws), as: luaTypeOf(this.spec) }), this.ctx.recorder);
   }
 
   // Computed values (evaluated by the script): p.total.set(p.price.times(p.qty))
@@ -73,7 +73,7 @@ export class ValueHandle<T = unknown> implements ValueH<T> {
     const spec: FieldSpec = op === 'concat'
       ? { kind: 'string', path: this.spec.path, optional: false, nullable: false, hasDefault: false }
       : { kind: 'number', path: this.spec.path, optional: false, nullable: false, hasDefault: false };
-    return new ValueHandle<R>(this.ctx, spec, node({ kind: 'Arith', op, left: this.expr, right }));
+    return new ValueHandle<R>(this.ctx, spec, make('Arith', { op, left: this.expr, right }));
   }
   plus(x: number | ValueHandle): ValueHandle<number> { return this.arith<number>('add', x); }
   minus(x: number | ValueHandle): ValueHandle<number> { return this.arith<number>('sub', x); }
@@ -91,7 +91,7 @@ export class ValueHandle<T = unknown> implements ValueH<T> {
 
   startsWith(prefix: string | ValueHandle): Condition {
     const p = prefix instanceof ValueHandle ? prefix.expr : param(prefix, 'str');
-    return new Condition(node({ kind: 'StartsWith', value: this.expr, prefix: p }), this.ctx.recorder);
+    return new Condition(make('StartsWith', { value: this.expr, prefix: p }), this.ctx.recorder);
   }
 }
 
@@ -99,7 +99,7 @@ export class ValueHandle<T = unknown> implements ValueH<T> {
 export class FieldHandle<T = unknown, M extends Mode = Mode> extends ValueHandle<T> implements FieldH<T, M> {
   /** `within`: the nearest enclosing object that may be absent; writing into it while absent would leave a partial object. */
   constructor(ctx: Ctx, spec: FieldSpec, protected readonly within?: string) {
-    super(ctx, spec, node({ kind: 'Field', rec: ctx.rec, field: spec.path, as: luaTypeOf(spec) }));
+    super(ctx, spec, make('Field', { rec: ctx.rec, field: spec.path, as: luaTypeOf(spec) }));
   }
 
   /** What the compiler must know of where the field sits: an enclosing object that may be absent, and whether it may be null. */
@@ -132,8 +132,8 @@ export class FieldHandle<T = unknown, M extends Mode = Mode> extends ValueHandle
   set(value: unknown): Ret<M, T> {
     if (value instanceof ValueHandle) {
       const as = luaTypeOf(this.spec) === 'num' ? 'n' : luaTypeOf(this.spec) === 'bool' ? 'b' : 's';
-      return this.ctx.recorder.emit(node({
-        kind: 'SetComputed', rec: this.ctx.rec, field: this.spec.path, value: value.expr, as,
+      return this.ctx.recorder.emit(make('SetComputed', {
+        rec: this.ctx.rec, field: this.spec.path, value: value.expr, as,
         check: checkOf(this.spec, this.ctx.maxBytes), ...this.guard,
       }), this.scalarResult) as Ret<M, T>;
     }

@@ -2,7 +2,7 @@
  * The recorder: field handles and conditions push statement nodes here. A pipeline records a whole
  * program; the immediate form (`u.$`) runs each statement as soon as it is recorded.
  */
-import { ifNode, type Expr, type Stmt } from '../ast/nodes.js';
+import { ifNode, make, type Expr, type Stmt } from '../ast/nodes.js';
 import { UsageError } from '../errors.js';
 import type { Raw } from '../schema/codec.js';
 
@@ -47,7 +47,7 @@ export class Recorder {
     return () => {
       if (this.stack.length !== depth) throw new UsageError('a loop body must close before its enclosing block');
       const body = this.stack.pop()!;
-      this.emit({ kind: 'ForEach', rec, field, over: 'array', objects, loop, body }, () => undefined);
+      this.emit(make('ForEach', { rec, field, over: 'array', objects, loop, body: Object.freeze(body) }), () => undefined);
     };
   }
 

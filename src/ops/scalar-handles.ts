@@ -2,7 +2,7 @@
  * Handles of scalar fields: numbers, strings (with the text conditions), bytes, dates, booleans.
  * Each implements its type in src/model/types.ts.
  */
-import { node, param, paramList, type Expr, type FieldOps, type TextMatchNode } from '../ast/nodes.js';
+import { make, param, paramList, type Expr, type FieldOps, type TextMatchNode } from '../ast/nodes.js';
 import { OperationError, QueryError, ValidationError } from '../errors.js';
 import type { BooleanH, BytesH, DateTimeH, Duration, JsonH, Mode, NumberH, Ret, StringH } from '../model/types.js';
 import { encodeScalar, type Raw } from '../schema/codec.js';
@@ -36,7 +36,7 @@ export class StringHandle<M extends Mode = Mode> extends FieldHandle<string, M> 
   repeat(n: number): Ret<M, string> { return this.op<string>('str', 'repeat', [param(String(integer(n, 'repeat')))], this.scalarResult); }
 
   private text(mode: TextMatchNode['mode'], list: readonly string[]): Condition {
-    return new Condition(node({ kind: 'TextMatch', value: this.expr, mode, words: paramList(list) }), this.ctx.recorder);
+    return new Condition(make('TextMatch', { value: this.expr, mode, words: paramList(list) }), this.ctx.recorder);
   }
 
   private queryWords(query: unknown, call: string): string[] {
@@ -97,7 +97,7 @@ export class BooleanHandle<M extends Mode = Mode> extends Condition implements B
   private readonly field: BooleanField<M>;
   constructor(ctx: Ctx, spec: FieldSpec, within?: string) {
     const field = new BooleanField<M>(ctx, spec, within);
-    super(node({ kind: 'Compare', op: 'eq', left: field.expr, right: param('true', 'bool') }), ctx.recorder);
+    super(make('Compare', { op: 'eq', left: field.expr, right: param('true', 'bool') }), ctx.recorder);
     this.field = field;
   }
   set(v: boolean | null): Ret<M, boolean> { return this.field.set(v); }
@@ -128,7 +128,7 @@ export class JsonHandle<M extends Mode = Mode> extends FieldHandle<unknown, M> i
 
   override in(values: readonly unknown[]): Condition {
     const list = values.map((v) => (this.operand(v) as { value: Raw }).value);
-    return new Condition(node({ kind: 'In', value: this.expr, list: paramList(list), as: 'str' }), this.ctx.recorder);
+    return new Condition(make('In', { value: this.expr, list: paramList(list), as: 'str' }), this.ctx.recorder);
   }
 
   private unordered(): never {

@@ -4,7 +4,7 @@
  * (src/query/query.ts) holds the options; this is what its terminal calls run.
  */
 import type { TProperties } from 'typebox';
-import { node as astNode, param, paramList, freezeDeep, type QueryAggregate, type QueryNode, type Stmt } from '../ast/nodes.js';
+import { freezeDeep, make, param, paramList, type QueryAggregate, type QueryNode, type Stmt } from '../ast/nodes.js';
 import * as decode from '../client/decode.js';
 import { runProgram } from '../client/run.js';
 import { ensureIndexes } from '../index/maintenance.js';
@@ -70,7 +70,7 @@ export class QueryRun<S extends TProperties> {
       exp: keys.exp,
       ...(keys.ch && { ch: keys.ch }),
       plan: this.options.ids
-        ? astNode({ kind: 'PlanIds', ids: paramList(this.options.ids.filter((id) => this.model.keys.shardOf(id) === shard)) })
+        ? make('PlanIds', { ids: paramList(this.options.ids.filter((id) => this.model.keys.shardOf(id) === shard)) })
         : planOf(this.condition.expr, indexes),
       exact: !this.options.ids && isExact(this.condition.expr, indexes),
       filter: this.condition.expr,

@@ -5,7 +5,7 @@
  * comparisons) plans as a scan, and the script checks the full condition on every candidate.
  */
 import { SCAN_SLICE } from '../compile/query.js';
-import { node, type Expr, type IndexRef, type ParamNode, type PlanNode, type QuerySort } from '../ast/nodes.js';
+import { make, type Expr, type IndexRef, type ParamNode, type PlanNode, type QuerySort } from '../ast/nodes.js';
 
 /** A model's indexes by field: value indexes (score or lexicographic) and word indexes (`search`). */
 export interface Indexes {
@@ -20,7 +20,7 @@ export function indexesOf(ix: readonly IndexRef[]): Indexes {
   };
 }
 
-const SCAN: PlanNode = Object.freeze({ kind: 'PlanScan' });
+const SCAN: PlanNode = make('PlanScan', {});
 
 type Range = Extract<PlanNode, { kind: 'PlanRange' }>;
 
@@ -31,7 +31,7 @@ function leafIndex(e: Expr, indexes: ReadonlyMap<string, IndexRef>): IndexRef | 
 /** A text condition on a field with a word index: its word sets (the script starts from the smallest). */
 function fromText(e: Extract<Expr, { kind: 'TextMatch' }>, indexes: Indexes): PlanNode {
   const index = leafIndex(e.value, indexes.text);
-  return index ? node({ kind: 'PlanWords', index, mode: e.mode, words: e.words }) : SCAN;
+  return index ? make('PlanWords', { index, mode: e.mode, words: e.words }) : SCAN;
 }
 
 function fromCompare(e: Extract<Expr, { kind: 'Compare' }>, indexes: Indexes): PlanNode {
@@ -39,11 +39,11 @@ function fromCompare(e: Extract<Expr, { kind: 'Compare' }>, indexes: Indexes): P
   if (!index || e.right.kind !== 'Param' || e.right.value === null) return SCAN;
   const v: ParamNode = e.right;
   switch (e.op) {
-    case 'eq': return node({ kind: 'PlanRange', index, min: v, max: v, minEx: false, maxEx: false });
-    case 'gt': return node({ kind: 'PlanRange', index, min: v, minEx: true, maxEx: false });
-    case 'gte': return node({ kind: 'PlanRange', index, min: v, minEx: false, maxEx: false });
-    case 'lt': return node({ kind: 'PlanRange', index, max: v, minEx: false, maxEx: true });
-    case 'lte': return node({ kind: 'PlanRange', index, max: v, minEx: false, maxEx: false });
+    case 'eq': return make('PlanRange', { index, min: v, max: v, minEx: false, maxEx: false });
+    case 'gt': return make('PlanRange', { index, min: v, minEx: true, maxEx: false });
+    case 'gte': return make('PlanRange', { index, min: v, minEx: false, maxEx: false });
+    case 'lt': return make('PlanRange', { index, max: v, minEx: false, maxEx: true });
+    case 'lte': return make('PlanRange', { index, max: v, minEx: false, maxEx: false });
     default: return SCAN;
   }
 }
@@ -54,8 +54,8 @@ function mergeRanges(items: PlanNode[]): PlanNode[] {
   for (const item of items) {
     const prev = out.find((o): o is Range => o.kind === 'PlanRange' && item.kind === 'PlanRange' && o.index.key === item.index.key);
     if (prev && item.kind === 'PlanRange' && (!prev.min || !item.min) && (!prev.max || !item.max)) {
-      out[out.indexOf(prev)] = node({
-        kind: 'PlanRange', index: prev.index,
+      out[out.indexOf(prev)] = make('PlanRange', {
+        index: prev.index,
         min: prev.min ?? item.min, minEx: prev.min ? prev.minEx : item.minEx,
         max: prev.max ?? item.max, maxEx: prev.max ? prev.maxEx : item.maxEx,
       });
@@ -74,21 +74,21 @@ export function planOf(e: Expr, indexes: Indexes): PlanNode {
       return fromText(e, indexes);
     case 'In': {
       const index = leafIndex(e.value, indexes.value);
-      return index ? node({ kind: 'PlanIn', index, values: e.list }) : SCAN;
+      return index ? make('PlanIn', { index, values: e.list }) : SCAN;
     }
     case 'StartsWith': {
       const index = leafIndex(e.value, indexes.value);
       return index?.type === 's' && e.prefix.kind === 'Param' && e.prefix.value !== null
-        ? node({ kind: 'PlanPrefix', index, prefix: e.prefix }) : SCAN;
+        ? make('PlanPrefix', { index, prefix: e.prefix }) : SCAN;
     }
     case 'And': {
       const items = mergeRanges(e.items.map((i) => planOf(i, indexes)).filter((p) => p.kind !== 'PlanScan'));
       if (items.length === 0) return SCAN;
-      return items.length === 1 ? items[0] : node({ kind: 'PlanAnd', items: Object.freeze(items) });
+      return items.length === 1 ? items[0] : make('PlanAnd', { items: Object.freeze(items) });
     }
     case 'Or': {
       const items = e.items.map((i) => planOf(i, indexes));
-      return items.some((p) => p.kind === 'PlanScan') ? SCAN : node({ kind: 'PlanOr', items: Object.freeze(items) });
+      return items.some((p) => p.kind === 'PlanScan') ? SCAN : make('PlanOr', { items: Object.freeze(items) });
     }
     default:
       return SCAN;

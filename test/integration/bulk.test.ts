@@ -4,7 +4,9 @@ import {
   ConflictError, NotFoundError, and, UniqueViolationError, UsageError, ValidationError, connect, defineModel, type Infer,
 } from '../../src/index.js';
 import { compile } from '../../src/compile/compiler.js';
-import { node, param, paramList, type ProgramNode } from '../../src/ast/nodes.js';
+import {
+  call, changesArg, expiryArg, indexesArg, keyArg, param, paramList, word, type ProgramNode,
+} from '../../src/ast/nodes.js';
 import { connectOptions, prefix, raw } from '../helpers/redis.js';
 
 const Member = defineModel('Member', {
@@ -312,7 +314,7 @@ describe('bulk operations', () => {
       () => Member.getMany(['1'], { missing: 'zero' as never }),
       () => Member.deleteMany(['1'], { chunkSize: 1.5 }),
     ];
-    for (const call of bad) expect(await call().catch((e: unknown) => e)).to.be.instanceOf(UsageError);
+    for (const bulk of bad) expect(await bulk().catch((e: unknown) => e)).to.be.instanceOf(UsageError);
     expect(await raw.dbSize()).to.equal(0);
   });
 
@@ -326,10 +328,8 @@ describe('bulk operations', () => {
   it('compiles to one script whatever the number of records and fields', () => {
     const program = (items: string[]): ProgramNode => ({
       kind: 'Program', mode: 'write', records: [],
-      body: [node({
-        kind: 'InsertMany', prefix: param('X:'), idsKey: 'X#ids', ix: [{ field: 'a', key: 'X#idx:a', type: 'n' }], uq: [], exp: ['X#exp', 'X#expv'],
-        onConflict: 'error', ttlMs: param('0'), items: paramList(items),
-      })],
+      body: [call('bulk_insert', keyArg('X#ids'), indexesArg([{ field: 'a', key: 'X#idx:a', type: 'n' }], []), expiryArg(['X#exp', 'X#expv']),
+        changesArg(undefined), param('X:'), word('error'), param('0'), paramList(items))],
     });
     const one = compile(program(['1', '2', 'a', '5']));
     const two = compile(program(['1', '2', 'a', '5', '2', '4', 'a', '6', 'b', 'x']));
@@ -337,7 +337,7 @@ describe('bulk operations', () => {
     expect(one.keys).to.deep.equal(['X#ids', 'X#idx:a', 'X#exp', 'X#expv']);
     const read = (ids: string[]): ProgramNode => ({
       kind: 'Program', mode: 'read', records: [],
-      body: [node({ kind: 'ReadMany', prefix: param('X:'), idsKey: 'X#ids', ids: paramList(ids) })],
+      body: [call('bulk_read', keyArg('X#ids'), param('X:'), paramList(ids), param(null))],
     });
     expect(compile(read(['1'])).sha1).to.equal(compile(read(['1', '2', '3'])).sha1);
     expect(compile(read(['1'])).readOnly).to.equal(true);
