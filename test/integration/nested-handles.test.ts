@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { Type } from 'typebox';
 import { OperationError, ValidationError, abort, defineModel } from '../../src/index.js';
-import { raw } from '../helpers/redis.js';
+import { db, raw } from '../helpers/redis.js';
 
 const Team = defineModel('NestTeam', {
   matrix: Type.Array(Type.Array(Type.Integer({ minimum: 0 }), { maxItems: 4 }), { default: [] }),
@@ -103,6 +103,22 @@ describe('handles into nested collections', () => {
     expect(back.groups).to.deep.equal({ admins: ['ada', 'bob'], empty: ['bob'] });
     expect(back.matrix[0]).to.deep.equal([1]);
     expect(back.scores.ada).to.deep.equal({ math: 9 });
+  });
+
+  it('work in transactions, updateMany, query updates and query conditions', async () => {
+    const [a, b] = [await start(), await start()];
+    await db.transaction([a, b], (pa, pb) => {
+      pa.groups.get('admins').pop(0);
+      pb.groups.get('admins').contains('ada').ifTrue(() => pb.groups.get('admins').append('from-a'));
+    });
+    expect((await Team.get(a.id)).groups.admins).to.deep.equal(['bob']);
+    expect((await Team.get(b.id)).groups.admins).to.deep.equal(['ada', 'bob', 'from-a']);
+    expect(await Team.find((u) => u.groups.get('admins').contains('from-a')).count()).to.equal(1);
+    expect(await Team.find((u) => u.scores.get('ada').get('math').eq(9)).count()).to.be.at.least(2);
+    await Team.updateMany([a.id, b.id], (p) => p.matrix.at(0).append(0));
+    await Team.find((u) => u.groups.get('admins').length().eq(1)).update((p) => p.groups.get('admins').append('solo'));
+    expect((await Team.get(a.id)).groups.admins).to.deep.equal(['bob', 'solo']);
+    expect((await Team.get(b.id)).matrix[0]).to.deep.equal([1, 2, 0]);
   });
 
   it('checks inner schemas on the server and writes nothing when one fails', async () => {
