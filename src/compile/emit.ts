@@ -47,15 +47,9 @@ const expr: ExprEmitters = {
     return n.json ? decodeJson(`I${n.loop}`, n.as) : decode(`I${n.loop}`, n.as);
   },
   ArrayLength: (n) => `arr_length(${state(n.rec)}, ${luaString(n.field)})`,
-  ArrayAt: (n, w) => {
-    const raw = `arr_at(${state(n.rec)}, ${luaString(n.field)}, ${luaString(n.field)}, ${emit(n.index, w)})`;
-    return n.sub.length > 0 ? jsonPath(`cjson.decode(${raw})`, n.sub, n.as) : decode(raw, n.as);
-  },
+  ArrayAt: (n, w) => decode(`arr_at(${state(n.rec)}, ${luaString(n.field)}, ${luaString(n.field)}, ${emit(n.index, w)})`, n.as),
   ArrayContains: (n, w) => `arr_contains(${state(n.rec)}, ${luaString(n.field)}, "${n.eq}", ${emit(n.item, w)})`,
-  DictGet: (n, w) => {
-    const raw = `dict_get(${state(n.rec)}, ${luaString(n.field)}, ${emit(n.key, w)})`;
-    return n.sub.length > 0 ? jsonPath(`cjson.decode(${raw} or "null")`, n.sub, n.as) : decode(raw, n.as);
-  },
+  DictGet: (n, w) => decode(`dict_get(${state(n.rec)}, ${luaString(n.field)}, ${emit(n.key, w)})`, n.as),
   Nested: (n, w) => {
     switch (n.read) {
       case 'value': return decodeJson(`nest_get(${place(n, n.rec, w)})`, n.as);

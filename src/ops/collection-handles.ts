@@ -148,7 +148,7 @@ export class ArrayHandle<I = unknown, M extends Mode = Mode> extends FieldHandle
   at(i: number): ElemH<I, M> {
     if (!this.nest && !isJsonElement(this.spec.items)) {
       return new ValueHandle<I>(this.ctx, this.spec.items, node({
-        kind: 'ArrayAt', rec: this.ctx.rec, field: this.spec.path, index: index(i), as: luaTypeOf(this.spec.items), sub: Object.freeze([]),
+        kind: 'ArrayAt', rec: this.ctx.rec, field: this.spec.path, index: index(i), as: luaTypeOf(this.spec.items),
       })) as unknown as ElemH<I, M>;
     }
     const pick = (a: unknown): unknown => (Array.isArray(a) ? a[i < 0 ? i + a.length : i] : undefined);
@@ -272,7 +272,7 @@ export class RecordHandle<V = unknown, M extends Mode = Mode> extends FieldHandl
     const key = this.key(k);
     if (!this.nest && !isJsonElement(this.spec.values)) {
       return new ValueHandle<V>(this.ctx, this.spec.values, node({
-        kind: 'DictGet', rec: this.ctx.rec, field: this.spec.path, key, as: luaTypeOf(this.spec.values), sub: Object.freeze([]),
+        kind: 'DictGet', rec: this.ctx.rec, field: this.spec.path, key, as: luaTypeOf(this.spec.values),
       })) as unknown as ElemH<V, M>;
     }
     const name = typeof k === 'string' ? k : '<key>';
