@@ -427,17 +427,11 @@ local function na_remove(t, path, T, kind, item)
   return 'true', nj_join_array(a)
 end
 
--- Python slice deletion del a[start:stop]; stop may be nil (the end)
+-- Python slice deletion del a[start:stop]
 local function na_remove_range(t, path, T, start, stop)
   local a = nj_array(t, path)
   local len = #a
-  local function clamp(i, dflt)
-    if i == nil or i == '' then return dflt end
-    i = tonumber(i)
-    if i < 0 then i = i + len end
-    return math.max(0, math.min(len, i))
-  end
-  local from, to = clamp(start, 0), clamp(stop, len)
+  local from, to = arr_slice(start, stop, len)
   if from >= to then return 0 end
   check_items(T, path, len - (to - from))
   local kept = {}
