@@ -7,6 +7,7 @@ import type {
   Static, TAny, TArray, TNull, TObject, TOptional, TProperties, TRecord, TSchema, TUnion, TUnknown,
 } from 'typebox';
 import type { Explained } from '../client/run.js';
+import type { Defaulted } from '../schema/defaulted.js';
 import type { Condition } from '../ops/condition.js';
 import type { Synchronous } from '../ops/recorder.js';
 
@@ -211,5 +212,26 @@ export interface RecordMethods<S extends TProperties> {
 
 export type Rec<S extends TProperties> = Data<S> & RecordMethods<S>;
 
-/** What `create` accepts: every field may be left out when it has a default or is optional. */
-export type CreateInput<S extends TProperties> = Partial<Data<S>>;
+/** Fields `create` may leave out: optional ones, and those declared with a `default` (see src/schema/defaulted.ts). */
+type OmittableKeys<S extends TProperties> = { [K in keyof S]: S[K] extends TOptional<TSchema> | Defaulted ? K : never }[keyof S];
+
+/** The input form of one schema: defaults are filled at every depth (objects, array items, dict values). */
+type InputOf<S extends TSchema> =
+  S extends TRecord<string, infer V extends TSchema> ? Record<string, InputOf<V>>
+  : S extends TArray<infer I extends TSchema> ? InputOf<I>[]
+  : S extends TObject<infer P extends TProperties> ? InputObject<P>
+  : S extends TUnion<[TObject<infer P extends TProperties>, TNull]> | TUnion<[TNull, TObject<infer P extends TProperties>]>
+    ? InputObject<P> | null
+  : Static<S>;
+
+type InputObject<S extends TProperties> = {
+  -readonly [K in Exclude<keyof S, OmittableKeys<S>>]: InputOf<S[K]>;
+} & {
+  -readonly [K in OmittableKeys<S>]?: InputOf<S[K]>;
+} extends infer O ? { [K in keyof O]: O[K] } : never;
+
+/**
+ * What `create` and `insertMany` accept: every required field, and the optional or defaulted ones
+ * when wanted (`create({ name: 'Ada', age: 36 })` on a model whose `score` has a default).
+ */
+export type CreateInput<S extends TProperties> = InputObject<S>;
