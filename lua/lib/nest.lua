@@ -447,7 +447,41 @@ local function na_set_at(s, t, path, T, i, item)
   return item, nj_text(s, a)
 end
 
+-- the first or last item of a compact array of plain strings (no escapes) or of numbers and
+-- booleans, and the text without it, matched at the text's end instead of splitting it; nil when
+-- the array is not such an array (the caller splits it)
+local function nj_end_item(t, first)
+  if string.find(t, '[', 2, true) or string.find(t, '{', 2, true) or string.find(t, '\\', 2, true) then return nil end
+  local single, head, tail
+  if string.sub(t, 2, 2) == '"' then
+    single, head, tail = '^%[("[^"]*")%]$', '^%[("[^"]*"),(".*)$', '^(%[.*"),("[^"]*")%]$'
+  elseif not string.find(t, '"', 2, true) and not string.find(t, ' ', 2, true) then
+    single, head, tail = '^%[([^,]+)%]$', '^%[([^,]+),(.+)$', '^(%[.+),([^,]+)%]$'
+  else
+    return nil
+  end
+  local item = string.match(t, single)
+  if item then return item, '[]' end
+  if first then
+    local rest
+    item, rest = string.match(t, head)
+    if item then return item, '[' .. rest end
+    return nil
+  end
+  local before
+  before, item = string.match(t, tail)
+  if item then return item, before .. ']' end
+  return nil
+end
+
 local function na_remove_at(s, t, path, T, i)
+  if i == '-1' or i == '0' then
+    local item, new = nj_end_item(t, i == '0')
+    if item then
+      if T.minItems then check_items(T, path, nj_count(t) - 1) end
+      return item, new
+    end
+  end
   local a = nj_list(s, t, path)
   i = arr_index(path, i, #a) + 1
   check_items(T, path, #a - 1)
@@ -456,7 +490,7 @@ local function na_remove_at(s, t, path, T, i)
 end
 
 local function na_pop(s, t, path, T, i)
-  if nj_list(s, t, path)[1] == nil then return false end
+  if string.find(t, '^%[%s*%]$') then return false end
   return na_remove_at(s, t, path, T, i)
 end
 
