@@ -4,16 +4,24 @@
 --- st_reply(s, seen): what the client needs to update its copy: the changed fields ('p', f1, v1, ...;
 --- a nil value is a deleted field) when its copy was at the version the program started from
 --- (`seen`), else the whole hash ('f', f1, v1, ...).
---- st_check(s): the checks a commit needs (unique values); a program runs it for every record
---- before the first st_commit, so a violation on the second record cannot follow writes to the first.
+--- st_check_all(list): the checks the commits of every record of `list` need (unique values), run
+--- before the first st_commit, so a violation on the second record cannot follow writes to the
+--- first; the records are checked together (uq_release, uq_check), so two of them cannot take one
+--- unique value, and one may take a value another lets go.
 --- @include "state"
 --- @include "array"
 --- @include "index"
 --- @include "expiry"
 --- @include "changes"
-local function st_check(s)
-  arr_writeback(s)
-  if s.uq then uq_check(s, s.dirty) end
+local function st_check_all(list)
+  local claims = {}
+  for _, s in ipairs(list) do
+    arr_writeback(s)
+    if s.uq then uq_release(s, s.dirty, claims) end
+  end
+  for _, s in ipairs(list) do
+    if s.uq then uq_check(s, s.dirty, claims) end
+  end
 end
 
 -- true when something was written

@@ -14,6 +14,7 @@ import { QueryError } from '../errors.js';
 import { ensureIndexes } from '../index/maintenance.js';
 import type { ModelCore } from '../model/contract.js';
 import { guardOf } from '../model/reshard.js';
+import { sweepSoon } from '../model/sweep.js';
 import { readRecord } from '../model/layout.js';
 import type { PipelineFn, Rec } from '../model/types.js';
 import type { Condition } from '../ops/condition.js';
@@ -174,7 +175,14 @@ export class Query<S extends TProperties> implements AsyncIterable<Rec<S>> {
     if (this.sliced && action !== 'update' && action !== 'delete') {
       return (await Promise.all(this.targetShards().map((shard) => this.slices(shard, action, as, page)))).flat();
     }
-    return Promise.all(this.targetShards().map((shard) => runProgram(this.model, this.node(action, body, page, shard), as)));
+    return Promise.all(this.targetShards().map((shard) => this.run(shard, this.node(action, body, page, shard), as)));
+  }
+
+  /** Runs one script of the query on a shard; a reply that saw due expiry ids starts a sweep there. */
+  private async run<T>(shard: number, q: QueryNode, as: decode.Decoder<T>): Promise<T> {
+    const { due, value } = await runProgram(this.model, q, decode.queried(as));
+    if (due) sweepSoon(this.model, shard);
+    return value;
   }
 
   /**
@@ -187,7 +195,7 @@ export class Query<S extends TProperties> implements AsyncIterable<Rec<S>> {
     let found = 0;
     let from = after && this.options.sort.length === 0 ? String(after.id) : '';
     do {
-      const { next, value } = await runProgram(this.model, this.node(action, [], page, shard, after, from), decode.slice(as));
+      const { next, value } = await this.run(shard, this.node(action, [], page, shard, after, from), decode.slice(as));
       parts.push(value);
       found += Array.isArray(value) ? value.length : 0;
       from = next;
@@ -207,7 +215,7 @@ export class Query<S extends TProperties> implements AsyncIterable<Rec<S>> {
       const parts = await this.slices(shard, 'records', decode.page, { offset: 0, limit: offset + size }, after);
       return mergePage(parts.map((p) => recordRows(p, this.sortSpec)), this.sortSpec, offset, size);
     }
-    const page = await runProgram(this.model, this.node('records', [], { offset, limit: size }, shard, after), decode.page);
+    const page = await this.run(shard, this.node('records', [], { offset, limit: size }, shard, after), decode.page);
     return recordRows(page, this.sortSpec);
   }
 
