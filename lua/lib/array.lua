@@ -94,11 +94,16 @@ local function arr_writeback(s)
   for f, m in pairs(s.lists) do
     if m.dirty then
       arr_flat(m)
-      local items, orig, head = m.items, m.orig, m.head
+      local items, orig, head, staged = m.items, m.orig, m.head, #s.order
       for i = 1, #items do
         if items[i] ~= orig[i] then st_put(s, arr_key(f, head + i - 1), items[i]) end
       end
       for i = #items + 1, m.len0 do st_put(s, arr_key(f, head + i - 1), false) end
+      -- many positions changed: the reply sends the items as one list, not a field per position
+      if #s.order - staged > 64 then
+        s.rewritten = s.rewritten or {}
+        s.rewritten[#s.rewritten + 1] = { f = f, items = items, from = staged + 1, to = #s.order }
+      end
       s.lists[f] = nil
       arr_put_meta(s, f, head, #items)
     end

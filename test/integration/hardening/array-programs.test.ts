@@ -5,7 +5,7 @@ import { defineModel } from '../../../src/index.js';
 /**
  * Edits inside loops go through a gap buffer (lua/lib/array.lua): every other array operation
  * later in the same program must still see the items at their positions.
- * (The linear cost itself is measured by bench/array-remove.ts, not here: no timings in tests.)
+ * (The linear cost itself is measured by scenario 11 of bench/run.ts, not here: no timings in tests.)
  */
 describe('hardening: array programs with many removals', function () {
   this.timeout(60_000);
