@@ -208,12 +208,22 @@ export interface IndexFillNode {
   readonly kind: 'IndexFill';
   readonly prefix: ParamNode; readonly idsKey: string; readonly cursor: ParamNode; readonly count: ParamNode;
   readonly ix: readonly IndexRef[]; readonly uq: readonly UniqueRef[]; readonly repair: ParamNode;
+  /** The model's expiry bookkeeping keys: an expired record's id is the sweep's, not missing. */
+  readonly exp: readonly [string, string];
 }
 /** One chunk of an index check over one index's entries (lua/lib/maintain.lua ix_prune). */
 export interface IndexPruneNode {
   readonly kind: 'IndexPrune';
   readonly prefix: ParamNode; readonly key: string; readonly type: IndexRef['type'] | 'u'; readonly field: string;
   readonly cursor: ParamNode; readonly count: ParamNode; readonly repair: ParamNode;
+  /** The model's expiry bookkeeping keys: an expired record's entries are the sweep's, not stale. */
+  readonly exp: readonly [string, string];
+}
+/** One chunk of a sweep of expired records (lua/lib/expiry.lua exp_sweep): at most `count` due ids. */
+export interface SweepExpiredNode {
+  readonly kind: 'SweepExpired';
+  readonly prefix: ParamNode; readonly idsKey: string; readonly ix: readonly IndexRef[]; readonly uq: readonly UniqueRef[];
+  readonly exp: readonly [string, string]; readonly ch?: ChangesRef; readonly count: ParamNode;
 }
 /** A field of the model's bookkeeping hash: read (value absent) or written. */
 export interface MetaNode { readonly kind: 'Meta'; readonly key: string; readonly field: string; readonly value?: ParamNode }
@@ -271,7 +281,7 @@ export type Stmt =
   | ShardMetaNode | ShardTakeNode | ShardPutNode | ShardDropNode
   | FieldOpNode | NestedOpNode | SetComputedNode | IfNode | ForEachNode | AbortNode | WriteRecordNode | DeleteRecordNode | ReadRecordNode
   | ExistsRecordNode | ExpireRecordNode | TtlRecordNode | AcquireLockNode | ReleaseLockNode
-  | IndexFillNode | IndexPruneNode | MetaNode | InsertManyNode | ReadManyNode;
+  | IndexFillNode | IndexPruneNode | SweepExpiredNode | MetaNode | InsertManyNode | ReadManyNode;
 
 // ---- programs ----------------------------------------------------------------------------------
 

@@ -8,7 +8,7 @@ import { emitInsertMany, emitReadMany } from './bulk.js';
 import { emitShardDrop, emitShardMeta, emitShardPut, emitShardTake } from './shard.js';
 import { fieldOpCall, nestedOpCall } from './field-ops.js';
 import { luaString } from './link.js';
-import { indexTables, state, type Writer } from './writer.js';
+import { changesTable, expiryTable, indexTables, state, type Writer } from './writer.js';
 
 const decode = (raw: string, as: LuaType): string => {
   switch (as) {
@@ -155,9 +155,11 @@ const stmt: StmtEmitters = {
     `${ind}${w.result()} = rec_delete(${state(n.rec)}, ${w.idsKey(n.rec)}, ${w.param(n.id)})`,
   ReadRecord: (n, w, ind) => `${ind}${w.result()} = rec_read(${state(n.rec)})`,
   IndexFill: (n, w, ind) =>
-    `${ind}${w.result()} = ix_fill(${w.param(n.prefix)}, ${w.key(n.idsKey)}, ${w.param(n.cursor)}, ${w.param(n.count)}, ${indexTables(n.ix, n.uq, w)}, ${w.param(n.repair)})`,
+    `${ind}${w.result()} = ix_fill(${w.param(n.prefix)}, ${w.key(n.idsKey)}, ${w.param(n.cursor)}, ${w.param(n.count)}, ${indexTables(n.ix, n.uq, w)}, ${w.param(n.repair)}, ${expiryTable(n.exp, w)})`,
   IndexPrune: (n, w, ind) =>
-    `${ind}${w.result()} = ix_prune(${w.param(n.prefix)}, ${w.key(n.key)}, "${n.type}", ${luaString(n.field)}, ${w.param(n.cursor)}, ${w.param(n.count)}, ${w.param(n.repair)})`,
+    `${ind}${w.result()} = ix_prune(${w.param(n.prefix)}, ${w.key(n.key)}, "${n.type}", ${luaString(n.field)}, ${w.param(n.cursor)}, ${w.param(n.count)}, ${w.param(n.repair)}, ${expiryTable(n.exp, w)})`,
+  SweepExpired: (n, w, ind) =>
+    `${ind}${w.result()} = exp_sweep(${w.param(n.prefix)}, ${w.key(n.idsKey)}, ${expiryTable(n.exp, w)}, ${indexTables(n.ix, n.uq, w)}, ${changesTable(n.ch, w)}, tonumber(${w.param(n.count)}))`,
   Meta: (n, w, ind) => n.value
     ? `${ind}${w.result()} = meta_set(${w.key(n.key)}, ${luaString(n.field)}, ${w.param(n.value)})`
     : `${ind}${w.result()} = meta_get(${w.key(n.key)}, ${luaString(n.field)})`,
