@@ -3,7 +3,7 @@
  * calls of the fixed Lua steps (record writes and reads, bulk chunks, index checks, locks,
  * resharding), each one `Call` node whose arguments are typed per function.
  */
-import type { Constraints, Expr, ParamListNode, ParamNode } from './expr.js';
+import type { Constraints, Expr, NestedPlace, ParamListNode, ParamNode, SchemaCheck } from './expr.js';
 import type { ChangesRef, IndexRef, UniqueRef } from './refs.js';
 
 /**
@@ -56,6 +56,23 @@ export interface SetComputedNode {
   /** As in FieldOpNode. */
   readonly nullable?: boolean;
 }
+/**
+ * An array or record operation on a nested collection (lua/lib/nest.lua): the outer element is
+ * read, the target reached by its steps, changed, and written back, all in the record state, so the
+ * commit stays all or nothing. Items and keys travel as JSON text; `check` is the target's schema
+ * as a Lua table (see schemaTable in src/compile/nested.ts), checked on the server.
+ */
+export type NestedOpNode = { [T in 'array' | 'dict']: NestedOpOf<T> }['array' | 'dict'];
+export interface NestedOpOf<T extends 'array' | 'dict'> extends NestedPlace {
+  readonly kind: 'NestedOp';
+  readonly target: T;
+  readonly op: FieldOps[T];
+  readonly args: readonly Expr[];
+  /** The target collection's schema, checked on the server against what the operation makes. */
+  readonly schema: SchemaCheck;
+  readonly eq?: 'n' | 's' | 'o';
+  readonly within?: string;
+}
 export interface IfNode { readonly kind: 'If'; readonly cond: Expr; readonly then: readonly Stmt[]; readonly else: readonly Stmt[] }
 export interface ForEachNode {
   readonly kind: 'ForEach';
@@ -66,6 +83,8 @@ export interface ForEachNode {
   readonly objects: boolean;
   readonly loop: number;
   readonly body: readonly Stmt[];
+  /** A loop over a nested collection: `field` is the outer collection, these the steps into it. */
+  readonly nested?: Omit<NestedPlace, 'rec' | 'field'>;
 }
 export interface AbortNode { readonly kind: 'Abort'; readonly message: Expr }
 
@@ -106,8 +125,11 @@ export interface CallSignatures {
   /** lua/lib/maintain.lua: a field of the model's bookkeeping hash, and the chunks of an index check. */
   meta_get: [key: KeyArg, field: WordArg];
   meta_set: [key: KeyArg, field: WordArg, value: ParamNode];
-  ix_fill: [prefix: ParamNode, ids: KeyArg, cursor: ParamNode, count: ParamNode, tables: IndexesArg, repair: ParamNode];
-  ix_prune: [prefix: ParamNode, key: KeyArg, type: WordArg, field: WordArg, cursor: ParamNode, count: ParamNode, repair: ParamNode];
+  /** `exp`: the model's expiry bookkeeping, so that an expired record's id or entries count as the sweep's, not as missing or stale. */
+  ix_fill: [prefix: ParamNode, ids: KeyArg, cursor: ParamNode, count: ParamNode, tables: IndexesArg, repair: ParamNode, exp: ExpiryArg];
+  ix_prune: [prefix: ParamNode, key: KeyArg, type: WordArg, field: WordArg, cursor: ParamNode, count: ParamNode, repair: ParamNode, exp: ExpiryArg];
+  /** lua/lib/expiry.lua: one chunk of a sweep of expired records, at most `limit` due ids. */
+  exp_sweep: [prefix: ParamNode, ids: KeyArg, exp: ExpiryArg, tables: IndexesArg, ch: ChangesArg, limit: ParamNode];
   /** lua/lib/lock.lua: 1 when taken (released), else 0. */
   lock_acquire: [key: KeyArg, token: ParamNode, leaseMs: ParamNode];
   lock_release: [key: KeyArg, token: ParamNode];
@@ -131,4 +153,4 @@ export type CallFn = keyof CallSignatures;
 export type CallArg = Exclude<CallSignatures[CallFn][number], undefined>;
 export type CallNode = { [F in CallFn]: { readonly kind: 'Call'; readonly fn: F; readonly args: Readonly<CallSignatures[F]> } }[CallFn];
 
-export type Stmt = FieldOpNode | SetComputedNode | IfNode | ForEachNode | AbortNode | CallNode;
+export type Stmt = FieldOpNode | NestedOpNode | SetComputedNode | IfNode | ForEachNode | AbortNode | CallNode;

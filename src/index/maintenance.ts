@@ -1,11 +1,12 @@
 /**
  * Index maintenance: `Model.checkIndexes({ repair })` compares every index with the stored records
- * and mends what is wrong; `ensureIndexes` builds indexes declared after records existed, once,
+ * and mends what is wrong (expired records no sweep reached yet are the sweep's: neither missing
+ * nor stale); `ensureIndexes` builds indexes declared after records existed, once,
  * before the first query relies on them. Both work in chunks (one short script each), shard by
  * shard on a sharded model (each shard has its own ids, indexes and meta).
  */
 import {
-  call, indexesArg, keyArg, make, param, word, type IndexRef, type ProgramNode, type Stmt, type UniqueRef,
+  call, expiryArg, indexesArg, keyArg, make, param, word, type IndexRef, type ProgramNode, type Stmt, type UniqueRef,
 } from '../ast/nodes.js';
 import * as decode from '../client/decode.js';
 import type { ScriptRunner } from '../client/executor.js';
@@ -34,7 +35,7 @@ export interface IndexedModel {
   readonly db: ScriptRunner;
   readonly keys: KeySpace;
   /** One shard's keys (0 … keys.shards-1). */
-  shardKeys(shard: number): { prefix: string; idsKey: string; ix: readonly IndexRef[]; uq: readonly UniqueRef[]; meta: string };
+  shardKeys(shard: number): { prefix: string; idsKey: string; ix: readonly IndexRef[]; uq: readonly UniqueRef[]; exp: readonly [string, string]; meta: string };
 }
 
 type Shard = ReturnType<IndexedModel['shardKeys']>;
@@ -51,7 +52,7 @@ async function fill(model: IndexedModel, shard: Shard, ix: readonly IndexRef[], 
   let cursor = '';
   do {
     const chunk = await runOne(model.db, call('ix_fill', param(shard.prefix), keyArg(shard.idsKey), param(cursor),
-      param(String(o.chunkSize ?? 1000)), indexesArg(ix, uq), param(o.repair ? '1' : '0')), decode.fillChunk);
+      param(String(o.chunkSize ?? 1000)), indexesArg(ix, uq), param(o.repair ? '1' : '0'), expiryArg(shard.exp)), decode.fillChunk);
     cursor = chunk.cursor;
     report.records += chunk.scanned;
     report.missing += chunk.missing;
@@ -70,7 +71,7 @@ async function prune(model: IndexedModel, shard: Shard, ix: readonly IndexRef[],
     let cursor = '0';
     do {
       const chunk = await runOne(model.db, call('ix_prune', param(shard.prefix), keyArg(t.key), word(t.type), word(t.field),
-        param(cursor), param(String(o.chunkSize ?? 1000)), param(o.repair ? '1' : '0')), decode.pruneChunk);
+        param(cursor), param(String(o.chunkSize ?? 1000)), param(o.repair ? '1' : '0'), expiryArg(shard.exp)), decode.pruneChunk);
       cursor = chunk.cursor;
       report.stale += chunk.stale;
       o.onProgress?.({ phase: 'entries', done: ++done });
@@ -107,7 +108,11 @@ export async function ensureIndexes(model: IndexedModel, options: CheckOptions =
     const todoUq = uq.filter((u) => !built.has(u.key));
     if (todoIx.length > 0 || todoUq.length > 0) {
       await fill(model, shard, todoIx, todoUq, { ...options, repair: true }, { records: 0, missing: 0, stale: 0, repaired: true });
-      await runOne(model.db, call('meta_set', keyArg(meta), word('indexes'), param(JSON.stringify(declared))), decode.none);
+      // noting it is bookkeeping: when it fails (a full memory under noeviction) the query goes
+      // on, and the next one checks again
+      const noted = await runOne(model.db, call('meta_set', keyArg(meta), word('indexes'), param(JSON.stringify(declared))), decode.none)
+        .then(() => true, () => false);
+      if (!noted) return;
     }
     done.add(meta);
   }));
