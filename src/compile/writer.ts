@@ -69,6 +69,10 @@ export class Writer {
     return `R[${++this.results}]`;
   }
 
+  hasConstraints(): boolean {
+    return this.constraints.length > 0;
+  }
+
   constraintTables(): string {
     return `{${this.constraints.join(', ')}}`;
   }
