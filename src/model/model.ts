@@ -4,13 +4,13 @@
  * made and patched by src/model/record.ts.
  */
 import type { TProperties, TSchema } from 'typebox';
-import { node, param, paramList, type IndexRef, type ProgramNode, type RecordRef, type Stmt, type UniqueRef } from '../ast/nodes.js';
+import { node, param, paramList, type ProgramNode, type RecordRef } from '../ast/nodes.js';
 import { currentDefaultDb, defaultDb, type Connection } from '../client/connection.js';
 import * as decode from '../client/decode.js';
 import type { Reply } from '../client/executor.js';
 import { runProgram, type Explained } from '../client/run.js';
 import type { Compiled } from '../compile/compiler.js';
-import { NotFoundError, QueryError, ReshardingError, ValidationError } from '../errors.js';
+import { NotFoundError, QueryError, ValidationError } from '../errors.js';
 import { checkIndexes, type CheckOptions, type IndexReport } from '../index/maintenance.js';
 import { Condition, EVERY } from '../ops/condition.js';
 import type { Ctx } from '../ops/field-handle.js';
@@ -18,25 +18,26 @@ import { ObjectHandle } from '../ops/handles.js';
 import { Recorder, recording } from '../ops/recorder.js';
 import { Query } from '../query/query.js';
 import type { Raw } from '../schema/codec.js';
-import { holdsBytes, indexType } from '../schema/facts.js';
-import { fromShape, specAt, type ObjectSpec } from '../schema/spec.js';
+import { holdsBytes } from '../schema/facts.js';
+import { fromShape, type ObjectSpec } from '../schema/spec.js';
 import { checkText, validate, withDefaults } from '../schema/validate.js';
 import {
   deleteMany, getMany, insertMany, updateMany, type BulkTarget, type IdOrRecord, type ChunkOptions, type GetManyOptions, type InsertManyOptions,
 } from './bulk.js';
-import { changes, changesRef, type Change, type ChangesOptions } from '../changes/changes.js';
+import { changes, type Change, type ChangesOptions } from '../changes/changes.js';
 import { publishLayout } from './catalog.js';
 import type { ModelCore, ModelOptions, ShardKeys, ShardState } from './contract.js';
 import { newId } from './ids.js';
 import { KeySpace } from './keys.js';
 import {
-  guardOf, readLayouts, reshard, runChecked, shardState, type ReshardOptions, type ReshardResult,
+  guardOf, readOne, reshard, runChecked, shardState, type ReshardOptions, type ReshardResult,
 } from './reshard.js';
 import { flatten, readRecord, type RecordMeta } from './layout.js';
 import { withLock } from './lock.js';
 import { makeRecord, unseen } from './record.js';
 import type { CreateInput, Handles, LockOptions, PipelineFn, Rec } from './types.js';
 import { declareOn } from './registry.js';
+import { shardKeysOf } from './shard-keys.js';
 import { ttlOf, type Lifetime } from './ttl.js';
 
 export class Model<S extends TProperties = TProperties> implements ModelCore<S> {
@@ -108,21 +109,7 @@ export class Model<S extends TProperties = TProperties> implements ModelCore<S> 
   shardKeys(shard: number, keys = this.keys): ShardKeys {
     const prefix = keys.recordPrefix(shard);
     let out = this.shardKeyCache.get(prefix);
-    if (!out) {
-      out = {
-        shard,
-        prefix,
-        idsKey: keys.ids(shard),
-        ix: (this.options.indexes ?? []).map((field): IndexRef => ({
-          field, key: keys.index(field, shard), type: indexType(specAt(this.spec, field)!),
-        })).concat((this.options.search ?? []).map((field): IndexRef => ({ field, key: keys.words(field, shard), type: 't' }))),
-        uq: (this.options.unique ?? []).map((field): UniqueRef => ({ field, key: keys.unique(field, shard) })),
-        exp: keys.expiry(shard),
-        ...(this.options.changes && { ch: changesRef(this.spec, keys.changes(shard), this.options.changes) }),
-        meta: keys.meta(shard),
-      };
-      this.shardKeyCache.set(prefix, out);
-    }
+    if (!out) this.shardKeyCache.set(prefix, (out = shardKeysOf(this.spec, this.options, keys, shard)));
     return out;
   }
 
@@ -140,29 +127,6 @@ export class Model<S extends TProperties = TProperties> implements ModelCore<S> 
    */
   run(script: Compiled): Promise<Reply> {
     return runChecked(this, script);
-  }
-
-  /**
-   * A read of one record (one statement): during a reshard in its old shard first, then in its new
-   * one (a move writes the new copy before it deletes the old, so one of the two reads finds it).
-   */
-  private async readOne<T>(id: string, body: Stmt, as: decode.Decoder<T>, found: (value: T) => boolean): Promise<T> {
-    for (let retry = 0; ; retry++) {
-      const state = await shardState(this);
-      const spaces = state.moving ? [this.keys.withShards(state.moving.from), this.keys.withShards(state.moving.to)] : [this.keys];
-      try {
-        let value!: T;
-        for (const keys of spaces) {
-          const program: ProgramNode = { kind: 'Program', mode: 'read', binary: this.binary, records: [this.ref(id, '', keys, readLayouts(state))], body: [body] };
-          value = await runProgram(this, program, as);
-          if (found(value)) break;
-        }
-        return value;
-      } catch (err) {
-        // this process's layout was stale: run() has read it again
-        if (!(err instanceof ReshardingError) || retry > 0) throw err;
-      }
-    }
   }
 
   /**
@@ -215,7 +179,7 @@ export class Model<S extends TProperties = TProperties> implements ModelCore<S> 
   }
 
   async getOrNull(id: string): Promise<Rec<S> | null> {
-    const flat = await this.readOne(id, node({ kind: 'ReadRecord', rec: 1 }), decode.hash, (h) => h !== null);
+    const flat = await readOne(this, id, node({ kind: 'ReadRecord', rec: 1 }), decode.hash, (h) => h !== null);
     if (!flat) return null;
     const { data, meta } = readRecord(this.spec, flat, id);
     return this.wrap(id, data, meta);
@@ -228,7 +192,7 @@ export class Model<S extends TProperties = TProperties> implements ModelCore<S> 
   }
 
   exists(id: string): Promise<boolean> {
-    return this.readOne(id, node({ kind: 'ExistsRecord', rec: 1 }), decode.flag, (yes) => yes);
+    return readOne(this, id, node({ kind: 'ExistsRecord', rec: 1 }), decode.flag, (yes) => yes);
   }
 
   delete(id: string): Promise<boolean> {
@@ -243,7 +207,7 @@ export class Model<S extends TProperties = TProperties> implements ModelCore<S> 
 
   /** Seconds left to live; -1 without a TTL, -2 when the record does not exist. */
   ttl(id: string): Promise<number> {
-    return this.readOne(id, node({ kind: 'TtlRecord', rec: 1 }), decode.integer, (ttl) => ttl !== -2);
+    return readOne(this, id, node({ kind: 'TtlRecord', rec: 1 }), decode.integer, (ttl) => ttl !== -2);
   }
 
   /** Field handles for conditions: `User.find(User.fields.age.gt(18))`. */

@@ -17,6 +17,7 @@
  * copies (identical: writes are refused during the move); resuming redoes the chunk after the
  * last checkpoint, and putting a record again converges to the same state.
  */
+import type { TProperties } from 'typebox';
 import { node, param, paramList, type ProgramNode, type ShardGuard, type Stmt } from '../ast/nodes.js';
 import type { Connection } from '../client/connection.js';
 import * as decode from '../client/decode.js';
@@ -25,7 +26,7 @@ import { runProgram } from '../client/run.js';
 import type { Compiled } from '../compile/compiler.js';
 import { ReshardingError, SchemaError, UsageError } from '../errors.js';
 import type { Raw } from '../schema/codec.js';
-import type { ShardKeys, ShardState } from './contract.js';
+import type { ModelCore, ShardKeys, ShardState } from './contract.js';
 import type { KeySpace } from './keys.js';
 
 
@@ -257,4 +258,27 @@ export async function reshard(model: ShardedModel, count: number, options: Resha
   await runOne(model.db, [setMeta(meta, 'shards', String(count)), setMeta(meta, 'reshard', '')], decode.none);
   refreshShardState(model).catch(() => undefined);
   return { from, to: count, moved: progress.moved };
+}
+
+/**
+ * A read of one record (one statement): during a reshard in its old shard first, then in its new
+ * one (a move writes the new copy before it deletes the old, so one of the two reads finds it).
+ */
+export async function readOne<S extends TProperties, T>(model: ModelCore<S> & ShardedModel, id: string, body: Stmt, as: decode.Decoder<T>, found: (value: T) => boolean): Promise<T> {
+  for (let retry = 0; ; retry++) {
+    const state = await shardState(model);
+    const spaces = state.moving ? [model.keys.withShards(state.moving.from), model.keys.withShards(state.moving.to)] : [model.keys];
+    try {
+      let value!: T;
+      for (const keys of spaces) {
+        const program: ProgramNode = { kind: 'Program', mode: 'read', binary: model.binary, records: [model.ref(id, '', keys, readLayouts(state))], body: [body] };
+        value = await runProgram(model, program, as);
+        if (found(value)) break;
+      }
+      return value;
+    } catch (err) {
+      // this process's layout was stale: run() has read it again
+      if (!(err instanceof ReshardingError) || retry > 0) throw err;
+    }
+  }
 }

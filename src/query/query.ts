@@ -7,27 +7,23 @@
  */
 import type { TProperties } from 'typebox';
 import type { ScalarPath } from '../model/paths.js';
-import { node as astNode, param, paramList, freezeDeep, type QueryAggregate, type QueryNode, type Stmt } from '../ast/nodes.js';
+import type { QueryAggregate } from '../ast/nodes.js';
 import * as decode from '../client/decode.js';
-import { explainProgram, runProgram } from '../client/run.js';
+import { explainProgram } from '../client/run.js';
 import { QueryError } from '../errors.js';
-import { ensureIndexes } from '../index/maintenance.js';
 import type { ModelCore } from '../model/contract.js';
-import { guardOf } from '../model/reshard.js';
 import { readRecord } from '../model/layout.js';
 import type { PipelineFn, Rec } from '../model/types.js';
 import type { Condition } from '../ops/condition.js';
 import { Recorder } from '../ops/recorder.js';
-import { luaTypeOf } from '../schema/facts.js';
 import { isOrderable, specAt } from '../schema/spec.js';
 import {
   checkAggregates, finishGroups, finishTotals, type AggResult, type AggSpecs, type GroupRow,
 } from './aggregate.js';
 import { walkIndex } from '../compile/query.js';
-import {
-  cursorOf, idRows, mergeAggregates, mergePage, mergeStreams, recordRows, type AggGroup, type Row, type SortSpec,
-} from './fanout.js';
-import { describePlan, describeSort, indexesOf, isExact, planOf } from './plan.js';
+import { QueryRun, type Options } from './execute.js';
+import { mergeAggregates, type AggGroup, type Row } from './fanout.js';
+import { describePlan, describeSort } from './plan.js';
 
 export type Direction = 'asc' | 'desc';
 
@@ -36,17 +32,6 @@ export interface StreamOptions {
   pageSize?: number;
   /** Stops the stream: the next page read rejects with `signal.reason`. */
   signal?: AbortSignal;
-}
-
-interface Options {
-  /** The sort keys, in order (empty: by id). */
-  readonly sort: readonly { field: string; desc: boolean }[];
-  readonly offset: number;
-  readonly limit?: number;
-  /** Only these ids are candidates (bulk operations; see within). */
-  readonly ids?: readonly string[];
-  /** What the `aggregate` action computes. */
-  readonly aggregate?: QueryAggregate;
 }
 
 /** Page size of `for await` streams: one script per page. */
@@ -58,6 +43,11 @@ export class Query<S extends TProperties> implements AsyncIterable<Rec<S>> {
     readonly condition: Condition,
     private readonly options: Options = { offset: 0, sort: [] },
   ) {}
+
+  /** What a terminal call runs: this query's node per shard, fanned out and merged. */
+  private get run(): QueryRun<S> {
+    return new QueryRun(this.model, this.condition, this.options);
+  }
 
   private with(options: Partial<Options>): Query<S> {
     return new Query(this.model, this.condition, { ...this.options, ...options });
@@ -104,136 +94,13 @@ export class Query<S extends TProperties> implements AsyncIterable<Rec<S>> {
     return this.with({ ids: [...ids] });
   }
 
-  /** The model's shard count in effect (1 on a single node or an unsharded model). */
-  private get shards(): number {
-    return this.model.keys.shards;
-  }
-
-  private get sortSpec(): SortSpec {
-    return this.options.sort.map(({ field, desc }) => ({ field, desc, numeric: luaTypeOf(specAt(this.model.spec, field)!) === 'num' }));
-  }
-
-  /**
-   * Whether reads run as a scan in slices (no index narrows the condition): one script per
-   * SCAN_SLICE ids, in id order, so no script holds Redis for long. Update and delete by query stay
-   * one script per shard, to stay all or nothing.
-   */
-  private get sliced(): boolean {
-    return !this.options.ids && planOf(this.condition.expr, indexesOf(this.model.shardKeys(0).ix)).kind === 'PlanScan';
-  }
-
-  private node(
-    action: QueryNode['action'], body: readonly Stmt[] = [], page?: { offset: number; limit?: number }, shard = 0, after?: Row, slice?: string,
-  ): QueryNode {
-    const { offset, limit } = page ?? this.options;
-    const keys = this.model.shardKeys(shard);
-    const indexes = indexesOf(keys.ix);
-    return freezeDeep({
-      kind: 'Query',
-      binary: this.model.binary,
-      prefix: param(keys.prefix),
-      idsKey: keys.idsKey,
-      guard: guardOf(this.model.keys, shard, String(this.model.keys.shards)),
-      ix: keys.ix,
-      uq: keys.uq,
-      exp: keys.exp,
-      ...(keys.ch && { ch: keys.ch }),
-      plan: this.options.ids
-        ? astNode({ kind: 'PlanIds', ids: paramList(this.options.ids.filter((id) => this.model.keys.shardOf(id) === shard)) })
-        : planOf(this.condition.expr, indexes),
-      exact: !this.options.ids && isExact(this.condition.expr, indexes),
-      filter: this.condition.expr,
-      sort: this.sortSpec,
-      after: paramList(after ? cursorOf(after) : []),
-      ...(slice !== undefined && { slice: param(slice) }),
-      offset: param(String(offset)),
-      limit: param(limit === undefined ? '' : String(limit)),
-      action,
-      body,
-      ...(this.model.slideMs ? { slideMs: param(this.model.slideMs) } : {}),
-      ...(this.options.aggregate ? { aggregate: this.options.aggregate } : {}),
-    } satisfies QueryNode);
-  }
-
-  /** Every shard, or only those holding a candidate of `within(ids)`: one on an unsharded model. */
-  private targetShards(): number[] {
-    const all = Array.from({ length: this.shards }, (_, shard) => shard);
-    if (!this.options.ids) return all;
-    const held = new Set(this.options.ids.map((id) => this.model.keys.shardOf(id)));
-    return all.filter((shard) => held.has(shard));
-  }
-
-  /**
-   * Runs `action` on each target shard in parallel, one script each (or, for the reads of a sliced
-   * scan, one per slice in turn); the decoded replies in shard (and slice) order.
-   */
-  private async fanOut<T>(
-    action: QueryNode['action'], as: decode.Decoder<T>, body: readonly Stmt[] = [], page?: { offset: number; limit?: number },
-  ): Promise<T[]> {
-    await ensureIndexes(this.model);
-    if (this.sliced && action !== 'update' && action !== 'delete') {
-      return (await Promise.all(this.targetShards().map((shard) => this.slices(shard, action, as, page)))).flat();
-    }
-    return Promise.all(this.targetShards().map((shard) => runProgram(this.model, this.node(action, body, page, shard), as)));
-  }
-
-  /**
-   * The slices of a scan on one shard, in id order, each one script. An unsorted page stops once
-   * it holds offset+limit matches (ids are its order); anything else reads every slice.
-   */
-  private async slices<T>(shard: number, action: QueryNode['action'], as: decode.Decoder<T>, page?: { offset: number; limit?: number }, after?: Row): Promise<T[]> {
-    const need = page?.limit === undefined || this.options.sort.length > 0 ? Infinity : page.offset + page.limit;
-    const parts: T[] = [];
-    let found = 0;
-    let from = after && this.options.sort.length === 0 ? String(after.id) : '';
-    do {
-      const { next, value } = await runProgram(this.model, this.node(action, [], page, shard, after, from), decode.slice(as));
-      parts.push(value);
-      found += Array.isArray(value) ? value.length : 0;
-      from = next;
-    } while (from !== '' && found < need);
-    return parts;
-  }
-
-  /** The sum of every target shard's count (count, update, delete). */
-  private async total(action: 'count' | 'update' | 'delete', body: readonly Stmt[] = []): Promise<number> {
-    return (await this.fanOut(action, decode.count, body)).reduce((n, c) => n + c, 0);
-  }
-
-  /** One shard's matches `offset … offset+size` (after the row `after`, when given) in query order, with their records and sort values. */
-  private async shardPage(shard: number, offset: number, size: number, after?: Row): Promise<Row[]> {
-    await ensureIndexes(this.model);
-    if (this.sliced) {
-      const parts = await this.slices(shard, 'records', decode.page, { offset: 0, limit: offset + size }, after);
-      return mergePage(parts.map((p) => recordRows(p, this.sortSpec)), this.sortSpec, offset, size);
-    }
-    const page = await runProgram(this.model, this.node('records', [], { offset, limit: size }, shard, after), decode.page);
-    return recordRows(page, this.sortSpec);
-  }
-
-  /**
-   * The matches `offset … offset+limit`, in query order. A single shard pages itself; several each
-   * return their first offset+limit matches (which hold every row of the merged page), merged here.
-   */
-  private async rows(offset: number, limit: number | undefined, idsOnly: boolean): Promise<Row[]> {
-    const merged = this.targetShards().length > 1 || this.sliced;
-    const page = merged ? { offset: 0, limit: limit === undefined ? undefined : offset + limit } : { offset, limit };
-    const skip = merged ? offset : 0;
-    // ids carry no sort value: a sorted merge needs the records
-    if (idsOnly && !(merged && this.options.sort.length > 0)) {
-      return mergePage((await this.fanOut('ids', decode.ids, [], page)).map(idRows), this.sortSpec, skip, limit);
-    }
-    const pages = await this.fanOut('records', decode.page, [], page);
-    return mergePage(pages.map((p) => recordRows(p, merged ? this.sortSpec : [])), this.sortSpec, skip, limit);
-  }
-
   private wrapRow(row: Row): Rec<S> {
     const { data, meta } = readRecord(this.model.spec, row.flat!, String(row.id));
     return this.model.wrap(String(row.id), data, meta);
   }
 
   private async page(offset: number, limit?: number): Promise<Rec<S>[]> {
-    return (await this.rows(offset, limit, false)).map((row) => this.wrapRow(row));
+    return (await this.run.rows(offset, limit, false)).map((row) => this.wrapRow(row));
   }
 
   /** Every match (or the page set by offset/limit): no hidden cap. */
@@ -247,12 +114,12 @@ export class Query<S extends TProperties> implements AsyncIterable<Rec<S>> {
   }
 
   count(): Promise<number> {
-    return this.total('count');
+    return this.run.total('count');
   }
 
   /** The ids of the matches, in query order. */
   async ids(): Promise<string[]> {
-    return (await this.rows(this.options.offset, this.options.limit, true)).map((row) => String(row.id));
+    return (await this.run.rows(this.options.offset, this.options.limit, true)).map((row) => String(row.id));
   }
 
   /**
@@ -285,7 +152,7 @@ export class Query<S extends TProperties> implements AsyncIterable<Rec<S>> {
     if (this.options.offset !== 0 || this.options.limit !== undefined) {
       throw new QueryError('aggregates cover every match: drop offset() and limit()');
     }
-    return mergeAggregates(await this.with({ aggregate }).fanOut('aggregate', decode.partials), width);
+    return mergeAggregates(await new QueryRun(this.model, this.condition, { ...this.options, aggregate }).fanOut('aggregate', decode.partials), width);
   }
 
   /** The Redis keys of the matches, in query order. */
@@ -300,12 +167,12 @@ export class Query<S extends TProperties> implements AsyncIterable<Rec<S>> {
   async update<R>(fn: PipelineFn<S, R>): Promise<number> {
     const recorder = new Recorder(); // async: a refused callback rejects rather than throws
     this.model.record(fn, recorder, () => ({}));
-    return this.total('update', recorder.body);
+    return this.run.total('update', recorder.body);
   }
 
   /** Deletes every match with its index entries; resolves to how many were deleted. */
   delete(): Promise<number> {
-    return this.total('delete');
+    return this.run.total('delete');
   }
 
   /**
@@ -314,12 +181,12 @@ export class Query<S extends TProperties> implements AsyncIterable<Rec<S>> {
    * On a sharded model the script shown is shard 0's; every shard runs the same one on its keys.
    */
   explain(): { plan: string; order: string; scan: boolean; shards: number; lua: string; keys: readonly string[]; argv: readonly unknown[] } {
-    const q = this.node('records');
+    const q = this.run.node('records');
     const { lua, keys, argv } = explainProgram(q);
     const plan = describePlan(q.plan);
     const limited = this.options.limit !== undefined;
     const order = describeSort(q.sort, walkIndex(q), limited, q.plan.kind === 'PlanScan');
-    const shards = this.shards;
+    const shards = this.model.keys.shards;
     const fan = shards > 1 ? `fan-out over ${shards} shards (one script each, in parallel; merged in query order): ` : '';
     // the order joins the plan when it changes the work: a sort, or a page that can stop early
     const full = q.sort.length > 0 || limited ? `${plan}; ${order}` : plan;
@@ -342,25 +209,7 @@ export class Query<S extends TProperties> implements AsyncIterable<Rec<S>> {
     return { [Symbol.asyncIterator]: () => this.pages(pageSize, options.signal) };
   }
 
-  /**
-   * The stream: per shard page on a sharded model, merged. A single shard pages from the offset
-   * itself; several are each read from their start.
-   */
   private async *pages(pageSize: number, signal?: AbortSignal): AsyncGenerator<Rec<S>> {
-    const shards = this.targetShards();
-    const merged = shards.length > 1 || this.sliced;
-    const start = merged ? 0 : this.options.offset;
-    const skip = this.options.offset - start;
-    const need = this.options.limit === undefined ? Infinity : skip + this.options.limit;
-    // the first page of a shard starts at `start`; the next ones after the last row read (a cursor)
-    const pageOf = async (shard: number, after: Row | undefined, size: number): Promise<Row[]> => {
-      signal?.throwIfAborted();
-      return this.shardPage(shard, after ? 0 : start, size, after);
-    };
-    let i = 0;
-    for await (const row of mergeStreams(shards, pageOf, this.sortSpec, pageSize, need)) {
-      if (i >= need) return;
-      if (i++ >= skip) yield this.wrapRow(row);
-    }
+    for await (const row of this.run.stream(pageSize, signal)) yield this.wrapRow(row);
   }
 }

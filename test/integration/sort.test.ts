@@ -87,7 +87,7 @@ describe('several sort keys', function () {
       seen.set(e.id, (seen.get(e.id) ?? 0) + 1);
       if (seen.size % 200 === 0) {
         // records sorted before the cursor, and deletes of records not yet visited
-        for (const x of await Emp.insertMany([{ last: 'Aaa', age: 20, pay: 0, active: true }, { last: 'Zzz', age: 20, pay: 1, active: true }])) added++;
+        added += (await Emp.insertMany([{ last: 'Aaa', age: 20, pay: 0, active: true }, { last: 'Zzz', age: 20, pay: 1, active: true }])).length;
         const victim = pick(r, all.filter((x) => !seen.has(x.id) && !removed.has(x.id)));
         if (victim) { await Emp.delete(victim.id); removed.add(victim.id); }
       }

@@ -24,7 +24,7 @@ function recorded(fn: (p: any) => void): Stmt[] {
 const rec = (id: string, version = '3'): object => Shaped.wrap(id, {}, { version, heads: new Map() });
 const query = (min: number, status: string): QueryNode =>
   (Shaped.find((u) => and(u.score.gte(min), u.name.eq(status))).sort('score', 'desc').limit(min + 1) as unknown as
-    { node(action: QueryNode['action']): QueryNode }).node('records');
+    { run: { node(action: QueryNode['action']): QueryNode } }).run.node('records');
 
 /** Programs in pairs: same shape, different values (ids, versions, numbers, strings, list lengths). */
 const pairs = (): [ProgramNode | QueryNode, ProgramNode | QueryNode][] => [

@@ -5,7 +5,7 @@
  */
 import { expect } from 'chai';
 import { Type } from 'typebox';
-import { OperationError, ValidationError, defineModel, t } from '../../../src/index.js';
+import { OperationError, defineModel, t } from '../../../src/index.js';
 import { raw } from '../../helpers/redis.js';
 import { synced, failsCleanly, invalid, py } from './helpers.js';
 

@@ -4,7 +4,7 @@
  * stored one (re-read with `Model.get`) must agree.
  */
 import { expect } from 'chai';
-import { ValidationError, defineModel, t } from '../../../src/index.js';
+import { defineModel, t } from '../../../src/index.js';
 import { synced, invalid } from './helpers.js';
 
 const When = defineModel('FoWhen', {

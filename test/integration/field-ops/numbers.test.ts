@@ -5,8 +5,8 @@
  */
 import { expect } from 'chai';
 import { Type } from 'typebox';
-import { OperationError, ValidationError, defineModel } from '../../../src/index.js';
-import { rejects, synced, failsCleanly, invalid, pyFloorDiv, pyMod } from './helpers.js';
+import { OperationError, defineModel } from '../../../src/index.js';
+import { synced, failsCleanly, invalid, pyFloorDiv, pyMod } from './helpers.js';
 
 const Num = defineModel('FoNum', {
   i: Type.Integer({ default: 0 }),

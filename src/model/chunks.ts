@@ -1,0 +1,109 @@
+/**
+ * How bulk work is cut: items grouped by the hash tag their records share (one group per model,
+ * or per shard), each group cut into chunks of one script each, and the errors of a chunk mapped
+ * back to the caller's positions. Used by src/model/bulk.ts.
+ */
+import type { TProperties } from 'typebox';
+import { ConflictError, UniqueViolationError, UsageError, ValidationError } from '../errors.js';
+import { Condition } from '../ops/condition.js';
+import type { ModelCore, ShardKeys } from './contract.js';
+import { recordOf } from './record.js';
+
+/**
+ * Records per chunk script by default, measured with `npx tsx bench/bulk-chunk.ts` (3 indexed
+ * fields, a unique field, an array and a record field): insert is the costliest bulk script, about
+ * 50-90 µs per record on a busy 2-core machine, so a chunk of 200 holds Redis for about 15 ms there
+ * (less on an idle server); reads, updates and deletes of 200 cost less. See README.md, "Bulk operations".
+ */
+export const DEFAULT_CHUNK_SIZE = 200;
+
+export interface Progress {
+  readonly done: number;
+  readonly total: number;
+}
+
+export interface ChunkOptions {
+  /** Records per script (default {@link DEFAULT_CHUNK_SIZE}). */
+  chunkSize?: number;
+  /** Called after each chunk's script with the items handled so far. */
+  onProgress?: (progress: Progress) => void;
+  /**
+   * Stops before the next chunk: the call rejects with `signal.reason`; chunks already sent stay
+   * written (each is all or nothing), later ones never run.
+   */
+  signal?: AbortSignal;
+}
+
+/**
+ * The ids of a list of ids or records; anything else (a number, a condition, another model's
+ * record) is a ValidationError naming its position, never coerced with String().
+ */
+export function idsOf(model: ModelCore<any>, items: readonly unknown[]): string[] {
+  return items.map((item, i) => {
+    if (typeof item === 'string') return item;
+    const rec = recordOf(item);
+    if (rec && rec.model.name === model.name) return rec.id;
+    const what = rec ? `a ${rec.model.name} record` : item instanceof Condition ? 'a condition' : typeof item;
+    throw new ValidationError(`ids[${i}]: expected an id (string) or a ${model.name} record, got ${what}`, String(i), 'id', i);
+  });
+}
+
+export function chunkSizeOf(options: ChunkOptions): number {
+  const size = options.chunkSize ?? DEFAULT_CHUNK_SIZE;
+  if (!Number.isInteger(size) || size < 1) throw new UsageError('chunkSize must be a positive integer');
+  return size;
+}
+
+/** A shard's keys (record keys are `prefix + id`) and its items, with their positions in the caller's list. */
+export interface Group<T> extends ShardKeys {
+  readonly items: T[];
+  readonly positions: number[];
+}
+
+/** Items grouped by the hash tag their records live under: one group for the model, or one per shard. */
+export function partition<S extends TProperties, T>(model: ModelCore<S>, items: T[], idOf: (item: T) => string): Group<T>[] {
+  const groups = new Map<number, Group<T>>();
+  items.forEach((item, i) => {
+    const shard = model.keys.shardOf(idOf(item));
+    let group = groups.get(shard);
+    if (!group) groups.set(shard, (group = { ...model.shardKeys(shard), items: [], positions: [] }));
+    group.items.push(item);
+    group.positions.push(i);
+  });
+  return [...groups.values()];
+}
+
+/**
+ * Runs `work` on each chunk of each group (groups in parallel, a group's chunks in order),
+ * reporting progress after each; `positions` are the chunk items' indexes in `items`.
+ */
+export async function perChunk<S extends TProperties, T>(
+  model: ModelCore<S>, items: T[], idOf: (item: T) => string, options: ChunkOptions,
+  work: (group: Group<T>, chunk: T[], positions: number[]) => Promise<void>,
+): Promise<void> {
+  const size = chunkSizeOf(options);
+  let done = 0;
+  let failed = false;
+  await Promise.all(partition(model, items, idOf).map(async (group) => {
+    for (let i = 0; i < group.items.length && !failed; i += size) {
+      const chunk = group.items.slice(i, i + size);
+      try {
+        options.signal?.throwIfAborted();
+        await work(group, chunk, group.positions.slice(i, i + size));
+      } catch (err) {
+        failed = true;
+        throw err;
+      }
+      done += chunk.length;
+      options.onProgress?.({ done, total: items.length });
+    }
+  }));
+}
+
+/** A chunk's CONFLICT/UNIQUE error carries the item's index in the chunk: map it to the caller's list. */
+export function renumber(err: unknown, positions: readonly number[]): unknown {
+  if (!(err instanceof ConflictError || err instanceof UniqueViolationError) || err.index === undefined) return err;
+  const index = positions[err.index];
+  const message = `item ${index}: ${err.message}`;
+  return err instanceof ConflictError ? new ConflictError(message, index) : new UniqueViolationError(message, err.path, index);
+}
