@@ -8,7 +8,7 @@ import { expect } from 'chai';
 import type { RedisClusterType } from 'redis';
 import { Type } from 'typebox';
 import { defineModel } from '../../src/index.js';
-import { onCluster, prefix, raw } from '../helpers/redis.js';
+import { onCluster, raw } from '../helpers/redis.js';
 
 const Player = defineModel('Player', {
   name: Type.String({ maxLength: 20 }),
