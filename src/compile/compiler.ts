@@ -15,7 +15,7 @@ import type { Raw } from '../schema/codec.js';
 import { block } from './emit.js';
 import { linkFunctions, luaString } from './link.js';
 import { readSets } from './read-set.js';
-import { queryBody } from './query.js';
+import { queryBody, readsOnly } from './query.js';
 import { refParams, shapeOf, type Shape, type Source } from './shape.js';
 import { guardLines } from './shard.js';
 import { isStraight, straightBody } from './straight.js';
@@ -98,7 +98,7 @@ function compileFresh(node: ProgramNode | QueryNode, mode: Mode = 'best'): { com
     return { compiled: finish(body, w, node.mode === 'read' && !slides(node), node.binary !== false), sources: w.sources };
   }
   const { body, w } = queryBody(node);
-  return { compiled: finish(body, w, false, node.binary !== false), sources: w.sources };
+  return { compiled: finish(body, w, readsOnly(node), node.binary !== false), sources: w.sources };
 }
 
 /** The template of a compiled script, or undefined when a slot came from outside the shape walk. */
@@ -170,7 +170,7 @@ function programBody(program: ProgramNode, mode: Mode): { body: string; w: Write
   lines.push(block(program.body, w, ''));
   let ret = 'return R';
   if (program.mode === 'update') {
-    program.records.forEach((_, i) => lines.push(`st_check(S[${i + 1}])`));
+    lines.push('st_check_all(S)');
     program.records.forEach((_, i) => lines.push(`st_commit(S[${i + 1}])`));
     ret = `return { R, ${seen.map((p, i) => `st_reply(S[${i + 1}], ${p})`).join(', ')} }`;
   }

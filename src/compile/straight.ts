@@ -26,7 +26,7 @@ import type { FieldOpNode, ProgramNode, RecordRef, Stmt, WriteRecordNode } from 
 import { emit } from './emit.js';
 import { luaString } from './link.js';
 import { refParams } from './shape.js';
-import type { Writer } from './writer.js';
+import { expiryTable, ixTable, type Writer } from './writer.js';
 
 /** The operations emitted straight, by target. */
 const STRAIGHT: Readonly<Record<string, ReadonlySet<string>>> = {
@@ -270,7 +270,8 @@ export function straightBody(program: ProgramNode, w: Writer, guards: () => stri
 }
 
 /**
- * Model.create (rec_write in mode 'create'): CONFLICT when the id exists, the index entries of the
+ * Model.create (rec_write in mode 'create'): CONFLICT when the id exists, the entries an expired
+ * record of the same id left behind dropped (exp_reuse), the index entries of the
  * values in the field list (last one wins, as ix_changes), the expiry entry when the TTL is set,
  * one HSET with the version first, the id set. The field list is the last parameter: P = ARGV,
  * its count at P[n] and its items after it, so nothing copies it.
@@ -291,10 +292,12 @@ function createBody(program: ProgramNode, w: Writer, guards: () => string[]): st
   const at = w.shape.length;
   const first = at + 1;
   const last = `${at} + c`;
-  lines.push(
-    `if redis.call('HGET', ${key}, '#v') then fail('CONFLICT', 'record ' .. ${newId} .. ' already exists') end`,
-    `local c = tonumber(${count})`,
-  );
+  lines.push(`if redis.call('HGET', ${key}, '#v') then fail('CONFLICT', 'record ' .. ${newId} .. ' already exists') end`);
+  if (r.exp) {
+    // exp_reuse: an expired record of this id that no sweep reached left entries: they go first
+    lines.push(`if redis.call('HEXISTS', ${exp![1]}, ${id}) == 1 then exp_drop(${id}, ${ids}, ${expiryTable(r.exp, w)}, ${ixTable(r.ix ?? [], w)}, {}, nil) end`);
+  }
+  lines.push(`local c = tonumber(${count})`);
   if (ix.length > 0) {
     lines.push(`local ${ix.map((_, k) => `x${k + 1}`).join(', ')} = ${ix.map(() => 'false').join(', ')}`);
     lines.push(`for i = ${first}, ${last}, 2 do`, '  local f = P[i]');

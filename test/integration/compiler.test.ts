@@ -106,7 +106,7 @@ describe('compiler', () => {
       'else',
       '  R[3] = arr_append(S[1], "tags", "tags", C[1], P[5]) or false',
       'end',
-      'st_check(S[1])',
+      'st_check_all(S)',
       'st_commit(S[1])',
       'return { R, st_reply(S[1], P[2]) }',
       '',
