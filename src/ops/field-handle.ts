@@ -12,7 +12,7 @@ import type { FieldH, Mode, Ret, ValueH } from '../model/types.js';
 import { decodeScalar, encodeElement, encodeScalar, type Raw } from '../schema/codec.js';
 import { constraintsOf, luaTypeOf } from '../schema/facts.js';
 import type { FieldSpec, ScalarSpec } from '../schema/spec.js';
-import { checkText, validate } from '../schema/validate.js';
+import { checkBytes, checkText, validate } from '../schema/validate.js';
 import { Condition } from './condition.js';
 import type { Recorder, ResultDecoder } from './recorder.js';
 
@@ -115,6 +115,11 @@ export class FieldHandle<T = unknown, M extends Mode = Mode> extends ValueHandle
   protected op<R, O extends FieldOpTarget = FieldOpTarget>(
     target: O, op: FieldOps[O], args: Expr[], decode: ResultDecoder, eq?: FieldOpNode['eq'],
   ): Ret<M, R> {
+    // every value an operation sends (a string, bytes, an item, a dict value) fits the model's cap
+    for (const a of args) {
+      if (a.kind === 'Param') checkBytes(a.value, this.spec.path || 'value', this.ctx.maxBytes);
+      else if (a.kind === 'ParamList') for (const v of a.values) checkBytes(v, this.spec.path || 'value', this.ctx.maxBytes);
+    }
     const stmt = fieldOp<O>({
       rec: this.ctx.rec, target, op, field: this.spec.path,
       args: Object.freeze(args), check: checkOf(this.spec, this.ctx.maxBytes), ...(eq ? { eq } : {}), ...this.guard,
