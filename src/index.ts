@@ -6,6 +6,7 @@ export { Model } from './model/model.js';
 export type { ModelOptions } from './model/contract.js';
 export type { NumberPath, PathTo, ScalarPath, ScalarValue, StringPath, TopLevelScalar } from './model/paths.js';
 export type { Explained } from './client/run.js';
+export type { Defaulted } from './schema/defaulted.js';
 export type { CreateInput, Data, Handles, LockOptions, Rec, RecordMethods, SaveOptions } from './model/types.js';
 export { DEFAULT_CHUNK_SIZE, type BulkTarget, type ChunkOptions, type GetManyOptions, type InsertManyOptions, type Progress } from './model/bulk.js';
 export { t, type BytesOptions, type DateTimeOptions, type TBytes, type TDateTime } from './schema/t.js';

@@ -293,16 +293,22 @@ local function arr_contains(s, f, kind, item)
   return arr_find(arr_flat(arr_list(s, f)).items, kind, item) ~= nil
 end
 
--- Python slice deletion del a[start:stop]; stop may be nil (the end)
-local function arr_remove_range(s, f, path, C, start, stop)
-  local _, len = arr_meta(s, f)
+-- the bounds of the Python slice [start:stop] of a length-len array, as 0-based [a, b); stop may
+-- be nil (the end); negative bounds count from the end, and both are clamped
+local function arr_slice(start, stop, len)
   local function clamp(i, dflt)
     if i == nil or i == '' then return dflt end
     i = tonumber(i)
     if i < 0 then i = i + len end
     return math.max(0, math.min(len, i))
   end
-  local a, b = clamp(start, 0), clamp(stop, len)
+  return clamp(start, 0), clamp(stop, len)
+end
+
+-- Python slice deletion del a[start:stop]
+local function arr_remove_range(s, f, path, C, start, stop)
+  local _, len = arr_meta(s, f)
+  local a, b = arr_slice(start, stop, len)
   if a >= b then return 0 end
   check_items(C, path, len - (b - a))
   if b == len and not arr_live(s, f) then

@@ -9,7 +9,7 @@
  * @example
  * type P = ScalarPath<typeof User.shape>;   // 'name' | 'age' | 'address.city' | ...
  */
-import type { Static, TArray, TObject, TProperties, TRecord, TSchema } from 'typebox';
+import type { Static, TAny, TArray, TObject, TProperties, TRecord, TSchema } from 'typebox';
 
 /** The values a path can lead to: what indexes and sorts take. */
 export type ScalarValue = string | number | boolean | Date;
@@ -18,7 +18,8 @@ type PathsIn<S extends TProperties, T> = { [K in keyof S & string]: PathOf<S[K],
 
 type PathOf<Schema, P extends string, T> =
   Schema extends TObject<infer Q extends TProperties> ? `${P}.${PathsIn<Q, T>}`
-  : Schema extends TArray<TSchema> | TRecord<string, TSchema> ? never
+  // a Type.Any() field holds JSON (its static type `any` would pass the test below)
+  : Schema extends TArray<TSchema> | TRecord<string, TSchema> | TAny ? never
   : Schema extends TSchema ? ([NonNullable<Static<Schema>>] extends [T] ? P : never)
   : never;
 

@@ -10,6 +10,7 @@ import { QueryError } from '../errors.js';
 import { luaTypeOf } from '../schema/facts.js';
 import { decodeScalar } from '../schema/codec.js';
 import { isOrderable, specAt, type ObjectSpec, type ScalarSpec } from '../schema/spec.js';
+import type { NumberPath, PathTo, ScalarPath } from '../model/paths.js';
 import type { Data } from '../model/types.js';
 import type { AggGroup, AggPartial } from './fanout.js';
 
@@ -19,13 +20,28 @@ export type AggOp = 'count' | 'sum' | 'avg' | 'min' | 'max';
 export type AggSpec = 'count' | readonly [AggOp, string];
 export type AggSpecs = Readonly<Record<string, AggSpec>>;
 
+/**
+ * One aggregate as the compiler checks it against a model: `'count'`, `['count', any scalar field]`,
+ * `['sum' | 'avg', a number field]`, `['min' | 'max', a number or date field]`.
+ */
+export type AggSpecOf<S extends TProperties> =
+  | 'count'
+  | readonly ['count', ScalarPath<S>]
+  | readonly ['sum' | 'avg', NumberPath<S>]
+  | readonly ['min' | 'max', NumberPath<S> | PathTo<S, Date>];
+
+/** Named aggregates of a model; `G` is the group field of `groupBy(G)`, a name the aggregates cannot take. */
+export type AggSpecsOf<S extends TProperties, G extends string = never> =
+  { readonly [name: string]: AggSpecOf<S> } & { readonly [K in G]?: never };
+
 /** The value at a dotted path of a record type. */
 export type PathValue<T, P extends string> = P extends `${infer H}.${infer R}`
   ? H extends keyof T ? PathValue<NonNullable<T[H]>, R> : unknown
   : P extends keyof T ? T[P] : unknown;
 
+/** count and sum are numbers (0 over no values); avg, min and max are null over none; min and max have the field's type. */
 type AggValue<T, A> = A extends 'count' | readonly ['count' | 'sum', string] ? number
-  : A extends readonly ['min' | 'max', infer F extends string] ? (NonNullable<PathValue<T, F>> extends Date ? Date : number) | null
+  : A extends readonly ['min' | 'max', infer F extends string] ? NonNullable<PathValue<T, F>> | null
   : number | null;
 
 /** What `aggregate(specs)` resolves to: one value per name. */

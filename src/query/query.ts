@@ -18,7 +18,7 @@ import type { Condition } from '../ops/condition.js';
 import { Recorder } from '../ops/recorder.js';
 import { isOrderable, specAt } from '../schema/spec.js';
 import {
-  checkAggregates, finishGroups, finishTotals, type AggResult, type AggSpecs, type GroupRow,
+  checkAggregates, finishGroups, finishTotals, type AggResult, type AggSpecsOf, type GroupRow,
 } from './aggregate.js';
 import { walkIndex } from '../compile/query.js';
 import { QueryRun, type Options } from './execute.js';
@@ -130,16 +130,16 @@ export class Query<S extends TProperties> implements AsyncIterable<Rec<S>> {
    * `sum` of no values is 0; `avg`, `min` and `max` of none are null; values absent from a
    * record are left out (`['count', field]` counts the matches holding one).
    */
-  async aggregate<const A extends AggSpecs>(specs: A): Promise<AggResult<S, A>> {
+  async aggregate<const A extends AggSpecsOf<S>>(specs: A): Promise<AggResult<S, A>> {
     const checked = checkAggregates(this.model.spec, specs);
     return finishTotals(checked, await this.partials(checked.node, checked.names.length)) as AggResult<S, A>;
   }
 
   /** Groups the matches by a field's value: `User.find().groupBy('status').aggregate({ n: 'count' })`. */
-  groupBy<const F extends string>(field: F): { aggregate<const A extends AggSpecs>(specs: A): Promise<GroupRow<S, F, A>[]> } {
+  groupBy<const F extends ScalarPath<S>>(field: F): { aggregate<const A extends AggSpecsOf<S, F>>(specs: A): Promise<GroupRow<S, F, A>[]> } {
     checkAggregates(this.model.spec, { n: 'count' }, field);
     return {
-      aggregate: async <const A extends AggSpecs>(specs: A): Promise<GroupRow<S, F, A>[]> => {
+      aggregate: async <const A extends AggSpecsOf<S, F>>(specs: A): Promise<GroupRow<S, F, A>[]> => {
         const checked = checkAggregates(this.model.spec, specs, field);
         const groups = await this.partials(checked.node, checked.names.length);
         return finishGroups(this.model.spec, checked, groups, field) as GroupRow<S, F, A>[];

@@ -6,6 +6,7 @@
  *   lastSeen: t.DateTime({ default: () => new Date() }),
  */
 import { Type, type TUnsafe } from 'typebox';
+import type { Defaulted } from './defaulted.js';
 
 /** The marker property that tells rapyer's schema walker which custom kind a schema is. */
 export const RAPYER_KIND = 'x-rapyer';
@@ -29,13 +30,21 @@ export interface DateTimeOptions {
 export type TBytes = TUnsafe<Uint8Array> & { [RAPYER_KIND]: 'bytes' };
 export type TDateTime = TUnsafe<Date> & { [RAPYER_KIND]: 'datetime' };
 
-export const t = {
+/** The helpers' signatures: with a `default` in the options the schema carries the `Defaulted` mark. */
+interface Helpers {
   /** Binary data, held as `Uint8Array` and stored binary-safe (0x00 included). */
-  Bytes(options: BytesOptions = {}): TBytes {
-    return Type.Unsafe<Uint8Array>({ ...options, [RAPYER_KIND]: 'bytes' }) as TBytes;
-  },
+  Bytes(options: BytesOptions & Pick<Required<BytesOptions>, 'default'>): TBytes & Defaulted;
+  Bytes(options?: BytesOptions): TBytes;
   /** An instant with millisecond precision, held as `Date` and stored as epoch milliseconds. */
-  DateTime(options: DateTimeOptions = {}): TDateTime {
-    return Type.Unsafe<Date>({ ...options, [RAPYER_KIND]: 'datetime' }) as TDateTime;
+  DateTime(options: DateTimeOptions & Pick<Required<DateTimeOptions>, 'default'>): TDateTime & Defaulted;
+  DateTime(options?: DateTimeOptions): TDateTime;
+}
+
+export const t: Helpers = {
+  Bytes(options: BytesOptions = {}) {
+    return Type.Unsafe<Uint8Array>({ ...options, [RAPYER_KIND]: 'bytes' }) as TBytes & Defaulted;
+  },
+  DateTime(options: DateTimeOptions = {}) {
+    return Type.Unsafe<Date>({ ...options, [RAPYER_KIND]: 'datetime' }) as TDateTime & Defaulted;
   },
 };

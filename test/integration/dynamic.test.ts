@@ -79,7 +79,7 @@ describe('dynamic values: Type.Any() and Type.Unknown()', () => {
 
   it('has no order: ordered comparisons, sorts and indexes are refused', () => {
     expect(() => Doc.find((u) => (u.data as unknown as { gt(v: number): never }).gt(1))).to.throw(QueryError);
-    expect(() => Doc.find().sort('data')).to.throw(QueryError);
-    expect(() => defineModel('DynIndexed', { data: Type.Any() }, { indexes: ['data'] })).to.throw(SchemaError);
+    expect(() => Doc.find().sort('data' as never)).to.throw(QueryError);   // the types refuse these too (test/types)
+    expect(() => defineModel('DynIndexed', { data: Type.Any() }, { indexes: ['data' as never] })).to.throw(SchemaError);
   });
 });

@@ -37,8 +37,10 @@ async function main(url: string): Promise<void> {
     p.tags.append('good');
   });
   const bad = await Pet.create({ name: 'Nope', age: -1 }).catch((e: unknown) => e);
+  // @ts-expect-error: age has no default, so the compiler wants it (tags has one and may be left out)
+  const missing = await Pet.create({ name: 'NoAge' }).catch((e: unknown) => e);
   const found = await Pet.find((p) => p.age.gte(4)).toArray();
-  console.log(JSON.stringify({ found: found.map((p) => [p.name, p.age, p.tags]), typed: bad instanceof ValidationError }));
+  console.log(JSON.stringify({ found: found.map((p) => [p.name, p.age, p.tags]), typed: bad instanceof ValidationError && missing instanceof ValidationError }));
   await db.close();
 }
 

@@ -30,7 +30,10 @@ const noBytes: ScalarPath<typeof shape> = 'avatar';
 const noObject: ScalarPath<typeof shape> = 'address';
 // @ts-expect-error: a number is not a string path
 const noNumber: StringPath<typeof shape> = 'age';
-void [noBytes, noObject, noNumber];
+const jsonShape = { n: Type.Number(), data: Type.Any() };
+// @ts-expect-error: a JSON field (Type.Any) is not a scalar path: it has no order
+const noJson: ScalarPath<typeof jsonShape> = 'data';
+void [noBytes, noObject, noNumber, noJson];
 
 const User = defineModel('User', shape, { indexes: ['age', 'address.city'], unique: ['name'], search: ['name'], key: 'name' });
 
@@ -54,6 +57,40 @@ defineModel('A', shape, { key: 'nope' });
 
 export async function misuse(): Promise<void> {
   const u = await User.create({ name: 'Ada', age: 36 });
+
+  // create: required fields must be given; defaulted and optional ones may be left out
+  // @ts-expect-error: name and age are required
+  await User.create({});
+  // @ts-expect-error: age is required (no default)
+  await User.create({ name: 'Ada' });
+  // @ts-expect-error: a nested object's required fields are required too
+  await User.create({ name: 'Ada', age: 36, address: { geo: { lat: 1 } } });
+  // @ts-expect-error: insertMany checks each record the same way
+  await User.insertMany([{ name: 'Ada', age: 36 }, { name: 'Bob' }]);
+  await User.create({ name: 'Ada', age: 36, address: { city: 'Paris', geo: { lat: 1 } } });
+  await User.create({ name: 'Ada', age: 36, score: 1, status: 'adult', active: false, avatar: new Uint8Array(), lastSeen: new Date(), tags: [], notes: {} });
+  const defaulted = defineModel('Defaults', {
+    n: Type.Integer({ default: 0 }),
+    s: Type.String({ minLength: 1, default: 'x' }),
+    b: Type.Boolean({ default: false }),
+    l: Type.Literal('only', { default: 'only' }),
+    j: Type.Any({ default: null }),
+    u: Type.Unknown({ default: 1 }),
+    o: Type.Object({ x: Type.Number() }, { default: { x: 1 } }),
+    d: t.DateTime({ default: () => new Date() }),
+    by: t.Bytes({ default: new Uint8Array() }),
+    items: Type.Array(Type.Object({ sku: Type.String(), qty: Type.Integer({ default: 1 }) }), { default: [] }),
+    maybe: Type.Optional(Type.Union([Type.Object({ y: Type.String() }), Type.Null()])),
+    when: t.DateTime(),
+  });
+  await defaulted.create({ when: new Date() });
+  await defaulted.create({ when: new Date(), items: [{ sku: 'a' }], maybe: null });
+  // @ts-expect-error: a DateTime without a default is required
+  await defaulted.create({});
+  // @ts-expect-error: an array item's required fields are required
+  await defaulted.create({ when: new Date(), items: [{ qty: 2 }] });
+  // @ts-expect-error: a defaulted field still takes its own type only
+  await defaulted.create({ when: new Date(), n: 'zero' });
 
   // create: wrong value types and unknown fields
   // @ts-expect-error: age is a number
@@ -80,6 +117,44 @@ export async function misuse(): Promise<void> {
   // @ts-expect-error: thenBy takes a field path
   User.find((x) => x.age.gt(1)).sort('age').thenBy('nope');
   User.find((x) => x.age.gt(1)).sort([['age', 'desc'], ['address.city']]).thenBy('name');
+
+  // aggregates: fields of the right kind, results typed from the spec
+  const q = User.find((x) => x.age.gt(1));
+  // @ts-expect-error: no such field
+  q.groupBy('nope');
+  // @ts-expect-error: an array cannot group
+  q.groupBy('tags');
+  // @ts-expect-error: bytes cannot group
+  q.groupBy('avatar');
+  // @ts-expect-error: sum of a string
+  await q.aggregate({ s: ['sum', 'name'] });
+  // @ts-expect-error: avg of dates means nothing
+  await q.aggregate({ a: ['avg', 'lastSeen'] });
+  // @ts-expect-error: min of a boolean
+  await q.aggregate({ m: ['min', 'active'] });
+  // @ts-expect-error: unknown field
+  await q.aggregate({ s: ['sum', 'nope'] });
+  // @ts-expect-error: unknown operation
+  await q.aggregate({ s: ['median', 'age'] });
+  // @ts-expect-error: count alone or with a field
+  await q.aggregate({ n: 'total' });
+  // @ts-expect-error: an aggregate cannot take the name of the group field
+  await q.groupBy('status').aggregate({ status: 'count' });
+  const totals = await q.aggregate({
+    n: 'count', withCity: ['count', 'address.city'], total: ['sum', 'score'], mean: ['avg', 'age'],
+    oldest: ['max', 'age'], first: ['min', 'lastSeen'], lat: ['max', 'address.geo.lat'],
+  });
+  const totalsTyped: { n: number; withCity: number; total: number; mean: number | null; oldest: number | null; first: Date | null; lat: number | null } = totals;
+  // @ts-expect-error: a count is never null
+  const nullCount: { n: null } = totals;
+  // @ts-expect-error: min of a date is a Date, not a number
+  const dateAsNumber: { first: number | null } = totals;
+  const rows = await q.groupBy('address.city').aggregate({ n: 'count', last: ['max', 'lastSeen'] });
+  const rowsTyped: { 'address.city': string | null; n: number; last: Date | null }[] = rows;
+  const byStatus = await q.groupBy('status').aggregate({ n: 'count' });
+  // @ts-expect-error: the group value has the field's type (an enum member)
+  const statusWrong: { status: number | null }[] = byStatus;
+  void [totalsTyped, nullCount, dateAsNumber, rowsTyped, statusWrong];
 
   // comparisons: the operand has the field's type
   // @ts-expect-error: a number compared with a string
