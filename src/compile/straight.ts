@@ -22,7 +22,7 @@
  * r1 = fmt_num(r1)
  * ```
  */
-import type { FieldOpNode, ProgramNode, RecordRef, Stmt, WriteRecordNode } from '../ast/nodes.js';
+import type { CallSignatures, FieldOpNode, ProgramNode, RecordRef, Stmt } from '../ast/nodes.js';
 import { emit } from './emit.js';
 import { luaString } from './link.js';
 import { refParams } from './shape.js';
@@ -46,14 +46,16 @@ const plain = (r: RecordRef): boolean => !r.uq?.length && !r.ch && !r.ix?.some((
 
 /** Whether `program` is one the straight-line code covers. */
 export function isStraight(program: ProgramNode): boolean {
-  return isStraightCreate(program) || isStraightUpdate(program);
+  return createArgs(program) !== undefined || isStraightUpdate(program);
 }
 
-/** A create of one record (Model.create) with a TTL given: WriteRecord 'create' alone in its program. */
-function isStraightCreate(program: ProgramNode): boolean {
+/** The arguments of a create of one record (Model.create) with a TTL given: rec_write 'create' alone in its program. */
+function createArgs(program: ProgramNode): Readonly<CallSignatures['rec_write']> | undefined {
   const [s] = program.body;
-  return program.mode === 'write' && program.body.length === 1 && s.kind === 'WriteRecord' && s.mode === 'create' &&
-    s.ttlMs.value !== null && s.id.value !== null && program.records.length === 1 && plain(program.records[0]);
+  if (program.mode !== 'write' || program.body.length !== 1 || s.kind !== 'Call' || s.fn !== 'rec_write') return undefined;
+  const [, , id, , mode, ttlMs] = s.args;
+  const fits = mode.word === 'create' && ttlMs.value !== null && id.value !== null && program.records.length === 1 && plain(program.records[0]);
+  return fits ? s.args : undefined;
 }
 
 function isStraightUpdate(program: ProgramNode): boolean {
@@ -264,7 +266,7 @@ function commitLines(r: RecordRef, rc: RecordCode, id: string, w: Writer): strin
  * `P` is ARGV even when it takes a list.
  */
 export function straightBody(program: ProgramNode, w: Writer, guards: () => string[]): { lines: string[]; direct: boolean } {
-  if (isStraightCreate(program)) return { lines: createBody(program, w, guards), direct: true };
+  if (createArgs(program) !== undefined) return { lines: createBody(program, w, guards), direct: true };
   const lines = updateBody(program, w);
   return { lines: [...guards(), ...lines], direct: false };
 }
@@ -278,16 +280,16 @@ export function straightBody(program: ProgramNode, w: Writer, guards: () => stri
  */
 function createBody(program: ProgramNode, w: Writer, guards: () => string[]): string[] {
   const r = program.records[0];
-  const n = program.body[0] as WriteRecordNode;
+  const [, , idParam, fields, , ttlMs] = createArgs(program)!;
   const key = w.key(r.key);
   const ix = (r.ix ?? []).map((x) => ({ ...x, slot: w.key(x.key) }));
   const exp = r.exp?.map((k) => w.key(k));
   const id = w.param(refParams(r).id);
   const ids = w.key(r.idsKey);
-  const newId = w.param(n.id);
-  const ttl = w.param(n.ttlMs);
+  const newId = w.param(idParam);
+  const ttl = w.param(ttlMs);
   const lines = guards();
-  const count = w.list(n.fields);
+  const count = w.list(fields);
   // the list's count is ARGV[at], its items ARGV[at + 1 .. at + c]
   const at = w.shape.length;
   const first = at + 1;
