@@ -67,6 +67,10 @@ const QUERY_ROUNDS = quick ? 3 : 5;
 const MANY_ROUNDS = 2; // updateMany and deleteMany: each call is a whole 100,000-record job
 const INVENTORY = 1_000;
 const EXPIRED_EVERY = 10; // every 10th item is expired: the loop removes 100 of 1,000
+/** Scenario 11: the loop on a 100,000-item array (10,000 removed), rapyer against the same job in hand-written Lua. */
+const BIG_INVENTORY = 100_000;
+const BIG_LOOP_PEERS = ['rapyer', 'Lua by hand'];
+const BIG_LOOP_CALLS = quick ? 2 : 3;
 const BASELINE = 'node-redis';
 
 const FACTORIES: [string, (url: string) => Promise<Peer>][] = [
@@ -88,6 +92,7 @@ const SCENARIOS: Record<ScenarioId, string> = {
   query: `8. range + equality query, sorted, limit 50, on ${DATA_N.toLocaleString('en-US')} records`,
   updateMany: `9. updateMany by query on ${TARGET_N.toLocaleString('en-US')} records`,
   deleteMany: `10. deleteMany of ${TARGET_N.toLocaleString('en-US')}`,
+  bigLoop: `11. loop over ${BIG_INVENTORY.toLocaleString('en-US')} items, remove 10% (one script)`,
 };
 const DATA_SCENARIOS: ScenarioId[] = ['getMany', 'query', 'updateMany', 'deleteMany'];
 /** The README section a full run rewrites: everything between these two lines. */
@@ -104,7 +109,8 @@ function exposeGc(): (() => void) | undefined {
   }
 }
 
-const inventory: LoopItem[] = Array.from({ length: INVENTORY }, (_, i) => ({ sku: `sku-${i}`, qty: i % 7, expired: i % EXPIRED_EVERY === 3 }));
+const inventoryOf = (n: number): LoopItem[] => Array.from({ length: n }, (_, i) => ({ sku: `sku-${i}`, qty: i % 7, expired: i % EXPIRED_EVERY === 3 }));
+const inventory = inventoryOf(INVENTORY);
 /** Compares typed records as JSON (Dates as ISO text), whatever class or prototype holds them. */
 const plainData = (x: unknown): unknown => JSON.parse(JSON.stringify(x));
 const message = (err: unknown): string => String((err as Error)?.message ?? err).split('\n')[0].slice(0, 160);
@@ -156,6 +162,11 @@ function targetTable(rows: Row[]): string {
     add(`${SCENARIOS[id].replace(/^\d+\. /, '')}: p50 within 1.3× of node-redis by hand`,
       r && b && `${x(r.medianUs / b.medianUs)} (${fmtTime(r.medianUs)} vs ${fmtTime(b.medianUs)})`, r && b && r.medianUs <= 1.3 * b.medianUs);
   }
+  const loop = row('bigLoop', 'rapyer');
+  const plainLoop = row('bigLoop', 'Lua by hand');
+  add(`loop over ${BIG_INVENTORY.toLocaleString('en-US')} items, remove 10%: server time < 200 ms`,
+    loop?.serverUs !== undefined ? `${fmtTime(loop.serverUs)}${plainLoop?.serverUs ? ` (${x(loop.serverUs / plainLoop.serverUs)} hand-written Lua's ${fmtTime(plainLoop.serverUs)})` : ''}` : undefined,
+    loop?.serverUs !== undefined ? loop.serverUs < 200_000 : undefined);
   const q = row('query', 'rapyer');
   add(`query on ${DATA_N.toLocaleString('en-US')} records: p50 < 5 ms`, q && fmtTime(q.medianUs), q && q.medianUs < 5_000);
   const nq = row('query', 'nohm');
@@ -313,6 +324,30 @@ async function main(): Promise<void> {
       const bytes = await perRecord(peer);
       for (const row of [...singleRows, ...skipped]) if (row.variant === peer.name) row.redisBytesPerRecord = bytes;
     }
+    await unlink(allPatterns());
+
+    // ---------------------------------------------------------------------------------------------
+    // 11. the loop on 100,000 items: server time of one script, against the same job in plain Lua
+    // ---------------------------------------------------------------------------------------------
+    const big = inventoryOf(BIG_INVENTORY);
+    const bigCases: Case[] = [];
+    const bigSkipped: Row[] = [];
+    for (const peer of peers.filter((p) => BIG_LOOP_PEERS.includes(p.name))) {
+      try {
+        const job = await peer.loop!(big);
+        await job.refill();
+        await job.run();
+        deepStrictEqual(await job.read(), big.filter((i) => !i.expired));
+        bigCases.push({ scenario: SCENARIOS.bigLoop, variant: peer.name, fn: job.run, before: job.refill, iterations: BIG_LOOP_CALLS, warmup: 0, unit: 'scripts' });
+      } catch (err) {
+        bigSkipped.push(skippedRow(SCENARIOS.bigLoop, peer.name, `check failed: ${message(err)}`));
+      }
+    }
+    const bigRows = await interleave(bigCases, BIG_LOOP_CALLS, {
+      server: serverTime,
+      onCall: (r, c) => progress.update(`[round ${r}/${BIG_LOOP_CALLS}] ${c.scenario} · ${c.variant}`, true),
+    });
+    progress.done(`${SCENARIOS.bigLoop}: done`);
     await unlink(allPatterns());
 
     // ---------------------------------------------------------------------------------------------
@@ -570,11 +605,11 @@ async function main(): Promise<void> {
     // ---------------------------------------------------------------------------------------------
     const order = Object.values(SCENARIOS);
     const variants = [...FACTORIES.map(([name]) => name), 'nohm (find + sort)'];
-    const bulkIds = [SCENARIOS.insertMany, ...DATA_SCENARIOS.map((id) => SCENARIOS[id])];
+    const bulkIds = [SCENARIOS.insertMany, ...DATA_SCENARIOS.map((id) => SCENARIOS[id]), SCENARIOS.bigLoop];
     const sortRows = (rows: Row[]): Row[] => rows.sort((a, b) =>
       order.indexOf(a.scenario) - order.indexOf(b.scenario) || variants.indexOf(a.variant) - variants.indexOf(b.variant));
     const single = sortRows([...singleRows, ...skipped, ...failed.filter((r) => !bulkIds.includes(r.scenario))]);
-    const bulk = sortRows([...bulkRows, ...bulkSkipped, ...dataRows, ...failed.filter((r) => bulkIds.includes(r.scenario))]);
+    const bulk = sortRows([...bulkRows, ...bulkSkipped, ...dataRows, ...bigRows, ...bigSkipped, ...failed.filter((r) => bulkIds.includes(r.scenario))]);
     const rows = [...single, ...bulk];
 
     const machine = `Redis ${redisVersion}, Node ${process.version}, ${cpus().length}x ${cpus()[0]?.model.trim() ?? '?'}`;

@@ -15,6 +15,7 @@ export * from './errors.js';
 export { Query, type Direction, type StreamOptions } from './query/query.js';
 export { SCRIPT_CHANNEL, type ScriptEvent } from './client/diagnostics.js';
 export type { CheckOptions, IndexReport } from './index/maintenance.js';
+export type { SweepOptions } from './model/sweep.js';
 export type { ReshardOptions, ReshardResult } from './model/reshard.js';
 export type { ShardState } from './model/contract.js';
 export type { Change, ChangeOp, ChangesOptions } from './changes/changes.js';

@@ -58,7 +58,12 @@ local head = tonumber(redis.call('HGET', k, 'inventory@') or '0')
 if len == 0 then return 0 end
 local fields = {}
 for i = 1, len do fields[i] = 'inventory[' .. (head + i - 1) .. ']' end
-local raws = redis.call('HMGET', k, unpack(fields))
+-- unpack at most 4,000 values per call (Lua's C stack): the 100,000-item scenario needs chunks
+local raws = {}
+for from = 1, len, 4000 do
+  local got = redis.call('HMGET', k, unpack(fields, from, math.min(from + 3999, len)))
+  for j = 1, #got do raws[from + j - 1] = got[j] end
+end
 local keep = {}
 for i = 1, len do
   if not cjson.decode(raws[i]).expired then keep[#keep + 1] = raws[i] end
@@ -68,10 +73,10 @@ local first = 1
 while keep[first] == raws[first] do first = first + 1 end
 local sets = { 'inventory', #keep }
 for i = first, #keep do sets[#sets + 1] = fields[i]; sets[#sets + 1] = keep[i] end
-redis.call('HSET', k, unpack(sets))
+for from = 1, #sets, 4000 do redis.call('HSET', k, unpack(sets, from, math.min(from + 3999, #sets))) end
 local dels = {}
 for i = #keep + 1, len do dels[#dels + 1] = fields[i] end
-redis.call('HDEL', k, unpack(dels))
+for from = 1, #dels, 4000 do redis.call('HDEL', k, unpack(dels, from, math.min(from + 3999, #dels))) end
 redis.call('HINCRBY', k, '#v', 1)
 return len - #keep`,
   // KEYS: ids, idx:age, idx:score, idx:status, record 1 .. record n.

@@ -27,7 +27,7 @@ export const INDEXED = ['age', 'score', 'status'] as const;
 /** `name` has a limit, so the pipeline's append is a checked write where the peer can check. */
 export const NAME_MAX = 5_000;
 
-export type ScenarioId = 'create' | 'get' | 'incr' | 'pipeline5' | 'loop' | 'insertMany' | 'getMany' | 'query' | 'updateMany' | 'deleteMany';
+export type ScenarioId = 'create' | 'get' | 'incr' | 'pipeline5' | 'loop' | 'insertMany' | 'getMany' | 'query' | 'updateMany' | 'deleteMany' | 'bigLoop';
 
 /**
  * The query scenario: `age` in [ageMin, ageMax] and `status` = status, sorted by `score` descending
@@ -40,7 +40,7 @@ export interface ExtraVariant<A extends unknown[], R> { variant: string; note: s
 
 export interface LoopItem { sku: string; qty: number; expired: boolean }
 
-/** The loop scenario: remove the expired items of a stored 1,000-item array, in one program. */
+/** The loop scenarios: remove the expired items of a stored array (1,000 items; 100,000 for scenario 11), in one program. */
 export interface LoopJob {
   /** Untimed: (re)writes the array as `items`. */
   refill(): Promise<void>;

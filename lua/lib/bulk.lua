@@ -31,7 +31,11 @@ local function bulk_insert(ids, ix, uq, exp, ch, prefix, mode, ttl, items)
   for j = 1, #uq do owner[j] = {} end
   local function holder(j, v)
     local o = owner[j][v]
-    if o == nil then o = redis.call('HGET', uq[j][2], v) end
+    if o == nil then
+      o = redis.call('HGET', uq[j][2], v)
+      -- an expired owner (no sweep reached it yet) holds nothing
+      if o and redis.call('EXISTS', prefix .. o) == 0 then o = false end
+    end
     return o or nil
   end
   local out = {}

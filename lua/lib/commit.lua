@@ -3,17 +3,27 @@
 --- appends the record's 'update' entry, naming the fields the program wrote.
 --- st_reply(s, seen): what the client needs to update its copy: the changed fields ('p', f1, v1, ...;
 --- a nil value is a deleted field) when its copy was at the version the program started from
---- (`seen`), else the whole hash ('f', f1, v1, ...).
---- st_check(s): the checks a commit needs (unique values); a program runs it for every record
---- before the first st_commit, so a violation on the second record cannot follow writes to the first.
+--- (`seen`), else the whole hash ('f', f1, v1, ...). An array whose materialized items changed in many
+--- positions (arr_writeback) goes as one entry, `f[*]` and the list of its items, instead of a field
+--- per position.
+--- st_check_all(list): the checks the commits of every record of `list` need (unique values), run
+--- before the first st_commit, so a violation on the second record cannot follow writes to the
+--- first; the records are checked together (uq_release, uq_check), so two of them cannot take one
+--- unique value, and one may take a value another lets go.
 --- @include "state"
 --- @include "array"
 --- @include "index"
 --- @include "expiry"
 --- @include "changes"
-local function st_check(s)
-  arr_writeback(s)
-  if s.uq then uq_check(s, s.dirty) end
+local function st_check_all(list)
+  local claims = {}
+  for _, s in ipairs(list) do
+    arr_writeback(s)
+    if s.uq then uq_release(s, s.dirty, claims) end
+  end
+  for _, s in ipairs(list) do
+    if s.uq then uq_check(s, s.dirty, claims) end
+  end
 end
 
 -- true when something was written
@@ -46,9 +56,22 @@ local function st_reply(s, seen)
     return all
   end
   local out = { 'p' }
-  for _, f in ipairs(s.order) do
-    out[#out + 1] = f
-    out[#out + 1] = s.dirty[f]
+  local whole = s.rewritten or {}
+  -- the positions a rewritten array staged (a run of s.order) go as one list after the others
+  local skip = {}
+  for _, r in ipairs(whole) do skip[r.from] = r.to end
+  local i, n = 1, #s.order
+  while i <= n do
+    if skip[i] then i = skip[i] + 1 else
+      local f = s.order[i]
+      out[#out + 1] = f
+      out[#out + 1] = s.dirty[f]
+      i = i + 1
+    end
+  end
+  for _, r in ipairs(whole) do
+    out[#out + 1] = r.f .. '[*]'
+    out[#out + 1] = r.items
   end
   return out
 end

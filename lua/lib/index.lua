@@ -31,14 +31,51 @@ local function ix_old(s, f)
   return v
 end
 
-local function uq_check(s, changes)
+-- whether record `id` of s's model (and shard: record keys are a prefix then the id) exists;
+-- an expired record no sweep reached yet does not, so its unique values are free
+local function uq_live(s, id)
+  return redis.call('EXISTS', string.sub(s.key, 1, #s.key - #s.id) .. id) == 1
+end
+
+-- Unique checks of the records one script writes share `claims`: uq key -> value -> the id of the
+-- record that takes it, or false when one of them lets it go. uq_release(s, changes, claims) notes
+-- the values s lets go (run for every record first, so a value one record leaves is free for
+-- another); uq_check(s, changes, claims) then checks s's new values against those claims and the
+-- stored owners, so two records of one script cannot take one value. claims is optional.
+local function uq_claims(claims, key)
+  local c = claims[key]
+  if not c then
+    c = {}
+    claims[key] = c
+  end
+  return c
+end
+
+local function uq_release(s, changes, claims)
   for _, u in ipairs(s.uq or {}) do
     local v = changes[u[1]]
-    if v then
-      local owner = redis.call('HGET', u[2], v)
+    if v ~= nil then
+      local old = ix_old(s, u[1])
+      if old and old ~= v and redis.call('HGET', u[2], old) == s.id then uq_claims(claims, u[2])[old] = false end
+    end
+  end
+end
+
+local function uq_check(s, changes, claims)
+  claims = claims or {}
+  for _, u in ipairs(s.uq or {}) do
+    local v = changes[u[1]]
+    if v and v ~= ix_old(s, u[1]) then
+      local c = uq_claims(claims, u[2])
+      local owner = c[v]
+      if owner == nil then
+        owner = redis.call('HGET', u[2], v)
+        if owner and owner ~= s.id and not uq_live(s, owner) then owner = false end
+      end
       if owner and owner ~= s.id then
         fail('UNIQUE', u[1] .. ' ' .. v .. ' is already taken by ' .. owner, u[1], 'unique')
       end
+      c[v] = s.id
     end
   end
 end

@@ -10,6 +10,11 @@
 ---   words per call, each with its whole id set (a word's ids are checked against the words of
 ---   each record's stored text; a word that no id holds any more is stale in the list).
 --- @include "index"
+-- whether `id` is an expired record no sweep has dropped yet (its record gone, its expiry kept)
+local function ix_expired(prefix, exp, id)
+  return redis.call('ZSCORE', exp[1], id) ~= false and redis.call('EXISTS', prefix .. id) == 0
+end
+
 -- the missing entries of a record's words in word index x (added when repairing)
 local function tx_fill(x, id, text, repair)
   local missing = 0
@@ -30,18 +35,21 @@ end
 
 -- stale entries of n words of word index `key` after `cursor`: ids whose stored text lacks the
 -- word, and words no id holds
-local function tx_prune(prefix, key, field, cursor, n, repair)
+local function tx_prune(prefix, key, field, cursor, n, repair, exp)
   local page = redis.call('ZSCAN', key, cursor, 'COUNT', tonumber(n))
   local items, stale, held = page[2], 0, {}
   for i = 1, #items, 2 do
     local w = items[i]
     local wk = key .. ':' .. w
     for _, id in ipairs(redis.call('SMEMBERS', wk)) do
-      if not held[id] then
-        held[id] = {}
-        for _, v in ipairs(tx_words(redis.call('HGET', prefix .. id, field))) do held[id][v] = true end
+      if held[id] == nil then
+        -- an expired record's words are the sweep's (false: none of them is stale)
+        held[id] = not ix_expired(prefix, exp, id) and {}
+        if held[id] then
+          for _, v in ipairs(tx_words(redis.call('HGET', prefix .. id, field))) do held[id][v] = true end
+        end
       end
-      if not held[id][w] then
+      if held[id] and not held[id][w] then
         stale = stale + 1
         if repair == '1' then redis.call('SREM', wk, id) end
       end
@@ -54,7 +62,7 @@ local function tx_prune(prefix, key, field, cursor, n, repair)
   return { page[1], stale }
 end
 
-local function ix_fill(prefix, ids, cursor, n, ix, uq, repair)
+local function ix_fill(prefix, ids, cursor, n, ix, uq, repair, exp)
   local start = '-'
   if cursor ~= '' then start = '(' .. cursor end
   local chunk = redis.call('ZRANGEBYLEX', ids, start, '+', 'LIMIT', 0, tonumber(n))
@@ -62,8 +70,11 @@ local function ix_fill(prefix, ids, cursor, n, ix, uq, repair)
   for _, id in ipairs(chunk) do
     local key = prefix .. id
     if redis.call('EXISTS', key) == 0 then
-      missing = missing + 1
-      if repair == '1' then redis.call('ZREM', ids, id) end
+      -- an expired record's id stays for the sweep (which also drops its entries)
+      if redis.call('ZSCORE', exp[1], id) == false then
+        missing = missing + 1
+        if repair == '1' then redis.call('ZREM', ids, id) end
+      end
     else
       for _, x in ipairs(ix) do
         local v = redis.call('HGET', key, x[1])
@@ -95,8 +106,8 @@ local function ix_fill(prefix, ids, cursor, n, ix, uq, repair)
   return { last, #chunk, missing }
 end
 
-local function ix_prune(prefix, key, kind, field, cursor, n, repair)
-  if kind == 't' then return tx_prune(prefix, key, field, cursor, n, repair) end
+local function ix_prune(prefix, key, kind, field, cursor, n, repair, exp)
+  if kind == 't' then return tx_prune(prefix, key, field, cursor, n, repair, exp) end
   local cmd = 'ZSCAN'
   if kind == 'u' then cmd = 'HSCAN' end
   local page = redis.call(cmd, key, cursor, 'COUNT', tonumber(n))
@@ -109,6 +120,7 @@ local function ix_prune(prefix, key, kind, field, cursor, n, repair)
     local stored = redis.call('HGET', prefix .. id, field)
     local ok
     if kind == 'n' then ok = stored and tonumber(stored) == tonumber(items[i + 1]) else ok = stored == value end
+    if not ok and not stored and ix_expired(prefix, exp, id) then ok = true end
     if not ok then
       stale = stale + 1
       if repair == '1' then

@@ -393,7 +393,7 @@ local function q_act_update(q, M, each)
       each({ m })
     end
   end
-  for _, s in ipairs(W) do st_check(s) end
+  st_check_all(W)
   for _, s in ipairs(W) do if st_commit(s) then changed = changed + 1 end end
   if q.slide then
     for _, s in ipairs(W) do rec_slide(s, q.slide) end
@@ -421,12 +421,17 @@ end
 ---   slide    a sliding TTL (ms) that records returned or updated get re-armed to, or nil
 --- filter(S) tells whether the candidate S[1] matches (the query's condition, compiled); act(q, M,
 --- sorted) acts on the matches M and returns the reply (q_act_* above; `sorted` when already in order).
+--- q_run replies { due, reply }: `due` is 1 when the model's expiry set holds ids whose time has come
+--- (the client then runs a sweep, a write script of its own); a read never writes for bookkeeping.
+--- Ids whose record is gone (expired, not swept yet) are never candidates, and a count the index
+--- sets alone answer leaves out the expired ids they still hold (exp_gone).
 --- A limited page takes the cheapest of: the exact ids of the index sets, sorted (when the plan
 --- alone answers the filter and they are few); a walk of the first sort key's index that stops
 --- after offset+limit matches (and their ties); else every candidate of the plan (or of the
 --- slice), checked, sorted; an unsorted slice stops after offset+limit matches.
 local function q_run(q, filter, act)
-  exp_sweep(q.prefix, q.ids, q.exp, q.ix, q.uq, q.ch)
+  -- reads only (no sweep): expired ids are skipped below; `due` tells the client a sweep has work
+  local due = #exp_due(q.exp, exp_now(), 1)
   local keys = q.sort
   local after = q_cursor(q.after, keys)
   local need = nil
@@ -435,15 +440,27 @@ local function q_run(q, filter, act)
   -- reading the candidates); candidates are then read only for the sort
   local ex = nil
   if q.exact then ex = q_exact(q.plan) end
-  if q.count and ex and not after then return #ex.ids end
-  local sort_fields = {}
-  for i, k in ipairs(keys) do sort_fields[i] = k.field end
+  if q.count and ex and not after then
+    -- the index sets still hold expired records no sweep dropped yet: leave those out
+    local n = #ex.ids
+    if due > 0 then
+      for id in pairs(exp_gone(q.prefix, q.exp)) do
+        if ex.set[id] then n = n - 1 end
+      end
+    end
+    return { due, n }
+  end
+  -- a candidate's version tells whether its record exists (an expired one no sweep reached does not)
+  local ex_fields = { '#v' }
+  for _, k in ipairs(keys) do ex_fields[#ex_fields + 1] = k.field end
+  for _, f in ipairs(q.reads or {}) do ex_fields[#ex_fields + 1] = f end
   -- the state of a candidate id when it matches (and follows the cursor), else nil
   local function candidate(id)
     local s
     if ex then
       if not ex.set[id] then return nil end
-      s = q_probe(q.prefix, id, q.reads or sort_fields)
+      s = q_probe(q.prefix, id, ex_fields)
+      if not s.cache['#v'] then return nil end
     else
       s = q_probe(q.prefix, id, q.fields)
       if not (s.cache['#v'] and filter({ s })) then return nil end
@@ -455,8 +472,8 @@ local function q_run(q, filter, act)
     return s
   end
   local function reply(next, ...)
-    if q.slice then return { next, act(q, ...) } end
-    return act(q, ...)
+    if q.slice then return { due, { next, act(q, ...) } } end
+    return { due, act(q, ...) }
   end
   if need and q.walk then
     -- walking probes about need * (index size) / matches ids; collecting probes every candidate

@@ -32,6 +32,7 @@ local function rec_write(s, ids, id, kv, mode, ttl, seen)
     for f in pairs(changes) do s.cache[f] = false end
   end
   uq_check(s, changes)
+  if not v0 then exp_reuse(s, ids) end
   local version = string.format('%d', tonumber(v0 or '0') + 1)
   if s.ch then changes['#v'] = version end -- kept by exp_track for the 'expire' entry
   local pttl = -1
@@ -66,7 +67,8 @@ end
 
 --- rec_slide(s, ms): re-arms a sliding TTL after a read or write of the record (a no-op when it
 --- is gone). The model's expiry set keeps the older time: a sweep that reaches it finds the record
---- alive, and files it again under its new expiry (exp_sweep), so a read costs one PEXPIRE.
+--- alive, and files it again under its new expiry (exp_sweep), so a read costs one PEXPIRE (reads
+--- that see the old time check the record itself: exp_gone).
 local function rec_slide(s, ms)
   redis.call('PEXPIRE', s.key, ms)
 end

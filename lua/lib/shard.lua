@@ -25,12 +25,17 @@ local function shard_guard(meta, expected)
 end
 
 local function shard_meta(meta, declared)
-  redis.call('HSETNX', meta, 'shards', declared)
-  return redis.call('HMGET', meta, 'shards', 'reshard')
+  local got = redis.call('HMGET', meta, 'shards', 'reshard')
+  -- written once: the read of a model that has its count writes nothing (it answers when Redis is full)
+  if not got[1] then
+    redis.call('HSETNX', meta, 'shards', declared)
+    got[1] = declared
+  end
+  return got
 end
 
 local function shard_take(prefix, ids, ix, uq, exp, cursor, n)
-  exp_sweep(prefix, ids, exp, ix, uq)
+  exp_sweep(prefix, ids, exp, ix, uq, nil, nil)
   local start = '-'
   if cursor ~= '' then start = '(' .. cursor end
   local chunk = redis.call('ZRANGEBYLEX', ids, start, '+', 'LIMIT', 0, tonumber(n))

@@ -27,6 +27,21 @@ export interface Constraints {
   readonly maxBytes?: number;
 }
 
+/**
+ * A schema as the server checks a JSON value against it (lua/lib/nest.lua nv_check): its kind
+ * (integer, number, date, string, bytes, enum, boolean, any JSON, array, record, object), its
+ * constraints, the schema of its items (arrays) or values (records), and an object's fields, the
+ * names it requires, and whether it may be null.
+ */
+export interface SchemaCheck {
+  readonly t: 'i' | 'n' | 'd' | 's' | 'y' | 'e' | 'b' | 'j' | 'a' | 'r' | 'o';
+  readonly c: Constraints;
+  readonly items?: SchemaCheck;
+  readonly fields?: Readonly<Record<string, SchemaCheck>>;
+  readonly required?: readonly string[];
+  readonly nullable?: boolean;
+}
+
 // ---- expressions -------------------------------------------------------------------------------
 
 export interface ParamNode { readonly kind: 'Param'; readonly value: Raw | null; readonly as: LuaType }
@@ -34,11 +49,14 @@ export interface ParamListNode { readonly kind: 'ParamList'; readonly values: re
 /** A stored scalar of record `rec`, decoded (`as`); nil when absent. */
 export interface FieldNode { readonly kind: 'Field'; readonly rec: number; readonly field: string; readonly as: LuaType }
 /** The current item of loop `loop`, or a field inside it (`path`, for object items). */
-export interface ItemNode { readonly kind: 'Item'; readonly loop: number; readonly path: readonly string[]; readonly as: LuaType; readonly key?: boolean }
+/** `json`: the loop runs over a nested collection, whose items are JSON text (a string item is decoded). */
+export interface ItemNode { readonly kind: 'Item'; readonly loop: number; readonly path: readonly string[]; readonly as: LuaType; readonly key?: boolean; readonly json?: boolean }
 export interface ArrayLengthNode { readonly kind: 'ArrayLength'; readonly rec: number; readonly field: string }
-export interface ArrayAtNode { readonly kind: 'ArrayAt'; readonly rec: number; readonly field: string; readonly index: Expr; readonly as: LuaType; readonly sub: readonly string[] }
+/** An item of a flat array of scalars (items that are JSON are read by NestedNode). */
+export interface ArrayAtNode { readonly kind: 'ArrayAt'; readonly rec: number; readonly field: string; readonly index: Expr; readonly as: LuaType }
 export interface ArrayContainsNode { readonly kind: 'ArrayContains'; readonly rec: number; readonly field: string; readonly item: Expr; readonly eq: 'n' | 's' | 'o' }
-export interface DictGetNode { readonly kind: 'DictGet'; readonly rec: number; readonly field: string; readonly key: Expr; readonly as: LuaType; readonly sub: readonly string[] }
+/** A value of a flat record of scalars (values that are JSON are read by NestedNode). */
+export interface DictGetNode { readonly kind: 'DictGet'; readonly rec: number; readonly field: string; readonly key: Expr; readonly as: LuaType }
 export type ArithOp = 'add' | 'sub' | 'mul' | 'div' | 'floordiv' | 'mod' | 'pow' | 'min' | 'max' | 'concat';
 export interface ArithNode { readonly kind: 'Arith'; readonly op: ArithOp; readonly left: Expr; readonly right: Expr }
 export type CompareOp = 'eq' | 'ne' | 'gt' | 'gte' | 'lt' | 'lte';
@@ -50,13 +68,42 @@ export interface StartsWithNode { readonly kind: 'StartsWith'; readonly value: E
  * word starting with `prefix` (the only item of `words`). Words are tokenized on the client.
  */
 export interface TextMatchNode { readonly kind: 'TextMatch'; readonly value: Expr; readonly mode: 'all' | 'any' | 'prefix'; readonly words: ParamListNode }
+/**
+ * One step into an element of a collection whose items are themselves collections (stored as JSON
+ * text per element of the outer one): an array index (`i`, negative counts from the end), a record
+ * key (`k`, plain text), or a field of an object item (`f`, a schema name).
+ */
+export type StepNode = { readonly by: 'i' | 'k'; readonly at: Expr } | { readonly by: 'f'; readonly name: string };
+/**
+ * Where a nested value lives: the outer collection's hash field `field` (an array or a record,
+ * `top`), then `steps` through the JSON of its element; `path` names it in errors (`groups.admins`).
+ */
+export interface NestedPlace {
+  readonly rec: number;
+  readonly field: string;
+  readonly top: 'array' | 'dict';
+  readonly steps: readonly StepNode[];
+  readonly path: string;
+}
+/**
+ * A read of a nested value (lua/lib/nest.lua): the value itself (`as`; nil when a key on the way
+ * is absent), the length of an inner array or record, or whether an inner array holds `item`
+ * (an element's JSON text; `eq` as in FieldOpNode).
+ */
+export interface NestedNode extends NestedPlace {
+  readonly kind: 'Nested';
+  readonly read: 'value' | 'length' | 'contains';
+  readonly as: LuaType;
+  readonly item?: Expr;
+  readonly eq?: 'n' | 's' | 'o';
+}
 export interface AndNode { readonly kind: 'And'; readonly items: readonly Expr[] }
 export interface OrNode { readonly kind: 'Or'; readonly items: readonly Expr[] }
 export interface NotNode { readonly kind: 'Not'; readonly item: Expr }
 
 export type Expr =
   | ParamNode | ParamListNode | FieldNode | ItemNode | ArrayLengthNode | ArrayAtNode | ArrayContainsNode
-  | DictGetNode | ArithNode | CompareNode | InNode | StartsWithNode | TextMatchNode | AndNode | OrNode | NotNode;
+  | DictGetNode | NestedNode | ArithNode | CompareNode | InNode | StartsWithNode | TextMatchNode | AndNode | OrNode | NotNode;
 
 // ---- statements --------------------------------------------------------------------------------
 
@@ -110,6 +157,23 @@ export interface SetComputedNode {
   /** As in FieldOpNode. */
   readonly nullable?: boolean;
 }
+/**
+ * An array or record operation on a nested collection (lua/lib/nest.lua): the outer element is
+ * read, the target reached by its steps, changed, and written back, all in the record state, so the
+ * commit stays all or nothing. Items and keys travel as JSON text; `check` is the target's schema
+ * as a Lua table (see schemaTable in src/compile/nested.ts), checked on the server.
+ */
+export type NestedOpNode = { [T in 'array' | 'dict']: NestedOpOf<T> }['array' | 'dict'];
+export interface NestedOpOf<T extends 'array' | 'dict'> extends NestedPlace {
+  readonly kind: 'NestedOp';
+  readonly target: T;
+  readonly op: FieldOps[T];
+  readonly args: readonly Expr[];
+  /** The target collection's schema, checked on the server against what the operation makes. */
+  readonly schema: SchemaCheck;
+  readonly eq?: 'n' | 's' | 'o';
+  readonly within?: string;
+}
 export interface IfNode { readonly kind: 'If'; readonly cond: Expr; readonly then: readonly Stmt[]; readonly else: readonly Stmt[] }
 export interface ForEachNode {
   readonly kind: 'ForEach';
@@ -120,6 +184,8 @@ export interface ForEachNode {
   readonly objects: boolean;
   readonly loop: number;
   readonly body: readonly Stmt[];
+  /** A loop over a nested collection: `field` is the outer collection, these the steps into it. */
+  readonly nested?: Omit<NestedPlace, 'rec' | 'field'>;
 }
 export interface AbortNode { readonly kind: 'Abort'; readonly message: Expr }
 export interface WriteRecordNode {
@@ -142,12 +208,22 @@ export interface IndexFillNode {
   readonly kind: 'IndexFill';
   readonly prefix: ParamNode; readonly idsKey: string; readonly cursor: ParamNode; readonly count: ParamNode;
   readonly ix: readonly IndexRef[]; readonly uq: readonly UniqueRef[]; readonly repair: ParamNode;
+  /** The model's expiry bookkeeping keys: an expired record's id is the sweep's, not missing. */
+  readonly exp: readonly [string, string];
 }
 /** One chunk of an index check over one index's entries (lua/lib/maintain.lua ix_prune). */
 export interface IndexPruneNode {
   readonly kind: 'IndexPrune';
   readonly prefix: ParamNode; readonly key: string; readonly type: IndexRef['type'] | 'u'; readonly field: string;
   readonly cursor: ParamNode; readonly count: ParamNode; readonly repair: ParamNode;
+  /** The model's expiry bookkeeping keys: an expired record's entries are the sweep's, not stale. */
+  readonly exp: readonly [string, string];
+}
+/** One chunk of a sweep of expired records (lua/lib/expiry.lua exp_sweep): at most `count` due ids. */
+export interface SweepExpiredNode {
+  readonly kind: 'SweepExpired';
+  readonly prefix: ParamNode; readonly idsKey: string; readonly ix: readonly IndexRef[]; readonly uq: readonly UniqueRef[];
+  readonly exp: readonly [string, string]; readonly ch?: ChangesRef; readonly count: ParamNode;
 }
 /** A field of the model's bookkeeping hash: read (value absent) or written. */
 export interface MetaNode { readonly kind: 'Meta'; readonly key: string; readonly field: string; readonly value?: ParamNode }
@@ -203,9 +279,9 @@ export interface ShardDropNode extends ShardKeysNode { readonly kind: 'ShardDrop
 
 export type Stmt =
   | ShardMetaNode | ShardTakeNode | ShardPutNode | ShardDropNode
-  | FieldOpNode | SetComputedNode | IfNode | ForEachNode | AbortNode | WriteRecordNode | DeleteRecordNode | ReadRecordNode
+  | FieldOpNode | NestedOpNode | SetComputedNode | IfNode | ForEachNode | AbortNode | WriteRecordNode | DeleteRecordNode | ReadRecordNode
   | ExistsRecordNode | ExpireRecordNode | TtlRecordNode | AcquireLockNode | ReleaseLockNode
-  | IndexFillNode | IndexPruneNode | MetaNode | InsertManyNode | ReadManyNode;
+  | IndexFillNode | IndexPruneNode | SweepExpiredNode | MetaNode | InsertManyNode | ReadManyNode;
 
 // ---- programs ----------------------------------------------------------------------------------
 

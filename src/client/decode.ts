@@ -53,6 +53,21 @@ export const update: Decoder<UpdateReply> = (reply) => {
 /** One statement's result in an update reply, as the handle that recorded it decodes it. */
 export const result = (reply: UpdateReply, i: number): Raw | null => (reply.results[i] ?? null) as Raw | null;
 
+/**
+ * A query's reply `{ due, reply }` (q_run): whether the model's expiry set holds ids whose time
+ * has come (a sweep has work), and the action's reply.
+ */
+export const queried = <T>(as: Decoder<T>): Decoder<{ due: boolean; value: T }> => (reply) => {
+  const [due, value] = list(reply);
+  return { due: Number(due) > 0, value: as(value ?? null) };
+};
+
+/** One chunk of a sweep (exp_sweep): due ids handled, expired records dropped. */
+export const sweepChunk: Decoder<{ handled: number; dropped: number }> = (reply) => {
+  const [handled, dropped] = list(only(reply));
+  return { handled: Number(handled), dropped: Number(dropped) };
+};
+
 /** A query's count, or how many records its update or delete changed. */
 export const count: Decoder<number> = (reply) => Number(reply);
 

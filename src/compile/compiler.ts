@@ -15,7 +15,7 @@ import type { Raw } from '../schema/codec.js';
 import { block } from './emit.js';
 import { linkFunctions, luaString } from './link.js';
 import { readSets } from './read-set.js';
-import { queryBody } from './query.js';
+import { queryBody, readsOnly } from './query.js';
 import { refParams, shapeOf, type Shape, type Source } from './shape.js';
 import { guardLines } from './shard.js';
 import { changesTable, expiryTable, indexTables, Writer } from './writer.js';
@@ -92,7 +92,7 @@ function compileFresh(node: ProgramNode | QueryNode, generic = false): { compile
     return { compiled: finish(body, w, node.mode === 'read' && !slides(node), node.binary !== false), sources: w.sources };
   }
   const { body, w } = queryBody(node);
-  return { compiled: finish(body, w, false, node.binary !== false), sources: w.sources };
+  return { compiled: finish(body, w, readsOnly(node), node.binary !== false), sources: w.sources };
 }
 
 /** The template of a compiled script, or undefined when a slot came from outside the shape walk. */
@@ -144,7 +144,7 @@ function programBody(program: ProgramNode, generic: boolean): { body: string; w:
   lines.push(block(program.body, w, ''));
   let ret = 'return R';
   if (program.mode === 'update') {
-    program.records.forEach((_, i) => lines.push(`st_check(S[${i + 1}])`));
+    lines.push('st_check_all(S)');
     program.records.forEach((_, i) => lines.push(`st_commit(S[${i + 1}])`));
     ret = `return { R, ${seen.map((p, i) => `st_reply(S[${i + 1}], ${p})`).join(', ')} }`;
   }

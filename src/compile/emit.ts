@@ -3,12 +3,12 @@
  * kind (mapped types over the node kinds, so a kind without an emitter fails to compile).
  * Emitters write Lua through a {@link Writer}: values become ARGV slots, keys KEYS slots.
  */
-import type { Expr, LuaType, Stmt } from '../ast/nodes.js';
+import type { Expr, LuaType, NestedPlace, Stmt } from '../ast/nodes.js';
 import { emitInsertMany, emitReadMany } from './bulk.js';
 import { emitShardDrop, emitShardMeta, emitShardPut, emitShardTake } from './shard.js';
-import { fieldOpCall } from './field-ops.js';
+import { fieldOpCall, nestedOpCall } from './field-ops.js';
 import { luaString } from './link.js';
-import { indexTables, state, type Writer } from './writer.js';
+import { changesTable, expiryTable, indexTables, state, type Writer } from './writer.js';
 
 const decode = (raw: string, as: LuaType): string => {
   switch (as) {
@@ -16,6 +16,15 @@ const decode = (raw: string, as: LuaType): string => {
     case 'bool': return `dec_bool(${raw})`;
     default: return raw;
   }
+};
+
+/** A nested value's JSON text read as `as` (a string is decoded; collections stay JSON text). */
+const decodeJson = (raw: string, as: LuaType): string => (as === 'str' ? `nj_unstr(${raw})` : decode(raw, as));
+
+/** The arguments that name a nested place: `S[r], field, top, {steps}, path` (see lua/lib/nest.lua). */
+const place = (n: Omit<NestedPlace, 'rec'> & { rec?: number }, rec: number, w: Writer): string => {
+  const steps = n.steps.map((s) => (s.by === 'f' ? `"f", ${luaString(s.name)}` : `"${s.by}", ${emit(s.at, w)}`)).join(', ');
+  return `${state(rec)}, ${luaString(n.field)}, "${n.top}", {${steps}}, ${luaString(n.path)}`;
 };
 
 const jsonPath = (obj: string, path: readonly string[], as: LuaType): string => {
@@ -35,17 +44,18 @@ const expr: ExprEmitters = {
   Item: (n) => {
     if (n.key) return `K${n.loop}`;
     if (n.path.length > 0) return jsonPath(`O${n.loop}`, n.path, n.as);
-    return decode(`I${n.loop}`, n.as);
+    return n.json ? decodeJson(`I${n.loop}`, n.as) : decode(`I${n.loop}`, n.as);
   },
   ArrayLength: (n) => `arr_length(${state(n.rec)}, ${luaString(n.field)})`,
-  ArrayAt: (n, w) => {
-    const raw = `arr_at(${state(n.rec)}, ${luaString(n.field)}, ${luaString(n.field)}, ${emit(n.index, w)})`;
-    return n.sub.length > 0 ? jsonPath(`cjson.decode(${raw})`, n.sub, n.as) : decode(raw, n.as);
-  },
+  ArrayAt: (n, w) => decode(`arr_at(${state(n.rec)}, ${luaString(n.field)}, ${luaString(n.field)}, ${emit(n.index, w)})`, n.as),
   ArrayContains: (n, w) => `arr_contains(${state(n.rec)}, ${luaString(n.field)}, "${n.eq}", ${emit(n.item, w)})`,
-  DictGet: (n, w) => {
-    const raw = `dict_get(${state(n.rec)}, ${luaString(n.field)}, ${emit(n.key, w)})`;
-    return n.sub.length > 0 ? jsonPath(`cjson.decode(${raw} or "null")`, n.sub, n.as) : decode(raw, n.as);
+  DictGet: (n, w) => decode(`dict_get(${state(n.rec)}, ${luaString(n.field)}, ${emit(n.key, w)})`, n.as),
+  Nested: (n, w) => {
+    switch (n.read) {
+      case 'value': return decodeJson(`nest_get(${place(n, n.rec, w)})`, n.as);
+      case 'length': return `nest_length(${place(n, n.rec, w)})`;
+      case 'contains': return `nest_contains(${place(n, n.rec, w)}, "${n.eq ?? 's'}", ${emit(n.item!, w)})`;
+    }
   },
   Arith: (n, w) => {
     const a = emit(n.left, w);
@@ -93,6 +103,11 @@ const stmt: StmtEmitters = {
     const args = n.args.map((a) => emit(a, w));
     return `${present(n, ind)}${ind}${w.result()} = ${fieldOpCall(n, state(n.rec), w.check(n.check), args)} or false`;
   },
+  NestedOp: (n, w, ind) => {
+    const args = n.args.map((a) => emit(a, w));
+    const edit = `nest_edit(${place(n, n.rec, w)}, function(v) return ${nestedOpCall(n, luaString(n.path), w.schema(n.schema), args)} end)`;
+    return `${present(n, ind)}${ind}${w.result()} = ${edit} or false`;
+  },
   SetComputed: (n, w, ind) =>
     `${present(n, ind)}${ind}${w.result()} = set_checked(${state(n.rec)}, ${luaString(n.field)}, ${luaString(n.field)}, ${w.check(n.check)}, "${n.as}", ${emit(n.value, w)})`,
   If: (n, w, ind) => {
@@ -107,6 +122,14 @@ const stmt: StmtEmitters = {
     const i = n.loop;
     // object items are decoded once per iteration, at the top of the loop body
     const decodeItem = (inner: string): string[] => (n.objects ? [`${inner}local O${i} = cjson.decode(I${i})`] : []);
+    if (n.nested) {
+      // a nested collection: a snapshot of its item texts (or entries), taken as the loop starts
+      const where = place({ ...n.nested, field: n.field }, n.rec, w);
+      const head = n.over === 'array'
+        ? [`${ind}for _, I${i} in ipairs(nest_items(${where})) do`]
+        : [`${ind}for _, E${i} in ipairs(nest_entries(${where})) do`, `${ind}  local K${i}, I${i} = E${i}[1], E${i}[2]`];
+      return [...head, ...decodeItem(`${ind}  `), block(n.body, w, `${ind}  `), `${ind}end`].join('\n');
+    }
     if (n.over === 'array') {
       return [
         `${ind}for _, I${i} in ipairs(arr_snapshot(${s}, ${f})) do`,
@@ -132,9 +155,11 @@ const stmt: StmtEmitters = {
     `${ind}${w.result()} = rec_delete(${state(n.rec)}, ${w.idsKey(n.rec)}, ${w.param(n.id)})`,
   ReadRecord: (n, w, ind) => `${ind}${w.result()} = rec_read(${state(n.rec)})`,
   IndexFill: (n, w, ind) =>
-    `${ind}${w.result()} = ix_fill(${w.param(n.prefix)}, ${w.key(n.idsKey)}, ${w.param(n.cursor)}, ${w.param(n.count)}, ${indexTables(n.ix, n.uq, w)}, ${w.param(n.repair)})`,
+    `${ind}${w.result()} = ix_fill(${w.param(n.prefix)}, ${w.key(n.idsKey)}, ${w.param(n.cursor)}, ${w.param(n.count)}, ${indexTables(n.ix, n.uq, w)}, ${w.param(n.repair)}, ${expiryTable(n.exp, w)})`,
   IndexPrune: (n, w, ind) =>
-    `${ind}${w.result()} = ix_prune(${w.param(n.prefix)}, ${w.key(n.key)}, "${n.type}", ${luaString(n.field)}, ${w.param(n.cursor)}, ${w.param(n.count)}, ${w.param(n.repair)})`,
+    `${ind}${w.result()} = ix_prune(${w.param(n.prefix)}, ${w.key(n.key)}, "${n.type}", ${luaString(n.field)}, ${w.param(n.cursor)}, ${w.param(n.count)}, ${w.param(n.repair)}, ${expiryTable(n.exp, w)})`,
+  SweepExpired: (n, w, ind) =>
+    `${ind}${w.result()} = exp_sweep(${w.param(n.prefix)}, ${w.key(n.idsKey)}, ${expiryTable(n.exp, w)}, ${indexTables(n.ix, n.uq, w)}, ${changesTable(n.ch, w)}, tonumber(${w.param(n.count)}))`,
   Meta: (n, w, ind) => n.value
     ? `${ind}${w.result()} = meta_set(${w.key(n.key)}, ${luaString(n.field)}, ${w.param(n.value)})`
     : `${ind}${w.result()} = meta_get(${w.key(n.key)}, ${luaString(n.field)})`,

@@ -2,7 +2,7 @@
  * The Lua call of each field operation, keyed by target family and operation name.
  * Arguments arrive already emitted (ARGV references or expressions).
  */
-import type { FieldOpNode, FieldOps, FieldOpTarget } from '../ast/nodes.js';
+import type { FieldOpNode, FieldOps, FieldOpTarget, NestedOpNode } from '../ast/nodes.js';
 import { luaString } from './link.js';
 
 type Call = (s: string, f: string, path: string, c: string, a: readonly string[], n: FieldOpNode) => string;
@@ -55,4 +55,26 @@ export function fieldOpCall(n: FieldOpNode, s: string, c: string, args: readonly
   const call = (CALLS[n.target] as Readonly<Record<FieldOps[FieldOpTarget], Call>>)[n.op];
   const field = luaString(n.field);
   return call(s, field, field, c, args, n);
+}
+
+/**
+ * The lua/lib/nest.lua function of each operation on a nested collection: each takes the target's
+ * JSON text, its path, its schema table, then the operation's arguments (`remove` first its
+ * equality kind), and returns its result and the new text.
+ */
+const NESTED: { readonly [T in 'array' | 'dict']: { readonly [O in FieldOps[T]]: string } } = {
+  array: {
+    append: 'na_append', prepend: 'na_prepend', insert: 'na_insert', setAt: 'na_set_at', pop: 'na_pop', remove: 'na_remove',
+    removeAt: 'na_remove_at', removeRange: 'na_remove_range', clear: 'na_clear', set: 'na_set',
+  },
+  dict: {
+    setItem: 'nd_set_item', update: 'nd_update', delete: 'nd_delete', pop: 'nd_pop', popItem: 'nd_pop_item',
+    clear: 'nd_clear', set: 'nd_set', incr: 'nd_incr',
+  },
+};
+
+export function nestedOpCall(n: NestedOpNode, path: string, schema: string, args: readonly string[]): string {
+  const fn = (NESTED[n.target] as Readonly<Record<string, string>>)[n.op];
+  const all = n.op === 'remove' ? [`"${n.eq ?? 's'}"`, ...args] : args;
+  return `${fn}(${['v', path, schema, ...all].join(', ')})`;
 }

@@ -81,6 +81,14 @@ export function walkIndex(q: Pick<QueryNode, 'sort' | 'ix' | 'action'>): IndexRe
   return index && paged(q as QueryNode) ? index : undefined;
 }
 
+/**
+ * Whether a query's script writes nothing, so it runs as EVALSHA_RO (`no-writes`): a read never
+ * writes for bookkeeping (expired ids are skipped, and swept by scripts of their own), so only
+ * update, delete and a page of records that re-arms a sliding TTL write.
+ */
+export const readsOnly = (q: Pick<QueryNode, 'action' | 'slideMs'>): boolean =>
+  q.action === 'count' || q.action === 'ids' || q.action === 'aggregate' || (q.action === 'records' && !q.slideMs);
+
 /** What the query does with its matches: one of the q_act_* functions of lua/lib/query.lua. */
 function action(q: QueryNode, w: Writer): string {
   switch (q.action) {

@@ -50,7 +50,8 @@ export function readSets(program: ProgramNode): ReadSet[] {
       case 'SetComputed': scalar(n as Parameters<typeof scalar>[0]); break;
       case 'Field': at(n.rec!).fields.add(n.field!); break;
       case 'ArrayLength': case 'ArrayAt': case 'ArrayContains': array(n.rec!, n.field!); break;
-      case 'ForEach': if (n.over === 'array') array(n.rec!, n.field!); break;
+      case 'ForEach': if (((n as { nested?: { top: string } }).nested?.top ?? n.over) === 'array') array(n.rec!, n.field!); break;
+      case 'Nested': case 'NestedOp': if ((n as { top?: string }).top === 'array') array(n.rec!, n.field!); break;
     }
     if (n.within !== undefined && n.rec !== undefined) at(n.rec).fields.add(n.within);
     for (const child of Object.values(value)) visit(child);

@@ -2,7 +2,7 @@
  * The writer that a compiled body is written with: it hands out KEYS and ARGV slots (so no value
  * ever enters the Lua text), the constraint tables of field checks, and result slots.
  */
-import type { ChangesRef, Constraints, IndexRef, ParamListNode, ParamNode, ProgramNode, UniqueRef } from '../ast/nodes.js';
+import type { ChangesRef, Constraints, IndexRef, ParamListNode, ParamNode, ProgramNode, SchemaCheck, UniqueRef } from '../ast/nodes.js';
 import type { Raw } from '../schema/codec.js';
 import { luaString } from './link.js';
 
@@ -53,13 +53,15 @@ export class Writer {
   }
 
   check(c: Constraints): string {
-    const parts: string[] = [];
-    for (const [k, v] of Object.entries(c)) {
-      if (v === undefined) continue;
-      if (Array.isArray(v)) parts.push(`${k}={${v.map((x) => luaString(String(x))).join(',')}}`);
-      else parts.push(`${k}=${typeof v === 'boolean' ? String(v) : String(v)}`);
-    }
-    const table = `{${parts.join(',')}}`;
+    return this.table(`{${constraintParts(c).join(',')}}`);
+  }
+
+  /** A nested value's schema as lua/lib/nest.lua nv_check reads it: `{t=..., <constraints>, i=..., f={...}, q={...}, z=true}`. */
+  schema(s: SchemaCheck): string {
+    return this.table(schemaTable(s));
+  }
+
+  private table(table: string): string {
     let i = this.constraints.indexOf(table);
     if (i < 0) i = this.constraints.push(table) - 1;
     return `C[${i + 1}]`;
@@ -72,6 +74,27 @@ export class Writer {
   constraintTables(): string {
     return `{${this.constraints.join(', ')}}`;
   }
+}
+
+function constraintParts(c: Constraints): string[] {
+  const parts: string[] = [];
+  for (const [k, v] of Object.entries(c)) {
+    if (v === undefined) continue;
+    if (Array.isArray(v)) parts.push(`${k}={${v.map((x) => luaString(String(x))).join(',')}}`);
+    else parts.push(`${k}=${String(v)}`);
+  }
+  return parts;
+}
+
+function schemaTable(s: SchemaCheck): string {
+  const parts = [`t="${s.t}"`, ...constraintParts(s.c)];
+  if (s.items) parts.push(`i=${schemaTable(s.items)}`);
+  if (s.fields) {
+    parts.push(`f={${Object.entries(s.fields).map(([n, f]) => `[${luaString(n)}]=${schemaTable(f)}`).join(',')}}`);
+    parts.push(`q={${(s.required ?? []).map(luaString).join(',')}}`);
+  }
+  if (s.nullable) parts.push('z=true');
+  return `{${parts.join(',')}}`;
 }
 
 /** Record `rec` (1-based) of a program, in Lua: a program's states are `S`, and so is a query filter's argument. */

@@ -1,6 +1,7 @@
 /**
  * Index maintenance: `Model.checkIndexes({ repair })` compares every index with the stored records
- * and mends what is wrong; `ensureIndexes` builds indexes declared after records existed, once,
+ * and mends what is wrong (expired records no sweep reached yet are the sweep's: neither missing
+ * nor stale); `ensureIndexes` builds indexes declared after records existed, once,
  * before the first query relies on them. Both work in chunks (one short script each), shard by
  * shard on a sharded model (each shard has its own ids, indexes and meta).
  */
@@ -32,7 +33,7 @@ export interface IndexedModel {
   readonly db: ScriptRunner;
   readonly keys: KeySpace;
   /** One shard's keys (0 … keys.shards-1). */
-  shardKeys(shard: number): { prefix: string; idsKey: string; ix: readonly IndexRef[]; uq: readonly UniqueRef[]; meta: string };
+  shardKeys(shard: number): { prefix: string; idsKey: string; ix: readonly IndexRef[]; uq: readonly UniqueRef[]; exp: readonly [string, string]; meta: string };
 }
 
 type Shard = ReturnType<IndexedModel['shardKeys']>;
@@ -50,7 +51,7 @@ async function fill(model: IndexedModel, shard: Shard, ix: readonly IndexRef[], 
   do {
     const chunk = await runOne(model.db, node({
       kind: 'IndexFill', prefix: param(shard.prefix), idsKey: shard.idsKey, cursor: param(cursor),
-      count: param(String(o.chunkSize ?? 1000)), ix, uq, repair: param(o.repair ? '1' : '0'),
+      count: param(String(o.chunkSize ?? 1000)), ix, uq, repair: param(o.repair ? '1' : '0'), exp: shard.exp,
     }), decode.fillChunk);
     cursor = chunk.cursor;
     report.records += chunk.scanned;
@@ -71,7 +72,7 @@ async function prune(model: IndexedModel, shard: Shard, ix: readonly IndexRef[],
     do {
       const chunk = await runOne(model.db, node({
         kind: 'IndexPrune', prefix: param(shard.prefix), key: t.key, type: t.type, field: t.field,
-        cursor: param(cursor), count: param(String(o.chunkSize ?? 1000)), repair: param(o.repair ? '1' : '0'),
+        cursor: param(cursor), count: param(String(o.chunkSize ?? 1000)), repair: param(o.repair ? '1' : '0'), exp: shard.exp,
       }), decode.pruneChunk);
       cursor = chunk.cursor;
       report.stale += chunk.stale;
@@ -109,7 +110,11 @@ export async function ensureIndexes(model: IndexedModel, options: CheckOptions =
     const todoUq = uq.filter((u) => !built.has(u.key));
     if (todoIx.length > 0 || todoUq.length > 0) {
       await fill(model, shard, todoIx, todoUq, { ...options, repair: true }, { records: 0, missing: 0, stale: 0, repaired: true });
-      await runOne(model.db, node({ kind: 'Meta', key: meta, field: 'indexes', value: param(JSON.stringify(declared)) }), decode.none);
+      // noting it is bookkeeping: when it fails (a full memory under noeviction) the query goes
+      // on, and the next one checks again
+      const noted = await runOne(model.db, node({ kind: 'Meta', key: meta, field: 'indexes', value: param(JSON.stringify(declared)) }), decode.none)
+        .then(() => true, () => false);
+      if (!noted) return;
     }
     done.add(meta);
   }));

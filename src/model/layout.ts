@@ -58,6 +58,7 @@ export function flatten(spec: FieldSpec, value: unknown, out: Raw[]): Raw[] {
 /** Where a hash field belongs: the spec it is part of, and what part it is. */
 type Located =
   | { part: 'value' | 'null' | 'head'; spec: FieldSpec }
+  | { part: 'all'; spec: ArraySpec }
   | { part: 'item'; spec: ArraySpec; pos: number }
   | { part: 'entry'; spec: FieldSpec & { kind: 'record' }; key: string };
 
@@ -94,6 +95,7 @@ export function locate(root: ObjectSpec, field: string): Located | undefined {
     if (rest === '!') return { part: 'null', spec };
     if (spec.kind === 'array') {
       if (rest === '@') return { part: 'head', spec };
+      if (rest === '[*]') return { part: 'all', spec };
       const item = /^\[(-?\d+)\]$/.exec(rest);
       return item ? { part: 'item', spec, pos: Number(item[1]) } : undefined;
     }
@@ -141,7 +143,8 @@ function deleteAt(data: Mutable, path: string): void {
   if (parent) delete parent[leaf(path)];
 }
 
-interface ArrayChange { spec: ArraySpec; len?: number; head?: number; items: Map<number, Raw | null> }
+/** A patch's changes to one array: new length and head, changed positions, or every item (`all`). */
+interface ArrayChange { spec: ArraySpec; len?: number; head?: number; items: Map<number, Raw | null>; all?: Raw[] }
 
 /**
  * Applies hash fields to a decoded record `id`: the whole hash (`full`) or a patch of changed
@@ -184,6 +187,10 @@ export function applyFields(
       case 'item':
         arrayOf(at.spec).items.set(at.pos, raw);
         break;
+      case 'all':
+        // a patch of a rewritten array: its items in order, as one list (lua/lib/commit.lua st_reply)
+        arrayOf(at.spec).all = raw as unknown as Raw[];
+        break;
       case 'entry': {
         const dict = (getAt(data, path) ?? {}) as Mutable;
         if (raw === null) delete dict[at.key];
@@ -217,6 +224,11 @@ function rebuildArray(data: Mutable, meta: RecordMeta, path: string, c: ArrayCha
   const old = full ? [] : ((getAt(data, path) as unknown[] | undefined) ?? []);
   const oldHead = full ? 0 : (meta.heads.get(path) ?? 0);
   const head = c.head ?? oldHead;
+  meta.heads.set(path, head);
+  if (c.all) {
+    setAt(data, path, c.all.map((raw) => decodeElement(c.spec.items, raw)));
+    return;
+  }
   const len = c.len ?? old.length;
   const items = new Array<unknown>(len);
   for (let i = 0; i < len; i++) {

@@ -35,6 +35,7 @@ import {
 import { flatten, readRecord, type RecordMeta } from './layout.js';
 import { withLock } from './lock.js';
 import { makeRecord, unseen } from './record.js';
+import { sweepExpired, type SweepOptions } from './sweep.js';
 import type { CreateInput, Handles, LockOptions, PipelineFn, Rec } from './types.js';
 import { declareOn } from './registry.js';
 import { shardKeysOf } from './shard-keys.js';
@@ -224,6 +225,16 @@ export class Model<S extends TProperties = TProperties> implements ModelCore<S> 
     const condition = typeof where === 'function' ? where(this.fields) : where;
     if (!(condition instanceof Condition)) throw new QueryError('find() needs a condition, e.g. (u) => u.age.gt(18)');
     return new Query(this, condition);
+  }
+
+  /**
+   * Removes the ids, index entries and unique values that expired records left behind (and appends
+   * their 'expire' change events), in bounded scripts; resolves to how many records it dropped.
+   * Optional: reads skip expired records and writes take them as absent whether swept or not, and
+   * a query that sees some starts a sweep itself.
+   */
+  sweepExpired(options?: SweepOptions): Promise<number> {
+    return sweepExpired(this, options);
   }
 
   /** Compares every index with the stored records; with `repair: true`, rebuilds what is wrong. */

@@ -102,6 +102,16 @@ export type ItemH<I> = I extends boolean ? BooleanItemH
   : I extends object ? ValueH<I> & { readonly [K in keyof I]-?: ItemH<NonNullable<I[K]>> }
   : ValueH<I>;
 
+/**
+ * The handle of an element of a collection (`p.matrix.at(0)`, `p.groups.get('admins')`): an inner
+ * array or record takes the operations of its kind, an object gives a handle per field, and every
+ * element compares as a value. (A record is told from an object by its string index signature.)
+ */
+export type ElemH<I, M extends Mode> = [I] extends [readonly (infer E)[]] ? ArrayH<E, M> & ValueH<I>
+  : [I] extends [Date | Uint8Array] ? ValueH<I>
+  : [I] extends [object] ? (string extends keyof I ? RecordH<I[string], M> & ValueH<I> : ValueH<I> & { readonly [K in keyof I]-?: ElemH<NonNullable<I[K]>, M> })
+  : ValueH<I>;
+
 export interface ArrayH<I, M extends Mode> {
   set(items: I[]): Ret<M, I[]>;
   append(...items: I[]): Ret<M, I[]>;
@@ -116,7 +126,8 @@ export interface ArrayH<I, M extends Mode> {
   length(): ValueH<number>;
   isEmpty(): Condition;
   contains(item: I | ItemH<I>): Condition;
-  at(i: number): ValueH<I>;
+  /** The element at i: comparable, and a handle of its own when it is a collection or an object. */
+  at(i: number): ElemH<I, M>;
   forEach(fn: (item: ItemH<I>) => void): void;
   removeWhere(fn: (item: ItemH<I>) => Condition): void;
   [Symbol.iterator](): Iterator<ItemH<I>>;
@@ -124,14 +135,16 @@ export interface ArrayH<I, M extends Mode> {
 
 export interface RecordH<V, M extends Mode> {
   set(obj: Record<string, V>): Ret<M, Record<string, V>>;
-  setItem(k: string, v: V): Ret<M, Record<string, V>>;
+  /** Keys are strings, or a loop's key handle (`p.scores.forEach((v, k) => p.scores.delete(k))`). */
+  setItem(k: string | ValueH<string>, v: V): Ret<M, Record<string, V>>;
   update(obj: Record<string, V>): Ret<M, Record<string, V>>;
-  delete(k: string): Ret<M, V | undefined>;
-  pop(k: string, dflt?: V): Ret<M, V>;
+  delete(k: string | ValueH<string>): Ret<M, V | undefined>;
+  pop(k: string | ValueH<string>, dflt?: V): Ret<M, V>;
   popItem(): Ret<M, [string, V]>;
   clear(): Ret<M, Record<string, V>>;
-  incr(k: string, n?: number): Ret<M, number>;
-  get(k: string): ValueH<V>;
+  incr(k: string | ValueH<string>, n?: number): Ret<M, number>;
+  /** The value at k (or at a loop's key): comparable, and a handle of its own when it is a collection or an object. */
+  get(k: string | ValueH<string>): ElemH<V, M>;
   forEach(fn: (value: ItemH<V>, key: ValueH<string>) => void): void;
 }
 

@@ -6,11 +6,13 @@
  */
 import {
   fieldOp, node, param, paramList, type ArithOp, type CompareOp, type Constraints, type Expr, type FieldOpNode, type FieldOps, type FieldOpTarget,
+  type NestedOpNode, type NestedPlace,
 } from '../ast/nodes.js';
 import { OperationError } from '../errors.js';
 import type { FieldH, Mode, Ret, ValueH } from '../model/types.js';
 import { decodeScalar, encodeElement, encodeScalar, type Raw } from '../schema/codec.js';
-import { constraintsOf, luaTypeOf } from '../schema/facts.js';
+import type { LuaType } from '../ast/nodes.js';
+import { constraintsOf, luaTypeOf, schemaCheckOf } from '../schema/facts.js';
 import type { FieldSpec, ScalarSpec } from '../schema/spec.js';
 import { checkText, validate } from '../schema/validate.js';
 import { Condition } from './condition.js';
@@ -25,6 +27,19 @@ export interface Ctx {
   /** The model's maxValueBytes: what a string or bytes result computed on the server may hold. */
   readonly maxBytes?: number;
 }
+
+/**
+ * Where a handle inside an element of a collection points (`p.groups.get('admins')`): the place
+ * the server reaches it by, and how to find it in the local record (what the immediate form
+ * resolves to; undefined when a step is not a literal).
+ */
+export interface Nest extends Omit<NestedPlace, 'rec'> {
+  readonly locate: (data: Record<string, unknown>) => unknown;
+}
+
+/** The read of a nested value as a condition operand (JSON text for collections and objects). */
+export const nestedRead = (ctx: Ctx, nest: Nest, read: 'value' | 'length', as: LuaType): Expr =>
+  node({ kind: 'Nested', rec: ctx.rec, field: nest.field, top: nest.top, steps: nest.steps, path: nest.path, read, as });
 
 const pathGet = (data: Record<string, unknown>, path: string): unknown =>
   path.split('.').reduce<unknown>((o, k) => (o == null ? undefined : (o as Record<string, unknown>)[k]), data);
@@ -97,9 +112,13 @@ export class ValueHandle<T = unknown> implements ValueH<T> {
 
 /** A handle on a stored field: operations record FieldOp statements. */
 export class FieldHandle<T = unknown, M extends Mode = Mode, N extends null = never> extends ValueHandle<T> implements FieldH<T, M, N> {
-  /** `within`: the nearest enclosing object that may be absent; writing into it while absent would leave a partial object. */
-  constructor(ctx: Ctx, spec: FieldSpec, protected readonly within?: string) {
-    super(ctx, spec, node({ kind: 'Field', rec: ctx.rec, field: spec.path, as: luaTypeOf(spec) }));
+  /**
+   * `within`: the nearest enclosing object that may be absent; writing into it while absent would
+   * leave a partial object. `nest`: the handle is an inner collection (its spec's path is then the
+   * path errors name, `groups.admins`).
+   */
+  constructor(ctx: Ctx, spec: FieldSpec, protected readonly within?: string, protected readonly nest?: Nest) {
+    super(ctx, spec, nest ? nestedRead(ctx, nest, 'value', 'raw') : node({ kind: 'Field', rec: ctx.rec, field: spec.path, as: luaTypeOf(spec) }));
   }
 
   /** What the compiler must know of where the field sits: an enclosing object that may be absent, and whether it may be null. */
@@ -115,6 +134,7 @@ export class FieldHandle<T = unknown, M extends Mode = Mode, N extends null = ne
   protected op<R, O extends FieldOpTarget = FieldOpTarget>(
     target: O, op: FieldOps[O], args: Expr[], decode: ResultDecoder, eq?: FieldOpNode['eq'],
   ): Ret<M, R> {
+    if (this.nest) return this.nestedOp<R>(target, op, args, decode, eq);
     const stmt = fieldOp<O>({
       rec: this.ctx.rec, target, op, field: this.spec.path,
       args: Object.freeze(args), check: checkOf(this.spec, this.ctx.maxBytes), ...(eq ? { eq } : {}), ...this.guard,
@@ -122,8 +142,18 @@ export class FieldHandle<T = unknown, M extends Mode = Mode, N extends null = ne
     return this.ctx.recorder.emit(stmt, decode) as Ret<M, R>;
   }
 
+  /** An operation on an inner collection: the same operation, applied inside the outer element. */
+  private nestedOp<R>(target: FieldOpTarget, op: string, args: Expr[], decode: ResultDecoder, eq?: FieldOpNode['eq']): Ret<M, R> {
+    const { field, top, steps, path } = this.nest!;
+    const stmt = node({
+      kind: 'NestedOp', rec: this.ctx.rec, field, top, steps, path, target, op, args: Object.freeze(args),
+      schema: schemaCheckOf(this.spec, this.ctx.maxBytes), ...(eq ? { eq } : {}), ...(this.within === undefined ? {} : { within: this.within }),
+    } as NestedOpNode);
+    return this.ctx.recorder.emit(stmt, decode) as Ret<M, R>;
+  }
+
   protected current(): unknown {
-    return pathGet(this.ctx.data(), this.spec.path);
+    return this.nest ? this.nest.locate(this.ctx.data()) : pathGet(this.ctx.data(), this.spec.path);
   }
 
   protected scalarResult = (raw: Raw | null): unknown => (raw === null ? undefined : decodeScalar(this.spec as ScalarSpec, raw));

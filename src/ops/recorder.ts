@@ -2,7 +2,7 @@
  * The recorder: field handles and conditions push statement nodes here. A pipeline records a whole
  * program; the immediate form (`u.$`) runs each statement as soon as it is recorded.
  */
-import { ifNode, type Expr, type Stmt } from '../ast/nodes.js';
+import { ifNode, type Expr, type ForEachNode, type Stmt } from '../ast/nodes.js';
 import { UsageError } from '../errors.js';
 import type { Raw } from '../schema/codec.js';
 
@@ -39,15 +39,14 @@ export class Recorder {
 
   /**
    * Opens a loop body for `for (const item of p.array)`: statements recorded until the returned
-   * close() runs go into the loop, which close() then records.
+   * close() runs go into the loop, whose node (`loop(body)`) close() then records.
    */
-  openLoop(rec: number, field: string, objects: boolean, loop: number): () => void {
+  openLoop(loop: (body: readonly Stmt[]) => ForEachNode): () => void {
     if (this.runner) throw new UsageError('loops need a pipeline: use u.pipeline((p) => ...)');
     const depth = this.stack.push([]);
     return () => {
       if (this.stack.length !== depth) throw new UsageError('a loop body must close before its enclosing block');
-      const body = this.stack.pop()!;
-      this.emit({ kind: 'ForEach', rec, field, over: 'array', objects, loop, body }, () => undefined);
+      this.emit(loop(this.stack.pop()!), () => undefined);
     };
   }
 

@@ -10,6 +10,7 @@ import { runProgram } from '../client/run.js';
 import { ensureIndexes } from '../index/maintenance.js';
 import type { ModelCore } from '../model/contract.js';
 import { guardOf } from '../model/reshard.js';
+import { sweepSoon } from '../model/sweep.js';
 import type { Condition } from '../ops/condition.js';
 import { luaTypeOf } from '../schema/facts.js';
 import { specAt } from '../schema/spec.js';
@@ -105,7 +106,14 @@ export class QueryRun<S extends TProperties> {
     if (this.sliced && action !== 'update' && action !== 'delete') {
       return (await Promise.all(this.targetShards().map((shard) => this.slices(shard, action, as, page)))).flat();
     }
-    return Promise.all(this.targetShards().map((shard) => runProgram(this.model, this.node(action, body, page, shard), as)));
+    return Promise.all(this.targetShards().map((shard) => this.run(shard, this.node(action, body, page, shard), as)));
+  }
+
+  /** Runs one script of the query on a shard; a reply that saw due expiry ids starts a sweep there. */
+  private async run<T>(shard: number, q: QueryNode, as: decode.Decoder<T>): Promise<T> {
+    const { due, value } = await runProgram(this.model, q, decode.queried(as));
+    if (due) sweepSoon(this.model, shard);
+    return value;
   }
 
   /**
@@ -118,7 +126,7 @@ export class QueryRun<S extends TProperties> {
     let found = 0;
     let from = after && this.options.sort.length === 0 ? String(after.id) : '';
     do {
-      const { next, value } = await runProgram(this.model, this.node(action, [], page, shard, after, from), decode.slice(as));
+      const { next, value } = await this.run(shard, this.node(action, [], page, shard, after, from), decode.slice(as));
       parts.push(value);
       found += Array.isArray(value) ? value.length : 0;
       from = next;
@@ -138,7 +146,7 @@ export class QueryRun<S extends TProperties> {
       const parts = await this.slices(shard, 'records', decode.page, { offset: 0, limit: offset + size }, after);
       return mergePage(parts.map((p) => recordRows(p, this.sortSpec)), this.sortSpec, offset, size);
     }
-    const page = await runProgram(this.model, this.node('records', [], { offset, limit: size }, shard, after), decode.page);
+    const page = await this.run(shard, this.node('records', [], { offset, limit: size }, shard, after), decode.page);
     return recordRows(page, this.sortSpec);
   }
 

@@ -136,7 +136,7 @@ function objectFromJson(spec: ObjectSpec, json: Record<string, unknown>): Record
 }
 
 /** Elements stored as JSON text: objects, and arrays and records nested in a collection. */
-const isJsonElement = (spec: FieldSpec): boolean => spec.kind === 'object' || spec.kind === 'array' || spec.kind === 'record';
+export const isJsonElement = (spec: FieldSpec): boolean => spec.kind === 'object' || spec.kind === 'array' || spec.kind === 'record';
 
 /** Encodes an array item or record value: scalars as scalars, objects and inner collections as JSON text. */
 export function encodeElement(spec: FieldSpec, value: unknown): Raw {

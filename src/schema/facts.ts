@@ -2,7 +2,7 @@
  * Facts about a field decided once from its spec: how Lua reads it, which checks the server runs
  * on it, how it is indexed, whether it holds bytes.
  */
-import type { Constraints, LuaType } from '../ast/nodes.js';
+import type { Constraints, LuaType, SchemaCheck } from '../ast/nodes.js';
 import type { FieldSpec } from './spec.js';
 
 /** Lua reading of a scalar spec: numbers and dates as numbers, booleans as booleans. */
@@ -50,4 +50,33 @@ export function holdsBytes(spec: FieldSpec): boolean {
     case 'object': return Object.values(spec.fields).some(holdsBytes);
     default: return false;
   }
+}
+
+const KIND: { readonly [K in FieldSpec['kind']]: SchemaCheck['t'] } = {
+  integer: 'i', number: 'n', datetime: 'd', string: 's', bytes: 'y', enum: 'e', boolean: 'b', json: 'j', array: 'a', record: 'r', object: 'o',
+};
+
+const trees = new WeakMap<FieldSpec, SchemaCheck>();
+
+/**
+ * The whole schema of a value inside a nested collection, as the server checks it (lua/lib/nest.lua
+ * nv_check): what an operation on an inner collection makes is checked against it before anything
+ * is written. Made once per spec.
+ */
+export function schemaCheckOf(spec: FieldSpec, maxBytes?: number): SchemaCheck {
+  let tree = trees.get(spec);
+  if (tree) return tree;
+  const c = spec.kind === 'record' ? {} : constraintsOf(spec, maxBytes);
+  tree = {
+    t: KIND[spec.kind], c,
+    ...(spec.nullable && { nullable: true }),
+    ...(spec.kind === 'array' && { items: schemaCheckOf(spec.items, maxBytes) }),
+    ...(spec.kind === 'record' && { items: schemaCheckOf(spec.values, maxBytes) }),
+    ...(spec.kind === 'object' && {
+      fields: Object.fromEntries(spec.order.map((n) => [n, schemaCheckOf(spec.fields[n], maxBytes)])),
+      required: spec.order.filter((n) => !spec.fields[n].optional),
+    }),
+  };
+  trees.set(spec, tree);
+  return tree;
 }

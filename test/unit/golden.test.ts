@@ -73,7 +73,7 @@ describe('golden: recorder -> AST -> Lua (no Redis)', () => {
       'else',
       '  R[3] = sc_set(S[1], "name", P[6]) or false',
       'end',
-      'st_check(S[1])',
+      'st_check_all(S)',
       'st_commit(S[1])',
       'return { R, st_reply(S[1], P[2]) }',
       '',

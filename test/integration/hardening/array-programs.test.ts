@@ -3,9 +3,9 @@ import { Type } from 'typebox';
 import { defineModel } from '../../../src/index.js';
 
 /**
- * Removals inside loops leave holes that are squeezed out once (lua/lib/array.lua): every other
- * array operation later in the same program must still see the items at their positions.
- * (The linear cost itself is measured by bench/array-remove.ts, not here: no timings in tests.)
+ * Edits inside loops go through a gap buffer (lua/lib/array.lua): every other array operation
+ * later in the same program must still see the items at their positions.
+ * (The linear cost itself is measured by scenario 11 of bench/run.ts, not here: no timings in tests.)
  */
 describe('hardening: array programs with many removals', function () {
   this.timeout(60_000);
@@ -54,5 +54,41 @@ describe('hardening: array programs with many removals', function () {
     expect(got.objs).to.deep.equal(objs.filter((o) => !o.gone));
     expect(got.n).to.equal(2_000);
     expect(got.nums).to.deep.equal([3]);
+  });
+
+  it('inserts, positional removals, prepends and range removals inside a loop keep every item in place', async () => {
+    const nums = Array.from({ length: 5_000 }, (_, i) => (i % 7 === 0 ? 0 : i));
+    const b = await Bag.create({ nums });
+    await b.pipeline((p) => {
+      for (const x of p.nums) {
+        x.eq(0).ifTrue(() => {
+          p.nums.insert(5, -1);
+          p.nums.removeAt(3);
+          p.nums.prepend(-2);
+          p.nums.insert(-2, -3);
+          p.nums.pop(1);
+          p.nums.setAt(7, -7);
+        });
+      }
+      p.nums.removeRange(10, 20);
+      p.nums.append(-9);
+      p.n.set(p.nums.at(7));
+    });
+    const want = [...nums];
+    for (const x of nums) {
+      if (x !== 0) continue;
+      want.splice(5, 0, -1);
+      want.splice(3, 1);
+      want.unshift(-2);
+      want.splice(want.length - 2, 0, -3);
+      want.splice(1, 1);
+      want[7] = -7;
+    }
+    want.splice(10, 10);
+    want.push(-9);
+    const got = await Bag.get(b.id);
+    expect(got.nums).to.deep.equal(want);
+    expect(b.nums).to.deep.equal(want);
+    expect(got.n).to.equal(want[7]);
   });
 });
