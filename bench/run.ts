@@ -136,7 +136,7 @@ async function chartsFromSaved(): Promise<void> {
   console.log(`drew ${paths.join(' and ')} from ${saved.mode} run of ${saved.date}`);
 }
 
-/** The targets of issue 7, each with what this run measured: met, not met, or not measured. */
+/** The targets of issues 7 and 12, each with what this run measured: met, not met, or not measured. */
 function targetTable(rows: Row[]): string {
   const row = (scenario: ScenarioId, variant: string): Row | undefined =>
     rows.find((r) => r.scenario === SCENARIOS[scenario] && r.variant === variant && !r.skipped);
@@ -174,6 +174,26 @@ function targetTable(rows: Row[]): string {
     q && nq && nq.medianUs >= 10 * q.medianUs);
   const ns = row('query', 'nohm (find + sort)');
   if (ns) add('(not a target) query vs nohm find + sort(ids) + loadMany(50)', q && `${x(ns.medianUs / q.medianUs)} (${fmtTime(q.medianUs)} vs ${fmtTime(ns.medianUs)})`, undefined);
+
+  // issue 12: p50 against the hand-written client, and server time against hand-written Lua
+  const p50 = (id: ScenarioId, peer: string, label: string, limit: number): void => {
+    const r = row(id, 'rapyer');
+    const b = row(id, peer);
+    add(`${SCENARIOS[id].replace(/^\d+\. /, '')}: p50 ≤ ${limit.toFixed(2)}× ${label}`,
+      r && b && `${x(r.medianUs / b.medianUs)} (${fmtTime(r.medianUs)} vs ${fmtTime(b.medianUs)})`, r && b && r.medianUs <= limit * b.medianUs);
+  };
+  for (const id of ['create', 'get', 'incr', 'getMany'] as const) p50(id, BASELINE, 'node-redis by hand', 1.1);
+  p50('pipeline5', BASELINE, 'MULTI/EXEC (node-redis row)', 1.2);
+  for (const id of ['insertMany', 'query'] as const) p50(id, 'Lua by hand', 'hand-written Lua', 1.0);
+  for (const id of ['updateMany', 'deleteMany'] as const) p50(id, 'Lua by hand', 'hand-written Lua', 1.3);
+  for (const id of ['incr', 'pipeline5', 'insertMany', 'updateMany', 'deleteMany', 'query'] as const) {
+    const r = row(id, 'rapyer');
+    const l = row(id, 'Lua by hand');
+    const us = (v: Row): string => `${v.serverUs!.toFixed(1)} µs`;
+    add(`${SCENARIOS[id].replace(/^\d+\. /, '')}: server time ≤ 1.20× hand-written Lua`,
+      r?.serverUs && l?.serverUs ? `${x(r.serverUs / l.serverUs)} (${us(r)} vs ${us(l)})` : undefined,
+      r?.serverUs && l?.serverUs ? r.serverUs <= 1.2 * l.serverUs : undefined);
+  }
   return lines.join('\n');
 }
 
@@ -233,7 +253,11 @@ async function main(): Promise<void> {
     const [ln, lw] = LOOP;
     const cases: Case[] = [];
     const skipped: Row[] = [];
-    const pipeTargets = new Map<Peer, string>();
+    const pipeTargets: [Peer, string][] = [];
+    /** Notes of the extra variants (a peer's second row of a scenario). */
+    const extraNotes: Partial<Record<ScenarioId, string[]>> = {};
+    const noteExtra = (id: ScenarioId, extra: { variant: string; note: string }): void =>
+      void (extraNotes[id] ??= []).push(`  - ${extra.variant}: ${extra.note}`);
     for (const peer of peers) {
       const skip = (id: ScenarioId, why: string): void => void skipped.push(skippedRow(SCENARIOS[id], peer.name, why));
       const guard = async (id: ScenarioId, check: () => Promise<void>): Promise<boolean> => {
@@ -268,25 +292,32 @@ async function main(): Promise<void> {
         })) cases.push({ scenario: SCENARIOS.incr, variant: peer.name, fn: () => incrementOne(target), iterations: n, warmup: w });
       }
 
-      const pipeline5 = peer.pipeline5?.bind(peer);
-      if (!pipeline5 || !peer.reset) skip('pipeline5', peer.notes.pipeline5 ?? 'not supported');
-      else {
+      /** A pipeline variant of this peer: checked on its own record, then timed on it (reset between rounds). */
+      const pipelineCase = async (variant: string, run: (id: string) => Promise<unknown>, tagsInHash: boolean): Promise<void> => {
         const target = await peer.createOne(sample);
         if (await guard('pipeline5', async () => {
-          await pipeline5(target);
+          await run(target);
           const after = await peer.getOne(target);
           deepStrictEqual(
             { score: after.score, name: after.name, age: after.age, active: after.active },
             { score: sample.score + 10, name: `${sample.name}x`, age: sample.age + 1, active: !sample.active },
           );
-          // node-redis keeps the appended tags in a separate list (see its note)
-          if (peer.name !== 'node-redis') deepStrictEqual(after.tags, [...sample.tags, 'new']);
+          if (tagsInHash) deepStrictEqual(after.tags, [...sample.tags, 'new']);
           await peer.reset!(target, sample);
           deepStrictEqual(plainData(await peer.getOne(target)), plainData(sample), 'reset');
         })) {
-          pipeTargets.set(peer, target);
-          cases.push({ scenario: SCENARIOS.pipeline5, variant: peer.name, fn: () => pipeline5(target), iterations: n, warmup: w });
+          pipeTargets.push([peer, target]);
+          cases.push({ scenario: SCENARIOS.pipeline5, variant, fn: () => run(target), iterations: n, warmup: w });
         }
+      };
+      const pipeline5 = peer.pipeline5?.bind(peer);
+      if (!pipeline5 || !peer.reset) skip('pipeline5', peer.notes.pipeline5 ?? 'not supported');
+      // node-redis keeps the appended tags in a separate list (see its note)
+      else await pipelineCase(peer.name, pipeline5, peer.name !== 'node-redis');
+      const extra = peer.extraPipeline5;
+      if (extra && peer.reset) {
+        noteExtra('pipeline5', extra);
+        await pipelineCase(extra.variant, extra.run, true);
       }
 
       if (!peer.loop) skip('loop', peer.notes.loop ?? 'not supported');
@@ -443,7 +474,6 @@ async function main(): Promise<void> {
       for (const d of page) ok(d.age >= QUERY.ageMin && d.age <= QUERY.ageMax && d.status === QUERY.status, 'every record matches');
     };
     const expectedSample = sampleIdx.map((i) => plainData(bulkItem(i)));
-    const extraNotes: string[] = [];
 
     /** A case whose calls fail while timed turns into a skipped row instead of ending the run. */
     const broken = new Map<string, string>();
@@ -490,7 +520,7 @@ async function main(): Promise<void> {
       }
       if (peer.extraQuery) {
         const extra = peer.extraQuery;
-        extraNotes.push(`  - ${extra.variant}: ${extra.note}`);
+        noteExtra('query', extra);
         const ms = await timedCheck(extra.variant, extra.variant, 'query', async () => checkPage(await extra.run(QUERY)));
         if (ms !== undefined) readCases.push({ scenario: SCENARIOS.query, variant: extra.variant, fn: () => extra.run(QUERY), ...budget(ms) });
       }
@@ -627,7 +657,7 @@ async function main(): Promise<void> {
 
     const peerNotes = (Object.keys(SCENARIOS) as ScenarioId[]).map((id) => {
       const lines = peers.filter((p) => p.notes[id]).map((p) => `  - ${p.name}: ${p.notes[id]}`);
-      if (id === 'query') lines.push(...extraNotes);
+      lines.push(...(extraNotes[id] ?? []));
       return lines.length ? `- ${SCENARIOS[id]}\n${lines.join('\n')}` : '';
     }).filter(Boolean).join('\n');
     const notes = `Notes

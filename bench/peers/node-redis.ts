@@ -5,7 +5,7 @@
  */
 import { createClient, WatchError } from 'redis';
 import {
-  byScoreDesc, fromLayout, indexEntries, layoutFields, newId, type BenchUserData, type LoopItem, type LoopJob, type Peer,
+  byScoreDesc, fromLayout, indexEntries, layoutFields, NAME_MAX, newId, type BenchUserData, type LoopItem, type LoopJob, type Peer,
 } from './types.js';
 
 const PREFIX = 'BenchHand';
@@ -49,6 +49,43 @@ export async function nodeRedisPeer(url: string): Promise<Peer> {
   };
   const below = (ageBelow: number): Promise<string[]> =>
     client.zRange(`${PREFIX}#idx:age`, '-inf', `(${ageBelow}`, { BY: 'SCORE' });
+
+  /**
+   * The pipeline with rapyer's semantics, by hand: WATCH, one HMGET of the fields it reads, the new
+   * values and their checks in JS, then one MULTI/EXEC of the writes (the hash with the appended
+   * item and the version, the two score index entries); again on a WatchError.
+   */
+  const pipelineChecked = async (id: string): Promise<unknown> => {
+    const k = key(id);
+    for (;;) {
+      await client.watch(k);
+      const [v, score, name, tags, head, age, active] = await client.hmGet(k, ['#v', 'score', 'name', 'tags', 'tags@', 'age', 'active']);
+      if (v === null || score === null || name === null || tags === null || age === null || active === null) {
+        await client.unwatch();
+        throw new Error(`record ${id} not found`);
+      }
+      const s = Number(score) + 10;
+      const n = `${name}x`;
+      const len = Number(tags);
+      const a = Number(age) + 1;
+      if ([...n].length > NAME_MAX || a < 0) {
+        await client.unwatch();
+        throw new Error('validation');
+      }
+      const values = { score: String(s), name: n, [`tags[${Number(head ?? 0) + len}]`]: 'new', tags: String(len + 1), age: String(a),
+        active: active === 'true' ? 'false' : 'true', '#v': String(Number(v) + 1) };
+      try {
+        await client.multi()
+          .hSet(k, values)
+          .zAdd(`${PREFIX}#idx:score`, { score: s, value: id })
+          .zAdd(`${PREFIX}#idx:age`, { score: a, value: id })
+          .exec();
+        return values;
+      } catch (err) {
+        if (!(err instanceof WatchError)) throw err;
+      }
+    }
+  };
 
   return {
     name: 'node-redis',
@@ -102,6 +139,13 @@ export async function nodeRedisPeer(url: string): Promise<Peer> {
         .hSet(key(id), 'active', l.active ? 'true' : 'false')
         .hIncrBy(key(id), '#v', 1)
         .exec();
+    },
+    extraPipeline5: {
+      variant: 'MULTI/EXEC checked',
+      note: 'the pipeline as rapyer runs it, by hand with node-redis: WATCH + HMGET of the 7 fields it reads, the new values and ' +
+        'the maxLength / minimum checks in JS, then one MULTI/EXEC: HSET of the 5 fields, the appended item and the version + ZADD ' +
+        'of the 2 moved index entries (the node-redis row is the blind MULTI/EXEC: one round trip, nothing read or checked)',
+      run: pipelineChecked,
     },
     async reset(id, data) {
       await write(client.multi().del([key(id), `${key(id)}:tags`]), id, data).exec();

@@ -66,6 +66,8 @@ export interface Peer {
   incrementOne?(id: string): Promise<number>;
   /** score += 10, name += 'x', tags.push('new'), age += 1, active = !active. */
   pipeline5?(id: string): Promise<unknown>;
+  /** Another way of running the pipeline (a row of its own; `reset` puts its target back too). */
+  extraPipeline5?: ExtraVariant<[string], unknown>;
   /** Puts the pipeline's target back to `data` (untimed, between rounds). */
   reset?(id: string, data: BenchUserData): Promise<void>;
   /** The loop scenario over `items`, where the peer can express it. */

@@ -6,6 +6,10 @@
 --- (`seen`), else the whole hash ('f', f1, v1, ...). An array whose materialized items changed in many
 --- positions (arr_writeback) goes as one entry, `f[*]` and the list of its items, instead of a field
 --- per position.
+--- st_full(key): the whole hash as a full reply ('f', f1, v1, ...).
+--- st_flush(key, q): writes a staged list q = { 'p', f1, v1, ... } (false: delete the field) as
+--- st_commit does, sets before deletes; the straight-line code of src/compile/straight.ts builds q
+--- (which is also its patch reply) and calls this only when q holds a deletion.
 --- st_check_all(list): the checks the commits of every record of `list` need (unique values), run
 --- before the first st_commit, so a violation on the second record cannot follow writes to the
 --- first; the records are checked together (uq_release, uq_check), so two of them cannot take one
@@ -26,6 +30,12 @@ local function st_check_all(list)
   end
 end
 
+-- the staged sets ({ f1, v1, ... }) then deletions ({ f1, ... }), 4,000 arguments a command
+local function st_send(key, sets, dels)
+  for i = 1, #sets, 4000 do redis.call('HSET', key, unpack(sets, i, math.min(i + 3999, #sets))) end
+  for i = 1, #dels, 4000 do redis.call('HDEL', key, unpack(dels, i, math.min(i + 3999, #dels))) end
+end
+
 -- true when something was written
 local function st_commit(s)
   arr_writeback(s)
@@ -43,18 +53,19 @@ local function st_commit(s)
       sets[#sets + 1] = v
     end
   end
-  for i = 1, #sets, 4000 do redis.call('HSET', s.key, unpack(sets, i, math.min(i + 3999, #sets))) end
-  for i = 1, #dels, 4000 do redis.call('HDEL', s.key, unpack(dels, i, math.min(i + 3999, #dels))) end
+  st_send(s.key, sets, dels)
   if s.ch then ch_emit(s.ch, 'update', s.id, version, ch_paths(s.ch, s.order)) end
   return true
 end
 
+local function st_full(key)
+  local all = redis.call('HGETALL', key)
+  table.insert(all, 1, 'f')
+  return all
+end
+
 local function st_reply(s, seen)
-  if seen ~= s.v0 then
-    local all = redis.call('HGETALL', s.key)
-    table.insert(all, 1, 'f')
-    return all
-  end
+  if seen ~= s.v0 then return st_full(s.key) end
   local out = { 'p' }
   local whole = s.rewritten or {}
   -- the positions a rewritten array staged (a run of s.order) go as one list after the others
@@ -74,4 +85,15 @@ local function st_reply(s, seen)
     out[#out + 1] = r.items
   end
   return out
+end
+
+local function st_flush(key, q)
+  local sets, dels = {}, {}
+  for i = 2, #q, 2 do
+    if q[i + 1] == false then dels[#dels + 1] = q[i] else
+      sets[#sets + 1] = q[i]
+      sets[#sets + 1] = q[i + 1]
+    end
+  end
+  st_send(key, sets, dels)
 end

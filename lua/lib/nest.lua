@@ -12,7 +12,7 @@
 ---
 --- nest_get(s, f, top, steps, path) -> JSON text or nil; nest_length, nest_contains, nest_items,
 --- nest_entries read; nest_edit(s, f, top, steps, path, fn) runs fn(text) -> result, new text (nil:
---- unchanged). na_* (arrays) and nd_* (records) are the operations fn calls: (text, path, T, ...)
+--- unchanged). na_* (arrays) and nd_* (records) are the operations fn calls: (s, text, path, T, ...)
 --- where T is the target's schema table (see nv_check), checked before anything changes.
 --- @include "state"
 --- @include "fail"
@@ -145,6 +145,49 @@ local function nj_join_object(o)
   local parts = {}
   for i = 1, #o.keys do parts[i] = o.raws[i] .. ':' .. o.vals[i] end
   return '{' .. table.concat(parts, ',') .. '}'
+end
+
+-- the parse of JSON text t (an array's item texts, or an object's entries), kept for the script in
+-- s.json by text (interned: a lookup compares pointers), so operations in a row on one inner
+-- collection (a loop's removals) split its text once; each caller gets its own copy to change
+local function nj_memo(s)
+  if s.json == nil then s.json = {} end
+  return s.json
+end
+
+local function nj_parse(s, t, path, object)
+  local memo = nj_memo(s)
+  local v = memo[t]
+  if v == nil then
+    if object then v = nj_object(t, path) else v = nj_array(t, path) end
+    memo[t] = v
+  end
+  if object then
+    if v.keys == nil then nj_not(path, 'an object') end
+    local o = { keys = {}, raws = {}, vals = {} }
+    for i = 1, #v.keys do o.keys[i], o.raws[i], o.vals[i] = v.keys[i], v.raws[i], v.vals[i] end
+    return o
+  end
+  if v.keys ~= nil then nj_not(path, 'an array') end
+  local a = {}
+  for i = 1, #v do a[i] = v[i] end
+  return a
+end
+
+local function nj_list(s, t, path)
+  return nj_parse(s, t, path, false)
+end
+
+local function nj_dict(s, t, path)
+  return nj_parse(s, t, path, true)
+end
+
+-- the text of a changed array or object, its parse kept for the next operation (see nj_parse)
+local function nj_text(s, v)
+  local t
+  if v.keys then t = nj_join_object(v) else t = nj_join_array(v) end
+  nj_memo(s)[t] = v
+  return t
 end
 
 local function nj_find(o, k)
@@ -294,14 +337,14 @@ local function nest_walk(s, f, top, steps, path)
     if raw == nil then return nil, chain end
     local by, at = steps[j], steps[j + 1]
     if by == 'i' then
-      local c = nj_array(raw, path)
+      local c = nj_list(s, raw, path)
       local i = arr_index(path, at, #c) + 1
-      chain[#chain + 1] = { c, i }
+      chain[#chain + 1] = { c, i, raw }
       raw = c[i]
     else
-      local c = nj_object(raw, path)
+      local c = nj_dict(s, raw, path)
       local i = nj_find(c, at)
-      chain[#chain + 1] = { c, i }
+      chain[#chain + 1] = { c, i, raw }
       raw = i and c.vals[i]
       if raw == 'null' then raw = nil end
     end
@@ -325,16 +368,16 @@ local function nest_length(s, f, top, steps, path)
 end
 
 local function nest_contains(s, f, top, steps, path, kind, item)
-  return arr_find(nj_array(nest_need(s, f, top, steps, path), path), kind, item) ~= nil
+  return arr_find(nj_list(s, nest_need(s, f, top, steps, path), path), kind, item) ~= nil
 end
 
 -- loops: the item texts of an inner array, or the { key, value text } entries of an inner record
 local function nest_items(s, f, top, steps, path)
-  return nj_array(nest_need(s, f, top, steps, path), path)
+  return nj_list(s, nest_need(s, f, top, steps, path), path)
 end
 
 local function nest_entries(s, f, top, steps, path)
-  local o = nj_object(nest_need(s, f, top, steps, path), path)
+  local o = nj_dict(s, nest_need(s, f, top, steps, path), path)
   local out = {}
   for i = 1, #o.keys do out[i] = { o.keys[i], o.vals[i] } end
   return out
@@ -344,15 +387,14 @@ local function nest_edit(s, f, top, steps, path, fn)
   local raw, chain = nest_need(s, f, top, steps, path)
   local result, new = fn(raw)
   if new == nil then return result end
+  -- the texts replaced here are stale: their parses go (a text equal elsewhere is parsed again)
+  local memo = nj_memo(s)
+  memo[raw] = nil
   for j = #chain, 1, -1 do
     local c, i = chain[j][1], chain[j][2]
-    if c.vals then
-      c.vals[i] = new
-      new = nj_join_object(c)
-    else
-      c[i] = new
-      new = nj_join_array(c)
-    end
+    memo[chain[j][3]] = nil
+    if c.vals then c.vals[i] = new else c[i] = new end
+    new = nj_text(s, c)
   end
   if top == 'array' then arr_set_at(s, f, path, steps[2], new) else dict_set(s, f, steps[2], new) end
   return result
@@ -369,7 +411,7 @@ end
 -- inner arrays: T is the array's schema (minItems, maxItems, i = the items' schema). append and
 -- prepend splice the new items into the text: the stored items are not split, only counted when
 -- the schema bounds the length.
-local function na_splice(t, path, T, items, front)
+local function na_splice(s, t, path, T, items, front)
   if T.minItems or T.maxItems then check_items(T, path, nj_count(t) + #items) end
   nv_items(T, path, items)
   if string.sub(t, 1, 1) ~= '[' then nj_not(path, 'an array') end
@@ -380,56 +422,90 @@ local function na_splice(t, path, T, items, front)
   return false, string.sub(t, 1, -2) .. ',' .. added .. ']'
 end
 
-local function na_append(t, path, T, items)
-  return na_splice(t, path, T, items, false)
+local function na_append(s, t, path, T, items)
+  return na_splice(s, t, path, T, items, false)
 end
 
-local function na_prepend(t, path, T, items)
-  return na_splice(t, path, T, items, true)
+local function na_prepend(s, t, path, T, items)
+  return na_splice(s, t, path, T, items, true)
 end
 
-local function na_insert(t, path, T, i, item)
-  local a = nj_array(t, path)
+local function na_insert(s, t, path, T, i, item)
+  local a = nj_list(s, t, path)
   check_items(T, path, #a + 1)
   nv_items(T, path, { item })
   i = tonumber(i)
   if i < 0 then i = math.max(0, i + #a) end
   table.insert(a, math.min(i, #a) + 1, item)
-  return #a, nj_join_array(a)
+  return #a, nj_text(s, a)
 end
 
-local function na_set_at(t, path, T, i, item)
-  local a = nj_array(t, path)
+local function na_set_at(s, t, path, T, i, item)
+  local a = nj_list(s, t, path)
   nv_items(T, path, { item })
   a[arr_index(path, i, #a) + 1] = item
-  return item, nj_join_array(a)
+  return item, nj_text(s, a)
 end
 
-local function na_remove_at(t, path, T, i)
-  local a = nj_array(t, path)
+-- the first or last item of a compact array of plain strings (no escapes) or of numbers and
+-- booleans, and the text without it, matched at the text's end instead of splitting it; nil when
+-- the array is not such an array (the caller splits it)
+local function nj_end_item(t, first)
+  if string.find(t, '[', 2, true) or string.find(t, '{', 2, true) or string.find(t, '\\', 2, true) then return nil end
+  local single, head, tail
+  if string.sub(t, 2, 2) == '"' then
+    single, head, tail = '^%[("[^"]*")%]$', '^%[("[^"]*"),(".*)$', '^(%[.*"),("[^"]*")%]$'
+  elseif not string.find(t, '"', 2, true) and not string.find(t, ' ', 2, true) then
+    single, head, tail = '^%[([^,]+)%]$', '^%[([^,]+),(.+)$', '^(%[.+),([^,]+)%]$'
+  else
+    return nil
+  end
+  local item = string.match(t, single)
+  if item then return item, '[]' end
+  if first then
+    local rest
+    item, rest = string.match(t, head)
+    if item then return item, '[' .. rest end
+    return nil
+  end
+  local before
+  before, item = string.match(t, tail)
+  if item then return item, before .. ']' end
+  return nil
+end
+
+local function na_remove_at(s, t, path, T, i)
+  if i == '-1' or i == '0' then
+    local item, new = nj_end_item(t, i == '0')
+    if item then
+      if T.minItems then check_items(T, path, nj_count(t) - 1) end
+      return item, new
+    end
+  end
+  local a = nj_list(s, t, path)
   i = arr_index(path, i, #a) + 1
   check_items(T, path, #a - 1)
   local item = table.remove(a, i)
-  return item, nj_join_array(a)
+  return item, nj_text(s, a)
 end
 
-local function na_pop(t, path, T, i)
-  if nj_array(t, path)[1] == nil then return false end
-  return na_remove_at(t, path, T, i)
+local function na_pop(s, t, path, T, i)
+  if string.find(t, '^%[%s*%]$') then return false end
+  return na_remove_at(s, t, path, T, i)
 end
 
-local function na_remove(t, path, T, kind, item)
-  local a = nj_array(t, path)
+local function na_remove(s, t, path, T, kind, item)
+  local a = nj_list(s, t, path)
   local i = arr_find(a, kind, item)
   if i == nil then return 'false' end
   check_items(T, path, #a - 1)
   table.remove(a, i)
-  return 'true', nj_join_array(a)
+  return 'true', nj_text(s, a)
 end
 
 -- Python slice deletion del a[start:stop]
-local function na_remove_range(t, path, T, start, stop)
-  local a = nj_array(t, path)
+local function na_remove_range(s, t, path, T, start, stop)
+  local a = nj_list(s, t, path)
   local len = #a
   local from, to = arr_slice(start, stop, len)
   if from >= to then return 0 end
@@ -438,76 +514,76 @@ local function na_remove_range(t, path, T, start, stop)
   for i = 1, len do
     if i <= from or i > to then kept[#kept + 1] = a[i] end
   end
-  return to - from, nj_join_array(kept)
+  return to - from, nj_text(s, kept)
 end
 
-local function na_set(t, path, T, items)
+local function na_set(s, t, path, T, items)
   check_items(T, path, #items)
   nv_items(T, path, items)
   return #items, nj_join_array(items)
 end
 
-local function na_clear(t, path, T)
-  return na_set(t, path, T, {})
+local function na_clear(s, t, path, T)
+  return na_set(s, t, path, T, {})
 end
 
 -- inner records: keys arrive as plain text, values as JSON text; T is the record's schema (i = the values' schema)
-local function nd_update(t, path, T, kv)
-  local o = nj_object(t, path)
+local function nd_update(s, t, path, T, kv)
+  local o = nj_dict(s, t, path)
   for i = 1, #kv, 2 do
     nv_check(T.i, path .. '.' .. kv[i], cjson.decode(kv[i + 1]))
     nj_put(o, kv[i], kv[i + 1])
   end
-  return #o.keys, nj_join_object(o)
+  return #o.keys, nj_text(s, o)
 end
 
-local function nd_set_item(t, path, T, k, v)
-  local _, new = nd_update(t, path, T, { k, v })
+local function nd_set_item(s, t, path, T, k, v)
+  local _, new = nd_update(s, t, path, T, { k, v })
   return v, new
 end
 
-local function nd_set(t, path, T, kv)
-  return nd_update('{}', path, T, kv)
+local function nd_set(s, t, path, T, kv)
+  return nd_update(s, '{}', path, T, kv)
 end
 
-local function nd_clear(t, path, T)
+local function nd_clear(s, t, path, T)
   return 0, '{}'
 end
 
-local function nd_delete(t, path, T, k)
-  local o = nj_object(t, path)
+local function nd_delete(s, t, path, T, k)
+  local o = nj_dict(s, t, path)
   local i = nj_find(o, k)
   if i == nil then return nil end
   local old = nj_drop(o, i)
-  return old, nj_join_object(o)
+  return old, nj_text(s, o)
 end
 
 -- pop(k, default?): has_default is '1' when a default was given
-local function nd_pop(t, path, T, k, has_default, default)
-  local old, new = nd_delete(t, path, T, k)
+local function nd_pop(s, t, path, T, k, has_default, default)
+  local old, new = nd_delete(s, t, path, T, k)
   if old ~= nil then return old, new end
   if has_default == '1' then return default end
   fail('OPERATION', path .. ': no key ' .. k, path)
 end
 
 -- popItem(): removes the last entry in key order; returns { key, value }
-local function nd_pop_item(t, path, T)
-  local o = nj_object(t, path)
+local function nd_pop_item(s, t, path, T)
+  local o = nj_dict(s, t, path)
   local n = #o.keys
   if n == 0 then fail('OPERATION', path .. ': popItem on an empty record', path) end
   local k = o.keys[n]
   local v = nj_drop(o, n)
-  return { k, v }, nj_join_object(o)
+  return { k, v }, nj_text(s, o)
 end
 
 -- incr(k, n) for numeric values: a missing key counts as 0
-local function nd_incr(t, path, T, k, n)
-  local o = nj_object(t, path)
+local function nd_incr(s, t, path, T, k, n)
+  local o = nj_dict(s, t, path)
   local i = nj_find(o, k)
   local v = tonumber(i and o.vals[i] or '0') + tonumber(n)
   if T.i.t ~= 'i' and T.i.t ~= 'n' then invalid(path, 'type', 'incr needs numeric values') end
   check_num(T.i, path .. '.' .. k, v)
   local text = nj_num(v)
   nj_put(o, k, text)
-  return text, nj_join_object(o)
+  return text, nj_text(s, o)
 end

@@ -15,6 +15,7 @@ import type { Rec, RecordMethods } from '../model/types.js';
 import {
   clusterScripts, execute, nodeScripts, type ClusterClient, type NodeClient, type Reply, type ScriptClient, type ScriptRunner,
 } from './executor.js';
+import { checkBytes, REDIS_MAX_BYTES } from '../schema/validate.js';
 import { slot } from './slot.js';
 
 export interface ConnectOptions {
@@ -95,12 +96,12 @@ export class Connection implements ScriptRunner {
 
   /** Runs a compiled script; on a cluster, throws {@link CrossSlotError} before sending when its keys span slots. */
   run(script: Compiled): Promise<Reply> {
-    if (this.cluster) {
-      try {
-        assertOneSlot(script.keys);
-      } catch (err) {
-        return Promise.reject(err);
-      }
+    try {
+      if (this.cluster) assertOneSlot(script.keys);
+      // the last guard of every script: no value Redis would refuse (models cap theirs lower)
+      for (const v of script.argv) checkBytes(v, 'value', REDIS_MAX_BYTES);
+    } catch (err) {
+      return Promise.reject(err);
     }
     // on a live connection a reply comes or the socket closes (a long script is slow, not a lost
     // connection); a call made while disconnected waits at most commandTimeoutMs for the reconnect,

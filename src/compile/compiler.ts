@@ -18,6 +18,7 @@ import { readSets } from './read-set.js';
 import { queryBody, readsOnly } from './query.js';
 import { refParams, shapeOf, type Shape, type Source } from './shape.js';
 import { guardLines } from './shard.js';
+import { isStraight, straightBody } from './straight.js';
 import { changesTable, expiryTable, indexTables, Writer } from './writer.js';
 
 export interface Compiled {
@@ -80,15 +81,20 @@ export function compile(node: ProgramNode | QueryNode): Compiled {
 
 /**
  * Compiles without the shape cache (the reference the cache is tested against); `generic: true`
- * also leaves out the read-set prefetch (the reference the specialised code is tested against).
+ * also leaves out the straight-line code and the read-set prefetch (the reference the specialised
+ * code is tested against), `straight: false` only the straight-line code.
  */
-export function compileUncached(node: ProgramNode | QueryNode, options: { generic?: boolean } = {}): Compiled {
-  return compileFresh(freezeDeep(node), options.generic === true).compiled;
+export function compileUncached(node: ProgramNode | QueryNode, options: { generic?: boolean; straight?: boolean } = {}): Compiled {
+  const mode = options.generic === true ? 'generic' : options.straight === false ? 'prefetch' : 'best';
+  return compileFresh(freezeDeep(node), mode).compiled;
 }
 
-function compileFresh(node: ProgramNode | QueryNode, generic = false): { compiled: Compiled; sources: readonly Source[] } {
+/** How much of the specialised code a compile uses (all of it but in the tests that compare the paths). */
+type Mode = 'best' | 'prefetch' | 'generic';
+
+function compileFresh(node: ProgramNode | QueryNode, mode: Mode = 'best'): { compiled: Compiled; sources: readonly Source[] } {
   if (node.kind === 'Program') {
-    const { body, w } = programBody(node, generic);
+    const { body, w } = programBody(node, mode);
     return { compiled: finish(body, w, node.mode === 'read' && !slides(node), node.binary !== false), sources: w.sources };
   }
   const { body, w } = queryBody(node);
@@ -124,10 +130,30 @@ function slides(program: ProgramNode): boolean {
   return program.body.some((s) => (s.kind === 'ReadRecord' && program.records[s.rec - 1]?.slideMs) || (s.kind === 'ReadMany' && s.slideMs));
 }
 
-function programBody(program: ProgramNode, generic: boolean): { body: string; w: Writer } {
+/**
+ * The first lines of a body: its parameters (ARGV itself when it holds no list, or when the body
+ * reads ARGV `direct`ly) and its constraint tables.
+ */
+function header(w: Writer, direct = false): string[] {
+  const lines = [w.shape.includes('l') && !direct ? `local P = read_params(ARGV, "${w.shape}")` : 'local P = ARGV'];
+  if (w.hasConstraints()) lines.push(`local C = ${w.constraintTables()}`);
+  return lines;
+}
+
+/** Statements that read a record's key and nothing else (rec_read, rec_exists, rec_ttl in lua/lib/read.lua). */
+const KEY_ONLY = new Set(['ReadRecord', 'ExistsRecord', 'TtlRecord']);
+
+function programBody(program: ProgramNode, mode: Mode): { body: string; w: Writer } {
   const w = new Writer(program.records);
+  const guards = (): string[] => guardLines([...(program.guards ?? []), ...program.records.map((r) => r.guard)], w);
+  if (mode === 'best' && isStraight(program)) {
+    const { lines, direct } = straightBody(program, w, guards);
+    return { body: [...header(w, direct), ...lines].join('\n'), w };
+  }
+  // reads of a whole record (get, exists, ttl) use nothing of a state but its key
+  const keyOnly = program.mode === 'read' && program.body.every((s) => KEY_ONLY.has(s.kind));
   const states = program.records.map((r) => {
-    const state = `st_new(${w.key(r.key)})`;
+    const state = keyOnly ? `{ key = ${w.key(r.key)} }` : `st_new(${w.key(r.key)})`;
     // a read touches only the record's own key (one key, routed and cached like any read)
     if (program.mode === 'read' || (!r.ix?.length && !r.uq?.length && !r.exp && !r.ch)) return state;
     const id = w.param(refParams(r).id);
@@ -137,7 +163,7 @@ function programBody(program: ProgramNode, generic: boolean): { body: string; w:
   });
   const lines: string[] = [];
   if (program.mode === 'update') {
-    if (!generic) lines.push(...prefetch(program));
+    if (mode !== 'generic') lines.push(...prefetch(program));
     program.records.forEach((_, i) => lines.push(`rec_require(S[${i + 1}])`));
   }
   const seen = program.mode === 'update' ? program.records.map((r) => w.param(refParams(r).seen)) : [];
@@ -154,13 +180,12 @@ function programBody(program: ProgramNode, generic: boolean): { body: string; w:
   const slid = slide ? program.records.flatMap((r, i) => (r.slideMs ? [`rec_slide(S[${i + 1}], ${Number(r.slideMs)})`] : [])) : [];
   lines.push(...slid);
   // the layout checks run first but take the last slots, so a sharded script differs only by them
-  const guards = guardLines([...(program.guards ?? []), ...program.records.map((r) => r.guard)], w);
+  const guarded = guards();
   const body = [
-    `local P = read_params(ARGV, "${w.shape}")`,
-    `local C = ${w.constraintTables()}`,
+    ...header(w),
     `local S = { ${states.join(', ')} }`,
     'local R = {}',
-    ...guards,
+    ...guarded,
     ...lines.filter((l) => l !== ''),
     ret,
   ].join('\n');

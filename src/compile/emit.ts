@@ -105,7 +105,7 @@ const stmt: StmtEmitters = {
   },
   NestedOp: (n, w, ind) => {
     const args = n.args.map((a) => emit(a, w));
-    const edit = `nest_edit(${place(n, n.rec, w)}, function(v) return ${nestedOpCall(n, luaString(n.path), w.schema(n.schema), args)} end)`;
+    const edit = `nest_edit(${place(n, n.rec, w)}, function(v) return ${nestedOpCall(n, state(n.rec), luaString(n.path), w.schema(n.schema), args)} end)`;
     return `${present(n, ind)}${ind}${w.result()} = ${edit} or false`;
   },
   SetComputed: (n, w, ind) =>

@@ -58,9 +58,9 @@ export function fieldOpCall(n: FieldOpNode, s: string, c: string, args: readonly
 }
 
 /**
- * The lua/lib/nest.lua function of each operation on a nested collection: each takes the target's
- * JSON text, its path, its schema table, then the operation's arguments (`remove` first its
- * equality kind), and returns its result and the new text.
+ * The lua/lib/nest.lua function of each operation on a nested collection: each takes the record
+ * state, the target's JSON text (`v`), its path, its schema table, then the operation's arguments
+ * (`remove` first its equality kind), and returns its result and the new text.
  */
 const NESTED: { readonly [T in 'array' | 'dict']: { readonly [O in FieldOps[T]]: string } } = {
   array: {
@@ -73,8 +73,8 @@ const NESTED: { readonly [T in 'array' | 'dict']: { readonly [O in FieldOps[T]]:
   },
 };
 
-export function nestedOpCall(n: NestedOpNode, path: string, schema: string, args: readonly string[]): string {
+export function nestedOpCall(n: NestedOpNode, s: string, path: string, schema: string, args: readonly string[]): string {
   const fn = (NESTED[n.target] as Readonly<Record<string, string>>)[n.op];
   const all = n.op === 'remove' ? [`"${n.eq ?? 's'}"`, ...args] : args;
-  return `${fn}(${['v', path, schema, ...all].join(', ')})`;
+  return `${fn}(${[s, 'v', path, schema, ...all].join(', ')})`;
 }

@@ -71,6 +71,10 @@ export class Writer {
     return `R[${++this.results}]`;
   }
 
+  hasConstraints(): boolean {
+    return this.constraints.length > 0;
+  }
+
   constraintTables(): string {
     return `{${this.constraints.join(', ')}}`;
   }

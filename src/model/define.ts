@@ -5,6 +5,7 @@
 import type { TProperties } from 'typebox';
 import { checkChangesOption } from '../changes/changes.js';
 import { SchemaError } from '../errors.js';
+import { REDIS_MAX_BYTES } from '../schema/validate.js';
 import { currentDefaultDb } from '../client/connection.js';
 import { isOrderable, specAt } from '../schema/spec.js';
 import type { ModelOptions } from './contract.js';
@@ -33,8 +34,8 @@ export function defineModel<S extends TProperties>(name: string, shape: S, optio
       throw new SchemaError(`search "${path}" must name a string field (without ':' in its path)`);
     }
   }
-  if (options.maxValueBytes !== undefined && !(Number.isInteger(options.maxValueBytes) && options.maxValueBytes > 0)) {
-    throw new SchemaError('maxValueBytes must be a positive integer');
+  if (options.maxValueBytes !== undefined && !(Number.isInteger(options.maxValueBytes) && options.maxValueBytes > 0 && options.maxValueBytes <= REDIS_MAX_BYTES)) {
+    throw new SchemaError('maxValueBytes must be a positive integer of at most 512 MiB (what Redis stores in one value)');
   }
   if (options.shards !== undefined && !(Number.isInteger(options.shards) && options.shards >= 1 && options.shards <= 1024)) {
     throw new SchemaError('shards must be an integer from 1 to 1024');

@@ -20,7 +20,7 @@ import { Query } from '../query/query.js';
 import type { Raw } from '../schema/codec.js';
 import { holdsBytes } from '../schema/facts.js';
 import { fromShape, type ObjectSpec } from '../schema/spec.js';
-import { checkText, validate, withDefaults } from '../schema/validate.js';
+import { checkBytes, checkText, validate, withDefaults } from '../schema/validate.js';
 import {
   deleteMany, getMany, insertMany, updateMany, type BulkTarget, type IdOrRecord, type ChunkOptions, type GetManyOptions, type InsertManyOptions,
 } from './bulk.js';
@@ -159,7 +159,9 @@ export class Model<S extends TProperties = TProperties> implements ModelCore<S> 
   prepare(input: unknown): { data: Record<string, unknown>; fields: Raw[] } {
     const data = withDefaults(this.spec, input) as Record<string, unknown>;
     validate(this.spec, data, '');
-    return { data, fields: flatten(this.spec, data, []) };
+    const fields = flatten(this.spec, data, []);
+    for (let i = 1; i < fields.length; i += 2) checkBytes(fields[i], String(fields[i - 1]), this.options.maxValueBytes);
+    return { data, fields };
   }
 
   writeProgram(id: string, fields: Raw[], mode: 'create' | 'replace', seen?: string): ProgramNode {

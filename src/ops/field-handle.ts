@@ -14,7 +14,7 @@ import { decodeScalar, encodeElement, encodeScalar, type Raw } from '../schema/c
 import type { LuaType } from '../ast/nodes.js';
 import { constraintsOf, luaTypeOf, schemaCheckOf } from '../schema/facts.js';
 import type { FieldSpec, ScalarSpec } from '../schema/spec.js';
-import { checkText, validate } from '../schema/validate.js';
+import { checkBytes, checkText, validate } from '../schema/validate.js';
 import { Condition } from './condition.js';
 import type { Recorder, ResultDecoder } from './recorder.js';
 
@@ -134,6 +134,11 @@ export class FieldHandle<T = unknown, M extends Mode = Mode, N extends null = ne
   protected op<R, O extends FieldOpTarget = FieldOpTarget>(
     target: O, op: FieldOps[O], args: Expr[], decode: ResultDecoder, eq?: FieldOpNode['eq'],
   ): Ret<M, R> {
+    // every value an operation sends (a string, bytes, an item, a dict value) fits the model's cap
+    for (const a of args) {
+      if (a.kind === 'Param') checkBytes(a.value, this.spec.path || 'value', this.ctx.maxBytes);
+      else if (a.kind === 'ParamList') for (const v of a.values) checkBytes(v, this.spec.path || 'value', this.ctx.maxBytes);
+    }
     if (this.nest) return this.nestedOp<R>(target, op, args, decode, eq);
     const stmt = fieldOp<O>({
       rec: this.ctx.rec, target, op, field: this.spec.path,

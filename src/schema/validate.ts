@@ -25,6 +25,23 @@ export function checkText(s: string, path: string): string {
   return s;
 }
 
+/** Redis refuses a bulk string past 512 MiB (proto-max-bulk-len). */
+export const REDIS_MAX_BYTES = 512 * 1024 * 1024;
+/** What one stored value may hold unless the model sets `maxValueBytes`. */
+export const DEFAULT_MAX_VALUE_BYTES = 64 * 1024 * 1024;
+
+/**
+ * Refuses a value to send that holds more than `cap` bytes (a model's maxValueBytes), before
+ * anything is sent: Redis would refuse it past 512 MiB only after receiving it, and below that it
+ * would store it. Strings are measured only when long (UTF-8 takes at most 3 bytes per UTF-16 unit).
+ */
+export function checkBytes(raw: string | Uint8Array | null, path: string, cap = DEFAULT_MAX_VALUE_BYTES): void {
+  if (raw === null) return;
+  if (typeof raw === 'string' ? raw.length * 3 <= cap : raw.length <= cap) return;
+  const n = typeof raw === 'string' ? Buffer.byteLength(raw) : raw.length;
+  if (n > cap) invalid(path, 'maxValueBytes', `the value holds ${n} bytes > maxValueBytes ${cap}`);
+}
+
 /** Sets an own property, even `__proto__`, without touching the object's prototype. */
 export function setOwn(obj: Record<string, unknown>, key: string, value: unknown): void {
   Object.defineProperty(obj, key, { value, enumerable: true, writable: true, configurable: true });

@@ -8,7 +8,7 @@ import { expect } from 'chai';
 import type { RedisClusterType } from 'redis';
 import { Type } from 'typebox';
 import { defineModel } from '../../src/index.js';
-import { onCluster, prefix, raw } from '../helpers/redis.js';
+import { onCluster, raw } from '../helpers/redis.js';
 
 const Player = defineModel('Player', {
   name: Type.String({ maxLength: 20 }),
@@ -22,12 +22,12 @@ const body = (lua: string): string => lua.slice(lua.indexOf('local P = read_para
 
 /**
  * The golden text of a single-record program: on a cluster, its shard layout check (lua/lib/shard.lua)
- * runs first and takes the last KEYS and ARGV slots.
+ * runs first (after the `header` lines) and takes the last KEYS and ARGV slots.
  */
-function golden(lines: string[], keys: number, params: number): string {
+function golden(lines: string[], keys: number, params: number, header = 3): string {
   if (!onCluster) return lines.join('\n');
   const [shape, ...rest] = lines;
-  return [shape.replace(/"\)$/, 's")'), ...rest.slice(0, 3), `shard_guard(KEYS[${keys + 1}], P[${params + 1}])`, ...rest.slice(3)].join('\n');
+  return [shape.replace(/"\)$/, 's")'), ...rest.slice(0, header), `shard_guard(KEYS[${keys + 1}], P[${params + 1}])`, ...rest.slice(header)].join('\n');
 }
 
 describe('compiler', () => {
@@ -38,22 +38,40 @@ describe('compiler', () => {
       p.name.append(' (Pro)');
       p.tags.append('new', 'newer');
     });
+    // straight-line code (src/compile/straight.ts): the ops on locals, one HMGET, one HSET
     expect(body(program.lua)).to.equal(golden([
       'local P = read_params(ARGV, "ssssl")',
       'local C = {{int=true,min=0}, {maxLen=20}, {}}',
-      'local S = { st_indexed(st_new(KEYS[1]), P[1], {}, {}, {KEYS[2], KEYS[3]}) }',
-      'local R = {}',
-      'st_prefetch(S[1], {"#v", "score", "name", "tags", "tags@"}, {"score!", "name!"})',
-      'rec_require(S[1])',
-      'R[1] = num_op(S[1], "score", "score", C[1], "incr", P[3]) or false',
-      'R[2] = str_op(S[1], "name", "name", C[2], "append", P[4]) or false',
-      'R[3] = arr_append(S[1], "tags", "tags", C[3], P[5]) or false',
-      'st_check_all(S)',
-      'st_commit(S[1])',
-      'return { R, st_reply(S[1], P[2]) }',
+      'local h1 = redis.call(\'HMGET\', KEYS[1], "#v", "score", "name", "tags", "tags@")',
+      'if not h1[1] then fail(\'NOT_FOUND\', \'record \' .. tostring(P[1]) .. \' not found\') end',
+      'if not h1[2] then fail(\'OPERATION\', "score" .. \' holds no value\', "score") end',
+      'local r1 = tonumber(h1[2]) + tonumber(P[3])',
+      'check_num(C[1], "score", r1)',
+      'r1 = fmt_num(r1)',
+      'if not h1[3] then fail(\'OPERATION\', "name" .. \' holds no value\', "name") end',
+      'check_size(C[2], "name", #h1[3] + #P[4])',
+      'local r2 = h1[3] .. P[4]',
+      'check_len(C[2], "name", r2)',
+      'local r3, r3_b, r3_n = 0, 0, P[5]',
+      'if h1[4] then r3_b = tonumber(h1[5] or \'0\'); r3 = tonumber(h1[4]) end',
+      'r3 = r3 + #r3_n',
+      'check_items(C[3], "tags", r3)',
+      'local v1 = string.format(\'%d\', tonumber(h1[1]) + 1)',
+      'local d1 = false',
+      'local Q1 = { \'p\', "score", r1, "name", r2 }',
+      'for j = 1, #r3_n do Q1[#Q1 + 1] = "tags[" .. string.format(\'%d\', r3_b + r3 - #r3_n + j - 1) .. \']\'; Q1[#Q1 + 1] = r3_n[j] end',
+      'Q1[#Q1 + 1] = "tags"; Q1[#Q1 + 1] = string.format(\'%d\', r3)',
+      'if r3_b == 0 and h1[5] then Q1[#Q1 + 1] = "tags@"; Q1[#Q1 + 1] = false; d1 = true end',
+      'Q1[#Q1 + 1] = "#v"; Q1[#Q1 + 1] = v1',
+      'if d1 then st_flush(KEYS[1], Q1) else',
+      '  for j = 2, #Q1, 4000 do redis.call(\'HSET\', KEYS[1], unpack(Q1, j, math.min(j + 3999, #Q1))) end',
+      'end',
+      'return { { r1, r2, r3 }, P[2] == h1[1] and Q1 or st_full(KEYS[1]) }',
       '',
-    ], 3, 5));
-    expect(program.keys.slice(0, 3)).to.deep.equal([u.key, `${prefix('Player')}#exp`, `${prefix('Player')}#expv`]);
+    ], 1, 5, 1));
+    // only the keys it touches: no index changes, so the record's key alone
+    expect(program.keys.slice(0, 1)).to.deep.equal([u.key]);
+    expect(program.keys).to.have.length(onCluster ? 2 : 1);
     expect(program.argv.map(String).slice(0, 7)).to.deep.equal([u.id, '1', '10', ' (Pro)', '2', 'new', 'newer']);
     expect(program.lua).not.to.include('(Pro)');
     await u.pipeline((p) => {

@@ -78,6 +78,8 @@ function step(r: () => number): Step {
     { run: (p) => p.groups.get(k).append(s), model: (d) => { own(d.groups, k).push(s); } },
     { run: (p) => p.groups.get(k).remove(s), model: (d) => { const a = own(d.groups, k); const q = a.indexOf(s); if (q >= 0) a.splice(q, 1); } },
     { run: (p) => p.groups.get(k).setAt(j, s), model: (d) => { const a = own(d.groups, k); a[at(a.length, j)] = s; } },
+    { run: (p) => p.groups.get(k).pop(j % 2 === 0 ? 0 : -1), model: (d) => { const a = own(d.groups, k); if (j % 2 === 0) a.shift(); else a.pop(); } },
+    { run: (p) => p.groups.get(k).removeAt(j), model: (d) => { const a = own(d.groups, k); a.splice(at(a.length, j), 1); } },
     { run: (p) => p.groups.setItem(k, [s]), model: (d) => { d.groups = canon({ ...d.groups, [k]: [s] }); } },
     // a condition reads nothing (nil) through an absent key, as get(k).eq(...) does on a flat record
     { run: (p) => p.groups.get(k).at(j).eq(s).ifTrue(() => p.groups.get(k).append('hit')), model: (d) => {

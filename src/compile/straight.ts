@@ -1,0 +1,364 @@
+/**
+ * Straight-line code for the common update programs: scalar field operations (and at most one
+ * array append per array), on records whose indexes are numeric or lexicographic, without unique
+ * fields or a change stream. The compiler knows every operation, field and type, so it emits the
+ * work itself on Lua locals instead of calling the generic record state (lua/lib/state.lua and
+ * commit.lua): one HMGET per record, the new values in locals, one HSET, one ZADD per changed
+ * numeric index, and the patch reply built from the same table as the HSET.
+ *
+ * Redis runs a script's whole body on every call, so each linked library function is a closure
+ * made per call and each state a handful of tables: a straight-line increment links four small
+ * functions where the generic one links thirty-six. The result is the same as the generic path's
+ * (same reply, same stored data, same errors), which test/integration/specialised.test.ts checks
+ * on random programs; anything else (conditions, loops, nullable or nested fields, other array
+ * operations, dicts, unique fields, word indexes, change streams) keeps the generic path.
+ *
+ * ```lua
+ * local h1 = redis.call('HMGET', KEYS[1], "#v", "score")
+ * if not h1[1] then fail('NOT_FOUND', 'record ' .. tostring(P[1]) .. ' not found') end
+ * if not h1[2] then fail('OPERATION', "score" .. ' holds no value', "score") end
+ * local r1 = tonumber(h1[2]) + tonumber(P[3])
+ * check_num(C[1], "score", r1)
+ * r1 = fmt_num(r1)
+ * ```
+ */
+import type { FieldOpNode, ProgramNode, RecordRef, Stmt, WriteRecordNode } from '../ast/nodes.js';
+import { emit } from './emit.js';
+import { luaString } from './link.js';
+import { refParams } from './shape.js';
+import { expiryTable, ixTable, type Writer } from './writer.js';
+
+/** The operations emitted straight, by target. */
+const STRAIGHT: Readonly<Record<string, ReadonlySet<string>>> = {
+  num: new Set(['incr', 'decr', 'mul', 'div', 'mod', 'pow', 'min', 'max']),
+  str: new Set(['append', 'prepend']),
+  bool: new Set(['toggle']),
+  scalar: new Set(['set']),
+  date: new Set(['add', 'sub', 'setNow']),
+  array: new Set(['append']),
+};
+
+/** Lua allows 200 locals per function: an append takes three, a clock read two, any other statement one, a record four. */
+const MAX_LOCALS = 180;
+
+/** Records whose writes the straight-line code keeps: no unique fields, word indexes or change stream. */
+const plain = (r: RecordRef): boolean => !r.uq?.length && !r.ch && !r.ix?.some((x) => x.type === 't');
+
+/** Whether `program` is one the straight-line code covers. */
+export function isStraight(program: ProgramNode): boolean {
+  return isStraightCreate(program) || isStraightUpdate(program);
+}
+
+/** A create of one record (Model.create) with a TTL given: WriteRecord 'create' alone in its program. */
+function isStraightCreate(program: ProgramNode): boolean {
+  const [s] = program.body;
+  return program.mode === 'write' && program.body.length === 1 && s.kind === 'WriteRecord' && s.mode === 'create' &&
+    s.ttlMs.value !== null && s.id.value !== null && program.records.length === 1 && plain(program.records[0]);
+}
+
+function isStraightUpdate(program: ProgramNode): boolean {
+  if (program.mode !== 'update' || program.body.length === 0) return false;
+  if (!program.records.every(plain)) return false;
+  const locals = program.body.reduce((n, s) => n + (s.kind !== 'FieldOp' ? 1 : s.target === 'array' ? 3 : s.op === 'setNow' ? 2 : 1), 0);
+  if (locals + 4 * program.records.length > MAX_LOCALS) return false;
+  const arrays = new Set<string>();
+  return program.body.every((s) => {
+    if (s.kind !== 'FieldOp' || s.within !== undefined || s.nullable || !STRAIGHT[s.target]?.has(s.op)) return false;
+    if (s.target !== 'array') return s.args.every((a) => a.kind === 'Param' && a.value !== null);
+    const key = `${s.rec}:${s.field}`;
+    if (arrays.has(key) || program.records[s.rec - 1].ix?.some((x) => x.field === s.field)) return false;
+    arrays.add(key);
+    return s.args.length === 1 && s.args[0].kind === 'ParamList';
+  });
+}
+
+/** One entry of a record's write order: a field and the local that holds its final value, or an append's items. */
+type Entry = { kind: 'field'; field: string } | { kind: 'append'; field: string; k: number };
+
+/** What the emitter knows of one record while it writes the body. */
+class RecordCode {
+  /** The HMGET list (`#v` first): field -> 1-based slot. */
+  readonly slots = new Map<string, number>([['#v', 1]]);
+  /** Fields written so far -> the local that holds their current value. */
+  readonly current = new Map<string, string>();
+  readonly order: Entry[] = [];
+
+  constructor(readonly i: number, readonly key: string) {}
+
+  slot(field: string): string {
+    let n = this.slots.get(field);
+    if (n === undefined) this.slots.set(field, (n = this.slots.size + 1));
+    return `h${this.i}[${n}]`;
+  }
+
+  /** The field's stored value as st_get sees it: the staged local, else the read one (false when absent). */
+  value(field: string): string {
+    return this.current.get(field) ?? this.slot(field);
+  }
+
+  put(field: string, local: string): void {
+    if (!this.current.has(field)) this.order.push({ kind: 'field', field });
+    this.current.set(field, local);
+  }
+}
+
+/** The Lua of one scalar field operation into local `r`; its lines. */
+function scalarOp(n: FieldOpNode, rc: RecordCode, r: string, w: Writer): string[] {
+  const f = luaString(n.field);
+  const c = (): string => w.check(n.check);
+  const args = n.args.map((a) => emit(a, w));
+  const lines: string[] = [];
+  // sc_raw: the stored text, OPERATION when the field holds no value
+  const stored = (): string => {
+    const v = rc.value(n.field);
+    if (!rc.current.has(n.field)) lines.push(`if not ${v} then fail('OPERATION', ${f} .. ' holds no value', ${f}) end`);
+    return v;
+  };
+  // put_num: checked, then stored as text
+  const num = (value: string, pre: string[] = []): void => {
+    lines.push(`local ${r} = ${value}`, ...pre, `check_num(${c()}, ${f}, ${r})`, `${r} = fmt_num(${r})`);
+  };
+  switch (n.target) {
+    case 'num': {
+      const cur = `tonumber(${stored()})`;
+      const arg = `tonumber(${args[0]})`;
+      const zero = `if ${arg} == 0 then fail('OPERATION', ${f} .. ': division by zero', ${f}) end`;
+      switch (n.op) {
+        case 'incr': num(`${cur} + ${arg}`); break;
+        case 'decr': num(`${cur} - ${arg}`); break;
+        case 'mul': num(`${cur} * ${arg}`); break;
+        case 'div':
+          lines.push(zero);
+          num(`${cur} / ${arg}`, n.check.int ? [`${r} = math.floor(${r})`] : []);
+          break;
+        case 'mod': lines.push(zero); num(`${cur} % ${arg}`); break;
+        case 'pow': num(`${cur} ^ ${arg}`); break;
+        case 'min': num(`math.min(${cur}, ${arg})`); break;
+        case 'max': num(`math.max(${cur}, ${arg})`); break;
+      }
+      break;
+    }
+    case 'date':
+      if (n.op === 'setNow') {
+        // the server's clock, in ms (date_op 'now'): no stored value needed
+        const t = `${r}_t`;
+        lines.push(`local ${t} = redis.call('TIME')`);
+        num(`tonumber(${t}[1]) * 1000 + math.floor(tonumber(${t}[2]) / 1000)`);
+      } else {
+        num(`tonumber(${stored()}) ${n.op === 'add' ? '+' : '-'} tonumber(${args[0]})`);
+      }
+      break;
+    case 'str': {
+      const cur = stored();
+      lines.push(
+        `check_size(${c()}, ${f}, #${cur} + #${args[0]})`,
+        `local ${r} = ${n.op === 'append' ? `${cur} .. ${args[0]}` : `${args[0]} .. ${cur}`}`,
+        `check_len(${c()}, ${f}, ${r})`,
+      );
+      if (n.check.enum) lines.push(`check_enum(${c()}, ${f}, ${r})`);
+      break;
+    }
+    case 'bool':
+      lines.push(`local ${r} = 'true'`, `if ${stored()} == 'true' then ${r} = 'false' end`);
+      break;
+    default: // scalar set: the client validated the value
+      lines.push(`local ${r} = ${args[0]}`);
+  }
+  rc.put(n.field, r);
+  return lines;
+}
+
+/**
+ * An append (arr_append on an array that is not materialized): the new length in `r`, the head
+ * in `r_b`, the items in `r_n`; the items and the length are written at commit (see commitLines).
+ */
+function appendOp(n: FieldOpNode, rc: RecordCode, r: string, w: Writer): string[] {
+  const len = rc.value(n.field);
+  const head = rc.value(`${n.field}@`);
+  rc.order.push({ kind: 'append', field: n.field, k: Number(r.slice(1)) });
+  rc.current.set(n.field, `string.format('%d', ${r})`);
+  return [
+    `local ${r}, ${r}_b, ${r}_n = 0, 0, ${emit(n.args[0], w)}`,
+    `if ${len} then ${r}_b = tonumber(${head} or '0'); ${r} = tonumber(${len}) end`,
+    `${r} = ${r} + #${r}_n`,
+    `check_items(${w.check(n.check)}, ${luaString(n.field)}, ${r})`,
+  ];
+}
+
+/**
+ * A record's commit (st_commit): the version, the expiry values, the index entries, then the
+ * writes in the order they were staged, in `Q<i>` (which is also the patch reply).
+ */
+function commitLines(r: RecordRef, rc: RecordCode, id: string, w: Writer): string[] {
+  const i = rc.i;
+  const key = w.key(r.key);
+  // a record the program does not change is not written (st_commit: nothing staged)
+  if (rc.order.length === 0) return [`local Q${i} = { 'p' }`];
+  const lines = [`local v${i} = string.format('%d', tonumber(h${i}[1]) + 1)`];
+  const changed = (f: string): string | undefined => rc.current.get(f);
+  // exp_refresh: a registered record keeps its lexicographic index values in the expiry hash
+  const lex = (r.ix ?? []).filter((x) => x.type === 's');
+  if (r.exp && lex.some((x) => changed(x.field) !== undefined)) {
+    const expv = w.key(r.exp[1]);
+    lines.push(`if redis.call('HEXISTS', ${expv}, ${id}) == 1 then`, '  local e = {}');
+    for (const x of lex) {
+      const v = rc.value(x.field);
+      lines.push(`  if ${v} then e[${luaString(x.field)}] = ${v} end`);
+    }
+    lines.push(`  redis.call('HSET', ${expv}, ${id}, cjson.encode(e))`, 'end');
+  }
+  // ix_sync: a changed value moves its entry (a numeric entry is the id: ZADD moves its score)
+  for (const x of r.ix ?? []) {
+    const now = changed(x.field);
+    if (now === undefined) continue;
+    const old = rc.slot(x.field);
+    const ix = w.key(x.key);
+    if (x.type === 'n') {
+      lines.push(`if ${old} ~= ${now} then redis.call('ZADD', ${ix}, tonumber(${now}), ${id}) end`);
+    } else {
+      lines.push(
+        `if ${old} ~= ${now} then`,
+        `  if ${old} then redis.call('ZREM', ${ix}, ix_member(${old}, ${id})) end`,
+        `  redis.call('ZADD', ${ix}, 0, ix_member(${now}, ${id}))`,
+        'end',
+      );
+    }
+  }
+  // the staged writes, in order: Q<i> is { 'p', f1, v1, ... } with false for a deleted field
+  const q = `Q${i}`;
+  const appends = rc.order.some((e) => e.kind === 'append');
+  const statics: string[] = [];
+  const tail: string[] = [];
+  const add = (f: string, v: string): void => {
+    if (tail.length === 0) statics.push(f, v);
+    else tail.push(`${q}[#${q} + 1] = ${f}; ${q}[#${q} + 1] = ${v}`);
+  };
+  for (const e of rc.order) {
+    if (e.kind === 'field') {
+      add(luaString(e.field), rc.current.get(e.field)!);
+      continue;
+    }
+    const a = `r${e.k}`;
+    const f = luaString(e.field);
+    const at = luaString(`${e.field}@`);
+    tail.push(
+      `for j = 1, #${a}_n do ${q}[#${q} + 1] = ${luaString(`${e.field}[`)} .. string.format('%d', ${a}_b + ${a} - #${a}_n + j - 1) .. ']'; ${q}[#${q} + 1] = ${a}_n[j] end`,
+      `${q}[#${q} + 1] = ${f}; ${q}[#${q} + 1] = string.format('%d', ${a})`,
+      // arr_put_meta: a head marker left at 0 is deleted
+      `if ${a}_b == 0 and ${rc.slot(`${e.field}@`)} then ${q}[#${q} + 1] = ${at}; ${q}[#${q} + 1] = false; d${i} = true end`,
+    );
+  }
+  add('"#v"', `v${i}`);
+  lines.push(`local ${q} = { 'p', ${statics.join(', ')} }`);
+  if (appends) lines.splice(lines.length - 1, 0, `local d${i} = false`);
+  lines.push(...tail);
+  if (!appends) lines.push(`redis.call('HSET', ${key}, unpack(${q}, 2))`);
+  else lines.push(`if d${i} then st_flush(${key}, ${q}) else`, `  for j = 2, #${q}, 4000 do redis.call('HSET', ${key}, unpack(${q}, j, math.min(j + 3999, #${q}))) end`, 'end');
+  return lines;
+}
+
+/**
+ * The straight-line body of a program {@link isStraight} accepts, after its guards (`guards()`
+ * allocates their slots: an update's go last, as in the generic body; a create's go before its
+ * field list, which it reads straight from ARGV). `direct`: the body reads ARGV as it is, so its
+ * `P` is ARGV even when it takes a list.
+ */
+export function straightBody(program: ProgramNode, w: Writer, guards: () => string[]): { lines: string[]; direct: boolean } {
+  if (isStraightCreate(program)) return { lines: createBody(program, w, guards), direct: true };
+  const lines = updateBody(program, w);
+  return { lines: [...guards(), ...lines], direct: false };
+}
+
+/**
+ * Model.create (rec_write in mode 'create'): CONFLICT when the id exists, the entries an expired
+ * record of the same id left behind dropped (exp_reuse), the index entries of the
+ * values in the field list (last one wins, as ix_changes), the expiry entry when the TTL is set,
+ * one HSET with the version first, the id set. The field list is the last parameter: P = ARGV,
+ * its count at P[n] and its items after it, so nothing copies it.
+ */
+function createBody(program: ProgramNode, w: Writer, guards: () => string[]): string[] {
+  const r = program.records[0];
+  const n = program.body[0] as WriteRecordNode;
+  const key = w.key(r.key);
+  const ix = (r.ix ?? []).map((x) => ({ ...x, slot: w.key(x.key) }));
+  const exp = r.exp?.map((k) => w.key(k));
+  const id = w.param(refParams(r).id);
+  const ids = w.key(r.idsKey);
+  const newId = w.param(n.id);
+  const ttl = w.param(n.ttlMs);
+  const lines = guards();
+  const count = w.list(n.fields);
+  // the list's count is ARGV[at], its items ARGV[at + 1 .. at + c]
+  const at = w.shape.length;
+  const first = at + 1;
+  const last = `${at} + c`;
+  lines.push(`if redis.call('HGET', ${key}, '#v') then fail('CONFLICT', 'record ' .. ${newId} .. ' already exists') end`);
+  if (r.exp) {
+    // exp_reuse: an expired record of this id that no sweep reached left entries: they go first
+    lines.push(`if redis.call('HEXISTS', ${exp![1]}, ${id}) == 1 then exp_drop(${id}, ${ids}, ${expiryTable(r.exp, w)}, ${ixTable(r.ix ?? [], w)}, {}, nil) end`);
+  }
+  lines.push(`local c = tonumber(${count})`);
+  if (ix.length > 0) {
+    lines.push(`local ${ix.map((_, k) => `x${k + 1}`).join(', ')} = ${ix.map(() => 'false').join(', ')}`);
+    lines.push(`for i = ${first}, ${last}, 2 do`, '  local f = P[i]');
+    ix.forEach((x, k) => lines.push(`  ${k === 0 ? 'if' : 'elseif'} f == ${luaString(x.field)} then x${k + 1} = P[i + 1]`));
+    lines.push('  end', 'end');
+  }
+  lines.push(`local ttl = tonumber(${ttl})`);
+  if (exp) {
+    // exp_track: the expiry time, and the lexicographic values a sweep needs to drop the entries
+    lines.push(
+      'if ttl > 0 then',
+      `  local t = redis.call('TIME')`,
+      `  redis.call('ZADD', ${exp[0]}, tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) + ttl, ${id})`,
+      '  local e = {}',
+      ...ix.flatMap((x, k) => (x.type === 's' ? [`  if x${k + 1} then e[${luaString(x.field)}] = x${k + 1} end`] : [])),
+      `  redis.call('HSET', ${exp[1]}, ${id}, cjson.encode(e))`,
+      'end',
+    );
+  }
+  ix.forEach((x, k) => lines.push(x.type === 'n'
+    ? `if x${k + 1} then redis.call('ZADD', ${x.slot}, tonumber(x${k + 1}), ${id}) end`
+    : `if x${k + 1} then redis.call('ZADD', ${x.slot}, 0, ix_member(x${k + 1}, ${id})) end`));
+  lines.push(
+    // the version rides with the first fields: one HSET for an ordinary record
+    `local head = math.min(c, 3998)`,
+    `redis.call('HSET', ${key}, '#v', '1', unpack(P, ${first}, ${at} + head))`,
+    `for i = ${first} + head, ${last}, 4000 do redis.call('HSET', ${key}, unpack(P, i, math.min(i + 3999, ${last}))) end`,
+    `redis.call('ZADD', ${ids}, 0, ${newId})`,
+    `if ttl > 0 then redis.call('PEXPIRE', ${key}, ttl) end`,
+    `return { '1' }`,
+  );
+  return lines;
+}
+
+/** The body of an update program: reads, operations on locals, commits, reply. */
+function updateBody(program: ProgramNode, w: Writer): string[] {
+  // the script declares the keys it touches: the records', then the index and expiry keys of the
+  // changes it makes (a Redis script creates a string per KEYS entry on every call)
+  const codes = program.records.map((r, k) => new RecordCode(k + 1, w.key(r.key)));
+  // as st_indexed: a record without indexes or expiry keys has no id in its state
+  const ids = program.records.map((r) => (r.ix?.length || r.exp ? w.param(refParams(r).id) : 'nil'));
+  const seen = program.records.map((r) => w.param(refParams(r).seen));
+  const body: string[] = [];
+  program.body.forEach((s: Stmt, k) => {
+    const n = s as FieldOpNode;
+    const r = `r${k + 1}`;
+    body.push(...(n.target === 'array' ? appendOp(n, codes[n.rec - 1], r, w) : scalarOp(n, codes[n.rec - 1], r, w)));
+  });
+  const commits = program.records.flatMap((r, k) => commitLines(r, codes[k], ids[k], w));
+  const slides = program.records.flatMap((r, k) => (r.slideMs ? [`redis.call('PEXPIRE', ${codes[k].key}, ${Number(r.slideMs)})`] : []));
+  const reads = codes.flatMap((rc) => [
+    `local h${rc.i} = redis.call('HMGET', ${rc.key}, ${[...rc.slots.keys()].map(luaString).join(', ')})`,
+  ]);
+  const required = codes.map((rc, k) => `if not h${rc.i}[1] then fail('NOT_FOUND', 'record ' .. tostring(${ids[k]}) .. ' not found') end`);
+  const replies = codes.map((rc, k) => `${seen[k]} == h${rc.i}[1] and Q${rc.i} or st_full(${rc.key})`);
+  return [
+    ...reads,
+    ...required,
+    ...body,
+    ...commits,
+    ...slides,
+    `return { { ${program.body.map((_, k) => `r${k + 1}`).join(', ')} }, ${replies.join(', ')} }`,
+  ];
+}
