@@ -363,22 +363,30 @@ local function nest_need(s, f, top, steps, path)
 end
 
 -- the number of items of an inner array, or of entries of an inner record
+-- reads: a collection that is absent (a key on the way is not there) has no length (nil, so every
+-- comparison with it is false, as with an absent flat field), contains nothing and loops over nothing
 local function nest_length(s, f, top, steps, path)
-  return nj_count(nest_need(s, f, top, steps, path))
+  local raw = nest_get(s, f, top, steps, path)
+  return raw and nj_count(raw)
 end
 
 local function nest_contains(s, f, top, steps, path, kind, item)
-  return arr_find(nj_list(s, nest_need(s, f, top, steps, path), path), kind, item) ~= nil
+  local raw = nest_get(s, f, top, steps, path)
+  return raw ~= nil and arr_find(nj_list(s, raw, path), kind, item) ~= nil
 end
 
 -- loops: the item texts of an inner array, or the { key, value text } entries of an inner record
 local function nest_items(s, f, top, steps, path)
-  return nj_list(s, nest_need(s, f, top, steps, path), path)
+  local raw = nest_get(s, f, top, steps, path)
+  if raw == nil then return {} end
+  return nj_list(s, raw, path)
 end
 
 local function nest_entries(s, f, top, steps, path)
-  local o = nj_dict(s, nest_need(s, f, top, steps, path), path)
+  local raw = nest_get(s, f, top, steps, path)
   local out = {}
+  if raw == nil then return out end
+  local o = nj_dict(s, raw, path)
   for i = 1, #o.keys do out[i] = { o.keys[i], o.vals[i] } end
   return out
 end

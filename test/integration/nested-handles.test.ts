@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { Type } from 'typebox';
-import { OperationError, ValidationError, abort, defineModel } from '../../src/index.js';
+import { OperationError, ValidationError, abort, and, defineModel } from '../../src/index.js';
 import { db, raw } from '../helpers/redis.js';
 
 const Team = defineModel('NestTeam', {
@@ -119,6 +119,19 @@ describe('handles into nested collections', () => {
     await Team.find((u) => u.groups.get('admins').length().eq(1)).update((p) => p.groups.get('admins').append('solo'));
     expect((await Team.get(a.id)).groups.admins).to.deep.equal(['bob', 'solo']);
     expect((await Team.get(b.id)).matrix[0]).to.deep.equal([1, 2, 0]);
+  });
+
+  it('read an absent inner collection as nothing: no length, contains nothing, loops over nothing', async () => {
+    const t = await Team.create({ groups: { solo: ['x'] } });
+    const id = (await Team.find((u) => and(u.groups.get('solo').length().eq(1), u.groups.get('admins').length().gte(0).not())).ids());
+    expect(id).to.deep.equal([t.id]);
+    expect(await Team.find((u) => and(u.groups.get('solo').contains('x'), u.groups.get('nobody').contains('x').not())).ids()).to.deep.equal([t.id]);
+    await t.pipeline((p) => {
+      for (const x of p.groups.get('nobody')) p.groups.get('solo').insert(0, x);
+      p.scores.get('nobody').forEach((_, k) => p.groups.setItem(k, ['loop']));
+      p.groups.get('nobody').isEmpty().ifTrue(() => p.groups.get('solo').append('empty'));
+    });
+    expect((await Team.get(t.id)).groups).to.deep.equal({ solo: ['x'] });
   });
 
   it('checks inner schemas on the server and writes nothing when one fails', async () => {

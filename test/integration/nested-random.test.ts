@@ -102,8 +102,10 @@ function step(r: () => number): Step {
       const c = { ...o }; delete c[keys[keys.length - 1]]; d.scores[k] = canon(c);
     } },
     { run: (p) => p.scores.get(k).clear(), model: (d) => { own(d.scores, k); d.scores[k] = {}; } },
+    // a loop over an absent inner record runs no iteration
     { run: (p) => p.scores.get(k).forEach((v: any, key: any) => v.lt(0).ifTrue(() => p.scores.get(k).delete(key))), model: (d) => {
-      const o = own(d.scores, k); const c: Record<string, number> = {};
+      if (!Object.hasOwn(d.scores, k)) return;
+      const o = d.scores[k]; const c: Record<string, number> = {};
       for (const key of Object.keys(o)) if (!(o[key] < 0)) c[key] = o[key];
       d.scores[k] = canon(c);
     } },
