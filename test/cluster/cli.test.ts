@@ -3,29 +3,16 @@
  * the server is a cluster (or is told with --cluster), walks every master for the models, and reads
  * each key on the master holding it; a sharded model's records, indexes and bytes add up its shards.
  */
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import { expect } from 'chai';
 import { Type } from 'typebox';
 import { defineModel } from '../../src/index.js';
+import { runCli, type Run } from '../helpers/cli.js';
 import { connectOptions, raw } from '../helpers/redis.js';
-
-const CLI = new URL('../../src/cli/main.ts', import.meta.url).pathname;
-
-interface Run { code: number; stdout: string; stderr: string }
 
 /** The URL of one node: the CLI is pointed at a single node, as a user would. */
 const nodeUrl = (i: number): string => (connectOptions as { cluster: { rootNodes: { url: string }[] } }).cluster.rootNodes[i].url;
 
-async function rapyer(url: string, ...args: string[]): Promise<Run> {
-  try {
-    const { stdout, stderr } = await promisify(execFile)(process.execPath, ['--import', 'tsx', CLI, ...args, '--url', url]);
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
+const rapyer = (url: string, ...args: string[]): Promise<Run> => runCli(...args, '--url', url);
 
 const shape = {
   name: Type.String(),
