@@ -194,6 +194,14 @@ async function main(): Promise<void> {
     show('or / not: age < 20 or not adult', (await User.find((x) => or(x.age.lt(20), not(x.status.eq('adult')))).toArray()).map((x) => x.name));
     show('minors set by a server-side update', await User.find((x) => x.age.lt(18)).update((p) => p.status.set('minor')));
     show('plan', User.find((x) => and(x.age.between(20, 40), x.level.eq('basic'))).explain().plan);
+
+    step('totals and groups: the server adds up the matching records and sends back only the results');
+    show('people aged 18 or more: how many, total score, average age, oldest', await User.find((x) => x.age.gte(18)).aggregate({
+      people: 'count', totalScore: ['sum', 'score'], averageAge: ['avg', 'age'], oldest: ['max', 'age'],
+    }));
+    const perStatus = await User.find().groupBy('status').aggregate({ people: 'count', averageScore: ['avg', 'score'] });
+    show('people per status, with their average score', perStatus);
+
     step('bulk: insert 20,000 records (all checked first, then written in chunks of 200), read them back, update and delete by query');
     const total = 20_000;
     const started = Date.now();

@@ -3,12 +3,12 @@
  * models come from the layouts they keep in their `#schema` keys (src/model/catalog.ts), records
  * are decoded with the same layout code the library uses (src/model/layout.ts).
  *
- * Single-node servers only: on a Redis Cluster the keys of one model live on one master (or one per
- * shard), and this tool does not walk masters.
+ * On a Redis Cluster, key commands go to the master holding the key (node-redis routes them) and
+ * the search for models walks every master; a sharded model's counts add up its shards.
  */
 import { RESP_TYPES } from 'redis';
 import type { Connection } from '../client/connection.js';
-import type { NodeClient } from '../client/executor.js';
+import type { ClusterClient, NodeClient } from '../client/executor.js';
 import { QueryError } from '../errors.js';
 import type { IndexReport } from '../index/maintenance.js';
 import { parseLayout, type StoredLayout } from '../model/catalog.js';
@@ -27,32 +27,61 @@ export interface FoundModel {
 
 const SCHEMA_SUFFIX = '#schema';
 
-const client = (db: Connection): NodeClient => {
-  if (db.cluster) throw new QueryError('the rapyer CLI reads single-node servers only');
-  return db.client as NodeClient;
-};
+/**
+ * The client for commands on one key. A cluster client takes the same calls and sends each to the
+ * master holding its key, so the node type serves both (`sendCommand` and scans excepted: below).
+ */
+const client = (db: Connection): NodeClient => db.client as NodeClient;
 
-const keySpaceOf = (layout: StoredLayout): KeySpace => new KeySpace(layout.name, false, layout.options.shards);
+const keySpaceOf = (db: Connection, layout: StoredLayout): KeySpace => new KeySpace(layout.name, db.cluster, layout.options.shards);
 
-/** Every model that wrote its layout to this server, by name. */
+/** A raw read command on `key` (sent to its master on a cluster); `binary`: values as Buffers, maps as flat arrays. */
+function command(db: Connection, key: string, args: string[], binary = false): Promise<unknown> {
+  const mapping = binary ? { [RESP_TYPES.BLOB_STRING]: Buffer, [RESP_TYPES.MAP]: Array } : {};
+  return db.cluster
+    ? (db.client as ClusterClient).withTypeMapping(mapping).sendCommand(key, true, args)
+    : client(db).withTypeMapping(mapping).sendCommand(args);
+}
+
+/** The shards of a key space: 0 … shards-1. */
+const shardsOf = (keys: KeySpace): number[] => Array.from({ length: keys.shards }, (_, i) => i);
+
+/** The keys matching `pattern`, on every master of a cluster. */
+async function* scanKeys(db: Connection, pattern: string): AsyncGenerator<string> {
+  const nodes = db.cluster
+    ? await Promise.all((db.client as ClusterClient).masters.map((m) => (db.client as ClusterClient).nodeClient(m)))
+    : [client(db)];
+  for (const node of nodes) {
+    for await (const batch of node.scanIterator({ MATCH: pattern, COUNT: 1000 })) yield* batch as string[];
+  }
+}
+
+/** Records of a model: the sizes of its shards' id sets. */
+async function countRecords(db: Connection, keys: KeySpace): Promise<number> {
+  let n = 0;
+  for (const shard of shardsOf(keys)) n += Number(await client(db).zCard(keys.ids(shard)));
+  return n;
+}
+
+/** Every model that wrote its layout to this server (every master of a cluster), by name. */
 export async function listModels(db: Connection): Promise<FoundModel[]> {
-  const c = client(db);
   const found: FoundModel[] = [];
-  for await (const batch of c.scanIterator({ MATCH: `*${SCHEMA_SUFFIX}`, COUNT: 1000 })) {
-    for (const schemaKey of batch as string[]) {
-      const json = await c.get(schemaKey);
-      if (json === null || json === undefined) continue;
-      const layout = parseLayout(String(json));
-      const keys = keySpaceOf(layout);
-      found.push({ layout, keys, records: Number(await c.zCard(keys.ids())) });
-    }
+  for await (const schemaKey of scanKeys(db, `*${SCHEMA_SUFFIX}`)) {
+    const json = await client(db).get(schemaKey);
+    if (json === null || json === undefined) continue;
+    const layout = parseLayout(String(json));
+    const keys = keySpaceOf(db, layout);
+    found.push({ layout, keys, records: await countRecords(db, keys) });
   }
   return found.sort((a, b) => (a.layout.name < b.layout.name ? -1 : 1));
 }
 
 /** The layout of model `name`; QueryError when it never wrote one. */
 export async function findLayout(db: Connection, name: string): Promise<StoredLayout> {
-  const json = await client(db).get(new KeySpace(name, false).schema());
+  // on a cluster a sharded model keeps its layout in its first shard's slot ({User:0}#schema)
+  const candidates = [new KeySpace(name, db.cluster).schema(), ...(db.cluster ? [new KeySpace(name, true, 2).schema()] : [])];
+  let json: string | null | undefined;
+  for (const key of candidates) json ??= (await client(db).get(key)) as string | null | undefined;
   if (json === null || json === undefined) {
     throw new QueryError(`no layout stored for model "${name}" (a model writes it the first time an application uses it)`);
   }
@@ -75,11 +104,11 @@ export async function showRecord(db: Connection, key: string): Promise<ShownReco
   const name = modelOfKey(key);
   if (!name) throw new QueryError(`"${key}" is not a record key (<Model>:<id>)`);
   const layout = await findLayout(db, name);
-  const keys = keySpaceOf(layout);
-  const prefix = keys.recordPrefix(0);
-  if (!key.startsWith(prefix)) throw new QueryError(`"${key}" is not a record key of ${name} (they start with "${prefix}")`);
+  const keys = keySpaceOf(db, layout);
+  const prefix = shardsOf(keys).map((shard) => keys.recordPrefix(shard)).find((p) => key.startsWith(p));
+  if (prefix === undefined) throw new QueryError(`"${key}" is not a record key of ${name} (they start with "${keys.recordPrefix(0)}")`);
   const c = client(db);
-  const flat = (await c.withTypeMapping({ [RESP_TYPES.BLOB_STRING]: Buffer, [RESP_TYPES.MAP]: Array }).sendCommand(['HGETALL', key])) as Raw[];
+  const flat = (await command(db, key, ['HGETALL', key], true)) as Raw[];
   if (flat.length === 0) throw new QueryError(`no record at "${key}"`);
   const { data, meta } = readRecord(layout.spec, flat, key.slice(prefix.length));
   const ttl = Number(await c.ttl(key));
@@ -105,24 +134,35 @@ export interface ModelStats {
 /** Records measured per model for the bytes-per-record average. */
 export const SAMPLE = 100;
 
-async function memory(c: NodeClient, key: string): Promise<number> {
-  return Number((await c.sendCommand(['MEMORY', 'USAGE', key, 'SAMPLES', '0'])) ?? 0);
+async function memory(db: Connection, key: string): Promise<number> {
+  return Number((await command(db, key, ['MEMORY', 'USAGE', key, 'SAMPLES', '0'])) ?? 0);
+}
+
+/** An index over every shard: its first shard's key names it, entries and bytes add up. */
+async function indexSize(db: Connection, keys: KeySpace, keyOf: (shard: number) => string, count: (key: string) => Promise<number>) {
+  const out = { key: keys.shards > 1 ? `${keyOf(0)} (+${keys.shards - 1} shards)` : keyOf(0), entries: 0, bytes: 0 };
+  for (const shard of shardsOf(keys)) {
+    out.entries += await count(keyOf(shard));
+    out.bytes += await memory(db, keyOf(shard));
+  }
+  return out;
 }
 
 export async function modelStats(db: Connection, found: FoundModel): Promise<ModelStats> {
   const c = client(db);
   const { keys, layout, records } = found;
-  const sample = (await c.zRange(keys.ids(), 0, SAMPLE - 1)) as string[];
+  const sample: string[] = [];
+  for (const shard of shardsOf(keys)) {
+    if (sample.length < SAMPLE) sample.push(...(await c.zRange(keys.ids(shard), 0, SAMPLE - sample.length - 1)) as string[]);
+  }
   let bytes = 0;
-  for (const id of sample) bytes += await memory(c, keys.record(id));
+  for (const id of sample) bytes += await memory(db, keys.record(id));
   const indexes: ModelStats['indexes'] = [];
   for (const field of layout.options.indexes ?? []) {
-    const key = keys.index(field);
-    indexes.push({ key, entries: Number(await c.zCard(key)), bytes: await memory(c, key) });
+    indexes.push(await indexSize(db, keys, (shard) => keys.index(field, shard), async (key) => Number(await c.zCard(key))));
   }
   for (const field of layout.options.unique ?? []) {
-    const key = keys.unique(field);
-    indexes.push({ key, entries: Number(await c.hLen(key)), bytes: await memory(c, key) });
+    indexes.push(await indexSize(db, keys, (shard) => keys.unique(field, shard), async (key) => Number(await c.hLen(key))));
   }
   return { model: layout.name, records, bytesPerRecord: sample.length ? Math.round(bytes / sample.length) : null, indexes };
 }

@@ -7,14 +7,16 @@
  *   rapyer check --model User [--repair]        compare the indexes with the records (exit 1 if wrong)
  *   rapyer stats                                records, index sizes and bytes per record, per model
  *
- * `--url` defaults to $REDIS_URL, then redis://127.0.0.1:6379.
+ * `--url` defaults to $REDIS_URL, then redis://127.0.0.1:6379. A Redis Cluster node is detected
+ * (INFO cluster) and the whole cluster is read from it; `--cluster` skips the detection.
  */
 import { parseArgs } from 'node:util';
-import { connect } from '../client/connection.js';
+import { connect, type Connection } from '../client/connection.js';
+import type { NodeClient } from '../client/executor.js';
 import { RapyerError } from '../errors.js';
 import { checkModel, listModels, modelStats, showRecord, SAMPLE } from './inspect.js';
 
-const USAGE = `usage: rapyer <command> [--url redis://host:port]
+const USAGE = `usage: rapyer <command> [--url redis://host:port] [--cluster]
 
   models                      list the models stored on the server
   show <key> [--json]         print one record, decoded (fields, arrays, dicts, version, TTL)
@@ -22,7 +24,18 @@ const USAGE = `usage: rapyer <command> [--url redis://host:port]
                               compare the model's indexes with its records; --repair mends them
   stats                       records, index sizes and bytes per record for each model
 
---url defaults to $REDIS_URL, then redis://127.0.0.1:6379.`;
+--url defaults to $REDIS_URL, then redis://127.0.0.1:6379. When --url names a node of a
+Redis Cluster, the whole cluster is read (--cluster says so without asking the node).`;
+
+/** A connection to the server at `url`, or to its whole cluster when it is a cluster node. */
+async function open(url: string, cluster: boolean): Promise<Connection> {
+  if (cluster) return connect({ cluster: { rootNodes: [{ url }] } });
+  const db = await connect({ url });
+  const info = String(await (db.client as NodeClient).info('cluster'));
+  if (!/^cluster_enabled:1\b/m.test(info)) return db;
+  await db.close();
+  return connect({ cluster: { rootNodes: [{ url }] } });
+}
 
 /** JSON for people: dates as ISO text, bytes as base64. */
 function pretty(value: unknown): string {
@@ -47,6 +60,7 @@ async function main(argv: string[]): Promise<number> {
       model: { type: 'string' },
       repair: { type: 'boolean', default: false },
       json: { type: 'boolean', default: false },
+      cluster: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -55,7 +69,7 @@ async function main(argv: string[]): Promise<number> {
     console.log(USAGE);
     return command || values.help ? 0 : 2;
   }
-  const db = await connect({ url: values.url ?? process.env.REDIS_URL ?? 'redis://127.0.0.1:6379' });
+  const db = await open(values.url ?? process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', values.cluster);
   try {
     switch (command) {
       case 'models': {

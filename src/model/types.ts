@@ -41,12 +41,13 @@ export interface ValueH<T> {
   concat(x: string | ValueH<string>): ValueH<string>;
 }
 
-export interface FieldH<T, M extends Mode> extends ValueH<T> {
+/** `N` is `null` for a nullable field (`Type.Union([X, Type.Null()])`), which `set(null)` clears. */
+export interface FieldH<T, M extends Mode, N extends null = never> extends ValueH<T> {
   /** A value, or a computed value evaluated by the script: `p.total.set(p.price.times(p.qty))`. */
-  set(v: T | ValueH<any>): Ret<M, T>;
+  set(v: T | N | ValueH<any>): Ret<M, T | N>;
 }
 
-export interface NumberH<M extends Mode> extends FieldH<number, M> {
+export interface NumberH<M extends Mode, N extends null = never> extends FieldH<number, M, N> {
   incr(n?: number): Ret<M, number>;
   decr(n?: number): Ret<M, number>;
   mul(n: number): Ret<M, number>;
@@ -57,7 +58,7 @@ export interface NumberH<M extends Mode> extends FieldH<number, M> {
   max(n: number): Ret<M, number>;
 }
 
-export interface StringH<T extends string, M extends Mode> extends FieldH<T, M> {
+export interface StringH<T extends string, M extends Mode, N extends null = never> extends FieldH<T, M, N> {
   append(s: string): Ret<M, T>;
   prepend(s: string): Ret<M, T>;
   repeat(n: number): Ret<M, T>;
@@ -70,27 +71,33 @@ export interface StringH<T extends string, M extends Mode> extends FieldH<T, M> 
   matchesPrefix(prefix: string): Condition;
 }
 
-export interface BytesH<M extends Mode> extends FieldH<Uint8Array, M> {
+export interface BytesH<M extends Mode, N extends null = never> extends FieldH<Uint8Array, M, N> {
   append(b: Uint8Array): Ret<M, Uint8Array>;
   setRange(offset: number, b: Uint8Array): Ret<M, Uint8Array>;
   truncate(length: number): Ret<M, Uint8Array>;
 }
 
-export interface DateTimeH<M extends Mode> extends FieldH<Date, M> {
+export interface DateTimeH<M extends Mode, N extends null = never> extends FieldH<Date, M, N> {
   add(d: number | Duration): Ret<M, Date>;
   sub(d: number | Duration): Ret<M, Date>;
   setNow(): Ret<M, Date>;
 }
 
-export interface BooleanH<M extends Mode> extends Condition {
-  set(v: boolean): Ret<M, boolean>;
+export interface BooleanH<M extends Mode, N extends null = never> extends Condition {
+  set(v: boolean | N): Ret<M, boolean | N>;
   toggle(): Ret<M, boolean>;
   eq(v: boolean | ValueH<boolean>): Condition;
   ne(v: boolean | ValueH<boolean>): Condition;
 }
 
+/** A boolean loop item (or boolean field of an object item): a condition itself, `item.done.ifTrue(...)`, like a boolean field. */
+export interface BooleanItemH extends Condition {
+  eq(v: boolean | ValueH<boolean>): Condition;
+  ne(v: boolean | ValueH<boolean>): Condition;
+}
+
 /** A loop item: the element itself (scalars) or its fields (objects). */
-export type ItemH<I> = I extends boolean ? Condition & ValueH<boolean>
+export type ItemH<I> = I extends boolean ? BooleanItemH
   : I extends Date | Uint8Array | string | number ? ValueH<I>
   : I extends object ? ValueH<I> & { readonly [K in keyof I]-?: ItemH<NonNullable<I[K]>> }
   : ValueH<I>;
@@ -154,12 +161,12 @@ export interface JsonH<T, M extends Mode> {
   in(values: readonly T[]): Condition;
 }
 
-type ScalarH<T, M extends Mode> = [T] extends [boolean] ? BooleanH<M>
-  : [T] extends [number] ? NumberH<M>
-  : [T] extends [string] ? StringH<T, M>
-  : [T] extends [Date] ? DateTimeH<M>
-  : [T] extends [Uint8Array] ? BytesH<M>
-  : FieldH<T, M>;
+type ScalarH<T, M extends Mode, N extends null> = [T] extends [boolean] ? BooleanH<M, N>
+  : [T] extends [number] ? NumberH<M, N>
+  : [T] extends [string] ? StringH<T, M, N>
+  : [T] extends [Date] ? DateTimeH<M, N>
+  : [T] extends [Uint8Array] ? BytesH<M, N>
+  : FieldH<T, M, N>;
 
 /** The handle of one schema. */
 export type HandleOf<S extends TSchema, M extends Mode> =
@@ -169,7 +176,7 @@ export type HandleOf<S extends TSchema, M extends Mode> =
   : S extends TObject<infer P extends TProperties> ? Handles<P, M> & ObjectH<Static<S> | (S extends TOptional<TSchema> ? undefined : never), M>
   : S extends TUnion<[TObject<infer P extends TProperties>, TNull]> | TUnion<[TNull, TObject<infer P extends TProperties>]>
     ? Handles<P, M> & ObjectH<Static<S>, M>
-  : ScalarH<NonNullable<Static<S>>, M>;
+  : ScalarH<NonNullable<Static<S>>, M, null extends Static<S> ? null : never>;
 
 export type Handles<S extends TProperties, M extends Mode> = { readonly [K in keyof S]: HandleOf<S[K], M> };
 

@@ -3,16 +3,22 @@
  * ArrayHandle and RecordHandle implement their types in src/model/types.ts.
  */
 import { make, param, paramList, type Expr, type ForEachNode, type StepNode } from '../ast/nodes.js';
-import type { ArrayH, ElemH, ItemH, Mode, RecordH, Ret } from '../model/types.js';
+import type { ArrayH, BooleanItemH, ElemH, ItemH, Mode, RecordH, Ret, ValueH } from '../model/types.js';
 import { decodeElement, encodeElement, fromJson, isJsonElement, toJson, type Raw } from '../schema/codec.js';
 import { luaTypeOf } from '../schema/facts.js';
 import type { ArraySpec, FieldSpec, ObjectSpec, RecordSpec } from '../schema/spec.js';
 import { validate } from '../schema/validate.js';
 import { Condition } from './condition.js';
+import type { Recorder } from './recorder.js';
 import { FieldHandle, finite, integer, nestedRead, text, ValueHandle, type Ctx, type Nest } from './field-handle.js';
 
-/** A loop item as its type reads it: the item handle, whose object fields are properties. */
-const itemOf = <I>(h: ItemHandle<I>): ItemH<I> => h as unknown as ItemH<I>;
+/**
+ * A loop item as its type reads it. The one cast left: `ItemH<I>` is computed from a generic `I`
+ * (booleans are conditions, objects have their fields as properties defined at run time from the
+ * schema, as on ObjectHandle), which TypeScript cannot match against a class. `loopItem` makes
+ * the object each branch of `ItemH` describes.
+ */
+const itemOf = <I>(h: ItemHandle | BooleanItem): ItemH<I> => h as unknown as ItemH<I>;
 
 /** A loop item, or a field inside an object item: readable and comparable. */
 export class ItemHandle<I = unknown> extends ValueHandle<I> {
@@ -23,17 +29,26 @@ export class ItemHandle<I = unknown> extends ValueHandle<I> {
       for (const name of spec.order) {
         Object.defineProperty(this, name, {
           enumerable: true,
-          get: () => itemFieldHandle(ctx, spec.fields[name], loop, [...path, name]),
+          get: () => loopItem(ctx, spec.fields[name], loop, [...path, name]),
         });
       }
     }
   }
 }
 
-function itemFieldHandle(ctx: Ctx, spec: FieldSpec, loop: number, path: string[]): ValueHandle | Condition {
-  const h = new ItemHandle(ctx, spec, loop, path, false);
-  if (spec.kind !== 'boolean') return h;
-  return new Condition(make('Compare', { op: 'eq', left: h.expr, right: param('true', 'bool') }), ctx.recorder);
+/** A boolean loop item, or boolean field of an object item: a condition itself (`item.expired.ifTrue(...)`), like a boolean field. */
+export class BooleanItem extends Condition implements BooleanItemH {
+  constructor(readonly item: ItemHandle<boolean>, recorder: Recorder) {
+    super(make('Compare', { op: 'eq', left: item.expr, right: param('true', 'bool') }), recorder);
+  }
+  eq(v: boolean | ValueH<boolean>): Condition { return this.item.eq(v); }
+  ne(v: boolean | ValueH<boolean>): Condition { return this.item.ne(v); }
+}
+
+/** The handle of a loop item or of a field inside one: booleans are conditions, the rest values. */
+function loopItem(ctx: Ctx, spec: FieldSpec, loop: number, path: string[], json = false): ItemHandle | BooleanItem {
+  const h = new ItemHandle(ctx, spec, loop, path, false, json);
+  return spec.kind === 'boolean' ? new BooleanItem(h as ItemHandle<boolean>, ctx.recorder) : h;
 }
 
 /** How stored items compare: JSON elements (objects, inner collections) by value, numbers as numbers, the rest by text. */
@@ -99,6 +114,7 @@ export class ArrayHandle<I = unknown, M extends Mode = Mode> extends FieldHandle
   }
 
   private element(item: unknown): Expr {
+    if (item instanceof BooleanItem) item = item.item;
     if (item instanceof ItemHandle && item.spec === this.spec.items) return make('Item', { loop: item.loop, path: Object.freeze([]), as: 'raw' });
     validate(this.spec.items, item, this.spec.path);
     return param(this.encode(item));
@@ -108,18 +124,18 @@ export class ArrayHandle<I = unknown, M extends Mode = Mode> extends FieldHandle
   private removed = (raw: Raw | null): unknown => (raw === null ? undefined
     : this.nest ? fromJson(this.spec.items, JSON.parse(String(raw))) : decodeElement(this.spec.items, raw));
 
-  override set(items: unknown[]): Ret<M, I[]> {
+  override set(items: I[]): Ret<M, I[]> {
     validate(this.spec, items, this.spec.path);
     return this.op<I[]>('array', 'set', [this.items(items)], this.whole);
   }
-  append(...items: unknown[]): Ret<M, I[]> { return this.op<I[]>('array', 'append', [this.items(items)], this.whole); }
-  prepend(...items: unknown[]): Ret<M, I[]> { return this.op<I[]>('array', 'prepend', [this.items(items)], this.whole); }
-  insert(i: number, item: unknown): Ret<M, I[]> { return this.op<I[]>('array', 'insert', [index(i), this.element(item)], this.whole); }
-  setAt(i: number, item: unknown): Ret<M, I[]> { return this.op<I[]>('array', 'setAt', [index(i), this.element(item)], this.whole); }
+  append(...items: I[]): Ret<M, I[]> { return this.op<I[]>('array', 'append', [this.items(items)], this.whole); }
+  prepend(...items: I[]): Ret<M, I[]> { return this.op<I[]>('array', 'prepend', [this.items(items)], this.whole); }
+  insert(i: number, item: I | ItemH<I>): Ret<M, I[]> { return this.op<I[]>('array', 'insert', [index(i), this.element(item)], this.whole); }
+  setAt(i: number, item: I | ItemH<I>): Ret<M, I[]> { return this.op<I[]>('array', 'setAt', [index(i), this.element(item)], this.whole); }
   /** Removes and returns the item at i (default: the last); undefined when the array is empty. */
   pop(i = -1): Ret<M, I | undefined> { return this.op<I | undefined>('array', 'pop', [index(i)], this.removed); }
   /** Removes the first item equal to `item` (deep equality for objects); resolves to whether one was. */
-  remove(item: unknown): Ret<M, boolean> {
+  remove(item: I | ItemH<I>): Ret<M, boolean> {
     return this.op<boolean>('array', 'remove', [this.element(item)], (raw) => raw !== null && String(raw) === 'true', itemEq(this.spec.items));
   }
   removeAt(i: number): Ret<M, I> { return this.op<I>('array', 'removeAt', [index(i)], this.removed); }
@@ -135,7 +151,7 @@ export class ArrayHandle<I = unknown, M extends Mode = Mode> extends FieldHandle
       : make('ArrayLength', { rec: this.ctx.rec, field: this.spec.path }));
   }
   isEmpty(): Condition { return this.length().eq(0); }
-  contains(item: unknown): Condition {
+  contains(item: I | ItemH<I>): Condition {
     const eq = itemEq(this.spec.items);
     return new Condition(this.nest
       ? nestedRead(this.ctx, this.nest, 'contains', 'bool', { item: this.element(item), eq })
@@ -164,8 +180,8 @@ export class ArrayHandle<I = unknown, M extends Mode = Mode> extends FieldHandle
   /** A server-side loop: the body is recorded once with a symbolic item. */
   forEach(fn: (item: ItemH<I>) => void): void {
     const loop = this.ctx.recorder.nextLoop();
-    const item = new ItemHandle<I>(this.ctx, this.spec.items, loop, [], false, this.nest !== undefined);
-    const body = this.ctx.recorder.block(() => fn(itemOf(item)));
+    const item = loopItem(this.ctx, this.spec.items, loop, [], this.nest !== undefined);
+    const body = this.ctx.recorder.block(() => fn(itemOf<I>(item)));
     this.ctx.recorder.emit(this.loopOver(loop, body), () => undefined);
   }
 
@@ -178,7 +194,7 @@ export class ArrayHandle<I = unknown, M extends Mode = Mode> extends FieldHandle
   [Symbol.iterator](): Iterator<ItemH<I>> {
     const recorder = this.ctx.recorder;
     const loop = recorder.nextLoop();
-    const item = new ItemHandle<I>(this.ctx, this.spec.items, loop, [], false, this.nest !== undefined);
+    const item = loopItem(this.ctx, this.spec.items, loop, [], this.nest !== undefined);
     let step = 0;
     let close: (() => void) | undefined;
     const finish = (): void => {
@@ -189,7 +205,7 @@ export class ArrayHandle<I = unknown, M extends Mode = Mode> extends FieldHandle
       next: () => {
         if (step++ === 0) {
           close = recorder.openLoop((body) => this.loopOver(loop, body));
-          return { value: itemOf(item), done: false };
+          return { value: itemOf<I>(item), done: false };
         }
         finish();
         return { value: undefined, done: true };
@@ -222,7 +238,7 @@ export class RecordHandle<V = unknown, M extends Mode = Mode> extends FieldHandl
   }
 
   /** A key: a string, or a loop's key (`p.scores.forEach((v, k) => ... p.scores.delete(k))`). */
-  private key(k: string | ValueHandle<string>): Expr {
+  private key(k: string | ValueH<string>): Expr {
     return k instanceof ValueHandle ? k.expr : param(text(k));
   }
 
@@ -236,18 +252,18 @@ export class RecordHandle<V = unknown, M extends Mode = Mode> extends FieldHandl
   private decodeValue = (raw: Raw): unknown => (this.nest ? fromJson(this.spec.values, JSON.parse(String(raw))) : decodeElement(this.spec.values, raw));
   private old = (raw: Raw | null): unknown => (raw === null ? undefined : this.decodeValue(raw));
 
-  override set(obj: Record<string, unknown>): Ret<M, Record<string, V>> {
+  override set(obj: Record<string, V>): Ret<M, Record<string, V>> {
     validate(this.spec, obj, this.spec.path);
     return this.op<Record<string, V>>('dict', 'set', [this.pairs(obj)], this.whole);
   }
-  setItem(k: string | ValueHandle<string>, v: unknown): Ret<M, Record<string, V>> {
+  setItem(k: string | ValueH<string>, v: V): Ret<M, Record<string, V>> {
     return this.op<Record<string, V>>('dict', 'setItem', [this.key(k), param(this.value(v, typeof k === 'string' ? k : '<key>'))], this.whole);
   }
-  update(obj: Record<string, unknown>): Ret<M, Record<string, V>> { return this.op<Record<string, V>>('dict', 'update', [this.pairs(obj)], this.whole); }
+  update(obj: Record<string, V>): Ret<M, Record<string, V>> { return this.op<Record<string, V>>('dict', 'update', [this.pairs(obj)], this.whole); }
   /** Deletes key k; resolves to its old value (undefined if absent). */
-  delete(k: string | ValueHandle<string>): Ret<M, V | undefined> { return this.op<V | undefined>('dict', 'delete', [this.key(k)], this.old); }
+  delete(k: string | ValueH<string>): Ret<M, V | undefined> { return this.op<V | undefined>('dict', 'delete', [this.key(k)], this.old); }
   /** Removes k and returns its value; without a default, a missing key is an OperationError. */
-  pop(k: string | ValueHandle<string>, ...dflt: [unknown?]): Ret<M, V> {
+  pop(k: string | ValueH<string>, ...dflt: [V?]): Ret<M, V> {
     const has = dflt.length > 0;
     const dv = has ? this.value(dflt[0], typeof k === 'string' ? k : '<key>') : '';
     return this.op<V>('dict', 'pop', [this.key(k), param(has ? '1' : '0'), param(dv)], this.old);
@@ -261,14 +277,14 @@ export class RecordHandle<V = unknown, M extends Mode = Mode> extends FieldHandl
   }
   clear(): Ret<M, Record<string, V>> { return this.op<Record<string, V>>('dict', 'clear', [], this.whole); }
   /** Adds n to the numeric value at k (a missing key counts as 0). */
-  incr(k: string | ValueHandle<string>, n = 1): Ret<M, number> {
+  incr(k: string | ValueH<string>, n = 1): Ret<M, number> {
     return this.op<number>('dict', 'incr', [this.key(k), param(String(finite(n, 'incr')))], (raw) => (raw === null ? undefined : Number(String(raw))));
   }
   /**
    * The value at k (or at a loop's key): a value for conditions, and when it is itself a
    * collection, its handle (`p.groups.get('admins').append('ada')`).
    */
-  get(k: string | ValueHandle<string>): ElemH<V, M> {
+  get(k: string | ValueH<string>): ElemH<V, M> {
     const key = this.key(k);
     if (!this.nest && !isJsonElement(this.spec.values)) {
       return new ValueHandle<V>(this.ctx, this.spec.values, make('DictGet', {
@@ -281,12 +297,12 @@ export class RecordHandle<V = unknown, M extends Mode = Mode> extends FieldHandl
     return elementHandle(this.ctx, this.spec.values, this.within, nest) as ElemH<V, M>;
   }
   /** A server-side loop over the entries, in key order: `fn(value, key)`. */
-  forEach(fn: (value: ItemH<V>, key: ValueHandle<string>) => void): void {
+  forEach(fn: (value: ItemH<V>, key: ValueH<string>) => void): void {
     const loop = this.ctx.recorder.nextLoop();
-    const value = new ItemHandle<V>(this.ctx, this.spec.values, loop, [], false, this.nest !== undefined);
+    const value = loopItem(this.ctx, this.spec.values, loop, [], this.nest !== undefined);
     const key = new ValueHandle<string>(this.ctx, { ...lengthSpec(this.spec.path), kind: 'string', path: `${this.spec.path}.<key>` },
       make('Item', { loop, path: Object.freeze([]), as: 'str', key: true }));
-    const body = this.ctx.recorder.block(() => fn(itemOf(value), key));
+    const body = this.ctx.recorder.block(() => fn(itemOf<V>(value), key));
     this.ctx.recorder.emit(loopNode(this.ctx.rec, this.spec.path, 'dict', this.spec.values, loop, body, this.nest), () => undefined);
   }
 }

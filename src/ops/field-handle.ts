@@ -61,19 +61,19 @@ export class ValueHandle<T = unknown> implements ValueH<T> {
     return new Condition(make('Compare', { op, left: this.expr, right: this.operand(v) }), this.ctx.recorder);
   }
 
-  eq(v: unknown): Condition { return this.compare('eq', v); }
-  ne(v: unknown): Condition { return this.compare('ne', v); }
-  gt(v: unknown): Condition { return this.compare('gt', v); }
-  gte(v: unknown): Condition { return this.compare('gte', v); }
-  lt(v: unknown): Condition { return this.compare('lt', v); }
-  lte(v: unknown): Condition { return this.compare('lte', v); }
+  eq(v: T | ValueH<T>): Condition { return this.compare('eq', v); }
+  ne(v: T | ValueH<T>): Condition { return this.compare('ne', v); }
+  gt(v: T | ValueH<T>): Condition { return this.compare('gt', v); }
+  gte(v: T | ValueH<T>): Condition { return this.compare('gte', v); }
+  lt(v: T | ValueH<T>): Condition { return this.compare('lt', v); }
+  lte(v: T | ValueH<T>): Condition { return this.compare('lte', v); }
 
   /** a <= value <= b */
-  between(a: unknown, b: unknown): Condition {
+  between(a: T | ValueH<T>, b: T | ValueH<T>): Condition {
     return this.gte(a).and(this.lte(b));
   }
 
-  in(values: readonly unknown[]): Condition {
+  in(values: readonly T[]): Condition {
     const raws = values.map((v) => {
       validate({ ...this.spec, optional: false, nullable: false } as FieldSpec, v, this.spec.path || 'value');
       return encodeScalar(this.spec as ScalarSpec, v);
@@ -90,28 +90,28 @@ export class ValueHandle<T = unknown> implements ValueH<T> {
       : { kind: 'number', path: this.spec.path, optional: false, nullable: false, hasDefault: false };
     return new ValueHandle<R>(this.ctx, spec, make('Arith', { op, left: this.expr, right }));
   }
-  plus(x: number | ValueHandle): ValueHandle<number> { return this.arith<number>('add', x); }
-  minus(x: number | ValueHandle): ValueHandle<number> { return this.arith<number>('sub', x); }
-  times(x: number | ValueHandle): ValueHandle<number> { return this.arith<number>('mul', x); }
-  dividedBy(x: number | ValueHandle): ValueHandle<number> { return this.arith<number>('div', x); }
+  plus(x: number | ValueH<number>): ValueHandle<number> { return this.arith<number>('add', x); }
+  minus(x: number | ValueH<number>): ValueHandle<number> { return this.arith<number>('sub', x); }
+  times(x: number | ValueH<number>): ValueHandle<number> { return this.arith<number>('mul', x); }
+  dividedBy(x: number | ValueH<number>): ValueHandle<number> { return this.arith<number>('div', x); }
   /** Floor division: the integer part towards minus infinity. */
-  floorDiv(x: number | ValueHandle): ValueHandle<number> { return this.arith<number>('floordiv', x); }
-  modulo(x: number | ValueHandle): ValueHandle<number> { return this.arith<number>('mod', x); }
-  power(x: number | ValueHandle): ValueHandle<number> { return this.arith<number>('pow', x); }
+  floorDiv(x: number | ValueH<number>): ValueHandle<number> { return this.arith<number>('floordiv', x); }
+  modulo(x: number | ValueH<number>): ValueHandle<number> { return this.arith<number>('mod', x); }
+  power(x: number | ValueH<number>): ValueHandle<number> { return this.arith<number>('pow', x); }
   /** The smaller of this value and x (clamps from above). */
-  atMost(x: number | ValueHandle): ValueHandle<number> { return this.arith<number>('min', x); }
+  atMost(x: number | ValueH<number>): ValueHandle<number> { return this.arith<number>('min', x); }
   /** The larger of this value and x (clamps from below). */
-  atLeast(x: number | ValueHandle): ValueHandle<number> { return this.arith<number>('max', x); }
-  concat(x: string | ValueHandle): ValueHandle<string> { return this.arith<string>('concat', x); }
+  atLeast(x: number | ValueH<number>): ValueHandle<number> { return this.arith<number>('max', x); }
+  concat(x: string | ValueH<string>): ValueHandle<string> { return this.arith<string>('concat', x); }
 
-  startsWith(prefix: string | ValueHandle): Condition {
-    const p = prefix instanceof ValueHandle ? prefix.expr : param(prefix, 'str');
+  startsWith(prefix: string | ValueH<string>): Condition {
+    const p = prefix instanceof ValueHandle ? prefix.expr : param(text(prefix), 'str');
     return new Condition(make('StartsWith', { value: this.expr, prefix: p }), this.ctx.recorder);
   }
 }
 
 /** A handle on a stored field: operations record FieldOp statements. */
-export class FieldHandle<T = unknown, M extends Mode = Mode> extends ValueHandle<T> implements FieldH<T, M> {
+export class FieldHandle<T = unknown, M extends Mode = Mode, N extends null = never> extends ValueHandle<T> implements FieldH<T, M, N> {
   /**
    * `within`: the nearest enclosing object that may be absent; writing into it while absent would
    * leave a partial object. `nest`: the handle is an inner collection (its spec's path is then the
@@ -164,16 +164,16 @@ export class FieldHandle<T = unknown, M extends Mode = Mode> extends ValueHandle
   protected scalarResult = (raw: Raw | null): unknown => (raw === null ? undefined : decodeScalar(this.spec as ScalarSpec, raw));
 
   /** Sets the field: a value (validated now; `null` for nullable fields) or a computed value (checked by the script). */
-  set(value: unknown): Ret<M, T> {
+  set(value: T | N | ValueH<any>): Ret<M, T | N> {
     if (value instanceof ValueHandle) {
       const as = luaTypeOf(this.spec) === 'num' ? 'n' : luaTypeOf(this.spec) === 'bool' ? 'b' : 's';
       return this.ctx.recorder.emit(make('SetComputed', {
         rec: this.ctx.rec, field: this.spec.path, value: value.expr, as,
         check: checkOf(this.spec, this.ctx.maxBytes), ...this.guard,
-      }), this.scalarResult) as Ret<M, T>;
+      }), this.scalarResult) as Ret<M, T | N>;
     }
     validate(this.spec, value, this.spec.path);
-    if (value === null) return this.op<T>('scalar', 'setNull', [], () => null);
+    if (value === null) return this.op<N>('scalar', 'setNull', [], () => null);
     return this.op<T>('scalar', 'set', [param(encodeScalar(this.spec as ScalarSpec, value))], this.scalarResult);
   }
 }

@@ -10,6 +10,7 @@ import { fieldOp, paramList } from '../ast/nodes.js';
 import { UsageError } from '../errors.js';
 import { flatten } from '../model/layout.js';
 import { validate } from '../schema/validate.js';
+import type { Mode, ObjectH, Ret } from '../model/types.js';
 import { BooleanHandle, BytesHandle, DateTimeHandle, JsonHandle, NumberHandle, StringHandle } from './scalar-handles.js';
 
 /**
@@ -17,11 +18,11 @@ import { BooleanHandle, BytesHandle, DateTimeHandle, JsonHandle, NumberHandle, S
  * replace it whole. (A nested field named `set` shadows that method: replace such an object
  * through its parent.)
  */
-export class ObjectHandle {
+export class ObjectHandle<T = unknown, M extends Mode = Mode> implements ObjectH<T, M> {
   constructor(ctx: Ctx, spec: ObjectSpec, within?: string) {
     // an object that may be absent guards the writes into it (see obj_present in lua/lib/scalar.lua)
     const inner = spec.optional || spec.nullable ? spec.path : within;
-    const handle = Object.create(fieldsProto(spec)) as ObjectHandle;
+    const handle = Object.create(fieldsProto(spec)) as ObjectHandle<T, M>;
     (handle as unknown as Inner)[INNER] = { ctx, spec, within, inner, handles: {} };
     return handle;
   }
@@ -31,7 +32,7 @@ export class ObjectHandle {
    * every stored field under it goes, the new ones are written, indexes on its fields follow.
    * `p.address.set({ city: 'Paris', zip: '75001' })`
    */
-  set(value: unknown): unknown {
+  set(value: T): Ret<M, T> {
     const { ctx, spec, within } = (this as unknown as Inner)[INNER];
     if (!spec.path) throw new UsageError('a record is replaced with save(), not set()');
     validate(spec, value, spec.path);
@@ -40,7 +41,7 @@ export class ObjectHandle {
       args: Object.freeze([paramList(flatten(spec, value, []))]), check: Object.freeze({}),
       ...(within === undefined ? {} : { within }),
     });
-    return ctx.recorder.emit(stmt, () => pathGet(ctx.data(), spec.path));
+    return ctx.recorder.emit(stmt, () => pathGet(ctx.data(), spec.path)) as Ret<M, T>;
   }
 }
 

@@ -4,7 +4,7 @@
  */
 import { make, param, paramList, type Expr, type FieldOps, type TextMatchNode } from '../ast/nodes.js';
 import { OperationError, QueryError, ValidationError } from '../errors.js';
-import type { BooleanH, BytesH, DateTimeH, Duration, JsonH, Mode, NumberH, Ret, StringH } from '../model/types.js';
+import type { BooleanH, BytesH, DateTimeH, Duration, JsonH, Mode, NumberH, Ret, StringH, ValueH } from '../model/types.js';
 import { encodeScalar, type Raw } from '../schema/codec.js';
 import { validate } from '../schema/validate.js';
 import { isWordFragment, words } from '../query/tokenize.js';
@@ -12,7 +12,7 @@ import type { FieldSpec, ScalarSpec } from '../schema/spec.js';
 import { Condition } from './condition.js';
 import { FieldHandle, ValueHandle, finite, integer, text, type Ctx } from './field-handle.js';
 
-export class NumberHandle<M extends Mode = Mode> extends FieldHandle<number, M> implements NumberH<M> {
+export class NumberHandle<M extends Mode = Mode, N extends null = never> extends FieldHandle<number, M, N> implements NumberH<M, N> {
   private num(op: FieldOps['num'], n: unknown): Ret<M, number> {
     return this.op<number>('num', op, [param(String(finite(n, `${this.spec.path}.${op}`)), 'raw')], this.scalarResult);
   }
@@ -30,7 +30,7 @@ export class NumberHandle<M extends Mode = Mode> extends FieldHandle<number, M> 
   max(n: number): Ret<M, number> { return this.num('max', n); }
 }
 
-export class StringHandle<M extends Mode = Mode> extends FieldHandle<string, M> implements StringH<string, M> {
+export class StringHandle<M extends Mode = Mode, N extends null = never> extends FieldHandle<string, M, N> implements StringH<string, M, N> {
   append(s: string): Ret<M, string> { return this.op<string>('str', 'append', [param(text(s))], this.scalarResult); }
   prepend(s: string): Ret<M, string> { return this.op<string>('str', 'prepend', [param(text(s))], this.scalarResult); }
   repeat(n: number): Ret<M, string> { return this.op<string>('str', 'repeat', [param(String(integer(n, 'repeat')))], this.scalarResult); }
@@ -63,7 +63,7 @@ const bytesOf = (b: unknown): Buffer => {
   return Buffer.from(b);
 };
 
-export class BytesHandle<M extends Mode = Mode> extends FieldHandle<Uint8Array, M> implements BytesH<M> {
+export class BytesHandle<M extends Mode = Mode, N extends null = never> extends FieldHandle<Uint8Array, M, N> implements BytesH<M, N> {
   append(b: Uint8Array): Ret<M, Uint8Array> { return this.op<Uint8Array>('bytes', 'append', [param(bytesOf(b))], this.scalarResult); }
   /** Overwrites from `offset` (zero-padding a gap, like SETRANGE). */
   setRange(offset: number, b: Uint8Array): Ret<M, Uint8Array> {
@@ -78,7 +78,7 @@ export function durationMs(d: number | Duration): number {
   return finite(ms, 'duration');
 }
 
-export class DateTimeHandle<M extends Mode = Mode> extends FieldHandle<Date, M> implements DateTimeH<M> {
+export class DateTimeHandle<M extends Mode = Mode, N extends null = never> extends FieldHandle<Date, M, N> implements DateTimeH<M, N> {
   add(d: number | Duration): Ret<M, Date> { return this.op<Date>('date', 'add', [param(String(durationMs(d)))], this.scalarResult); }
   sub(d: number | Duration): Ret<M, Date> { return this.op<Date>('date', 'sub', [param(String(durationMs(d)))], this.scalarResult); }
   /** Sets the field to the Redis server's clock. */
@@ -86,24 +86,24 @@ export class DateTimeHandle<M extends Mode = Mode> extends FieldHandle<Date, M> 
 }
 
 /** The stored side of a boolean handle: set and toggle. */
-class BooleanField<M extends Mode> extends FieldHandle<boolean, M> {
+class BooleanField<M extends Mode, N extends null> extends FieldHandle<boolean, M, N> {
   toggle(): Ret<M, boolean> {
     return this.op<boolean>('bool', 'toggle', [], (raw) => (raw === null ? undefined : String(raw) === 'true'));
   }
 }
 
 /** A boolean field is a condition itself: `p.active.ifTrue(...)`. */
-export class BooleanHandle<M extends Mode = Mode> extends Condition implements BooleanH<M> {
-  private readonly field: BooleanField<M>;
+export class BooleanHandle<M extends Mode = Mode, N extends null = never> extends Condition implements BooleanH<M, N> {
+  private readonly field: BooleanField<M, N>;
   constructor(ctx: Ctx, spec: FieldSpec, within?: string) {
-    const field = new BooleanField<M>(ctx, spec, within);
+    const field = new BooleanField<M, N>(ctx, spec, within);
     super(make('Compare', { op: 'eq', left: field.expr, right: param('true', 'bool') }), ctx.recorder);
     this.field = field;
   }
-  set(v: boolean | null): Ret<M, boolean> { return this.field.set(v); }
+  set(v: boolean | N): Ret<M, boolean | N> { return this.field.set(v); }
   toggle(): Ret<M, boolean> { return this.field.toggle(); }
-  eq(v: unknown): Condition { return this.field.eq(v); }
-  ne(v: unknown): Condition { return this.field.ne(v); }
+  eq(v: boolean | ValueH<boolean>): Condition { return this.field.eq(v); }
+  ne(v: boolean | ValueH<boolean>): Condition { return this.field.ne(v); }
   get spec(): FieldSpec { return this.field.spec; }
   get valueExpr(): Expr { return this.field.expr; }
 }

@@ -17,6 +17,14 @@ const Account = defineModel('Account', {
   prefs: Type.Record(Type.String(), Type.Integer(), { default: {} }),
 });
 
+const Checklist = defineModel('Checklist', {
+  flags: Type.Array(Type.Boolean(), { default: [] }),
+  items: Type.Array(Type.Object({ name: Type.String(), done: Type.Boolean() }), { default: [] }),
+  yes: Type.Integer({ default: 0 }),
+  doneCount: Type.Integer({ default: 0 }),
+  openCount: Type.Integer({ default: 0 }),
+});
+
 const dump = async (key: string): Promise<Buffer | null> =>
   raw.withTypeMapping({ [RESP_TYPES.BLOB_STRING]: Buffer }).dump(key) as Promise<Buffer | null>;
 
@@ -83,6 +91,17 @@ describe('conditions, loops and transactions', () => {
       });
     });
     expect((await Account.get(a.id)).toJSON()).to.deep.include({ tags: ['big', 'big'], qty: 1, total: 5 });
+  });
+
+  it('boolean loop items are conditions and compare for equality (boolean arrays, boolean fields of object items)', async () => {
+    const c = await Checklist.create({ flags: [true, false, true], items: [{ name: 'a', done: true }, { name: 'b', done: false }] });
+    await c.pipeline((p) => {
+      p.flags.forEach((f) => f.ifTrue(() => p.yes.incr(1)));
+      p.items.forEach((item) => item.done.ifTrue(() => p.doneCount.incr(1)));
+      for (const item of p.items) item.done.ne(true).ifTrue(() => p.openCount.incr(1));
+      p.flags.removeWhere((f) => f.eq(false));
+    });
+    expect((await Checklist.get(c.id)).toJSON()).to.deep.include({ yes: 2, doneCount: 1, openCount: 1, flags: [true, true] });
   });
 
   it('computed values: total = price x qty, a counter clamped by another field', async () => {

@@ -3,26 +3,13 @@
  * from the layouts they wrote to the server. Each test declares its own model (the data, layouts
  * included, is flushed between tests, and a model writes its layout once per connection).
  */
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import { expect } from 'chai';
 import { Type } from 'typebox';
 import { defineModel, t } from '../../src/index.js';
+import { runCli, type Run } from '../helpers/cli.js';
 import { raw, url } from '../helpers/redis.js';
 
-const CLI = new URL('../../src/cli/main.ts', import.meta.url).pathname;
-
-interface Run { code: number; stdout: string; stderr: string }
-
-async function rapyer(...args: string[]): Promise<Run> {
-  try {
-    const { stdout, stderr } = await promisify(execFile)(process.execPath, ['--import', 'tsx', CLI, ...args, '--url', url]);
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
+const rapyer = (...args: string[]): Promise<Run> => runCli(...args, '--url', url);
 
 const shape = {
   name: Type.String(),

@@ -181,6 +181,16 @@ export async function misuse(): Promise<void> {
   await u.$.age.set('36');
   // @ts-expect-error: a boolean toggles, it does not add
   await u.$.active.incr();
+  const nullable = await defineModel('Nullable', {
+    rank: Type.Union([Type.Number(), Type.Null()], { default: null }),
+    on: Type.Union([Type.Boolean(), Type.Null()], { default: null }),
+  }).create({});
+  await nullable.$.rank.set(null);
+  await nullable.$.on.set(null);
+  // @ts-expect-error: a field that is not nullable is not set to null
+  await u.$.age.set(null);
+  // @ts-expect-error: nor a boolean that is not nullable
+  await u.$.active.set(null);
   // @ts-expect-error: bytes append bytes
   await u.$.avatar.append('x');
   // @ts-expect-error: arrays hold their item type
