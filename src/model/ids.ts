@@ -3,6 +3,7 @@
  * Ids made in the same millisecond stay ordered: the random part is incremented.
  */
 import { randomBytes } from 'node:crypto';
+import { ValidationError } from '../errors.js';
 
 const ALPHABET = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
 let lastTime = -1;
@@ -37,4 +38,15 @@ export function newId(now: number = Date.now()): string {
     lastRandom = [...randomBytes(16)].map((b) => b % 32);
   }
   return encodeTime(lastTime) + lastRandom.map((d) => ALPHABET[d]).join('');
+}
+
+/** A new record's id: the value of the model's key field (a ValidationError when it has none), or a generated one. */
+export function idOfData(keyField: string | undefined, data: Record<string, unknown>): string {
+  if (!keyField) return newId();
+  const value = data[keyField];
+  if (value === undefined || value === null || value === '') {
+    throw new ValidationError(`${keyField}: the key field needs a value`, keyField, 'required');
+  }
+  // String(date) drops the milliseconds and depends on the time zone: one instant, one id
+  return value instanceof Date ? value.toISOString() : String(value);
 }

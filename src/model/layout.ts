@@ -13,7 +13,7 @@
  */
 import { ValidationError } from '../errors.js';
 import { decodeElement, decodeScalar, encodeElement, encodeScalar, type Raw } from '../schema/codec.js';
-import { setOwn } from '../schema/validate.js';
+import { checkBytes, setOwn, validate, withDefaults } from '../schema/validate.js';
 import { isScalar, type ArraySpec, type FieldSpec, type ObjectSpec } from '../schema/spec.js';
 
 export const VERSION_FIELD = '#v';
@@ -23,6 +23,18 @@ export const NULL_MARKER = 'null';
 export const itemField = (path: string, pos: number): string => `${path}[${pos}]`;
 export const nullField = (path: string): string => `${path}!`;
 export const entryField = (path: string, key: string): string => `${path}.${key}`;
+
+/**
+ * A new record's data, validated with its defaults filled, and its hash fields; every value
+ * measured against the model's `maxValueBytes` before anything is sent.
+ */
+export function prepareRecord(spec: ObjectSpec, input: unknown, maxValueBytes: number | undefined): { data: Record<string, unknown>; fields: Raw[] } {
+  const data = withDefaults(spec, input) as Record<string, unknown>;
+  validate(spec, data, '');
+  const fields = flatten(spec, data, []);
+  for (let i = 1; i < fields.length; i += 2) checkBytes(fields[i], String(fields[i - 1]), maxValueBytes);
+  return { data, fields };
+}
 
 /** The hash fields of a whole value at `spec.path`, appended to `out` as field, value pairs. */
 export function flatten(spec: FieldSpec, value: unknown, out: Raw[]): Raw[] {

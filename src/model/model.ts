@@ -12,7 +12,7 @@ import * as decode from '../client/decode.js';
 import type { Reply } from '../client/executor.js';
 import { runProgram, type Explained } from '../client/run.js';
 import type { Compiled } from '../compile/compiler.js';
-import { NotFoundError, QueryError, ValidationError } from '../errors.js';
+import { NotFoundError, QueryError } from '../errors.js';
 import { checkIndexes, type CheckOptions, type IndexReport } from '../index/maintenance.js';
 import { Condition, EVERY } from '../ops/condition.js';
 import type { Ctx } from '../ops/field-handle.js';
@@ -22,19 +22,19 @@ import { Query } from '../query/query.js';
 import type { Raw } from '../schema/codec.js';
 import { holdsBytes } from '../schema/facts.js';
 import { fromShape, type ObjectSpec } from '../schema/spec.js';
-import { checkBytes, checkText, validate, withDefaults } from '../schema/validate.js';
+import { checkText } from '../schema/validate.js';
 import {
   deleteMany, getMany, insertMany, updateMany, type BulkTarget, type IdOrRecord, type ChunkOptions, type GetManyOptions, type InsertManyOptions,
 } from './bulk.js';
 import { changes, type Change, type ChangesOptions } from '../changes/changes.js';
 import { publishLayout } from './catalog.js';
 import type { ModelCore, ModelOptions, ShardKeys, ShardState } from './contract.js';
-import { newId } from './ids.js';
+import { idOfData } from './ids.js';
 import { KeySpace } from './keys.js';
 import {
   guardOf, readOne, reshard, runChecked, shardState, type ReshardOptions, type ReshardResult,
 } from './reshard.js';
-import { flatten, readRecord, type RecordMeta } from './layout.js';
+import { prepareRecord, readRecord, type RecordMeta } from './layout.js';
 import { withLock } from './lock.js';
 import { makeRecord, unseen } from './record.js';
 import { sweepExpired, type SweepOptions } from './sweep.js';
@@ -146,24 +146,14 @@ export class Model<S extends TProperties = TProperties> implements ModelCore<S> 
     return make('Program', { mode, binary: this.binary, records: [this.ref(id)], body: [body] });
   }
 
+  /** A new record's id: its key field's value, or a generated one. */
   idOf(data: Record<string, unknown>): string {
-    const field = this.options.key;
-    if (!field) return newId();
-    const value = data[field];
-    if (value === undefined || value === null || value === '') {
-      throw new ValidationError(`${field}: the key field needs a value`, field, 'required');
-    }
-    // String(date) drops the milliseconds and depends on the time zone: one instant, one id
-    return value instanceof Date ? value.toISOString() : String(value);
+    return idOfData(this.options.key, data);
   }
 
   /** Validated data (defaults filled) and its hash fields. */
   prepare(input: unknown): { data: Record<string, unknown>; fields: Raw[] } {
-    const data = withDefaults(this.spec, input) as Record<string, unknown>;
-    validate(this.spec, data, '');
-    const fields = flatten(this.spec, data, []);
-    for (let i = 1; i < fields.length; i += 2) checkBytes(fields[i], String(fields[i - 1]), this.options.maxValueBytes);
-    return { data, fields };
+    return prepareRecord(this.spec, input, this.options.maxValueBytes);
   }
 
   writeProgram(id: string, fields: Raw[], mode: 'create' | 'replace', seen?: string): ProgramNode {

@@ -2,7 +2,7 @@
  * Handles of collections: arrays, records (dicts) and the items of server-side loops over them.
  * ArrayHandle and RecordHandle implement their types in src/model/types.ts.
  */
-import { make, param, paramList, type Expr, type ForEachNode, type StepNode } from '../ast/nodes.js';
+import { make, param, paramList, type Expr, type ForEachNode } from '../ast/nodes.js';
 import type { ArrayH, BooleanItemH, ElemH, ItemH, Mode, RecordH, Ret, ValueH } from '../model/types.js';
 import { decodeElement, encodeElement, fromJson, isJsonElement, toJson, type Raw } from '../schema/codec.js';
 import { luaTypeOf } from '../schema/facts.js';
@@ -10,7 +10,8 @@ import type { ArraySpec, FieldSpec, ObjectSpec, RecordSpec } from '../schema/spe
 import { validate } from '../schema/validate.js';
 import { Condition } from './condition.js';
 import type { Recorder } from './recorder.js';
-import { FieldHandle, finite, integer, nestedRead, text, ValueHandle, type Ctx, type Nest } from './field-handle.js';
+import { FieldHandle, finite, integer, nestedRead, text, ValueHandle, type Ctx } from './field-handle.js';
+import { nestInto, own, type Nest } from './nest.js';
 
 /**
  * A loop item as its type reads it. The one cast left: `ItemH<I>` is computed from a generic `I`
@@ -54,22 +55,6 @@ function loopItem(ctx: Ctx, spec: FieldSpec, loop: number, path: string[], json 
 /** How stored items compare: JSON elements (objects, inner collections) by value, numbers as numbers, the rest by text. */
 const itemEq = (spec: FieldSpec): 'n' | 's' | 'o' =>
   spec.kind === 'object' || spec.kind === 'array' || spec.kind === 'record' ? 'o' : luaTypeOf(spec) === 'num' ? 'n' : 's';
-
-const pathGet = (data: Record<string, unknown>, path: string): unknown =>
-  path.split('.').reduce<unknown>((o, k) => (o == null ? undefined : (o as Record<string, unknown>)[k]), data);
-
-/**
- * One step deeper than `parent` (or than the collection at hash field `field`): the place of an
- * element of a collection whose elements are JSON; `pick` finds it in the local parent value.
- */
-function nestInto(parent: Nest | undefined, field: string, top: 'array' | 'dict', step: StepNode, seg: string, pick: (v: unknown) => unknown): Nest {
-  const path = `${parent ? parent.path : field}.${seg}`;
-  if (!parent) return { field, top, steps: Object.freeze([step]), path, locate: (d) => pick(pathGet(d, field)) };
-  return { field: parent.field, top: parent.top, steps: Object.freeze([...parent.steps, step]), path, locate: (d) => pick(parent.locate(d)) };
-}
-
-const own = (o: unknown, k: string): unknown =>
-  (o !== null && typeof o === 'object' && Object.hasOwn(o, k) ? (o as Record<string, unknown>)[k] : undefined);
 
 /**
  * The handle of a value inside an element (`p.matrix.at(0)`, `p.groups.get('admins')`): inner

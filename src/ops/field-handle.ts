@@ -6,7 +6,7 @@
  */
 import {
   fieldOp, make, param, paramList, type ArithOp, type CompareOp, type Constraints, type Expr, type FieldOpNode, type FieldOps, type FieldOpTarget,
-  type NestedNode, type NestedOpNode, type NestedPlace,
+  type NestedNode, type NestedOpNode,
 } from '../ast/nodes.js';
 import { OperationError } from '../errors.js';
 import type { FieldH, Mode, Ret, ValueH } from '../model/types.js';
@@ -16,6 +16,7 @@ import { constraintsOf, luaTypeOf, schemaCheckOf } from '../schema/facts.js';
 import type { FieldSpec, ScalarSpec } from '../schema/spec.js';
 import { checkBytes, checkText, validate } from '../schema/validate.js';
 import { Condition } from './condition.js';
+import { pathGet, type Nest } from './nest.js';
 import type { Recorder, ResultDecoder } from './recorder.js';
 
 export interface Ctx {
@@ -28,21 +29,9 @@ export interface Ctx {
   readonly maxBytes?: number;
 }
 
-/**
- * Where a handle inside an element of a collection points (`p.groups.get('admins')`): the place
- * the server reaches it by, and how to find it in the local record (what the immediate form
- * resolves to; undefined when a step is not a literal).
- */
-export interface Nest extends Omit<NestedPlace, 'rec'> {
-  readonly locate: (data: Record<string, unknown>) => unknown;
-}
-
 /** The read of a nested value as a condition operand (JSON text for collections and objects), its length, or whether it holds an item. */
 export const nestedRead = (ctx: Ctx, nest: Nest, read: NestedNode['read'], as: LuaType, contains?: Pick<NestedNode, 'item' | 'eq'>): NestedNode =>
   make('Nested', { rec: ctx.rec, field: nest.field, top: nest.top, steps: nest.steps, path: nest.path, read, as, ...contains });
-
-const pathGet = (data: Record<string, unknown>, path: string): unknown =>
-  path.split('.').reduce<unknown>((o, k) => (o == null ? undefined : (o as Record<string, unknown>)[k]), data);
 
 /** A value handle: something a condition can compare (a field, a loop item, an element). */
 export class ValueHandle<T = unknown> implements ValueH<T> {
