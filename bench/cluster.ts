@@ -1,14 +1,16 @@
 /**
- * `npx tsx bench/cluster.ts [--records=N] [--queries=N]`: one sharded model (`shards: 16`) on a
- * local 3-master cluster (test/helpers/cluster.ts) side by side with the same model on a single
- * node, in one run: create throughput while seeding (chunks alternate between the two, 64 creates
- * in flight), insertMany when the model has it, then query latency (p50/p99, each query alternating
- * between the two). Both run on this one machine: the cluster's three redis-server processes get
+ * `npx tsx bench/cluster.ts [--records=N] [--queries=N] [--calls=N]`: one sharded model (`shards: 16`)
+ * on a local 3-master cluster (test/helpers/cluster.ts) side by side with the same model on a
+ * single node, in one run: create throughput while seeding (chunks alternate between the two, 64
+ * creates in flight), insertMany when the model has it, query latency (p50/p99, each query
+ * alternating between the two), then throughput with 64 concurrent callers beside node-redis by
+ * hand (bench/concurrency.ts). Both run on this one machine: the cluster's three redis-server processes get
  * three cores, the single node one; the client is one Node process either way.
  */
 import { Type } from 'typebox';
 import { connect, defineModel, and, type Connection } from '../src/index.js';
 import { startCluster } from '../test/helpers/cluster.js';
+import { concurrencyRows, type Side } from './concurrency.js';
 import { startRedis } from '../test/helpers/embedded-redis.js';
 
 const args = process.argv.slice(2);
@@ -16,6 +18,7 @@ const option = (name: string, fallback: number): number =>
   Number(args.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3) ?? fallback);
 const RECORDS = option('records', 50_000);
 const QUERIES = option('queries', 300);
+const CALLS = option('calls', 20_000);
 const CHUNK = 5_000;
 const IN_FLIGHT = 64;
 
@@ -32,6 +35,7 @@ const item = (i: number) => ({
 });
 const Bench = defineModel('BenchShard', shape, { indexes: ['age', 'score', 'city'], shards: 16 });
 type M = typeof Bench;
+type R = Awaited<ReturnType<M['create']>>;
 
 async function pool(n: number, from: number, fn: (i: number) => Promise<unknown>): Promise<void> {
   let next = from;
@@ -109,8 +113,19 @@ async function main(): Promise<void> {
       const [a, b] = sides.map(([n]) => samples.get(n)!);
       lines.push(`| ${label}: p50 / p99 | ${ms(pct(a, 50))} / ${ms(pct(a, 99))} | ${ms(pct(b, 50))} / ${ms(pct(b, 99))} | ${(pct(b, 50) / pct(a, 50)).toFixed(2)}x |`);
     }
+    const rapyer = (m: M): Side<R> => ({
+      create: (d) => m.create(d),
+      incr: (rec) => rec.$.score.incr(1),
+      get: (rec) => m.get(rec.id),
+    });
+    const throughput = await concurrencyRows([
+      { name: 'single node', rapyer: rapyer(sides[0][1]), url: single.url },
+      { name: 'cluster', rapyer: rapyer(sides[1][1]), rootNodes: cluster.rootNodes },
+    ], CALLS, item);
     console.log(`\n${RECORDS} records; Node ${process.version}; same machine for both\n`);
     console.log(lines.join('\n'));
+    console.log(`\n${CALLS} calls per workload and run\n`);
+    console.log(throughput.join('\n'));
   } finally {
     for (const d of dbs) await d.close();
     await Promise.all([single.stop(), cluster.stop()]);
