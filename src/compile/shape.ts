@@ -11,7 +11,7 @@
  * @example
  * shapeOf(program).key // '{kind:"Program",mode:"update",records:[{key:K0,...}],body:[{...args:[Praw]...}]}'
  */
-import { param, type Node, type ParamListNode, type ParamNode, type RecordRef } from '../ast/nodes.js';
+import { param, type Node, type ParamListNode, type ParamNode, type RecordRef, type ShardGuard } from '../ast/nodes.js';
 
 /** A value slot source: a Param (one ARGV entry; none when null) or a ParamList (its length, then its values). */
 export type Source = ParamNode | ParamListNode;
@@ -22,8 +22,8 @@ export interface Shape {
   readonly keys: string[];
 }
 
-/** Properties whose strings are Redis keys (KEYS slots), not shape: record keys, index keys, id sets, expiry keys. */
-const KEY_PROPS = new Set(['key', 'idsKey', 'exp']);
+/** Properties whose strings are Redis keys (KEYS slots), not shape: record keys, index keys, id sets, expiry keys, shard metas. */
+const KEY_PROPS = new Set(['key', 'idsKey', 'exp', 'meta']);
 
 /**
  * A record's id and seen version, as the Param nodes the compiler binds them with (made once per
@@ -37,6 +37,18 @@ export function refParams(r: RecordRef): { id: ParamNode; seen: ParamNode } {
     p = { id: param(r.id, 'str'), seen: param(r.seen, 'str') };
     refs.set(r, p);
   }
+  return p;
+}
+
+/**
+ * The layout a shard guard checks, as the Param node the compiler binds it with (made once per
+ * guard, like refParams): a value, so that every layout of a shape shares its script and template.
+ */
+const layouts = new WeakMap<ShardGuard, ParamNode>();
+
+export function guardParam(g: ShardGuard): ParamNode {
+  let p = layouts.get(g);
+  if (!p) layouts.set(g, (p = param(g.layout, 'str')));
   return p;
 }
 
@@ -83,9 +95,11 @@ class Walk {
       const { id, seen } = refParams(o as unknown as RecordRef);
       this.sources.push(id, seen);
     }
+    const guard = prop === 'guard' || prop === 'guards';
+    if (guard) this.sources.push(guardParam(o as unknown as ShardGuard));
     this.key += '{';
     for (const k in o) {
-      if (prop === 'records' && (k === 'id' || k === 'seen')) continue;
+      if ((prop === 'records' && (k === 'id' || k === 'seen')) || (guard && k === 'layout')) continue;
       this.key += `${k}:`;
       this.value(o[k], k);
       this.key += ',';

@@ -1,5 +1,6 @@
 /** The shard layout checks of a script (see lua/lib/shard.lua shard_guard and src/model/reshard.ts). */
-import { param, type ShardGuard } from '../ast/nodes.js';
+import type { ShardGuard } from '../ast/nodes.js';
+import { guardParam } from './shape.js';
 import type { Writer } from './writer.js';
 
 /** The layout checks a script runs before anything else, one per shard meta key (see ShardGuard). */
@@ -9,7 +10,7 @@ export function guardLines(guards: readonly (ShardGuard | undefined)[], w: Write
   for (const g of guards) {
     if (!g || seen.has(g.meta)) continue;
     seen.add(g.meta);
-    lines.push(`shard_guard(${w.key(g.meta)}, ${w.param(param(g.layout, 'str'))})`);
+    lines.push(`shard_guard(${w.key(g.meta)}, ${w.param(guardParam(g))})`);
   }
   return lines;
 }

@@ -26,6 +26,10 @@ const query = (min: number, status: string): QueryNode =>
   (Shaped.find((u) => and(u.score.gte(min), u.name.eq(status))).sort('score', 'desc').limit(min + 1) as unknown as
     { run: { node(action: QueryNode['action']): QueryNode } }).run.node('records');
 
+/** A program as a sharded model's: its record checks the shard layout `layout` first. */
+const guarded = (program: ProgramNode, layout: string): ProgramNode =>
+  ({ ...program, records: program.records.map((r) => ({ ...r, guard: { meta: 'Shaped:{3}#meta', layout } })) });
+
 /** Programs in pairs: same shape, different values (ids, versions, numbers, strings, list lengths). */
 const pairs = (): [ProgramNode | QueryNode, ProgramNode | QueryNode][] => [
   [
@@ -39,6 +43,8 @@ const pairs = (): [ProgramNode | QueryNode, ProgramNode | QueryNode][] => [
   [Shaped.writeProgram('a', ['name', 'x', 'score', '1'], 'create'), Shaped.writeProgram('q', ['name', 'y', 'score', '2', 'rank', '3'], 'create')],
   [updateProgram([rec('a'), rec('b')], recorded((p) => p.score.incr(1))), updateProgram([rec('c'), rec('d')], recorded((p) => p.score.incr(2)))],
   [query(3, 'ann'), query(70, 'bo')],
+  // the layout a guard checks is a value: a reshard's old and new layouts share one script
+  [guarded(updateProgram([rec('a')], recorded((p) => p.score.incr(1))), '16'), guarded(updateProgram([rec('b')], recorded((p) => p.score.incr(5))), '16>32')],
 ];
 
 describe('programs compiled once per shape', () => {
