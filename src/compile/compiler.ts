@@ -10,7 +10,7 @@
  * check of a program runs before its first write.
  */
 import { createHash } from 'node:crypto';
-import { freezeDeep, type ProgramNode, type QueryNode } from '../ast/nodes.js';
+import { freezeDeep, type CallFn, type ProgramNode, type QueryNode } from '../ast/nodes.js';
 import type { Raw } from '../schema/codec.js';
 import { block } from './emit.js';
 import { linkFunctions, luaString } from './link.js';
@@ -141,8 +141,8 @@ function header(w: Writer, direct = false): string[] {
   return lines;
 }
 
-/** Statements that read a record's key and nothing else (rec_read, rec_exists, rec_ttl in lua/lib/read.lua). */
-const KEY_ONLY = new Set(['ReadRecord', 'ExistsRecord', 'TtlRecord']);
+/** Steps that read a record's key and nothing else (lua/lib/read.lua). */
+const KEY_ONLY: ReadonlySet<CallFn> = new Set<CallFn>(['rec_read', 'rec_exists', 'rec_ttl']);
 
 function programBody(program: ProgramNode, mode: Mode): { body: string; w: Writer } {
   const w = new Writer(program.records);
@@ -152,7 +152,7 @@ function programBody(program: ProgramNode, mode: Mode): { body: string; w: Write
     return { body: [...header(w, direct), ...lines].join('\n'), w };
   }
   // reads of a whole record (get, exists, ttl) use nothing of a state but its key
-  const keyOnly = program.mode === 'read' && program.body.every((s) => KEY_ONLY.has(s.kind));
+  const keyOnly = program.mode === 'read' && program.body.every((s) => s.kind === 'Call' && KEY_ONLY.has(s.fn));
   const states = program.records.map((r) => {
     const state = keyOnly ? `{ key = ${w.key(r.key)} }` : `st_new(${w.key(r.key)})`;
     // a read touches only the record's own key (one key, routed and cached like any read)

@@ -5,7 +5,7 @@
  */
 import { expect } from 'chai';
 import { Type } from 'typebox';
-import type { ProgramNode, QueryNode, RecordRef } from '../../src/ast/nodes.js';
+import { call, make, stateArg, type ProgramNode, type QueryNode, type RecordRef } from '../../src/ast/nodes.js';
 import { compile } from '../../src/compile/compiler.js';
 import { luaString } from '../../src/compile/link.js';
 import { defineModel } from '../../src/index.js';
@@ -84,6 +84,18 @@ describe('golden: recorder -> AST -> Lua (no Redis)', () => {
     // every function the body calls is linked before it, once
     for (const fn of ['read_params', 'st_indexed', 'rec_require', 'num_op', 'c_gt', 'arr_append', 'sc_set', 'st_commit', 'st_reply']) {
       expect(lua.split(`local function ${fn}(`), fn).to.have.length(2);
+    }
+  });
+
+  it('compiles get, exists and ttl to a read of the record key alone (no record state)', () => {
+    for (const [step, fn] of [['rec_read', 'rec_read'], ['rec_exists', 'rec_exists'], ['rec_ttl', 'rec_ttl']] as const) {
+      const program = make('Program', { mode: 'read', binary: false, records: [ref], body: [call(step, stateArg(1))] });
+      const { lua, keys, readOnly } = compile(program);
+      expect(lua.slice(lua.indexOf('local P = ')), step).to.equal(
+        ['local P = ARGV', 'local S = { { key = KEYS[1] } }', 'local R = {}', `R[1] = ${fn}(S[1])`, 'return R', ''].join('\n'),
+      );
+      expect(keys).to.deep.equal(['GoldenPlayer:1']);
+      expect(readOnly).to.equal(true);
     }
   });
 
