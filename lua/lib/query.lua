@@ -361,6 +361,18 @@ local function q_act_ids(q, M, sorted)
   return out
 end
 
+-- the page as id and each sort key's stored value (false where absent), per match: what a
+-- fan-out merges before it reads the records of the merged page only (src/query/execute.ts)
+local function q_act_rows(q, M, sorted)
+  local first, last = q_page(q, M, sorted)
+  local out = {}
+  for i = first, last do
+    out[#out + 1] = M[i].id
+    for _, k in ipairs(q.sort) do out[#out + 1] = st_get(M[i], k.field) or false end
+  end
+  return out
+end
+
 -- the page as id, hash, id, hash, ...
 local function q_act_records(q, M, sorted)
   local first, last = q_page(q, M, sorted)
