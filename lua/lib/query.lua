@@ -451,6 +451,11 @@ local function q_run(q, filter, act)
   -- an exact plan decides from the index sets alone (nil when building them would cost more than
   -- reading the candidates); candidates are then read only for the sort
   local ex = nil
+  if q.count and q.exact and not after and due == 0 and (q.plan.op == 'range' or q.plan.op == 'prefix') then
+    -- one index range (one entry per id) answers the count itself, with no expired id waiting
+    -- for a sweep in it: ZCOUNT, rather than a set of every id
+    return { due, q_count(q.plan) }
+  end
   if q.exact then ex = q_exact(q.plan) end
   if q.count and ex and not after then
     -- the index sets still hold expired records no sweep dropped yet: leave those out
