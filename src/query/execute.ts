@@ -176,8 +176,9 @@ export class QueryRun<S extends TProperties> {
       return (await this.fanOut('records', decode.page, [], page)).flatMap((p) => recordRows(p, []));
     }
     const need = limit === undefined ? undefined : offset + limit;
-    // a page of one (first, findOne): a record from each shard costs less than a second round trip
-    if (need === 1 && !idsOnly) return this.mergedRecords(offset, need);
+    // every match (no limit) is in the page: ids first would only add a step; and for a page of
+    // one (first, findOne), a record from each shard costs less than a second round trip
+    if ((need === undefined || need === 1) && !idsOnly) return this.mergedRecords(offset, need);
     const order = (await this.firstRows(need)).slice(offset);
     if (idsOnly) return order;
     return (await this.recordsOf(order)) ?? this.mergedRecords(offset, need);
@@ -228,9 +229,9 @@ export class QueryRun<S extends TProperties> {
   }
 
   /**
-   * The page read in one step (a page of one, or when the two-step read saw a record change in between): every shard
-   * returns the records of its first offset+limit matches (one script each, its own snapshot),
-   * merged here.
+   * The page read in one step (every match, a page of one, or when the two-step read saw a record
+   * change in between): every shard returns the records of its first offset+limit matches (one
+   * script each, its own snapshot), merged here.
    */
   private async mergedRecords(offset: number, need: number | undefined): Promise<Row[]> {
     const pages = await this.fanOut('records', decode.page, [], { offset: 0, limit: need });
