@@ -5,7 +5,8 @@
  * commandstats). Also rapyer's count and findOne of the same condition, so a change to the query
  * script shows on every path that runs it.
  *
- * Options: --records=N (default 200,000; --quick: 20,000), --rounds=N (default 5).
+ * Options: --records=N (default 200,000; --quick: 20,000), --rounds=N (default 5), --reuse (with
+ * REDIS_URL: keep the data set, and use the one an earlier --reuse run left, when its size matches).
  * REDIS_URL uses a running server (its database is flushed); otherwise an embedded one is started.
  */
 import { deepStrictEqual } from 'node:assert/strict';
@@ -29,14 +30,18 @@ const server = process.env.REDIS_URL ? undefined : await startRedis();
 const url = process.env.REDIS_URL ?? server!.url;
 const raw = createClient({ url });
 await raw.connect();
-await raw.flushAll();
+// --reuse (with REDIS_URL): keeps the data set of an earlier run with the same --records
+const reuse = args.includes('--reuse') && (await raw.zCard('BenchUser#ids')) === RECORDS && (await raw.zCard('BenchLua#ids')) === RECORDS;
+if (!reuse) await raw.flushAll();
 const rapyer = await rapyerPeer(url);
 const hand = await luaPeer(url);
 const items = Array.from({ length: RECORDS }, (_, i) => bulkItem(i));
-process.stdout.write(`seeding ${RECORDS} records per peer...`);
-await rapyer.seed!(items);
-await hand.seed!(items);
-process.stdout.write(' done\n');
+if (!reuse) {
+  process.stdout.write(`seeding ${RECORDS} records per peer...`);
+  await rapyer.seed!(items);
+  await hand.seed!(items);
+  process.stdout.write(' done\n');
+}
 
 // the same page from both (scores are unique per record here, so the order is one)
 const scores = (rows: { score: number }[]): number[] => rows.map((r) => r.score);
@@ -65,6 +70,6 @@ for (const r of rs) console.log(`${r.variant} / hand query: p50 ${(r.medianUs / 
 await db.close();
 await rapyer.close();
 await hand.close();
-await raw.flushAll();
+if (!args.includes('--reuse')) await raw.flushAll();
 await raw.quit();
 await server?.stop();

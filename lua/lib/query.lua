@@ -589,7 +589,7 @@ local function q_run(q, filter, act)
   local need = nil
   if q.page and q.limit ~= '' then need = tonumber(q.offset) + tonumber(q.limit) end
   local total = redis.call('ZCARD', q.ids)
-  if q.count and q.exact and not after then
+  if q.count and q.exact and not after and not q.generic then
     local n = q_probe_count(q, total, due)
     if n then return { due, n } end
   end
@@ -625,6 +625,13 @@ local function q_run(q, filter, act)
       if not ex.set[id] then return nil end
       s = q_probe(q.prefix, id, ex_fields)
       if not s.cache['#v'] then return nil end
+    elseif q.lean then
+      -- a lean filter reads the HMGET reply itself: a state is made only for a match
+      local V = redis.call('HMGET', q.prefix .. id, unpack(q.fields))
+      if not (V[1] and filter(V)) then return nil end
+      s = st_new(q.prefix .. id)
+      s.id = id
+      for i = 1, #q.fields do s.cache[q.fields[i]] = V[i] end
     else
       s = q_probe(q.prefix, id, q.fields)
       if not (s.cache['#v'] and filter({ s })) then return nil end
@@ -642,7 +649,7 @@ local function q_run(q, filter, act)
   -- the plan's score conditions, checked on a page of candidates before their records are read
   -- (an exact plan's candidates already meet them all)
   local probes = {}
-  if not ex then probes = q_probes(q.plan, total, true) end
+  if not ex and not q.generic then probes = q_probes(q.plan, total, true) end
   local function sift(ids, skip)
     if #probes == 0 then return nil end
     return q_sift(probes, ids, skip)
