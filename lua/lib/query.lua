@@ -427,51 +427,67 @@ local function q_cursor(list, keys)
   return { id = list[2 * #keys + 1], sv = sv, first = list[2] }
 end
 
--- Walks the score index of the first sort key in order (from the cursor's value, when there is
--- one), keeping the ids for which candidate(id) gives a state, until `need` are kept and, with
--- several keys, the first key's value changed (its ties are then sorted by every key). Returns
--- the matches in query order and true, or false when the index ran out first (records without
--- the first key's value are not in it: the caller then collects every match instead).
--- sift(ids) gives the ids of a page worth reading (a set; nil: all).
+-- Walks an index in query order, keeping the ids for which candidate(id) gives a state, until
+-- `need` are kept and, with several sort keys, the first key's value changed (its ties are then
+-- sorted by every key). The index is the score index of the first sort key, or with no sort key
+-- the model's id set (its members in id order). From the cursor's place when there is one; by
+-- rank, in pages that double from 128 ids, each sifted by the probes (sift(ids): the set of ids
+-- worth reading, nil for all) before any of its records is read. Returns the matches in query
+-- order and true, or false when the index ran out first (records without the first key's value
+-- are not in a score index: the caller then collects every match instead).
 local function q_walk(key, keys, after, need, candidate, sift)
-  local desc = keys[1].desc
-  local bound = desc and '+inf' or '-inf'
+  local desc = keys[1] and keys[1].desc
+  local start = 0
   if after then
-    if after.sv[1] == false then return {}, false end
-    bound = after.first
+    if #keys == 0 then start = redis.call('ZLEXCOUNT', key, '-', '[' .. after.id)
+    elseif after.sv[1] == false then return {}, false
+    elseif desc then start = redis.call('ZCOUNT', key, '(' .. after.first, '+inf')
+    else start = redis.call('ZCOUNT', key, '-inf', '(' .. after.first) end
   end
-  local M, from, edge = {}, 0, nil
+  -- with several keys, the walk stops only where the first key's value changes: it needs the scores
+  local scored = #keys > 1
+  local range = desc and 'ZREVRANGE' or 'ZRANGE'
+  local M, edge, size = {}, nil, 128
   while true do
-    local ids
-    if desc then ids = redis.call('ZREVRANGEBYSCORE', key, bound, '-inf', 'WITHSCORES', 'LIMIT', from, 500)
-    else ids = redis.call('ZRANGEBYSCORE', key, bound, '+inf', 'WITHSCORES', 'LIMIT', from, 500) end
-    local page = {}
-    for i = 1, #ids, 2 do page[#page + 1] = ids[i] end
+    local got, page
+    if scored then
+      got = redis.call(range, key, start, start + size - 1, 'WITHSCORES')
+      page = {}
+      for i = 1, #got, 2 do page[#page + 1] = got[i] end
+    else
+      page = redis.call(range, key, start, start + size - 1)
+    end
     local live = sift(page)
-    for i = 1, #ids, 2 do
-      local score = tonumber(ids[i + 1])
-      if edge ~= nil and score ~= edge then
-        q_sort(M, keys)
-        return M, true
+    for i, id in ipairs(page) do
+      local score = nil
+      if scored then
+        score = tonumber(got[2 * i])
+        if edge ~= nil and score ~= edge then
+          q_sort(M, keys)
+          return M, true
+        end
       end
-      local s = nil
-      if live == nil or live[ids[i]] then s = candidate(ids[i]) end
-      if s then
-        M[#M + 1] = s
-        if #M >= need then
-          if #keys == 1 then return M, true end
-          edge = score
+      if live == nil or live[id] then
+        local s = candidate(id)
+        if s then
+          M[#M + 1] = s
+          if #M >= need then
+            if not scored then return M, true end
+            edge = score
+          end
         end
       end
     end
-    if #ids < 1000 then
+    if #page < size then
       if edge ~= nil then
         q_sort(M, keys)
         return M, true
       end
-      return M, false
+      -- the id set holds every id: its walk is complete
+      return M, #keys == 0
     end
-    from = from + 500
+    start = start + size
+    size = math.min(size * 2, 1024)
   end
 end
 
@@ -595,10 +611,13 @@ local function q_run(q, filter, act)
   end
   -- walking the sort index reads about need * (its size) / matches ids (each sifted by the probes
   -- first), collecting reads every candidate of the plan and sorts the matches
+  -- (with no sort key a page walks the id set, in id order; a scan's slices are walked by the client)
+  local walk_key = q.walk
+  if need and #keys == 0 and not q.slice then walk_key = q.ids end
   local walk = false
-  if need and q.walk then
+  if need and walk_key then
     local best, m = q_count(q.plan), q_guess(q.plan, total)
-    walk = best == nil or m == nil or need * redis.call('ZCARD', q.walk) < (best + 5 * m) * m
+    walk = best == nil or m == nil or need * redis.call('ZCARD', walk_key) < (best + 5 * m) * m
   end
   -- an exact plan decides from the index sets alone (nil when building them would cost more than
   -- reading the candidates); candidates are then read only for the sort
@@ -677,7 +696,7 @@ local function q_run(q, filter, act)
     return false
   end
   if walk then
-    local M, sorted = q_walk(q.walk, keys, after, need, candidate, sift)
+    local M, sorted = q_walk(walk_key, keys, after, need, candidate, sift)
     if sorted then return reply('', M, true) end
   end
   local list, from_node = nil, nil
