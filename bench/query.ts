@@ -5,7 +5,7 @@
  * commandstats). Also rapyer's count and findOne of the same condition, so a change to the query
  * script shows on every path that runs it.
  *
- * Options: --records=N (default 200,000; --quick: 20,000), --rounds=N (default 5), --reuse (with
+ * Options: --records=N (default 200,000; --quick: 20,000), --rounds=N (default 5), --calls=N per case, --reuse (with
  * REDIS_URL: keep the data set, and use the one an earlier --reuse run left, when its size matches).
  * REDIS_URL uses a running server (its database is flushed); otherwise an embedded one is started.
  */
@@ -23,7 +23,7 @@ const quick = args.includes('--quick');
 const option = (name: string): string | undefined => args.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
 const RECORDS = Number(option('records') ?? (quick ? 20_000 : 200_000));
 const ROUNDS = Number(option('rounds') ?? 5);
-const CALLS = quick ? 100 : 300;
+const CALLS = Number(option('calls') ?? (quick ? 100 : 300));
 const QUERY: QuerySpec = { ageMin: 25, ageMax: 40, status: 'adult', limit: 50 };
 
 const server = process.env.REDIS_URL ? undefined : await startRedis();
