@@ -580,6 +580,9 @@ end
 ---   after    a stream's cursor (a parameter list, see q_cursor; empty for none): only matches
 ---            after it in query order count
 ---   fields   the fields the filter and the sort read, fetched with one HMGET per candidate
+---   lean     true when the filter reads that HMGET reply itself: filter(V), V[i] the value of
+---            fields[i] (false where absent); else filter(S) reads the candidate's state S[1]
+---   generic  true in the reference script the specialised one is tested against: no probes
 ---   slice    { from, size }: a scan in slices (the client runs them in turn): this script reads
 ---            the `size` ids after `from` ('' from the first) and replies { next, reply }, `next`
 ---            the id to go on after ('' when no id is left or a page is complete)
@@ -587,16 +590,18 @@ end
 ---            (ids or records: offset and limit apply; count, update and delete take every match)
 ---   reads    the fields an aggregate reads of each match (nil: the sort fields)
 ---   slide    a sliding TTL (ms) that records returned or updated get re-armed to, or nil
---- filter(S) tells whether the candidate S[1] matches (the query's condition, compiled); act(q, M,
+--- filter tells whether a candidate matches (the query's condition, compiled); act(q, M,
 --- sorted) acts on the matches M and returns the reply (q_act_* above; `sorted` when already in order).
 --- q_run replies { due, reply }: `due` is 1 when the model's expiry set holds ids whose time has come
 --- (the client then runs a sweep, a write script of its own); a read never writes for bookkeeping.
 --- Ids whose record is gone (expired, not swept yet) are never candidates, and a count the index
 --- sets alone answer leaves out the expired ids they still hold (exp_gone).
---- A limited page takes the cheapest of: the exact ids of the index sets, sorted (when the plan
---- alone answers the filter and they are few); a walk of the first sort key's index that stops
---- after offset+limit matches (and their ties); else every candidate of the plan (or of the
---- slice), checked, sorted; an unsorted slice stops after offset+limit matches.
+--- A limited page walks the first sort key's index (with no sort key, the id set) and stops after
+--- offset+limit matches (and their ties) when that reads fewer ids than collecting (q_guess);
+--- else the exact ids of the index sets (when the plan alone answers the filter and they are
+--- few), or every candidate of the plan (or of the slice), checked, sorted; an unsorted slice
+--- stops after offset+limit matches. Every page of candidates is probed (q_probes) before any of
+--- its records is read.
 local function q_run(q, filter, act)
   -- reads only (no sweep): expired ids are skipped below; `due` tells the client a sweep has work
   local due = #exp_due(q.exp, exp_now(), 1)
