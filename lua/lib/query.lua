@@ -508,6 +508,18 @@ local function q_act_ids(q, M, sorted)
   return out
 end
 
+-- the page as id and each sort key's stored value (false where absent), per match: what a
+-- fan-out merges before it reads the records of the merged page only (src/query/execute.ts)
+local function q_act_rows(q, M, sorted)
+  local first, last = q_page(q, M, sorted)
+  local out = {}
+  for i = first, last do
+    out[#out + 1] = M[i].id
+    for _, k in ipairs(q.sort) do out[#out + 1] = st_get(M[i], k.field) or false end
+  end
+  return out
+end
+
 -- the page as id, hash, id, hash, ...
 local function q_act_records(q, M, sorted)
   local first, last = q_page(q, M, sorted)
@@ -610,6 +622,11 @@ local function q_run(q, filter, act)
   local need = nil
   if q.page and q.limit ~= '' then need = tonumber(q.offset) + tonumber(q.limit) end
   local total = redis.call('ZCARD', q.ids)
+  if q.count and q.exact and not after and due == 0 and (q.plan.op == 'range' or q.plan.op == 'prefix') then
+    -- one index range (one entry per id) answers the count itself, with no expired id waiting
+    -- for a sweep in it: ZCOUNT, rather than a set of every id
+    return { due, q_count(q.plan) }
+  end
   if q.count and q.exact and not after and not q.generic then
     local n = q_probe_count(q, total, due)
     if n then return { due, n } end
