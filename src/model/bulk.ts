@@ -19,6 +19,7 @@ import {
   NotFoundError, QueryError, UsageError, ValidationError,
 } from '../errors.js';
 import { Condition, EVERY } from '../ops/condition.js';
+import { Recorder } from '../ops/recorder.js';
 import { Query } from '../query/query.js';
 import type { Raw } from '../schema/codec.js';
 import type { ModelCore, ShardKeys } from './contract.js';
@@ -27,6 +28,7 @@ import {
 } from './chunks.js';
 import { readRecord } from './layout.js';
 import { idOfRecord } from './record.js';
+import { actByQuery } from './by-query.js';
 import { guardOf } from './reshard.js';
 import type { CreateInput, Handles, PipelineFn, Rec, RecordMethods } from './types.js';
 
@@ -228,23 +230,23 @@ async function getEach<S extends TProperties>(model: ModelCore<S>, ids: readonly
   return missing === 'skip' ? found.filter((r) => r !== null) : found;
 }
 
-/** Every id of `target` once: the ids given, or the current matches of a condition. */
-async function targetIds<S extends TProperties>(model: ModelCore<S>, target: BulkTarget<S>): Promise<{ ids: string[]; where: Condition }> {
-  if (Array.isArray(target)) return { ids: [...new Set(idsOf(model, target))], where: EVERY };
+/** The targets of updateMany/deleteMany: every id given, once, or a condition. */
+function targetOf<S extends TProperties>(model: ModelCore<S>, target: BulkTarget<S>): { ids: string[] } | { where: Condition } {
+  if (Array.isArray(target)) return { ids: [...new Set(idsOf(model, target))] };
   if (typeof target !== 'function' && !(target instanceof Condition)) {
     throw new QueryError('updateMany/deleteMany need an array of ids or a condition, e.g. (u) => u.age.gt(18)');
   }
   const where = target instanceof Condition ? target : target(model.fields);
   if (!(where instanceof Condition)) throw new QueryError('updateMany/deleteMany need a condition, e.g. (u) => u.age.gt(18)');
-  return { ids: await new Query(model, where).ids(), where };
+  return { where };
 }
-
 
 /**
  * Runs the pipeline program `fn` on the server on each target, one chunk per script (all or
- * nothing per chunk); ids with no record are skipped, never created. A condition is evaluated once
- * for the ids, and again on each record by its chunk's script, so a record that stopped matching
- * in between is left alone. Resolves to how many records changed.
+ * nothing per chunk); ids with no record are skipped, never created. A condition is run chunk by
+ * chunk on the server (src/model/by-query.ts): its candidates are selected once, by the first
+ * chunk, and each is checked again when its chunk runs, so a record that stopped matching in
+ * between is left alone. Resolves to how many records changed.
  * `await User.updateMany((u) => u.age.gt(17), (p) => p.status.set('adult'))`
  */
 export async function updateMany<S extends TProperties>(
@@ -252,10 +254,15 @@ export async function updateMany<S extends TProperties>(
 ): Promise<number> {
   chunkSizeOf(options);
   options.signal?.throwIfAborted();
-  const { ids, where } = await targetIds(model, target);
+  const targets = targetOf(model, target);
+  if ('where' in targets) {
+    const recorder = new Recorder(); // async: a refused callback rejects rather than throws
+    model.record(fn, recorder, () => ({}));
+    return actByQuery(model, targets.where, 'update', recorder.body, options);
+  }
   let changed = 0;
-  await perChunk(model, ids, (id) => id, options, async (_group, chunk) => {
-    const n = await new Query(model, where).within(chunk).update(fn); // groups run in parallel: add after the await
+  await perChunk(model, targets.ids, (id) => id, options, async (_group, chunk) => {
+    const n = await new Query(model, EVERY).within(chunk).update(fn); // groups run in parallel: add after the await
     changed += n;
   });
   return changed;
@@ -267,10 +274,11 @@ export async function deleteMany<S extends TProperties>(
 ): Promise<number> {
   chunkSizeOf(options);
   options.signal?.throwIfAborted();
-  const { ids, where } = await targetIds(model, target);
+  const targets = targetOf(model, target);
+  if ('where' in targets) return actByQuery(model, targets.where, 'delete', [], options);
   let deleted = 0;
-  await perChunk(model, ids, (id) => id, options, async (_group, chunk) => {
-    const n = await new Query(model, where).within(chunk).delete();
+  await perChunk(model, targets.ids, (id) => id, options, async (_group, chunk) => {
+    const n = await new Query(model, EVERY).within(chunk).delete();
     deleted += n;
   });
   return deleted;

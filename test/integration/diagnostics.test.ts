@@ -1,35 +1,16 @@
 /**
  * The `rapyer:script` tracing channel, `{ signal }` on long calls, and `stream({ pageSize })`.
  */
-import { tracingChannel } from 'node:diagnostics_channel';
 import { expect } from 'chai';
 import { Type } from 'typebox';
-import { defineModel, LockTimeoutError, QueryError, SCRIPT_CHANNEL, ValidationError, type ScriptEvent } from '../../src/index.js';
+import { defineModel, LockTimeoutError, QueryError, ValidationError } from '../../src/index.js';
+import { traced } from '../helpers/traced.js';
 
 const Job = defineModel('Job', {
   name: Type.String(),
   tries: Type.Integer({ minimum: 0, maximum: 3 }),
 }, { indexes: ['tries'] });
 
-/** Records every event of the channel while `fn` runs. */
-async function traced(fn: () => Promise<unknown>): Promise<[string, ScriptEvent][]> {
-  const seen: [string, ScriptEvent][] = [];
-  const handlers = {
-    start: (e: ScriptEvent) => void seen.push(['start', { ...e }]),
-    end: () => {},
-    asyncStart: () => {},
-    asyncEnd: (e: ScriptEvent) => void seen.push(['asyncEnd', { ...e }]),
-    error: (e: ScriptEvent) => void seen.push(['error', { ...e }]),
-  };
-  const channel = tracingChannel<unknown, ScriptEvent>(SCRIPT_CHANNEL);
-  channel.subscribe(handlers);
-  try {
-    await fn();
-  } finally {
-    channel.unsubscribe(handlers);
-  }
-  return seen;
-}
 
 const reason = new Error('stop here');
 
