@@ -67,26 +67,25 @@ const isNoScript = (err: unknown): boolean => err instanceof Error && err.messag
  * EVALSHA; on NOSCRIPT, SCRIPT LOAD and EVALSHA again; if the cache was flushed again in between,
  * EVAL with the body, which loads and runs in one step: a flushed cache never surfaces an error.
  */
-export async function execute(client: ScriptClient, script: Compiled, signal?: AbortSignal): Promise<Reply> {
+export function execute(client: ScriptClient, script: Compiled, signal?: AbortSignal): Promise<Reply> {
   const tail = [String(script.keys.length), ...script.keys, ...script.argv];
-  const evalSha = [script.readOnly ? 'EVALSHA_RO' : 'EVALSHA', script.sha1, ...tail];
   const firstKey = script.keys[0];
   const send = (args: (string | Buffer)[]): Promise<Reply> =>
     client.send(firstKey, script.readOnly, args, script.binary, signal) as Promise<Reply>;
-  try {
+  const evalSha = (): Promise<Reply> => send([script.readOnly ? 'EVALSHA_RO' : 'EVALSHA', script.sha1, ...tail]);
+  // the hot path is one EVALSHA and its reply: no async frame around it
+  return evalSha().then(undefined, async (err: unknown) => {
     try {
-      return await send(evalSha);
-    } catch (err) {
       if (!isNoScript(err)) throw err;
+      await client.load(firstKey, script.readOnly, script.lua);
+      try {
+        return await evalSha();
+      } catch (again) {
+        if (!isNoScript(again)) throw again;
+      }
+      return await send([script.readOnly ? 'EVAL_RO' : 'EVAL', script.lua, ...tail]);
+    } catch (failure) {
+      throw fromReplyError(failure);
     }
-    await client.load(firstKey, script.readOnly, script.lua);
-    try {
-      return await send(evalSha);
-    } catch (err) {
-      if (!isNoScript(err)) throw err;
-    }
-    return await send([script.readOnly ? 'EVAL_RO' : 'EVAL', script.lua, ...tail]);
-  } catch (err) {
-    throw fromReplyError(err);
-  }
+  });
 }
