@@ -1,5 +1,6 @@
 /**
- * Runs compiled scripts: EVALSHA (EVALSHA_RO for read-only programs), and on NOSCRIPT (first use,
+ * Runs compiled scripts: EVALSHA (EVALSHA_RO for read-only programs; the plain command for a read
+ * that is one command on one key, see `Compiled.command`), and on NOSCRIPT (first use,
  * a SCRIPT FLUSH, a failover, a node new to the cluster) loads the script on the node that answered
  * and retries, then falls back to EVAL with the body, here and nowhere else. On a cluster each
  * script goes to the node serving its first key; node-redis follows MOVED/ASK redirections itself. Replies are text, or Buffers for scripts
@@ -61,6 +62,16 @@ export function clusterScripts(cluster: ClusterClient): ScriptClient {
   };
 }
 
+/**
+ * A command's reply as its script would return it: in the script's list of step results (`R`), and
+ * a hash as the flat field/value list Lua makes of it (node-redis answers HGETALL with an object).
+ */
+function asScriptReply(reply: unknown): Reply {
+  if (reply === null || typeof reply !== 'object' || Array.isArray(reply) || Buffer.isBuffer(reply)) return [reply as Reply];
+  const entries = reply instanceof Map ? [...reply] : Object.entries(reply);
+  return [entries.flat() as Reply];
+}
+
 const isNoScript = (err: unknown): boolean => err instanceof Error && err.message.startsWith('NOSCRIPT');
 
 /**
@@ -68,10 +79,12 @@ const isNoScript = (err: unknown): boolean => err instanceof Error && err.messag
  * EVAL with the body, which loads and runs in one step: a flushed cache never surfaces an error.
  */
 export function execute(client: ScriptClient, script: Compiled, signal?: AbortSignal): Promise<Reply> {
-  const tail = [String(script.keys.length), ...script.keys, ...script.argv];
   const firstKey = script.keys[0];
   const send = (args: (string | Buffer)[]): Promise<Reply> =>
     client.send(firstKey, script.readOnly, args, script.binary, signal) as Promise<Reply>;
+  // a read that is one command on one key is sent as that command (see Compiled.command)
+  if (script.command) return send([script.command, firstKey]).then(asScriptReply, (err: unknown) => Promise.reject(fromReplyError(err)));
+  const tail = [String(script.keys.length), ...script.keys, ...script.argv];
   const evalSha = (): Promise<Reply> => send([script.readOnly ? 'EVALSHA_RO' : 'EVALSHA', script.sha1, ...tail]);
   // the hot path is one EVALSHA and its reply: no async frame around it
   return evalSha().then(undefined, async (err: unknown) => {
