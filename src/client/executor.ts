@@ -84,19 +84,21 @@ export function execute(client: ScriptClient, script: Compiled, signal?: AbortSi
     client.send(firstKey, script.readOnly, args, script.binary, signal) as Promise<Reply>;
   // a read that is one command on one key is sent as that command (see Compiled.command)
   if (script.command) return send([script.command, firstKey]).then(asScriptReply, (err: unknown) => Promise.reject(fromReplyError(err)));
-  const tail = [String(script.keys.length), ...script.keys, ...script.argv];
-  const evalSha = (): Promise<Reply> => send([script.readOnly ? 'EVALSHA_RO' : 'EVALSHA', script.sha1, ...tail]);
+  // one array, filled by loops: a bulk chunk's ARGV holds tens of thousands of values
+  const evalSha: (string | Buffer)[] = [script.readOnly ? 'EVALSHA_RO' : 'EVALSHA', script.sha1, String(script.keys.length)];
+  for (const k of script.keys) evalSha.push(k);
+  for (const v of script.argv) evalSha.push(v);
   // the hot path is one EVALSHA and its reply: no async frame around it
-  return evalSha().then(undefined, async (err: unknown) => {
+  return send(evalSha).then(undefined, async (err: unknown) => {
     try {
       if (!isNoScript(err)) throw err;
       await client.load(firstKey, script.readOnly, script.lua);
       try {
-        return await evalSha();
+        return await send(evalSha);
       } catch (again) {
         if (!isNoScript(again)) throw again;
       }
-      return await send([script.readOnly ? 'EVAL_RO' : 'EVAL', script.lua, ...tail]);
+      return await send([script.readOnly ? 'EVAL_RO' : 'EVAL', script.lua, ...evalSha.slice(2)]);
     } catch (failure) {
       throw fromReplyError(failure);
     }

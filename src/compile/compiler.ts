@@ -109,7 +109,7 @@ function compileFresh(node: ProgramNode | QueryNode, mode: Mode = 'best'): { com
     const command = mode === 'best' ? plainRead(node) : undefined;
     return { compiled: command ? Object.freeze({ ...compiled, command }) : compiled, sources: w.sources };
   }
-  const { body, w } = queryBody(node);
+  const { body, w } = queryBody(node, mode === 'generic');
   return { compiled: finish(body, w, readsOnly(node), node.binary !== false), sources: w.sources };
 }
 
