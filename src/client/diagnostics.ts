@@ -48,7 +48,7 @@ const channel = tracingChannel<unknown, ScriptEvent>(SCRIPT_CHANNEL);
 const STEP_KINDS: { readonly [F in CallFn]: string } = {
   rec_write: 'WriteRecord', rec_delete: 'DeleteRecord', rec_expire: 'ExpireRecord', rec_read: 'ReadRecord',
   rec_exists: 'ExistsRecord', rec_ttl: 'TtlRecord', meta_get: 'Meta', meta_set: 'Meta', ix_fill: 'IndexFill',
-  ix_prune: 'IndexPrune', lock_acquire: 'AcquireLock', lock_release: 'ReleaseLock', bulk_insert: 'InsertMany',
+  ix_prune: 'IndexPrune', lock_acquire: 'AcquireLock', lock_release: 'ReleaseLock', bulk_insert: 'InsertMany', bulk_unchain: 'InsertMany',
   bulk_read: 'ReadMany', shard_meta: 'ShardMeta', shard_take: 'ShardTake', shard_put: 'ShardPut', shard_drop: 'ShardDrop', exp_sweep: 'SweepExpired',
 };
 
