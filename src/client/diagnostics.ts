@@ -29,6 +29,11 @@ export interface ScriptEvent {
   kind: string;
   /** The SHA1 the script runs under (EVALSHA). */
   sha1: string;
+  /**
+   * Set when the script's one command was sent in its place (`HGETALL`, `EXISTS` or `TTL`: a get,
+   * exists or ttl on a record with no shard guard and no sliding TTL); `sha1` names the script.
+   */
+  command?: string;
   /** How many keys the script declares. */
   keys: number;
   readOnly: boolean;
@@ -65,6 +70,7 @@ export function traced<T>(program: ProgramNode | QueryNode, script: Compiled, ru
   const event: ScriptEvent = {
     model: script.keys.length ? modelOfKey(script.keys[0]) : undefined,
     kind: kindOf(program), sha1: script.sha1, keys: script.keys.length, readOnly: script.readOnly, durationMs: 0,
+    ...(script.command && { command: script.command }),
   };
   const started = performance.now();
   return channel.tracePromise(async () => {
