@@ -48,56 +48,73 @@ end
 
 local function bulk_flush(b, ids, ix, uq)
   if #b.ids == 0 then return end
+  local function clear(t)
+    for i = #t, 1, -1 do t[i] = nil end
+  end
   for j, x in ipairs(ix) do
     if #b.ix[j] > 0 then bulk_send('ZADD', x[2], b.ix[j]) end
-    b.ix[j] = {}
+    clear(b.ix[j])
   end
   for j, u in ipairs(uq) do
     if #b.uq[j] > 0 then bulk_send('HSET', u[2], b.uq[j]) end
-    b.uq[j] = {}
+    clear(b.uq[j])
   end
   bulk_send('ZADD', ids, b.ids)
-  b.ids = {}
+  clear(b.ids)
 end
 
--- a new record (see the header): its hash written, its entries gathered into b; version '1'
-local function bulk_new(b, key, id, ix, uq, ch, items, from, to)
-  local kv = {}
-  for k = from, to do kv[#kv + 1] = items[k] end
-  local head = math.min(#kv, 3998)
-  redis.call('HSET', key, '#v', '1', unpack(kv, 1, head))
-  for i = head + 1, #kv, 4000 do redis.call('HSET', key, unpack(kv, i, math.min(i + 3999, #kv))) end
-  if #ix > 0 or #uq > 0 then
-    local all = {}
-    for i = 1, #kv, 2 do all[kv[i]] = kv[i + 1] end
-    for j, x in ipairs(ix) do
-      local v = all[x[1]]
-      if v then
-        local list = b.ix[j]
-        if x[3] == 'n' then
+-- a new record (see the header): its hash written straight from `items` (entries from .. to), its
+-- entries gathered into b; version '1'. `at` maps each index / unique field to its entries in b
+-- (see bulk_insert), so the record's fields are walked once and nothing is copied.
+local function bulk_new(b, at, key, id, ch, items, from, to)
+  if to - from < 3998 then
+    redis.call('HSET', key, '#v', '1', unpack(items, from, to))
+  else
+    redis.call('HSET', key, '#v', '1', unpack(items, from, from + 3997))
+    for i = from + 3998, to, 4000 do redis.call('HSET', key, unpack(items, i, math.min(i + 3999, to))) end
+  end
+  for k = from, to, 2 do
+    local f = at[items[k]]
+    if f then
+      local v = items[k + 1]
+      for _, e in ipairs(f) do
+        local x, list = e[1], e[2]
+        if x == 'n' then
           list[#list + 1] = tonumber(v)
           list[#list + 1] = id
-        elseif x[3] == 't' then
-          tx_sync(x[2], id, false, v)
-        else
+        elseif x == 's' then
           list[#list + 1] = 0
           list[#list + 1] = ix_member(v, id)
+        elseif x == 't' then
+          tx_sync(e[3], id, false, v)
+        else
+          list[#list + 1] = v
+          list[#list + 1] = id
         end
-      end
-    end
-    for j, u in ipairs(uq) do
-      local v = all[u[1]]
-      if v then
-        local list = b.uq[j]
-        list[#list + 1] = v
-        list[#list + 1] = id
       end
     end
   end
   b.ids[#b.ids + 1] = 0
   b.ids[#b.ids + 1] = id
-  if ch then ch_written(ch, id, '1', kv, nil) end
+  if ch then
+    local kv = {}
+    for k = from, to do kv[#kv + 1] = items[k] end
+    ch_written(ch, id, '1', kv, nil)
+  end
   return '1'
+end
+
+-- field -> the entries a new record's value of it goes to: { type ('n', 's', 't' or 'u' for a
+-- unique value), b's list for it, the word list key of a 't' index }
+local function bulk_targets(b, ix, uq)
+  local at = {}
+  local function add(f, e)
+    at[f] = at[f] or {}
+    at[f][#at[f] + 1] = e
+  end
+  for j, x in ipairs(ix) do add(x[1], { x[3], b.ix[j], x[2] }) end
+  for j, u in ipairs(uq) do add(u[1], { 'u', b.uq[j] }) end
+  return at
 end
 
 local function bulk_insert(ids, ix, uq, exp, ch, chain, step, steps, prefix, mode, ttl, items)
@@ -165,6 +182,7 @@ local function bulk_insert(ids, ix, uq, exp, ch, chain, step, steps, prefix, mod
   end
   -- writes: new records gathered (bulk_new), the others one by one once the gathered are sent
   local b = bulk_batch(ix, uq)
+  local at = bulk_targets(b, ix, uq)
   local fast = tonumber(ttl) == 0
   -- an expired record leaves its entries to a sweep: a new record of its id takes rec_write's path
   local bookkept = redis.call('EXISTS', exp[2]) == 1
@@ -172,7 +190,7 @@ local function bulk_insert(ids, ix, uq, exp, ch, chain, step, steps, prefix, mod
     if not r.ok then
       out[i] = ''
     elseif fast and r.fresh and not (bookkept and redis.call('HEXISTS', exp[2], r.id) == 1) then
-      out[i] = bulk_new(b, prefix .. r.id, r.id, ix, uq, ch, items, r.from, r.to)
+      out[i] = bulk_new(b, at, prefix .. r.id, r.id, ch, items, r.from, r.to)
     else
       bulk_flush(b, ids, ix, uq)
       local s = st_indexed(st_new(prefix .. r.id), r.id, ix, uq, exp, ch)

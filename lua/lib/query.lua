@@ -678,8 +678,9 @@ end
 ---            (ids or records: offset and limit apply; count, update and delete take every match)
 ---   reads    the fields an aggregate reads of each match (nil: the sort fields)
 ---   slide    a sliding TTL (ms) that records returned or updated get re-armed to, or nil
----   pre      an update's read set { fields, absent } (src/compile/read-set.ts): its fields are read
----            with each candidate's (`fields` holds them too), its absent null markers not at all
+---   pre      an update's read set { fields, absent } (src/compile/read-set.ts), or the values a
+---            delete's entries embed: its fields are read with each candidate's (`fields` holds
+---            them too), its absent null markers not at all
 ---   cursor   { key, first, size }: one chunk of an update or delete by query (q_chunk, cursor.lua):
 ---            only the first chunk selects the candidates; it replies { due, { count, left, handled } }
 --- filter tells whether a candidate matches (the query's condition, compiled); act(q, M,

@@ -41,14 +41,18 @@ function emitPlan(n: PlanNode, w: Writer): string {
 
 /**
  * The fields an update reads of each match (its body and its commit) and the null markers known
- * absent (src/compile/read-set.ts): read with the candidate's own fields, so that the body finds
+ * absent (src/compile/read-set.ts), or the values a delete's index entries embed (lexicographic
+ * and word indexes, unique values): read with the candidate's own fields, so that the action finds
  * every value in the match's state.
  */
 function updateReads(q: QueryNode): ReadSet | undefined {
-  return q.action === 'update' ? readSets({ records: [q], body: q.body })[0] : undefined;
+  if (q.action === 'update') return readSets({ records: [q], body: q.body })[0];
+  if (q.action !== 'delete') return undefined;
+  const embedded = [...q.ix.filter((x) => x.type !== 'n'), ...q.uq].map((x) => x.field);
+  return embedded.length > 0 ? { fields: new Set(embedded), absent: new Set() } : undefined;
 }
 
-/** The fields a query reads per candidate, fetched with one HMGET: its version, filter and sort fields (and an update's read set). */
+/** The fields a query reads per candidate, fetched with one HMGET: its version, filter and sort fields (and an update's or delete's reads). */
 function prefetchFields(q: QueryNode): string[] {
   const fields = new Set<string>(['#v', ...(updateReads(q)?.fields ?? [])]);
   const visit = (value: unknown): void => {
