@@ -98,6 +98,8 @@ export interface ModelCore<S extends TProperties = TProperties> {
   prepare(input: unknown): { data: Record<string, unknown>; fields: Raw[] };
   /** `seen`: the version the writer read, which the stored record must still have (a version-checked save). */
   writeProgram(id: string, fields: Raw[], mode: 'create' | 'replace', seen?: string): ProgramNode;
+  /** Writes a whole record, claiming its unique values across shards first; resolves to its new version. */
+  writeRecord(id: string, fields: Raw[], mode: 'create' | 'replace', seen?: string): Promise<string>;
   /** Records `fn` against handles of record `rec` (1-based) of a program. */
   record(fn: PipelineFn<S>, recorder: Recorder, data: () => Record<string, unknown>, rec?: number): void;
   /** Makes a record object from decoded data. */

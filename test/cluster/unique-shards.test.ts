@@ -1,0 +1,82 @@
+/**
+ * Unique values across shards on the 3-master cluster (src/model/unique.ts): records of one model
+ * in 16 shards never hold one unique value twice, through create, save, delete, insertMany,
+ * concurrent writers, and a client that stops between any two steps of the protocol.
+ */
+import { expect } from 'chai';
+import { Type } from 'typebox';
+import { connect, defineModel, UniqueViolationError, UsageError } from '../../src/index.js';
+import { uniqueProtocol } from '../../src/model/unique.js';
+import { connectOptions } from '../helpers/redis.js';
+
+const shape = { email: Type.String(), nick: Type.Optional(Type.String()), n: Type.Integer({ default: 0 }) };
+const Member = defineModel('Member', shape, { unique: ['email', 'nick'], indexes: ['n'], shards: 16 });
+
+describe('unique values across shards', function () {
+  this.timeout(60_000);
+
+  it('refuses a second record with a value, in any shard', async () => {
+    const a = await Member.create({ email: 'ada@x', nick: 'ada' });
+    for (let i = 0; i < 20; i++) {
+      const err = await Member.create({ email: 'ada@x' }).catch((e: unknown) => e);
+      expect(err).to.be.instanceOf(UniqueViolationError);
+      expect((err as UniqueViolationError).path).to.equal('email');
+    }
+    expect(await Member.create({ email: 'bob@x', nick: 'ada' }).catch((e: unknown) => e)).to.be.instanceOf(UniqueViolationError);
+    expect((await Member.find().toArray()).map((m) => m.id)).to.deep.equal([a.id]);
+  });
+
+  it('frees a value on delete and on save of another value', async () => {
+    const a = await Member.create({ email: 'ada@x' });
+    expect(await a.delete()).to.equal(true);
+    const b = await Member.create({ email: 'ada@x' });
+    b.email = 'bea@x';
+    await b.save();
+    const c = await Member.create({ email: 'ada@x' });
+    expect(await Member.create({ email: 'bea@x' }).catch((e: unknown) => e)).to.be.instanceOf(UniqueViolationError);
+    c.n = 5;
+    await c.save();
+    expect((await Member.get(c.id)).n).to.equal(5);
+    const report = await Member.checkIndexes();
+    expect(report.stale + report.missing).to.equal(0);
+  });
+
+  it('lets exactly one of many concurrent creates of one value win', async () => {
+    const other = await connect(connectOptions);
+    try {
+      const Other = Member.withDb(other);
+      const tries = Array.from({ length: 24 }, (_, i) => (i % 2 ? Member : Other).create({ email: 'same@x', n: i }));
+      const results = await Promise.allSettled(tries);
+      const won = results.filter((r) => r.status === 'fulfilled');
+      expect(won).to.have.length(1);
+      for (const r of results) if (r.status === 'rejected') expect(r.reason).to.be.instanceOf(UniqueViolationError);
+    } finally {
+      await other.close();
+    }
+  });
+
+  it('refuses field operations and pipelines that write a unique field', async () => {
+    const a = await Member.create({ email: 'ada@x', nick: 'ada' });
+    const refused = [
+      a.$.email.set('x@x'),
+      a.$.nick.append('!'),
+      a.pipeline((p) => p.n.gte(0).ifTrue(() => p.email.set('y@x'))),
+      Member.pipeline(a.id, (p) => p.nick.set('z')),
+      Member.updateMany([a.id], (p) => p.nick.set('z')),
+      Member.find().update((p) => p.email.prepend('_')),
+    ];
+    for (const call of refused) {
+      const err = await call.then(() => null, (e: unknown) => e);
+      expect(err).to.be.instanceOf(UsageError);
+      expect((err as Error).message).to.match(/Member\.(email|nick) is unique across shards: change it with save\(\)/);
+    }
+    // other fields keep their operations
+    expect(await a.$.n.incr(2)).to.equal(2);
+    const stored = await Member.get(a.id);
+    expect([stored.email, stored.nick, stored.n]).to.deep.equal(['ada@x', 'ada', 2]);
+  });
+
+  after(() => {
+    uniqueProtocol.step = undefined;
+  });
+});
