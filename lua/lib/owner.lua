@@ -61,7 +61,7 @@ local function uq_claim(route, prefix, items, lease, skew)
 end
 
 --- uq_swap(route, prefix, items): per item field, value, expect, new: when the entry is exactly
---- `expect`, sets it to `new` ('' deletes it). Confirms a claim (expect its pending entry, new its
+--- `expect` ('' when there is none), sets it to `new` ('' deletes it). Confirms a claim (expect its pending entry, new its
 --- confirmed one), restores the entry a failed claim replaced, drops an owner whose record was
 --- verified not to hold the value. Returns per item 1 (swapped) or 0.
 local function uq_swap(route, prefix, items)
@@ -69,7 +69,7 @@ local function uq_swap(route, prefix, items)
   for i = 1, #items, 4 do
     local key, v, expect, new = prefix .. items[i], items[i + 1], items[i + 2], items[i + 3]
     local done = 0
-    if redis.call('HGET', key, v) == expect then
+    if (redis.call('HGET', key, v) or '') == expect then
       if new == '' then redis.call('HDEL', key, v) else redis.call('HSET', key, v, new) end
       done = 1
     end
@@ -108,10 +108,18 @@ local function uq_holds(s, pairs)
   return out
 end
 
---- uq_scan(key, cursor, count): one HSCAN step of an owner bucket: { next cursor, value1, entry1, ... }.
-local function uq_scan(key, cursor, count)
+--- uq_scan(key, cursor, count, skew_ms): one HSCAN step of an owner bucket: { next cursor, value1,
+--- entry1, ... }, without the pending entries still in flight (before their deadline + skew).
+local function uq_scan(key, cursor, count, skew)
   local r = redis.call('HSCAN', key, cursor, 'COUNT', count)
+  local now = uq_now()
   local out = { r[1] }
-  for _, x in ipairs(r[2]) do out[#out + 1] = x end
+  for i = 1, #r[2], 2 do
+    local state, d = uq_parse(r[2][i + 1])
+    if state == 'c' or now >= d + tonumber(skew) then
+      out[#out + 1] = r[2][i]
+      out[#out + 1] = r[2][i + 1]
+    end
+  end
   return out
 end

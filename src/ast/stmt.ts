@@ -155,7 +155,7 @@ export interface CallSignatures {
   uq_claim: [route: KeyArg, prefix: ParamNode, items: ParamListNode, leaseMs: ParamNode, skewMs: ParamNode];
   uq_swap: [route: KeyArg, prefix: ParamNode, items: ParamListNode];
   uq_get: [route: KeyArg, prefix: ParamNode, items: ParamListNode];
-  uq_scan: [key: KeyArg, cursor: ParamNode, count: ParamNode];
+  uq_scan: [key: KeyArg, cursor: ParamNode, count: ParamNode, skewMs: ParamNode];
   /** The first step of a record write under claims: refuses a write past `deadline`; the old values of `fields`. */
   uq_lease: [key: KeyArg, deadline: ParamNode, fields: ParamListNode];
   uq_holds: [s: StateArg, pairs: ParamListNode];

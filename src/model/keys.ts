@@ -105,7 +105,12 @@ export class KeySpace {
    * hash (never the record's tag), to which the field's name is appended.
    */
   ownerPrefix(value: string): string {
-    return `{${this.model}#uq:${fnv1a(value) % OWNER_BUCKETS}}:`;
+    return this.ownerBucket(fnv1a(value) % OWNER_BUCKETS);
+  }
+
+  /** The prefix of owner bucket `b` (0 … OWNER_BUCKETS-1). */
+  ownerBucket(b: number): string {
+    return `{${this.model}#uq:${b}}:`;
   }
 
   /** Expiring records: id -> expiry time, and id -> the index values a sweep must remove. */

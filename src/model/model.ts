@@ -40,6 +40,7 @@ import { makeRecord, unseen } from './record.js';
 import { sweepExpired, type SweepOptions } from './sweep.js';
 import { crossUnique } from './unique-fields.js';
 import { wantsOf, writeClaimed } from './unique.js';
+import { checkOwners } from './unique-check.js';
 import type { CreateInput, Handles, LockOptions, PipelineFn, Rec } from './types.js';
 import { declareOn } from './registry.js';
 import { shardKeysOf } from './shard-keys.js';
@@ -264,8 +265,11 @@ export class Model<S extends TProperties = TProperties> implements ModelCore<S> 
   }
 
   /** Compares every index with the stored records; with `repair: true`, rebuilds what is wrong. */
-  checkIndexes(options?: CheckOptions): Promise<IndexReport> {
-    return checkIndexes(this, options);
+  async checkIndexes(options: CheckOptions = {}): Promise<IndexReport> {
+    const report = await checkIndexes(this, options);
+    // the owners of unique values across shards (src/model/unique-check.ts)
+    await checkOwners(this, options, report);
+    return report;
   }
 
   /** The first match, or null. */

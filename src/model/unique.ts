@@ -41,9 +41,10 @@ type Owned<S extends TProperties> = ModelCore<S> & ShardedModel;
 /**
  * The protocol's timing and its test seam: `leaseMs` bounds how long a claim blocks its values if
  * its writer stops; `skewMs` is the most two masters' clocks may disagree. `step` (tests only) is
- * called after each step: a step that throws stops the client right there, as a crash would.
+ * called (and awaited) after each step with the model that runs it: a step that throws stops that
+ * client right there, as a crash would; one that waits makes a slow client.
  */
-export const uniqueProtocol: { leaseMs: number; skewMs: number; step?: (name: string) => void } = { leaseMs: 5_000, skewMs: 1_000 };
+export const uniqueProtocol: { leaseMs: number; skewMs: number; step?: (name: string, model: object) => void | Promise<void> } = { leaseMs: 5_000, skewMs: 1_000 };
 
 /** A value a record wants (or lets go): the field, its stored text, the record's id, its item in a bulk call. */
 export interface Want { readonly field: string; readonly value: string; readonly id: string; readonly item: number }
@@ -52,7 +53,9 @@ interface Held extends Want { readonly prefix: string; readonly pending: string;
 /** The outcome of a claim: what is held, and the items a value of which another record owns. */
 interface Claimed { readonly held: Held[]; readonly refused: Map<number, UniqueViolationError> }
 
-const step = (name: string): void => uniqueProtocol.step?.(name);
+const step = async (name: string, model: object): Promise<void> => {
+  await uniqueProtocol.step?.(name, model);
+};
 
 /** The values of `fields` (a record's hash fields, flat) for the cross-shard unique fields. */
 export function wantsOf(cross: readonly string[], id: string, fields: readonly Raw[], item = 0): Want[] {
@@ -77,7 +80,7 @@ const runOne = <S extends TProperties, T>(model: Owned<S>, body: ProgramNode['bo
   runProgram(model, make('Program', { mode, records: [], body: [body] }), as);
 
 /** An entry's id (after its state, deadline and token) and whether it is pending. */
-function parse(entry: string): { id: string; pending: boolean; token: string } {
+export function parse(entry: string): { id: string; pending: boolean; token: string } {
   const parts = entry.split('|');
   const pending = parts[0] === 'p';
   const head = pending ? 3 : 2;
@@ -92,7 +95,7 @@ export async function holds<S extends TProperties>(model: Owned<S>, id: string, 
 }
 
 /** Swaps entries (expect -> new, '' deleting), per owner bucket; resolves to which swapped. */
-async function swap<S extends TProperties>(model: Owned<S>, prefix: string, items: readonly { field: string; value: string; expect: string; next: string }[]): Promise<boolean[]> {
+export async function swap<S extends TProperties>(model: Owned<S>, prefix: string, items: readonly { field: string; value: string; expect: string; next: string }[]): Promise<boolean[]> {
   const flat = items.flatMap((i) => [i.field, i.value, i.expect, i.next]);
   return runOne(model, call('uq_swap', keyArg(prefix + items[0].field), param(prefix), paramList(flat)), decode.flags);
 }
@@ -108,7 +111,7 @@ async function claimBucket<S extends TProperties>(model: Owned<S>, prefix: strin
     const flat = todo.flatMap(({ w, expect }, i) => [w.field, w.value, w.id, tokens[i], expect]);
     const reply = await runOne(model, call('uq_claim', keyArg(prefix + todo[0].w.field), param(prefix), paramList(flat),
       param(String(uniqueProtocol.leaseMs)), param(String(uniqueProtocol.skewMs))), decode.texts);
-    step('claim');
+    await step('claim', model);
     const deadline = reply[0];
     const next: typeof todo = [];
     await Promise.all(todo.map(async ({ w }, i) => {
@@ -124,7 +127,7 @@ async function claimBucket<S extends TProperties>(model: Owned<S>, prefix: strin
         // 'verify': another record owns it; take it over only if that record does not hold it
         const owner = parse(detail);
         const [held] = await holds(model, owner.id, [w]);
-        step('verify');
+        await step('verify', model);
         if (!held) return void next.push({ w, expect: detail });
         // its writer stopped before confirming: confirm it for that record
         if (owner.pending) await swap(model, prefix, [{ field: w.field, value: w.value, expect: detail, next: `c|${owner.token}|${owner.id}` }]);
@@ -150,7 +153,7 @@ export const earliest = (held: readonly Held[]): string =>
 async function settle<S extends TProperties>(model: Owned<S>, held: readonly Held[], next: (h: Held) => string, name: string): Promise<void> {
   await Promise.all([...byBucket(model, held)].map(async ([prefix, group]) => {
     await swap(model, prefix, group.map((h) => ({ field: h.field, value: h.value, expect: h.pending, next: next(h) })));
-    step(name);
+    await step(name, model);
   }));
 }
 
@@ -171,16 +174,16 @@ export async function release<S extends TProperties>(model: Owned<S>, gone: read
     await Promise.all([...byBucket(model, gone)].map(async ([prefix, group]) => {
       const flat = group.flatMap((w) => [w.field, w.value]);
       const entries = await runOne(model, call('uq_get', keyArg(prefix + group[0].field), param(prefix), paramList(flat)), decode.texts, 'read');
-      step('release-read');
+      await step('release-read', model);
       const mine = group.map((w, i) => ({ w, entry: entries[i] })).filter(({ w, entry }) => entry !== '' && !parse(entry).pending && parse(entry).id === w.id);
       const drop: { field: string; value: string; expect: string; next: string }[] = [];
       for (const { w, entry } of mine) {
         const [held] = await holds(model, w.id, [w]);
-        step('release-verify');
+        await step('release-verify', model);
         if (!held) drop.push({ field: w.field, value: w.value, expect: entry, next: '' });
       }
       if (drop.length > 0) await swap(model, prefix, drop);
-      step('release');
+      await step('release', model);
     }));
   } catch (err) {
     if (!(err instanceof RapyerError) || err instanceof UniqueViolationError) throw err;
@@ -216,7 +219,7 @@ export async function writeClaimed<S extends TProperties, T>(
       if (err instanceof LeaseExpiredError && attempt < 3) continue;
       throw err;
     }
-    step('write');
+    await step('write', model);
     await confirm(model, held);
     const now = new Map(wants.map((w) => [w.field, w.value]));
     await release(model, cross.flatMap((field, i) => {

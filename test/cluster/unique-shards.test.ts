@@ -5,7 +5,8 @@
  */
 import { expect } from 'chai';
 import { Type } from 'typebox';
-import { connect, defineModel, UniqueViolationError, UsageError } from '../../src/index.js';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { connect, defineModel, LeaseExpiredError, UniqueViolationError, UsageError } from '../../src/index.js';
 import { uniqueProtocol } from '../../src/model/unique.js';
 import { connectOptions } from '../helpers/redis.js';
 
@@ -52,6 +53,49 @@ describe('unique values across shards', function () {
       for (const r of results) if (r.status === 'rejected') expect(r.reason).to.be.instanceOf(UniqueViolationError);
     } finally {
       await other.close();
+    }
+  });
+
+  it('a writer slower than its lease never writes: its record script refuses, it claims again and loses', async () => {
+    const saved = { ...uniqueProtocol };
+    const other = await connect(connectOptions);
+    try {
+      Object.assign(uniqueProtocol, { leaseMs: 300, skewMs: 50 });
+      const Other = Member.withDb(other);
+      let rival: Promise<unknown> | undefined;
+      uniqueProtocol.step = async (name, model) => {
+        if (model !== Member || name !== 'claim' || rival) return;
+        // past the lease, the rival verifies that our record does not hold the value and takes it
+        await sleep(500);
+        rival = Other.create({ email: 'slow@x', n: 2 });
+        await rival;
+      };
+      const err = await Member.create({ email: 'slow@x', n: 1 }).catch((e: unknown) => e);
+      expect(err).to.be.instanceOf(UniqueViolationError);
+      expect((await Member.find().toArray()).map((m) => [m.email, m.n])).to.deep.equal([['slow@x', 2]]);
+    } finally {
+      Object.assign(uniqueProtocol, saved);
+      uniqueProtocol.step = undefined;
+      await other.close();
+    }
+  });
+
+  it('a record write past its lease is refused with LeaseExpiredError, nothing written', async () => {
+    const saved = { ...uniqueProtocol };
+    try {
+      Object.assign(uniqueProtocol, { leaseMs: 100, skewMs: 0 });
+      // every try of the write sleeps past its lease: the third refusal reaches the caller
+      uniqueProtocol.step = async (name, model) => {
+        if (model === Member && name === 'claim') await sleep(250);
+      };
+      const err = await Member.create({ email: 'late@x' }).catch((e: unknown) => e);
+      expect(err).to.be.instanceOf(LeaseExpiredError);
+      expect(await Member.find().count()).to.equal(0);
+      uniqueProtocol.step = undefined;
+      await Member.create({ email: 'late@x' });
+    } finally {
+      Object.assign(uniqueProtocol, saved);
+      uniqueProtocol.step = undefined;
     }
   });
 
