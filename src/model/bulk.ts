@@ -25,6 +25,8 @@ import { chunkSizeOf, idsOf, perChunk, renumber, type ChunkOptions } from './chu
 import { readRecord } from './layout.js';
 import { idOfRecord } from './record.js';
 import { guardOf } from './reshard.js';
+import { crossUnique } from './unique-fields.js';
+import { insertClaimed } from './unique.js';
 import type { CreateInput, Handles, PipelineFn, Rec, RecordMethods } from './types.js';
 
 export { DEFAULT_CHUNK_SIZE, type ChunkOptions, type Progress } from './chunks.js';
@@ -89,20 +91,14 @@ export async function insertMany<S extends TProperties>(
   const items = prepareAll(model, inputs);
   const ttlMs = String(model.ttlSpec.ms);
   const out: (Rec<S> | undefined)[] = new Array(items.length);
+  const cross = crossUnique(model);
   await perChunk(model, items, (item) => item.id, options, async (group, chunk, positions) => {
-    const list: Raw[] = [];
-    for (const item of chunk) {
-      list.push(item.id, String(item.fields.length));
-      for (const f of item.fields) list.push(f); // never spread a user-sized list into a call
-    }
-    const program: ProgramNode = make('Program', {
-      mode: 'write', binary: model.binary, records: [], guards: guardsOf(model, group),
-      body: [call('bulk_insert', keyArg(group.idsKey), indexesArg(group.ix, group.uq), expiryArg(group.exp), changesArg(group.ch),
-        param(group.prefix), word(onConflict), param(ttlMs), paramList(list))],
-    });
+    const write = (kept: readonly Prepared[], deadline?: string) => insertChunk(model, group, kept, onConflict, ttlMs, deadline);
     let versions: string[];
     try {
-      versions = await runProgram(model, program, decode.versions);
+      // unique values across shards are claimed first (src/model/unique.ts)
+      versions = cross.length === 0 ? await write(chunk)
+        : await insertClaimed(model, cross, chunk, onConflict === 'skip', (deadline, kept) => write(kept.map((i) => chunk[i]), deadline));
     } catch (err) {
       throw renumber(err, positions);
     }
@@ -112,6 +108,23 @@ export async function insertMany<S extends TProperties>(
     });
   });
   return out.filter((r): r is Rec<S> => r !== undefined);
+}
+
+/** One chunk of insertMany as one script; `deadline`: the lease of its unique claims across shards. */
+function insertChunk<S extends TProperties>(
+  model: ModelCore<S>, group: ShardKeys, chunk: readonly Prepared[], onConflict: string, ttlMs: string, deadline?: string,
+): Promise<string[]> {
+  const list: Raw[] = [];
+  for (const item of chunk) {
+    list.push(item.id, String(item.fields.length));
+    for (const f of item.fields) list.push(f); // never spread a user-sized list into a call
+  }
+  const insert = call('bulk_insert', keyArg(group.idsKey), indexesArg(group.ix, group.uq), expiryArg(group.exp), changesArg(group.ch),
+    param(group.prefix), word(onConflict), param(ttlMs), paramList(list));
+  const lease = deadline === undefined ? [] : [call('uq_lease', keyArg(group.idsKey), param(deadline), paramList([]))];
+  const program: ProgramNode = make('Program', { mode: 'write', binary: model.binary, records: [], guards: guardsOf(model, group), body: [...lease, insert] });
+  return deadline === undefined ? runProgram(model, program, decode.versions)
+    : runProgram(model, program, decode.leased(decode.versions)).then((r) => r.result);
 }
 
 /**

@@ -209,6 +209,10 @@ export class Model<S extends TProperties = TProperties> implements ModelCore<S> 
     return this.wrap(id, data, meta);
   }
 
+  readAt<T>(id: string, body: Stmt, as: decode.Decoder<T>, found: (value: T) => boolean): Promise<T> {
+    return readOne(this, id, body, as, found);
+  }
+
   async get(id: string): Promise<Rec<S>> {
     const rec = await this.getOrNull(id);
     if (!rec) throw new NotFoundError(`${this.name} ${id} not found`);

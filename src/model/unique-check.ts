@@ -14,11 +14,10 @@ import { runProgram } from '../client/run.js';
 import type { CheckOptions, IndexReport } from '../index/maintenance.js';
 import type { ModelCore } from './contract.js';
 import { OWNER_BUCKETS } from './keys.js';
-import type { ShardedModel } from './reshard.js';
 import { crossUnique } from './unique-fields.js';
 import { holds, parse, swap, uniqueProtocol, wantsOf } from './unique.js';
 
-type Owned<S extends TProperties> = ModelCore<S> & ShardedModel & {
+type Owned<S extends TProperties> = ModelCore<S> & {
   find(): AsyncIterable<{ readonly id: string }>;
 };
 

@@ -33,10 +33,7 @@ import { runProgram } from '../client/run.js';
 import { ConnectionError, LeaseExpiredError, RapyerError, UniqueViolationError } from '../errors.js';
 import type { Raw } from '../schema/codec.js';
 import type { ModelCore } from './contract.js';
-import { readOne, type ShardedModel } from './reshard.js';
 
-/** The model as the protocol uses it. */
-type Owned<S extends TProperties> = ModelCore<S> & ShardedModel;
 
 /**
  * The protocol's timing and its test seam: `leaseMs` bounds how long a claim blocks its values if
@@ -67,7 +64,7 @@ export function wantsOf(cross: readonly string[], id: string, fields: readonly R
   return out;
 }
 
-function byBucket<S extends TProperties, T extends Want>(model: Owned<S>, wants: readonly T[]): Map<string, T[]> {
+function byBucket<S extends TProperties, T extends Want>(model: ModelCore<S>, wants: readonly T[]): Map<string, T[]> {
   const groups = new Map<string, T[]>();
   for (const w of wants) {
     const prefix = model.keys.ownerPrefix(w.value);
@@ -76,7 +73,7 @@ function byBucket<S extends TProperties, T extends Want>(model: Owned<S>, wants:
   return groups;
 }
 
-const runOne = <S extends TProperties, T>(model: Owned<S>, body: ProgramNode['body'][number], as: decode.Decoder<T>, mode: ProgramNode['mode'] = 'write'): Promise<T> =>
+const runOne = <S extends TProperties, T>(model: ModelCore<S>, body: ProgramNode['body'][number], as: decode.Decoder<T>, mode: ProgramNode['mode'] = 'write'): Promise<T> =>
   runProgram(model, make('Program', { mode, records: [], body: [body] }), as);
 
 /** An entry's id (after its state, deadline and token) and whether it is pending. */
@@ -88,14 +85,13 @@ export function parse(entry: string): { id: string; pending: boolean; token: str
 }
 
 /** Per pair, whether record `id` (live) holds `field` = `value` now. */
-export async function holds<S extends TProperties>(model: Owned<S>, id: string, pairs: readonly { field: string; value: string }[]): Promise<boolean[]> {
+export async function holds<S extends TProperties>(model: ModelCore<S>, id: string, pairs: readonly { field: string; value: string }[]): Promise<boolean[]> {
   const flat = pairs.flatMap((p) => [p.field, p.value]);
-  const reply = await readOne(model, id, call('uq_holds', stateArg(1), paramList(flat)), decode.flags, (found) => found.some(Boolean));
-  return reply;
+  return model.readAt(id, call('uq_holds', stateArg(1), paramList(flat)), decode.flags, (found) => found.some(Boolean));
 }
 
 /** Swaps entries (expect -> new, '' deleting), per owner bucket; resolves to which swapped. */
-export async function swap<S extends TProperties>(model: Owned<S>, prefix: string, items: readonly { field: string; value: string; expect: string; next: string }[]): Promise<boolean[]> {
+export async function swap<S extends TProperties>(model: ModelCore<S>, prefix: string, items: readonly { field: string; value: string; expect: string; next: string }[]): Promise<boolean[]> {
   const flat = items.flatMap((i) => [i.field, i.value, i.expect, i.next]);
   return runOne(model, call('uq_swap', keyArg(prefix + items[0].field), param(prefix), paramList(flat)), decode.flags);
 }
@@ -104,7 +100,7 @@ const violation = (w: Want, owner: string): UniqueViolationError =>
   new UniqueViolationError(`${w.field} ${w.value} is already taken by ${owner}`, w.field, w.item);
 
 /** Claims the values of one owner bucket: reserve, verify owners, take over, in rounds. */
-async function claimBucket<S extends TProperties>(model: Owned<S>, prefix: string, wants: readonly Want[], out: Claimed): Promise<void> {
+async function claimBucket<S extends TProperties>(model: ModelCore<S>, prefix: string, wants: readonly Want[], out: Claimed): Promise<void> {
   let todo = wants.map((w) => ({ w, expect: '' }));
   for (let round = 0; todo.length > 0; round++) {
     const tokens = todo.map(() => randomBytes(9).toString('base64url'));
@@ -139,7 +135,7 @@ async function claimBucket<S extends TProperties>(model: Owned<S>, prefix: strin
 }
 
 /** Claims `wants` (every owner bucket in parallel); refused items are in `refused`, the rest held. */
-export async function claim<S extends TProperties>(model: Owned<S>, wants: readonly Want[]): Promise<Claimed> {
+export async function claim<S extends TProperties>(model: ModelCore<S>, wants: readonly Want[]): Promise<Claimed> {
   const out: Claimed = { held: [], refused: new Map() };
   await Promise.all([...byBucket(model, wants)].map(([prefix, group]) => claimBucket(model, prefix, group, out)));
   return out;
@@ -150,7 +146,7 @@ export const earliest = (held: readonly Held[]): string =>
   held.reduce((min, h) => (min === '' || BigInt(h.deadline) < BigInt(min) ? h.deadline : min), '');
 
 /** Per owner bucket, swaps each held entry still ours from its pending entry to `next(h)`. */
-async function settle<S extends TProperties>(model: Owned<S>, held: readonly Held[], next: (h: Held) => string, name: string): Promise<void> {
+async function settle<S extends TProperties>(model: ModelCore<S>, held: readonly Held[], next: (h: Held) => string, name: string): Promise<void> {
   await Promise.all([...byBucket(model, held)].map(async ([prefix, group]) => {
     await swap(model, prefix, group.map((h) => ({ field: h.field, value: h.value, expect: h.pending, next: next(h) })));
     await step(name, model);
@@ -158,17 +154,17 @@ async function settle<S extends TProperties>(model: Owned<S>, held: readonly Hel
 }
 
 /** Step 3: the held values the record got become confirmed. */
-export const confirm = <S extends TProperties>(model: Owned<S>, held: readonly Held[]): Promise<void> => settle(model, held, (h) => h.confirmed, 'confirm');
+export const confirm = <S extends TProperties>(model: ModelCore<S>, held: readonly Held[]): Promise<void> => settle(model, held, (h) => h.confirmed, 'confirm');
 
 /** A claim whose write did not run (refused by its script): each entry goes back to what it was. */
-export const abandon = <S extends TProperties>(model: Owned<S>, held: readonly Held[]): Promise<void> => settle(model, held, (h) => h.previous, 'abandon');
+export const abandon = <S extends TProperties>(model: ModelCore<S>, held: readonly Held[]): Promise<void> => settle(model, held, (h) => h.previous, 'abandon');
 
 /**
  * Step 4: drops the owners of values records let go, where the entry still names the record and is
  * confirmed, once the record is read not to hold the value. Best effort: an owner left behind
  * (a stop, a lost connection) is verified and taken over by the next claim, or dropped by a repair.
  */
-export async function release<S extends TProperties>(model: Owned<S>, gone: readonly Want[]): Promise<void> {
+export async function release<S extends TProperties>(model: ModelCore<S>, gone: readonly Want[]): Promise<void> {
   if (gone.length === 0) return;
   try {
     await Promise.all([...byBucket(model, gone)].map(async ([prefix, group]) => {
@@ -202,7 +198,7 @@ export interface LeasedWrite<T> { readonly old: readonly (string | null)[]; read
  * refused for an expired lease claims again (three tries).
  */
 export async function writeClaimed<S extends TProperties, T>(
-  model: Owned<S>, cross: readonly string[], wants: readonly Want[], id: string,
+  model: ModelCore<S>, cross: readonly string[], wants: readonly Want[], id: string,
   write: (deadline: string) => Promise<LeasedWrite<T>>,
 ): Promise<T> {
   for (let attempt = 1; ; attempt++) {
@@ -228,4 +224,36 @@ export async function writeClaimed<S extends TProperties, T>(
     }));
     return out.result;
   }
+}
+
+/**
+ * A bulk insert chunk under claims (`insertMany`): claims every item's cross-shard unique values
+ * (each owner bucket once for the chunk), then refuses the chunk when one is taken, or with `skip`
+ * leaves those items out; writes the rest with `write(deadline, kept)` (their versions, '' where
+ * the chunk wrote nothing: an id that exists, skipped); confirms the values of the items written
+ * and gives the others back. Resolves to a version per item of `items` ('' where left out).
+ */
+export async function insertClaimed<S extends TProperties>(
+  model: ModelCore<S>, cross: readonly string[], items: readonly { id: string; fields: readonly Raw[] }[], skip: boolean,
+  write: (deadline: string, kept: number[]) => Promise<string[]>,
+): Promise<string[]> {
+  const { held, refused } = await claim(model, items.flatMap((item, i) => wantsOf(cross, item.id, item.fields, i)));
+  if (refused.size > 0 && !skip) {
+    await abandon(model, held);
+    throw [...refused.values()].sort((a, b) => (a.index ?? 0) - (b.index ?? 0))[0];
+  }
+  const kept = items.flatMap((_, i) => (refused.has(i) ? [] : [i]));
+  let written: string[];
+  try {
+    written = kept.length === 0 ? [] : await write(earliest(held.filter((h) => !refused.has(h.item))), kept);
+  } catch (err) {
+    if (refusedByScript(err)) await abandon(model, held);
+    throw err;
+  }
+  await step('write', model);
+  const versions = new Array<string>(items.length).fill('');
+  kept.forEach((i, k) => (versions[i] = written[k] ?? ''));
+  await abandon(model, held.filter((h) => versions[h.item] === ''));
+  await confirm(model, held.filter((h) => versions[h.item] !== ''));
+  return versions;
 }
