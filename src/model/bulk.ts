@@ -26,7 +26,7 @@ import { readRecord } from './layout.js';
 import { idOfRecord } from './record.js';
 import { guardOf } from './reshard.js';
 import { crossUnique } from './unique-fields.js';
-import { insertClaimed } from './unique.js';
+import { heldValues, insertClaimed, release } from './unique.js';
 import type { CreateInput, Handles, PipelineFn, Rec, RecordMethods } from './types.js';
 
 export { DEFAULT_CHUNK_SIZE, type ChunkOptions, type Progress } from './chunks.js';
@@ -217,10 +217,14 @@ export async function deleteMany<S extends TProperties>(
   chunkSizeOf(options);
   options.signal?.throwIfAborted();
   const { ids, where } = await targetIds(model, target);
+  // the unique values across shards the targets hold, let go after the deletes (src/model/unique.ts)
+  const cross = crossUnique(model);
+  const held = cross.length === 0 ? [] : heldValues(model, cross, await model.getMany(ids, { missing: 'skip' }));
   let deleted = 0;
   await perChunk(model, ids, (id) => id, options, async (_group, chunk) => {
     const n = await new Query(model, where).within(chunk).delete();
     deleted += n;
   });
+  await release(model, held);
   return deleted;
 }

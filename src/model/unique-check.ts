@@ -15,7 +15,7 @@ import type { CheckOptions, IndexReport } from '../index/maintenance.js';
 import type { ModelCore } from './contract.js';
 import { OWNER_BUCKETS } from './keys.js';
 import { crossUnique } from './unique-fields.js';
-import { holds, parse, swap, uniqueProtocol, wantsOf } from './unique.js';
+import { heldValues, holds, parse, swap, uniqueProtocol } from './unique.js';
 
 type Owned<S extends TProperties> = ModelCore<S> & {
   find(): AsyncIterable<{ readonly id: string }>;
@@ -44,8 +44,7 @@ async function checkBucket<S extends TProperties>(model: Owned<S>, prefix: strin
 /** Walks the records: each cross-shard unique value must have an owner naming its record. */
 async function checkRecords<S extends TProperties>(model: Owned<S>, cross: readonly string[], o: CheckOptions, report: IndexReport): Promise<void> {
   for await (const rec of model.find()) {
-    const { fields } = model.prepare({ ...rec });
-    for (const w of wantsOf(cross, rec.id, fields)) {
+    for (const w of heldValues(model, cross, [rec])) {
       const prefix = model.keys.ownerPrefix(w.value);
       const [entry] = await runProgram(model, make('Program', { mode: 'read', records: [], body: [
         call('uq_get', keyArg(prefix + w.field), param(prefix), paramList([w.field, w.value]))] }), decode.texts);

@@ -64,6 +64,11 @@ export function wantsOf(cross: readonly string[], id: string, fields: readonly R
   return out;
 }
 
+/** The cross-shard unique values `records` hold (as their hash fields store them). */
+export function heldValues<S extends TProperties>(model: ModelCore<S>, cross: readonly string[], records: readonly { readonly id: string }[]): Want[] {
+  return records.flatMap((rec) => wantsOf(cross, rec.id, model.prepare({ ...rec }).fields));
+}
+
 function byBucket<S extends TProperties, T extends Want>(model: ModelCore<S>, wants: readonly T[]): Map<string, T[]> {
   const groups = new Map<string, T[]>();
   for (const w of wants) {

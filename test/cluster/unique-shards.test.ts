@@ -50,7 +50,7 @@ describe('unique values across shards', function () {
     expect((err as UniqueViolationError).index).to.equal(30);
     expect(await Member.find().count()).to.be.lessThan(61);
     await Member.deleteMany(Member.fields.email.ne('taken@x'));
-    await Member.checkIndexes({ repair: true });
+    expect(await Member.checkIndexes()).to.include({ stale: 0, missing: 0 }); // deleteMany let the values go
     // two items of one value: the second is refused (the first one's chunk may be written: chunks are scripts of their own)
     const dup = await Member.insertMany([{ email: 'a@x' }, { email: 'a@x' }]).catch((e: unknown) => e);
     expect(dup).to.be.instanceOf(UniqueViolationError);
