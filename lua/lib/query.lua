@@ -361,6 +361,18 @@ local function q_act_ids(q, M, sorted)
   return out
 end
 
+-- the page as id and each sort key's stored value (false where absent), per match: what a
+-- fan-out merges before it reads the records of the merged page only (src/query/execute.ts)
+local function q_act_rows(q, M, sorted)
+  local first, last = q_page(q, M, sorted)
+  local out = {}
+  for i = first, last do
+    out[#out + 1] = M[i].id
+    for _, k in ipairs(q.sort) do out[#out + 1] = st_get(M[i], k.field) or false end
+  end
+  return out
+end
+
 -- the page as id, hash, id, hash, ...
 local function q_act_records(q, M, sorted)
   local first, last = q_page(q, M, sorted)
@@ -439,6 +451,11 @@ local function q_run(q, filter, act)
   -- an exact plan decides from the index sets alone (nil when building them would cost more than
   -- reading the candidates); candidates are then read only for the sort
   local ex = nil
+  if q.count and q.exact and not after and due == 0 and (q.plan.op == 'range' or q.plan.op == 'prefix') then
+    -- one index range (one entry per id) answers the count itself, with no expired id waiting
+    -- for a sweep in it: ZCOUNT, rather than a set of every id
+    return { due, q_count(q.plan) }
+  end
   if q.exact then ex = q_exact(q.plan) end
   if q.count and ex and not after then
     -- the index sets still hold expired records no sweep dropped yet: leave those out

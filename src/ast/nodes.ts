@@ -91,7 +91,8 @@ export interface QueryNode {
   readonly offset: ParamNode;
   /** '' for no limit. */
   readonly limit: ParamNode;
-  readonly action: 'records' | 'ids' | 'count' | 'delete' | 'update' | 'aggregate';
+  /** `rows`: the page's ids, each with its sort keys' stored values (what a fan-out merges). */
+  readonly action: 'records' | 'ids' | 'rows' | 'count' | 'delete' | 'update' | 'aggregate';
   /** The `aggregate` action's inputs: the field each aggregate reads (none for a count), and the group field. */
   readonly aggregate?: QueryAggregate;
   readonly body: readonly Stmt[];

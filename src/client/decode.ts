@@ -112,6 +112,16 @@ export const page: Decoder<PageRow[]> = (reply) => {
   return rows;
 };
 
+/** A query's page of rows (the `rows` action): each match's id, then its `width` sort keys' stored values (null where absent). */
+export const rows = (width: number): Decoder<{ id: Raw; stored: (Raw | null)[] }[]> => (reply) => {
+  const flat = list(reply);
+  const out: { id: Raw; stored: (Raw | null)[] }[] = [];
+  for (let i = 0; i < flat.length; i += 1 + width) {
+    out.push({ id: flat[i] as Raw, stored: flat.slice(i + 1, i + 1 + width) as (Raw | null)[] });
+  }
+  return out;
+};
+
 /** One chunk of an index check over the ids (ix_fill): the next cursor ('' when done), records walked, entries missing. */
 export const fillChunk: Decoder<{ cursor: string; scanned: number; missing: number }> = (reply) => {
   const [cursor, scanned, missing] = list(only(reply));

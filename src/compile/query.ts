@@ -67,7 +67,7 @@ function sortAndAggregateFields(q: QueryNode): string[] {
 export const SCAN_SLICE = 2_000;
 
 /** Whether the action returns a page (offset and limit apply), rather than acting on every match. */
-const paged = (q: QueryNode): boolean => q.action === 'records' || q.action === 'ids';
+const paged = (q: QueryNode): boolean => q.action === 'records' || q.action === 'ids' || q.action === 'rows';
 
 /**
  * A page sorted first by a field with a score index can walk that index in order and stop after
@@ -87,13 +87,14 @@ export function walkIndex(q: Pick<QueryNode, 'sort' | 'ix' | 'action'>): IndexRe
  * update, delete and a page of records that re-arms a sliding TTL write.
  */
 export const readsOnly = (q: Pick<QueryNode, 'action' | 'slideMs'>): boolean =>
-  q.action === 'count' || q.action === 'ids' || q.action === 'aggregate' || (q.action === 'records' && !q.slideMs);
+  q.action === 'count' || q.action === 'ids' || q.action === 'rows' || q.action === 'aggregate' || (q.action === 'records' && !q.slideMs);
 
 /** What the query does with its matches: one of the q_act_* functions of lua/lib/query.lua. */
 function action(q: QueryNode, w: Writer): string {
   switch (q.action) {
     case 'count': return 'function(_, M) return #M end';
     case 'ids': return 'function(q, M, sorted) return q_act_ids(q, M, sorted) end';
+    case 'rows': return 'function(q, M, sorted) return q_act_rows(q, M, sorted) end';
     case 'records': return 'function(q, M, sorted) return q_act_records(q, M, sorted) end';
     case 'delete': return 'function(q, M) return q_act_delete(q, M) end';
     case 'update': return ['function(q, M) return q_act_update(q, M, function(S)', block(q.body, w, '  '), 'end) end'].join('\n');

@@ -14,7 +14,9 @@ import { sweepSoon } from '../model/sweep.js';
 import type { Condition } from '../ops/condition.js';
 import { luaTypeOf } from '../schema/facts.js';
 import { specAt } from '../schema/spec.js';
-import { cursorOf, idRows, mergePage, mergeStreams, recordRows, type Row, type SortSpec } from './fanout.js';
+import {
+  comparator, cursorOf, idRows, mergePage, mergeStreams, recordRows, sameSortValues, shareOf, sortRows, type Row, type SortSpec,
+} from './fanout.js';
 import { indexesOf, isExact, planOf } from './plan.js';
 
 export interface Options {
@@ -142,28 +144,98 @@ export class QueryRun<S extends TProperties> {
   /** One shard's matches `offset … offset+size` (after the row `after`, when given) in query order, with their records and sort values. */
   async shardPage(shard: number, offset: number, size: number, after?: Row): Promise<Row[]> {
     await ensureIndexes(this.model);
-    if (this.sliced) {
-      const parts = await this.slices(shard, 'records', decode.page, { offset: 0, limit: offset + size }, after);
-      return mergePage(parts.map((p) => recordRows(p, this.sortSpec)), this.sortSpec, offset, size);
-    }
-    const page = await this.run(shard, this.node('records', [], { offset, limit: size }, shard, after), decode.page);
-    return recordRows(page, this.sortSpec);
+    return this.shardRows(shard, 'records', offset, size, after);
   }
 
   /**
-   * The matches `offset … offset+limit`, in query order. A single shard pages itself; several each
-   * return their first offset+limit matches (which hold every row of the merged page), merged here.
+   * One shard's matches `offset … offset+size` (all from `offset` when size is undefined; after the
+   * row `after`, when given), in query order: with their records, or (`rows`) ids and sort values only.
+   */
+  private async shardRows(shard: number, action: 'records' | 'rows', offset: number, size: number | undefined, after?: Row): Promise<Row[]> {
+    const keys = this.sortSpec;
+    const read = async <T>(as: decode.Decoder<T>, rowsOf: (reply: T) => Row[]): Promise<Row[]> => {
+      if (this.sliced) {
+        const parts = await this.slices(shard, action, as, { offset: 0, limit: size === undefined ? undefined : offset + size }, after);
+        return mergePage(parts.map(rowsOf), keys, offset, size);
+      }
+      return rowsOf(await this.run(shard, this.node(action, [], { offset, limit: size }, shard, after), as));
+    };
+    return action === 'records' ? read(decode.page, (p) => recordRows(p, keys)) : read(decode.rows(keys.length), (p) => sortRows(p, keys));
+  }
+
+  /**
+   * The matches `offset … offset+limit`, in query order. A single shard pages itself, one script.
+   * Several (or the slices of a scan) first give the ids and sort values of their first
+   * offset+limit matches at most ({@link firstRows}), merged here; then only the records of the
+   * merged page are read, one script per shard holding some of them ({@link recordsOf}).
    */
   async rows(offset: number, limit: number | undefined, idsOnly: boolean): Promise<Row[]> {
-    const merged = this.targetShards().length > 1 || this.sliced;
-    const page = merged ? { offset: 0, limit: limit === undefined ? undefined : offset + limit } : { offset, limit };
-    const skip = merged ? offset : 0;
-    // ids carry no sort value: a sorted merge needs the records
-    if (idsOnly && !(merged && this.options.sort.length > 0)) {
-      return mergePage((await this.fanOut('ids', decode.ids, [], page)).map(idRows), this.sortSpec, skip, limit);
+    if (this.targetShards().length <= 1 && !this.sliced) {
+      const page = { offset, limit };
+      if (idsOnly) return (await this.fanOut('ids', decode.ids, [], page)).flatMap(idRows);
+      return (await this.fanOut('records', decode.page, [], page)).flatMap((p) => recordRows(p, []));
     }
-    const pages = await this.fanOut('records', decode.page, [], page);
-    return mergePage(pages.map((p) => recordRows(p, merged ? this.sortSpec : [])), this.sortSpec, skip, limit);
+    const need = limit === undefined ? undefined : offset + limit;
+    // every match (no limit) is in the page: ids first would only add a step; and for a page of
+    // one (first, findOne), a record from each shard costs less than a second round trip
+    if ((need === undefined || need === 1) && !idsOnly) return this.mergedRecords(offset, need);
+    const order = (await this.firstRows(need)).slice(offset);
+    if (idsOnly) return order;
+    return (await this.recordsOf(order)) ?? this.mergedRecords(offset, need);
+  }
+
+  /**
+   * The first `need` matches over the target shards (every match when undefined), as ids and sort
+   * values, exact: each shard is first asked for its share of `need` with a margin
+   * ({@link shareOf}); a shard that filled its share while its last row still falls inside the
+   * merged first `need` may hold more of them, and only such a shard is asked again, for the
+   * `need - share` matches after that row (what it can still contribute at most).
+   */
+  private async firstRows(need: number | undefined): Promise<Row[]> {
+    await ensureIndexes(this.model);
+    const keys = this.sortSpec;
+    const shards = this.targetShards();
+    const share = need === undefined ? undefined : Math.min(need, shareOf(need, shards.length));
+    const lists = await Promise.all(shards.map((shard) => this.shardRows(shard, 'rows', 0, share)));
+    if (need === undefined || share === need) return mergePage(lists, keys, 0, need);
+    const merged = mergePage(lists, keys, 0, need);
+    const edge = merged.length < need ? undefined : merged[need - 1];
+    const cmp = comparator(keys);
+    await Promise.all(lists.map(async (list, i) => {
+      const last = list.at(-1);
+      if (list.length < share! || (edge && cmp(last!, edge) >= 0)) return;
+      lists[i] = [...list, ...await this.shardRows(shards[i], 'rows', 0, need - share!, last)];
+    }));
+    return mergePage(lists, keys, 0, need);
+  }
+
+  /**
+   * The records of `rows`, in their order: the query again, on these ids only, one script per
+   * shard holding some (read-only unless records slide their TTL, which only the page's do).
+   * Undefined when a row's record is gone since it was merged (deleted, expired, changed so it no
+   * longer matches) or its sort values changed: the merged page would then not be exact.
+   */
+  private async recordsOf(rows: readonly Row[]): Promise<Row[] | undefined> {
+    if (rows.length === 0) return [];
+    const read = new QueryRun(this.model, this.condition, { sort: [], offset: 0, ids: rows.map((r) => String(r.id)) });
+    const found = new Map((await read.fanOut('records', decode.page)).flat().map((p) => [String(p.id), p.flat]));
+    const out: Row[] = [];
+    for (const row of rows) {
+      const flat = found.get(String(row.id));
+      if (!flat || !sameSortValues(row, flat, this.sortSpec)) return undefined;
+      out.push({ ...row, flat });
+    }
+    return out;
+  }
+
+  /**
+   * The page read in one step (every match, a page of one, or when the two-step read saw a record
+   * change in between): every shard returns the records of its first offset+limit matches (one
+   * script each, its own snapshot), merged here.
+   */
+  private async mergedRecords(offset: number, need: number | undefined): Promise<Row[]> {
+    const pages = await this.fanOut('records', decode.page, [], { offset: 0, limit: need });
+    return mergePage(pages.map((p) => recordRows(p, this.sortSpec)), this.sortSpec, offset, need === undefined ? undefined : need - offset);
   }
 
   /**

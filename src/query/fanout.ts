@@ -34,30 +34,50 @@ export interface Row {
   readonly stored: readonly (Blob | null)[];
 }
 
-/** The stored values of the sort keys in a flat HGETALL reply, as `q_sort_values` reads them (null = absent). */
-function sortValues(flat: readonly Blob[], keys: SortSpec): Pick<Row, 'values' | 'stored'> {
-  const at = new Map<string, Blob>();
-  for (let i = 0; i < flat.length; i += 2) at.set(String(flat[i]), flat[i + 1]);
-  const stored = keys.map((k) => at.get(k.field) ?? null);
-  const values = keys.map((k, i) => {
-    const raw = stored[i];
+/** The values the merge compares, from the sort keys' stored text (null = absent), as `q_sort_values` reads them. */
+function valuesOf(stored: readonly (Blob | null)[], keys: SortSpec): Row['values'] {
+  return keys.map((k, i) => {
+    const raw = stored[i] ?? null;
     if (raw === null) return null;
     if (!k.numeric) return toBuffer(raw);
     const text = String(raw).trim();
     const n = Number(text);
     return text === '' || Number.isNaN(n) ? null : n;
   });
-  return { values, stored };
+}
+
+/** The stored values of the sort keys in a flat HGETALL reply (null = absent). */
+function storedOf(flat: readonly Blob[], keys: SortSpec): (Blob | null)[] {
+  const at = new Map<string, Blob>();
+  for (let i = 0; i < flat.length; i += 2) at.set(String(flat[i]), flat[i + 1]);
+  return keys.map((k) => at.get(k.field) ?? null);
 }
 
 /** Rows of a shard's page of records, with the values of the sort keys (for a merge or a cursor). */
 export function recordRows(page: readonly PageRow[], keys: SortSpec): Row[] {
-  return page.map(({ id, flat }) => ({ id: toBuffer(id), flat, ...sortValues(flat, keys) }));
+  return page.map(({ id, flat }) => {
+    const stored = storedOf(flat, keys);
+    return { id: toBuffer(id), flat, stored, values: valuesOf(stored, keys) };
+  });
+}
+
+/** Rows of a shard's `rows` reply: ids with their sort keys' stored values, no record. */
+export function sortRows(page: readonly { id: Blob; stored: readonly (Blob | null)[] }[], keys: SortSpec): Row[] {
+  return page.map(({ id, stored }) => ({ id: toBuffer(id), stored, values: valuesOf(stored, keys) }));
 }
 
 /** Rows of a shard's ids (a merge of them is in query order only when unsorted: ids are the order). */
 export function idRows(ids: readonly string[]): Row[] {
   return ids.map((id) => ({ id: toBuffer(id), values: [], stored: [] }));
+}
+
+/** Whether a record read after its row still holds the sort values the row was merged by. */
+export function sameSortValues(row: Row, flat: readonly Blob[], keys: SortSpec): boolean {
+  const now = storedOf(flat, keys);
+  return row.stored.every((v, i) => {
+    const w = now[i];
+    return v === null || w === null ? v === w : toBuffer(v).equals(toBuffer(w));
+  });
 }
 
 const toBuffer = (v: unknown): Buffer => (Buffer.isBuffer(v) ? v : Buffer.from(String(v), 'utf8'));
@@ -83,6 +103,17 @@ export function comparator(keys: SortSpec): (a: Row, b: Row) => number {
 /** A stream's cursor after `row`, as the query script reads it (`after`, see QueryNode). */
 export function cursorOf(row: Row): Blob[] {
   return [...row.stored.flatMap((v): Blob[] => (v === null ? ['0', ''] : ['1', v])), row.id];
+}
+
+/**
+ * How many of its first matches each of `shards` shards is first asked for when a merged page
+ * needs `need` (at most `need`): its even share with a margin of three standard deviations and
+ * three rows, so that a shard rarely holds more of the page than that (ids spread evenly over
+ * the shards: a shard's part of the page is about binomial) and needs asking again.
+ */
+export function shareOf(need: number, shards: number): number {
+  const mean = need / Math.max(1, shards);
+  return Math.min(need, Math.ceil(mean + 3 * Math.sqrt(mean)) + 3);
 }
 
 /** Merges per-shard lists (each already in query order) and keeps `offset … offset+limit`. */
