@@ -60,20 +60,24 @@ local function uq_claim(route, prefix, items, lease, skew)
   return out
 end
 
+-- the entry of `value` in the owner bucket `key` ('' when the value has no owner)
+local function uq_entry(key, value)
+  return redis.call('HGET', key, value) or ''
+end
+
 --- uq_swap(route, prefix, items): per item field, value, expect, new: when the entry is exactly
---- `expect` ('' when there is none), sets it to `new` ('' deletes it). Confirms a claim (expect its pending entry, new its
---- confirmed one), restores the entry a failed claim replaced, drops an owner whose record was
---- verified not to hold the value. Returns per item 1 (swapped) or 0.
+--- `expect` ('' when there is none), sets it to `new` ('' deletes it). Confirms a claim (expect
+--- its pending entry, new its confirmed one), restores the entry a failed claim replaced, drops an
+--- owner whose record was verified not to hold the value. Returns per item 1 (swapped) or 0.
 local function uq_swap(route, prefix, items)
   local out = {}
   for i = 1, #items, 4 do
-    local key, v, expect, new = prefix .. items[i], items[i + 1], items[i + 2], items[i + 3]
-    local done = 0
-    if (redis.call('HGET', key, v) or '') == expect then
+    local key, v, new = prefix .. items[i], items[i + 1], items[i + 3]
+    out[#out + 1] = 0
+    if uq_entry(key, v) == items[i + 2] then
       if new == '' then redis.call('HDEL', key, v) else redis.call('HSET', key, v, new) end
-      done = 1
+      out[#out] = 1
     end
-    out[#out + 1] = done
   end
   return out
 end
@@ -81,7 +85,7 @@ end
 --- uq_get(route, prefix, items): per field/value pair, its entry ('' when it has no owner).
 local function uq_get(route, prefix, items)
   local out = {}
-  for i = 1, #items, 2 do out[#out + 1] = redis.call('HGET', prefix .. items[i], items[i + 1]) or '' end
+  for i = 1, #items, 2 do out[#out + 1] = uq_entry(prefix .. items[i], items[i + 1]) end
   return out
 end
 
