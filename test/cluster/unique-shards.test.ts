@@ -80,6 +80,19 @@ describe('unique values across shards', function () {
     expect(await Keyed.checkIndexes()).to.include({ stale: 0, missing: 0 });
   });
 
+  it('owners stay put through a reshard from 4 to 8 shards; a move from or to one shard is refused', async () => {
+    const shape4 = { email: Type.String(), n: Type.Integer() };
+    const Four = defineModel('Reowned', shape4, { unique: ['email'], shards: 4 });
+    await Four.insertMany(Array.from({ length: 40 }, (_, n) => ({ email: `r${n}@x`, n })));
+    expect(await Four.reshard(1).catch((e: unknown) => e)).to.be.instanceOf(UsageError);
+    await Four.reshard(8);
+    const Eight = defineModel('Reowned', shape4, { unique: ['email'], shards: 8 });
+    expect(await Eight.create({ email: 'r7@x', n: 0 }).catch((e: unknown) => e)).to.be.instanceOf(UniqueViolationError);
+    await Eight.delete((await Eight.findOne((r) => r.n.eq(7)))!.id);
+    await Eight.create({ email: 'r7@x', n: 70 });
+    expect(await Eight.checkIndexes()).to.include({ stale: 0, missing: 0 });
+  });
+
   it('lets exactly one of many concurrent creates of one value win', async () => {
     const other = await connect(connectOptions);
     try {
