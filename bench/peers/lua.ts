@@ -81,21 +81,27 @@ redis.call('HINCRBY', k, '#v', 1)
 return len - #keep`,
   // KEYS: ids, idx:age, idx:score, idx:status, record 1 .. record n.
   // ARGV per record: id, age, score, status, field count n, then n field, value pairs. All or nothing:
-  // every key is checked before anything is written.
+  // every key is checked before anything is written; one HSET per record, then one multi-member
+  // ZADD per sorted set for the whole chunk.
   insertChunk: `
 for r = 5, #KEYS do
   if redis.call('EXISTS', KEYS[r]) == 1 then return redis.error_reply('EXISTS ' .. KEYS[r]) end
 end
 local a = 1
+local ids, age, score, status = {}, {}, {}, {}
 for r = 5, #KEYS do
   local id, n = ARGV[a], tonumber(ARGV[a + 4])
   redis.call('HSET', KEYS[r], unpack(ARGV, a + 5, a + 4 + 2 * n))
-  redis.call('ZADD', KEYS[1], 0, id)
-  redis.call('ZADD', KEYS[2], ARGV[a + 1], id)
-  redis.call('ZADD', KEYS[3], ARGV[a + 2], id)
-  redis.call('ZADD', KEYS[4], 0, ARGV[a + 3] .. '\\0' .. id)
+  ids[#ids + 1] = 0; ids[#ids + 1] = id
+  age[#age + 1] = ARGV[a + 1]; age[#age + 1] = id
+  score[#score + 1] = ARGV[a + 2]; score[#score + 1] = id
+  status[#status + 1] = 0; status[#status + 1] = ARGV[a + 3] .. '\\0' .. id
   a = a + 5 + 2 * n
 end
+redis.call('ZADD', KEYS[1], unpack(ids))
+redis.call('ZADD', KEYS[2], unpack(age))
+redis.call('ZADD', KEYS[3], unpack(score))
+redis.call('ZADD', KEYS[4], unpack(status))
 return #KEYS - 4`,
   // KEYS: record 1 .. record n. One HGETALL each.
   getChunk: `
@@ -218,7 +224,7 @@ export async function luaPeer(url: string): Promise<Peer> {
         'HGETALL of the first 50 that match; knows this query\'s best plan in advance',
       updateMany: 'one script: ZRANGE BYSCORE of the age index, then HINCRBYFLOAT + HINCRBY version + ZADD on the score index per id; no validation',
       deleteMany: 'one script: ZRANGE BYSCORE of the age index, HGET status per id, then UNLINK and ZREM (id set, 3 indexes) 1,000 at a time',
-      insertMany: `one script per ${CHUNK.toLocaleString('en-US')}-record chunk (all keys checked, then HSET + 4 ZADD each), ${IN_FLIGHT} chunks in flight`,
+      insertMany: `one script per ${CHUNK.toLocaleString('en-US')}-record chunk (all keys checked, then one HSET each and one multi-member ZADD per sorted set), ${IN_FLIGHT} chunks in flight`,
     },
     keyPatterns: [`${PREFIX}:*`, `${PREFIX}#*`],
     otherPatterns: [`${PREFIX}Cart:*`],

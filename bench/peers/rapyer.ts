@@ -6,7 +6,7 @@ import { Type } from 'typebox';
 import { and, connect, defineModel, t, type Condition, type Rec } from '../../src/index.js';
 import { INDEXED, NAME_MAX, type BenchUserData, type LoopItem, type LoopJob, type Peer } from './types.js';
 
-const shape = {
+export const shape = {
   name: Type.String({ maxLength: NAME_MAX }),
   age: Type.Integer({ minimum: 0 }),
   score: Type.Number({ default: 0 }),

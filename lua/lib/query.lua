@@ -122,7 +122,8 @@ local function q_union(seen, out, ids)
   end
 end
 
--- the candidate ids of a plan node, or nil when it cannot narrow (scan)
+-- the candidate ids of a plan node, or nil when it cannot narrow (scan); and the index node they
+-- came from, when one alone gave them (they all pass its probe, see q_probes)
 local function q_ids(p)
   if p.op == 'ids' then return p.values end
   if p.op == 'words' then
@@ -145,7 +146,7 @@ local function q_ids(p)
   end
   if p.op == 'range' then
     local min, max = q_bounds(p)
-    if p.t == 'n' then return redis.call('ZRANGEBYSCORE', p.key, min, max) end
+    if p.t == 'n' then return redis.call('ZRANGEBYSCORE', p.key, min, max), p end
     return q_strip(redis.call('ZRANGEBYLEX', p.key, min, max))
   elseif p.op == 'prefix' then
     return q_strip(redis.call('ZRANGEBYLEX', p.key, q_prefix(p.p)))
@@ -161,6 +162,7 @@ local function q_ids(p)
       if ids == nil then return nil end
       q_union(seen, out, ids)
     end
+    if p.op == 'in' then return out, p end
     return out
   elseif p.op == 'and' then
     local best, bestn = nil, nil
@@ -171,6 +173,130 @@ local function q_ids(p)
     if best then return q_ids(best) end
   end
   return nil
+end
+
+-- The index conditions every match meets: the plan's ranges and lists that only `and` joins (an
+-- `or` above one makes it no longer necessary), as probes: { key, node, n (its count), and
+--   min, max, minx, maxx }      a score range, bounds made numbers once
+--   set = { [score] = true }    a score list
+--   lex = { value, ... }        a lexicographic equality or list: the members value "\0" id exist
+-- Before any record of a page of candidates is read, one ZMSCORE per probe (and value) drops the
+-- ids that fail it (an id with no score fails, as it is in no range). `cheap`: only the probes that
+-- drop more than 1 id in 5 of the model's `total`; else every condition, or nil when one of them
+-- is no probe (a lexicographic range or prefix, a text condition): then the probes alone do not
+-- answer the plan.
+local function q_probes(plan, total, cheap)
+  local out, whole = {}, true
+  local function visit(p)
+    if p.op == 'and' then
+      for _, c in ipairs(p) do visit(c) end
+      return
+    end
+    local pr = { key = p.key, node = p, minx = p.minx, maxx = p.maxx }
+    if p.op == 'in' and p.t == 'n' then
+      pr.set = {}
+      for _, v in ipairs(p.values) do
+        local n = tonumber(v)
+        if n then pr.set[n] = true end
+      end
+    elseif p.op == 'range' and p.t == 'n' then
+      pr.min, pr.max = -math.huge, math.huge
+      if p.min then pr.min = tonumber(p.min) end
+      if p.max then pr.max = tonumber(p.max) end
+      if not (pr.min and pr.max) then pr = nil end
+    elseif p.op == 'in' and p.t == 's' and #p.values <= 8 then
+      pr.lex = {}
+      for i, v in ipairs(p.values) do pr.lex[i] = ix_lex(v) .. '\0' end
+    elseif p.op == 'range' and p.t == 's' and p.min and p.min == p.max and not p.minx and not p.maxx then
+      pr.lex = { ix_lex(p.min) .. '\0' }
+    else
+      pr = nil
+    end
+    if pr == nil then
+      whole = false
+      return
+    end
+    pr.n = q_count(p)
+    if not cheap or pr.n <= 0.8 * total then out[#out + 1] = pr end
+  end
+  visit(plan)
+  if not cheap and not whole then return nil end
+  table.sort(out, function(a, b) return a.n < b.n end)
+  return out
+end
+
+-- whether a stored score (ZMSCORE's reply for one id: its text, or false) meets a score probe
+local function q_meets(pr, score)
+  if not score then return false end
+  local v = tonumber(score)
+  if pr.set then return pr.set[v] == true end
+  if pr.minx then
+    if v <= pr.min then return false end
+  elseif v < pr.min then return false end
+  if pr.maxx then return v < pr.max end
+  return v <= pr.max
+end
+
+-- the ids of `live` (a list) that meet probe pr, as a list
+local function q_probe_ids(pr, live)
+  local kept = {}
+  if pr.lex then
+    local hit = {}
+    for _, head in ipairs(pr.lex) do
+      local members = {}
+      for i = 1, #live do members[i] = head .. live[i] end
+      local scores = redis.call('ZMSCORE', pr.key, unpack(members))
+      for i = 1, #live do
+        if scores[i] then hit[i] = true end
+      end
+    end
+    for i = 1, #live do
+      if hit[i] then kept[#kept + 1] = live[i] end
+    end
+    return kept
+  end
+  local scores = redis.call('ZMSCORE', pr.key, unpack(live))
+  for i = 1, #live do
+    if q_meets(pr, scores[i]) then kept[#kept + 1] = live[i] end
+  end
+  return kept
+end
+
+-- The ids of a page (a list) that meet every probe but `skip`'s (the node they came from), as a
+-- list and a set; nil when there is no probe to run (every id goes on).
+local function q_sift(probes, ids, skip)
+  local live, probed = ids, false
+  for _, pr in ipairs(probes) do
+    if pr.node ~= skip and #live > 0 then
+      live, probed = q_probe_ids(pr, live), true
+    end
+  end
+  if not probed then return nil end
+  local set = {}
+  for i = 1, #live do set[live[i]] = true end
+  return set, live
+end
+
+-- A guess of how many ids match a plan, taking its conditions as independent (nil: unknown).
+local function q_guess(p, total)
+  if p.op == 'and' then
+    local f, any = 1, false
+    for _, c in ipairs(p) do
+      local n = q_guess(c, total)
+      if n then f, any = f * n / math.max(total, 1), true end
+    end
+    if any then return f * total end
+    return nil
+  elseif p.op == 'or' then
+    local n = 0
+    for _, c in ipairs(p) do
+      local m = q_guess(c, total)
+      if m == nil then return nil end
+      n = n + m
+    end
+    return math.min(n, total)
+  end
+  return q_count(p)
 end
 
 -- Leaves of a plan, summed: what selecting an exact plan from the index sets would materialize.
@@ -301,46 +427,67 @@ local function q_cursor(list, keys)
   return { id = list[2 * #keys + 1], sv = sv, first = list[2] }
 end
 
--- Walks the score index of the first sort key in order (from the cursor's value, when there is
--- one), keeping the ids for which candidate(id) gives a state, until `need` are kept and, with
--- several keys, the first key's value changed (its ties are then sorted by every key). Returns
--- the matches in query order and true, or false when the index ran out first (records without
--- the first key's value are not in it: the caller then collects every match instead).
-local function q_walk(key, keys, after, need, candidate)
-  local desc = keys[1].desc
-  local bound = desc and '+inf' or '-inf'
+-- Walks an index in query order, keeping the ids for which candidate(id) gives a state, until
+-- `need` are kept and, with several sort keys, the first key's value changed (its ties are then
+-- sorted by every key). The index is the score index of the first sort key, or with no sort key
+-- the model's id set (its members in id order). From the cursor's place when there is one; by
+-- rank, in pages that double from 128 ids, each sifted by the probes (sift(ids): the set of ids
+-- worth reading, nil for all) before any of its records is read. Returns the matches in query
+-- order and true, or false when the index ran out first (records without the first key's value
+-- are not in a score index: the caller then collects every match instead).
+local function q_walk(key, keys, after, need, candidate, sift)
+  local desc = keys[1] and keys[1].desc
+  local start = 0
   if after then
-    if after.sv[1] == false then return {}, false end
-    bound = after.first
+    if #keys == 0 then start = redis.call('ZLEXCOUNT', key, '-', '[' .. after.id)
+    elseif after.sv[1] == false then return {}, false
+    elseif desc then start = redis.call('ZCOUNT', key, '(' .. after.first, '+inf')
+    else start = redis.call('ZCOUNT', key, '-inf', '(' .. after.first) end
   end
-  local M, from, edge = {}, 0, nil
+  -- with several keys, the walk stops only where the first key's value changes: it needs the scores
+  local scored = #keys > 1
+  local range = desc and 'ZREVRANGE' or 'ZRANGE'
+  local M, edge, size = {}, nil, 128
   while true do
-    local ids
-    if desc then ids = redis.call('ZREVRANGEBYSCORE', key, bound, '-inf', 'WITHSCORES', 'LIMIT', from, 500)
-    else ids = redis.call('ZRANGEBYSCORE', key, bound, '+inf', 'WITHSCORES', 'LIMIT', from, 500) end
-    for i = 1, #ids, 2 do
-      local score = tonumber(ids[i + 1])
-      if edge ~= nil and score ~= edge then
-        q_sort(M, keys)
-        return M, true
+    local got, page
+    if scored then
+      got = redis.call(range, key, start, start + size - 1, 'WITHSCORES')
+      page = {}
+      for i = 1, #got, 2 do page[#page + 1] = got[i] end
+    else
+      page = redis.call(range, key, start, start + size - 1)
+    end
+    local live = sift(page)
+    for i, id in ipairs(page) do
+      local score = nil
+      if scored then
+        score = tonumber(got[2 * i])
+        if edge ~= nil and score ~= edge then
+          q_sort(M, keys)
+          return M, true
+        end
       end
-      local s = candidate(ids[i])
-      if s then
-        M[#M + 1] = s
-        if #M >= need then
-          if #keys == 1 then return M, true end
-          edge = score
+      if live == nil or live[id] then
+        local s = candidate(id)
+        if s then
+          M[#M + 1] = s
+          if #M >= need then
+            if not scored then return M, true end
+            edge = score
+          end
         end
       end
     end
-    if #ids < 1000 then
+    if #page < size then
       if edge ~= nil then
         q_sort(M, keys)
         return M, true
       end
-      return M, false
+      -- the id set holds every id: its walk is complete
+      return M, #keys == 0
     end
-    from = from + 500
+    start = start + size
+    size = math.min(size * 2, 1024)
   end
 end
 
@@ -413,6 +560,27 @@ local function q_act_update(q, M, each)
   return changed
 end
 
+-- The count of an exact plan whose every condition is a probe (an `and` of score ranges and lists,
+-- lexicographic equalities and lists): the candidates of its most selective condition that meet
+-- every other probe, read from no record and kept in no set; expired ids no sweep dropped yet are
+-- left out. nil when some condition is no probe (q_exact then selects from the index sets).
+local function q_probe_count(q, total, due)
+  local probes = q_probes(q.plan, total, false)
+  if probes == nil then return nil end
+  local list, from_node = q_ids(q.plan)
+  local gone = {}
+  if due > 0 then gone = exp_gone(q.prefix, q.exp) end
+  local n = 0
+  for from = 1, #list, 1000 do
+    local page = { unpack(list, from, math.min(from + 999, #list)) }
+    local _, live = q_sift(probes, page, from_node)
+    for _, id in ipairs(live or page) do
+      if not gone[id] then n = n + 1 end
+    end
+  end
+  return n
+end
+
 --- q_run(q, filter, act): a query's whole script. q holds
 ---   prefix   record keys are prefix .. id          ids      the model's id set (a KEYS slot)
 ---   offset   the page's first match (text)         limit    the page's size ('' for none)
@@ -424,6 +592,9 @@ end
 ---   after    a stream's cursor (a parameter list, see q_cursor; empty for none): only matches
 ---            after it in query order count
 ---   fields   the fields the filter and the sort read, fetched with one HMGET per candidate
+---   lean     true when the filter reads that HMGET reply itself: filter(V), V[i] the value of
+---            fields[i] (false where absent); else filter(S) reads the candidate's state S[1]
+---   generic  true in the reference script the specialised one is tested against: no probes
 ---   slice    { from, size }: a scan in slices (the client runs them in turn): this script reads
 ---            the `size` ids after `from` ('' from the first) and replies { next, reply }, `next`
 ---            the id to go on after ('' when no id is left or a page is complete)
@@ -431,16 +602,18 @@ end
 ---            (ids or records: offset and limit apply; count, update and delete take every match)
 ---   reads    the fields an aggregate reads of each match (nil: the sort fields)
 ---   slide    a sliding TTL (ms) that records returned or updated get re-armed to, or nil
---- filter(S) tells whether the candidate S[1] matches (the query's condition, compiled); act(q, M,
+--- filter tells whether a candidate matches (the query's condition, compiled); act(q, M,
 --- sorted) acts on the matches M and returns the reply (q_act_* above; `sorted` when already in order).
 --- q_run replies { due, reply }: `due` is 1 when the model's expiry set holds ids whose time has come
 --- (the client then runs a sweep, a write script of its own); a read never writes for bookkeeping.
 --- Ids whose record is gone (expired, not swept yet) are never candidates, and a count the index
 --- sets alone answer leaves out the expired ids they still hold (exp_gone).
---- A limited page takes the cheapest of: the exact ids of the index sets, sorted (when the plan
---- alone answers the filter and they are few); a walk of the first sort key's index that stops
---- after offset+limit matches (and their ties); else every candidate of the plan (or of the
---- slice), checked, sorted; an unsorted slice stops after offset+limit matches.
+--- A limited page walks the first sort key's index (with no sort key, the id set) and stops after
+--- offset+limit matches (and their ties) when that reads fewer ids than collecting (q_guess);
+--- else the exact ids of the index sets (when the plan alone answers the filter and they are
+--- few), or every candidate of the plan (or of the slice), checked, sorted; an unsorted slice
+--- stops after offset+limit matches. Every page of candidates is probed (q_probes) before any of
+--- its records is read.
 local function q_run(q, filter, act)
   -- reads only (no sweep): expired ids are skipped below; `due` tells the client a sweep has work
   local due = #exp_due(q.exp, exp_now(), 1)
@@ -448,15 +621,30 @@ local function q_run(q, filter, act)
   local after = q_cursor(q.after, keys)
   local need = nil
   if q.page and q.limit ~= '' then need = tonumber(q.offset) + tonumber(q.limit) end
-  -- an exact plan decides from the index sets alone (nil when building them would cost more than
-  -- reading the candidates); candidates are then read only for the sort
-  local ex = nil
+  local total = redis.call('ZCARD', q.ids)
   if q.count and q.exact and not after and due == 0 and (q.plan.op == 'range' or q.plan.op == 'prefix') then
     -- one index range (one entry per id) answers the count itself, with no expired id waiting
     -- for a sweep in it: ZCOUNT, rather than a set of every id
     return { due, q_count(q.plan) }
   end
-  if q.exact then ex = q_exact(q.plan) end
+  if q.count and q.exact and not after and not q.generic then
+    local n = q_probe_count(q, total, due)
+    if n then return { due, n } end
+  end
+  -- walking the sort index reads about need * (its size) / matches ids (each sifted by the probes
+  -- first), collecting reads every candidate of the plan and sorts the matches
+  -- (with no sort key a page walks the id set, in id order; a scan's slices are walked by the client)
+  local walk_key = q.walk
+  if need and #keys == 0 and not q.slice then walk_key = q.ids end
+  local walk = false
+  if need and walk_key then
+    local best, m = q_count(q.plan), q_guess(q.plan, total)
+    walk = best == nil or m == nil or need * redis.call('ZCARD', walk_key) < (best + 5 * m) * m
+  end
+  -- an exact plan decides from the index sets alone (nil when building them would cost more than
+  -- reading the candidates); candidates are then read only for the sort
+  local ex = nil
+  if q.exact and not walk then ex = q_exact(q.plan) end
   if q.count and ex and not after then
     -- the index sets still hold expired records no sweep dropped yet: leave those out
     local n = #ex.ids
@@ -478,6 +666,13 @@ local function q_run(q, filter, act)
       if not ex.set[id] then return nil end
       s = q_probe(q.prefix, id, ex_fields)
       if not s.cache['#v'] then return nil end
+    elseif q.lean then
+      -- a lean filter reads the HMGET reply itself: a state is made only for a match
+      local V = redis.call('HMGET', q.prefix .. id, unpack(q.fields))
+      if not (V[1] and filter(V)) then return nil end
+      s = st_new(q.prefix .. id)
+      s.id = id
+      for i = 1, #q.fields do s.cache[q.fields[i]] = V[i] end
     else
       s = q_probe(q.prefix, id, q.fields)
       if not (s.cache['#v'] and filter({ s })) then return nil end
@@ -492,37 +687,55 @@ local function q_run(q, filter, act)
     if q.slice then return { due, { next, act(q, ...) } } end
     return { due, act(q, ...) }
   end
-  if need and q.walk then
-    -- walking probes about need * (index size) / matches ids; collecting probes every candidate
-    local est = ex and #ex.ids or q_count(q.plan)
-    local walk = est == nil or est > 1000
-    if ex then walk = need * redis.call('ZCARD', q.walk) < 20 * est * est end
-    if walk then
-      local M, sorted = q_walk(q.walk, keys, after, need, candidate)
-      if sorted then return reply('', M, true) end
-    end
+  -- the plan's score conditions, checked on a page of candidates before their records are read
+  -- (an exact plan's candidates already meet them all)
+  local probes = {}
+  if not ex and not q.generic then probes = q_probes(q.plan, total, true) end
+  local function sift(ids, skip)
+    if #probes == 0 then return nil end
+    return q_sift(probes, ids, skip)
   end
-  local list = (ex and ex.ids) or q_ids(q.plan)
-  if list == nil and q.slice then
-    -- one slice of a scan; an unsorted page stops at `need` matches (ids come in query order)
-    local from = '-'
-    if q.slice.from ~= '' then from = '(' .. q.slice.from end
-    local chunk = redis.call('ZRANGEBYLEX', q.ids, from, '+', 'LIMIT', 0, q.slice.size)
-    local M, next = {}, ''
-    if #chunk == q.slice.size then next = chunk[#chunk] end
-    for _, id in ipairs(chunk) do
-      local s = candidate(id)
-      if s then
-        M[#M + 1] = s
-        if need and #keys == 0 and #M >= need then return reply('', M, false) end
+  -- the candidates of a list that match, appended to M in order (sifted a page at a time; `skip`:
+  -- the plan node the list came from); stops once M holds `stop` matches (if given) and tells
+  -- whether it did
+  local function gather(M, list, skip, stop)
+    local size = #list
+    if #probes > 0 then size = 500 end
+    for from = 1, #list, math.max(size, 1) do
+      local page = list
+      if size < #list then page = { unpack(list, from, math.min(from + size - 1, #list)) } end
+      local live = sift(page, skip)
+      for _, id in ipairs(page) do
+        if live == nil or live[id] then
+          local s = candidate(id)
+          if s then
+            M[#M + 1] = s
+            if stop and #M >= stop then return true end
+          end
+        end
       end
     end
+    return false
+  end
+  if walk then
+    local M, sorted = q_walk(walk_key, keys, after, need, candidate, sift)
+    if sorted then return reply('', M, true) end
+  end
+  local list, from_node = nil, nil
+  if ex then list = ex.ids else list, from_node = q_ids(q.plan) end
+  if list == nil and q.slice then
+    -- one slice of a scan; an unsorted page stops at `need` matches (ids come in query order)
+    local first = '-'
+    if q.slice.from ~= '' then first = '(' .. q.slice.from end
+    local chunk = redis.call('ZRANGEBYLEX', q.ids, first, '+', 'LIMIT', 0, q.slice.size)
+    local M, next = {}, ''
+    if #chunk == q.slice.size then next = chunk[#chunk] end
+    local stop = nil
+    if need and #keys == 0 then stop = need end
+    if gather(M, chunk, nil, stop) then return reply('', M, false) end
     return reply(next, M, false)
   end
   local M = {}
-  for _, id in ipairs(list or q_all(q.ids)) do
-    local s = candidate(id)
-    if s then M[#M + 1] = s end
-  end
+  gather(M, list or q_all(q.ids), from_node)
   return reply('', M, false)
 end

@@ -125,7 +125,9 @@ export const fieldOp = <T extends FieldOpTarget>(n: Omit<FieldOpOf<T>, 'kind'>):
 export const ifNode = (cond: Expr, then: readonly Stmt[], otherwise: readonly Stmt[]): IfNode =>
   make('If', { cond, then: Object.freeze([...then]), else: Object.freeze([...otherwise]) });
 export const param = (value: Raw | null, as: LuaType = 'raw'): ParamNode => make('Param', { value, as });
-export const paramList = (values: readonly Raw[]): ParamListNode => make('ParamList', { values: Object.freeze([...values]) });
+/** A list of values; a frozen list is taken as it is (a bulk chunk's argument list is not copied). */
+export const paramList = (values: readonly Raw[]): ParamListNode =>
+  make('ParamList', { values: Object.isFrozen(values) ? values : Object.freeze([...values]) });
 
 /** Values known frozen all the way down (a node made frozen may still hold unfrozen children). */
 const deeplyFrozen = new WeakSet<object>();

@@ -137,9 +137,15 @@ export interface CallSignatures {
    * lua/lib/bulk.lua. Record keys are `prefix .. id`, built in Lua (all of a model's keys share its
    * hash tag); the id set is declared in KEYS so the script routes to it. `items` is one list: per
    * record its id, its field count n, then n field/value entries, so the script text depends on
-   * neither the number of records nor their fields.
+   * neither the number of records nor their fields. `chain`, `step`, `steps`: the chunk's place in
+   * its call (null `step`: the only chunk), so that no chunk runs after an earlier one failed.
    */
-  bulk_insert: [ids: KeyArg, tables: IndexesArg, exp: ExpiryArg, ch: ChangesArg, prefix: ParamNode, onConflict: WordArg, ttlMs: ParamNode, items: ParamListNode];
+  bulk_insert: [
+    ids: KeyArg, tables: IndexesArg, exp: ExpiryArg, ch: ChangesArg, chain: KeyArg, step: ParamNode, steps: ParamNode,
+    prefix: ParamNode, onConflict: WordArg, ttlMs: ParamNode, items: ParamListNode,
+  ];
+  /** Deletes the chain key of an insertMany that stopped (a failed chunk, an abort) before its last chunk. */
+  bulk_unchain: [chain: KeyArg];
   /** The whole hash of each id (empty when absent), in order; `slideMs` re-arms a sliding TTL on each. */
   bulk_read: [route: KeyArg, prefix: ParamNode, ids: ParamListNode, slideMs: ParamNode];
   /** lua/lib/shard.lua: the model-wide meta, and taking, putting and dropping a chunk of one shard's records. */

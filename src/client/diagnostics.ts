@@ -51,7 +51,7 @@ const LEASE = 'UniqueLease';
 const STEP_KINDS: { readonly [F in CallFn]: string } = {
   rec_write: 'WriteRecord', rec_delete: 'DeleteRecord', rec_expire: 'ExpireRecord', rec_read: 'ReadRecord',
   rec_exists: 'ExistsRecord', rec_ttl: 'TtlRecord', meta_get: 'Meta', meta_set: 'Meta', ix_fill: 'IndexFill',
-  ix_prune: 'IndexPrune', lock_acquire: 'AcquireLock', lock_release: 'ReleaseLock', bulk_insert: 'InsertMany',
+  ix_prune: 'IndexPrune', lock_acquire: 'AcquireLock', lock_release: 'ReleaseLock', bulk_insert: 'InsertMany', bulk_unchain: 'InsertMany',
   bulk_read: 'ReadMany', shard_meta: 'ShardMeta', shard_take: 'ShardTake', shard_put: 'ShardPut', shard_drop: 'ShardDrop', exp_sweep: 'SweepExpired',
   uq_claim: 'UniqueClaim', uq_swap: 'UniqueSwap', uq_get: 'UniqueOwners', uq_scan: 'UniqueScan', uq_lease: LEASE, uq_holds: 'UniqueHolds',
 };

@@ -68,8 +68,10 @@ const isNoScript = (err: unknown): boolean => err instanceof Error && err.messag
  * EVAL with the body, which loads and runs in one step: a flushed cache never surfaces an error.
  */
 export async function execute(client: ScriptClient, script: Compiled, signal?: AbortSignal): Promise<Reply> {
-  const tail = [String(script.keys.length), ...script.keys, ...script.argv];
-  const evalSha = [script.readOnly ? 'EVALSHA_RO' : 'EVALSHA', script.sha1, ...tail];
+  // one array, filled by loops: a bulk chunk's ARGV holds tens of thousands of values
+  const evalSha: (string | Buffer)[] = [script.readOnly ? 'EVALSHA_RO' : 'EVALSHA', script.sha1, String(script.keys.length)];
+  for (const k of script.keys) evalSha.push(k);
+  for (const v of script.argv) evalSha.push(v);
   const firstKey = script.keys[0];
   const send = (args: (string | Buffer)[]): Promise<Reply> =>
     client.send(firstKey, script.readOnly, args, script.binary, signal) as Promise<Reply>;
@@ -85,7 +87,7 @@ export async function execute(client: ScriptClient, script: Compiled, signal?: A
     } catch (err) {
       if (!isNoScript(err)) throw err;
     }
-    return await send([script.readOnly ? 'EVAL_RO' : 'EVAL', script.lua, ...tail]);
+    return await send([script.readOnly ? 'EVAL_RO' : 'EVAL', script.lua, ...evalSha.slice(2)]);
   } catch (err) {
     throw fromReplyError(err);
   }

@@ -97,7 +97,7 @@ function compileFresh(node: ProgramNode | QueryNode, mode: Mode = 'best'): { com
     const { body, w } = programBody(node, mode);
     return { compiled: finish(body, w, node.mode === 'read' && !slides(node), node.binary !== false), sources: w.sources };
   }
-  const { body, w } = queryBody(node);
+  const { body, w } = queryBody(node, mode === 'generic');
   return { compiled: finish(body, w, readsOnly(node), node.binary !== false), sources: w.sources };
 }
 

@@ -38,7 +38,12 @@ const COMPARE = { eq: '==', ne: '~=' } as const;
 const expr: ExprEmitters = {
   Param: (n, w) => w.param(n),
   ParamList: (n, w) => w.list(n),
-  Field: (n) => `rd_${n.as === 'raw' ? 'str' : n.as}(${state(n.rec)}, ${luaString(n.field)})`,
+  Field: (n, w) => {
+    const slot = n.rec === 1 ? w.lean?.slots.get(n.field) : undefined;
+    // a lean query filter reads the candidate's HMGET reply, where an absent field is false
+    if (slot !== undefined) return n.as === 'num' || n.as === 'bool' ? decode(`V[${slot}]`, n.as) : `(V[${slot}] or nil)`;
+    return `rd_${n.as === 'raw' ? 'str' : n.as}(${state(n.rec)}, ${luaString(n.field)})`;
+  },
   Item: (n) => {
     if (n.key) return `K${n.loop}`;
     if (n.path.length > 0) return jsonPath(`O${n.loop}`, n.path, n.as);

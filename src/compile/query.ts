@@ -10,7 +10,7 @@
  *   function(q, M, sorted) return q_act_records(q, M, sorted) end)
  * ```
  */
-import type { IndexRef, PlanNode, QueryNode } from '../ast/nodes.js';
+import type { Expr, IndexRef, PlanNode, QueryNode } from '../ast/nodes.js';
 import { block, emit } from './emit.js';
 import { luaString } from './link.js';
 import { guardLines } from './shard.js';
@@ -60,6 +60,24 @@ function sortAndAggregateFields(q: QueryNode): string[] {
   return [...fields];
 }
 
+/** The expression kinds a lean filter reads from the candidate's HMGET reply alone. */
+const LEAN = new Set<string>(['Param', 'ParamList', 'Field', 'Arith', 'Compare', 'In', 'StartsWith', 'TextMatch', 'And', 'Or', 'Not']);
+
+/**
+ * Whether a filter reads only stored scalars of the candidate (no array, dict or nested value,
+ * which go through the record state): it then runs on the HMGET reply of the candidate's fields,
+ * with no state made for a candidate that does not match.
+ */
+function leanFilter(e: Expr): boolean {
+  const visit = (value: unknown): boolean => {
+    if (!value || typeof value !== 'object') return true;
+    const n = value as { kind?: string; rec?: number };
+    if (n.kind !== undefined && (!LEAN.has(n.kind) || (n.kind === 'Field' && n.rec !== 1))) return false;
+    return Object.values(value).every(visit);
+  };
+  return visit(e);
+}
+
 /**
  * Ids a scan reads per script (one slice): about 2-5 ms of Redis time for the HMGET and the filter
  * of each, so no script on a large model holds Redis for long; the client runs the slices in turn.
@@ -106,10 +124,15 @@ function action(q: QueryNode, w: Writer): string {
   }
 }
 
-/** The body of a query's script, and the writer holding its KEYS and ARGV. */
-export function queryBody(q: QueryNode): { body: string; w: Writer } {
+/**
+ * The body of a query's script, and the writer holding its KEYS and ARGV. `generic`: the reference
+ * the specialised script is tested against (a record state per candidate, no index probes).
+ */
+export function queryBody(q: QueryNode, generic = false): { body: string; w: Writer } {
   const w = new Writer([]);
   const walk = walkIndex(q);
+  const fields = prefetchFields(q);
+  const lean = !generic && leanFilter(q.filter);
   const table = [
     `ids = ${w.key(q.idsKey)}`,
     `prefix = ${w.param(q.prefix)}`,
@@ -124,14 +147,19 @@ export function queryBody(q: QueryNode): { body: string; w: Writer } {
     ...(walk ? [`walk = ${w.key(walk.key)}`] : []),
     ...(q.action === 'count' ? ['count = true'] : []),
     ...(paged(q) ? ['page = true'] : []),
-    `fields = {${prefetchFields(q).map(luaString).join(', ')}}`,
+    `fields = {${fields.map(luaString).join(', ')}}`,
+    ...(lean ? ['lean = true'] : []),
+    ...(generic ? ['generic = true'] : []),
     `sort = {${q.sort.map((k) => `{field = ${luaString(k.field)}, numeric = ${k.numeric}, desc = ${k.desc}}`).join(', ')}}`,
     `after = ${w.list(q.after)}`,
     ...(q.slice ? [`slice = {from = ${w.param(q.slice)}, size = ${SCAN_SLICE}}`] : []),
     ...(q.aggregate ? [`reads = {${sortAndAggregateFields(q).map(luaString).join(', ')}}`] : []),
     ...(q.slideMs ? [`slide = ${w.param(q.slideMs)}`] : []),
   ];
-  const filter = `function(S) return ${emit(q.filter, w)} end`;
+  if (lean) w.lean = { slots: new Map(fields.map((f, i) => [f, i + 1])), hoisted: [] };
+  const filter = `function(${lean ? 'V' : 'S'}) return ${emit(q.filter, w)} end`;
+  const hoisted = w.lean?.hoisted ?? [];
+  w.lean = undefined;
   const act = action(q, w);
   // the layout check runs first but takes the last slots (as in compiler.ts)
   const guard = guardLines([q.guard], w);
@@ -139,6 +167,7 @@ export function queryBody(q: QueryNode): { body: string; w: Writer } {
     `local P = read_params(ARGV, "${w.shape}")`,
     `local C = ${w.constraintTables()}`,
     'local R = {}',
+    ...(hoisted.length > 0 ? [`local A = {${hoisted.join(', ')}}`] : []),
     ...guard,
     `return q_run({ ${table.join(', ')} },`,
     `  ${filter},`,

@@ -15,6 +15,12 @@ export class Writer {
   shape = '';
   private readonly constraints: string[] = [];
   private results = 0;
+  /**
+   * A query's lean filter (src/compile/query.ts): the slot of each record field in the candidate's
+   * HMGET reply `V`, read there instead of through the record state; and the parameters it reads
+   * as numbers or booleans, converted once per script into `A` instead of once per candidate.
+   */
+  lean?: { readonly slots: ReadonlyMap<string, number>; readonly hoisted: string[] };
 
   constructor(private readonly records: ProgramNode['records']) {}
 
@@ -36,11 +42,9 @@ export class Writer {
     this.sources.push(p);
     this.shape += 's';
     const ref = `P[${this.shape.length}]`;
-    switch (as) {
-      case 'num': return `tonumber(${ref})`;
-      case 'bool': return `(${ref} == "true")`;
-      default: return ref;
-    }
+    const value = as === 'num' ? `tonumber(${ref})` : as === 'bool' ? `(${ref} == "true")` : ref;
+    if (value === ref || !this.lean) return value;
+    return `A[${this.lean.hoisted.push(value)}]`;
   }
 
   list(p: ParamListNode): string {

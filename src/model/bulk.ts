@@ -8,6 +8,7 @@
  * own. Groups run in parallel, chunks of one group one after another; when a chunk fails, the
  * other groups start no further chunk (the ones already sent complete).
  */
+import { randomBytes } from 'node:crypto';
 import type { TProperties } from 'typebox';
 import {
   call, changesArg, expiryArg, indexesArg, keyArg, make, param, paramList, word, type ProgramNode, type ShardGuard,
@@ -21,7 +22,9 @@ import { Condition, EVERY } from '../ops/condition.js';
 import { Query } from '../query/query.js';
 import type { Raw } from '../schema/codec.js';
 import type { ModelCore, ShardKeys } from './contract.js';
-import { chunkSizeOf, idsOf, perChunk, renumber, type ChunkOptions } from './chunks.js';
+import {
+  chunkSizeOf, idsOf, inFlight, INSERT_CHUNK_SIZE, perChunk, renumber, type ChunkOptions,
+} from './chunks.js';
 import { readRecord } from './layout.js';
 import { idOfRecord } from './record.js';
 import { guardOf } from './reshard.js';
@@ -29,7 +32,7 @@ import { crossUnique } from './unique-fields.js';
 import { heldValues, insertClaimed, release } from './unique.js';
 import type { CreateInput, Handles, PipelineFn, Rec, RecordMethods } from './types.js';
 
-export { DEFAULT_CHUNK_SIZE, type ChunkOptions, type Progress } from './chunks.js';
+export { DEFAULT_CHUNK_SIZE, INSERT_CHUNK_SIZE, type ChunkOptions, type Progress } from './chunks.js';
 
 export interface InsertManyOptions extends ChunkOptions {
   /**
@@ -53,32 +56,76 @@ export type IdOrRecord<S extends TProperties> = string | RecordMethods<S>;
 export type BulkTarget<S extends TProperties> =
   | readonly IdOrRecord<S>[] | Condition | ((fields: Handles<S, 'pipe'>) => Condition);
 
-interface Prepared {
-  readonly id: string;
-  readonly data: Record<string, unknown>;
-  readonly fields: Raw[];
+/** The chunks of one shard's items: each one script's argument list, and its items' positions in the caller's list. */
+interface InsertGroup {
+  readonly keys: ShardKeys;
+  readonly chunks: { readonly list: Raw[]; readonly positions: number[] }[];
 }
 
-/** Validates every item (defaults filled) before anything is written; errors name the item. */
-function prepareAll<S extends TProperties>(model: ModelCore<S>, inputs: readonly unknown[]): Prepared[] {
-  return inputs.map((input, i) => {
+/**
+ * Validates every item (defaults filled) before anything is written, errors naming the item, in
+ * one pass that writes each item's id, field count and fields into its chunk's argument list
+ * (the checks need the stored form anyway: maxValueBytes). On an unsharded model they go straight
+ * there; a sharded model's items go through a list of their own until their id names the shard.
+ */
+function prepareAll<S extends TProperties>(
+  model: ModelCore<S>, inputs: readonly unknown[], size: number,
+): { ids: string[]; datas: Record<string, unknown>[]; groups: InsertGroup[] } {
+  const ids: string[] = new Array(inputs.length);
+  const datas: Record<string, unknown>[] = new Array(inputs.length);
+  const groups = new Map<number, InsertGroup>();
+  const groupOf = (shard: number): InsertGroup => {
+    let group = groups.get(shard);
+    if (!group) groups.set(shard, (group = { keys: model.shardKeys(shard), chunks: [] }));
+    return group;
+  };
+  const chunkOf = (group: InsertGroup): InsertGroup['chunks'][number] => {
+    let chunk = group.chunks.at(-1);
+    if (!chunk || chunk.positions.length >= size) group.chunks.push((chunk = { list: [], positions: [] }));
+    return chunk;
+  };
+  const single = model.keys.shards === 1 ? groupOf(0) : undefined;
+  // a record (of this model or another) keeps its id, unless the model takes ids from a key field
+  const keyed = model.options.key !== undefined;
+  for (let i = 0; i < inputs.length; i++) {
+    const input = inputs[i];
     try {
-      const { data, fields } = model.prepare(input);
-      // a record (of this model or another) keeps its id, unless the model takes ids from a key field
-      const kept = model.options.key ? undefined : idOfRecord(input);
-      return { id: kept ?? model.idOf(data), data, fields };
+      const chunk = single && chunkOf(single);
+      const into: Raw[] = chunk ? chunk.list : [];
+      const at = into.length;
+      if (chunk) into.push('', ''); // the id and the field count, once known
+      const { data } = model.prepare(input, into);
+      const id = (keyed ? undefined : idOfRecord(input)) ?? model.idOf(data);
+      ids[i] = id;
+      datas[i] = data;
+      if (chunk) {
+        into[at] = id;
+        into[at + 1] = String(into.length - at - 2);
+        chunk.positions.push(i);
+      } else {
+        const target = chunkOf(groupOf(model.keys.shardOf(id)));
+        target.list.push(id, String(into.length));
+        for (const f of into) target.list.push(f);
+        target.positions.push(i);
+      }
     } catch (err) {
       if (err instanceof ValidationError) {
         throw new ValidationError(`item ${i}: ${err.message}`, err.path ? `${i}.${err.path}` : String(i), err.rule, i);
       }
       throw err;
     }
-  });
+  }
+  return { ids, datas, groups: [...groups.values()] };
 }
+
+/** Insert scripts in flight per shard: one runs while the next travels and the last reply is handled. */
+const INSERT_DEPTH = 2;
 
 /**
  * Validates every item, then writes them a chunk per script (records, id set, indexes, unique
- * values, the model's ttl). Resolves to the records written, in input order (skipped ones left out).
+ * values, the model's ttl), several chunks in flight per shard: a chunk runs only when the one
+ * before it completed (bulk_insert's chain), so after a failed chunk none of the call's later chunks
+ * writes. Resolves to the records written, in input order (skipped ones left out).
  *
  * `await User.insertMany([{ name: 'Ada', age: 36 }, ...], { onConflict: 'skip', onProgress: ({ done, total }) => ... })`
  */
@@ -87,44 +134,58 @@ export async function insertMany<S extends TProperties>(
 ): Promise<Rec<S>[]> {
   const onConflict = options.onConflict ?? 'error';
   if (!['error', 'skip', 'replace'].includes(onConflict)) throw new UsageError(`onConflict must be 'error', 'skip' or 'replace'`);
-  chunkSizeOf(options);
-  const items = prepareAll(model, inputs);
+  const size = options.chunkSize === undefined ? INSERT_CHUNK_SIZE : chunkSizeOf(options);
+  const { ids, datas, groups } = prepareAll(model, inputs, size);
   const ttlMs = String(model.ttlSpec.ms);
-  const out: (Rec<S> | undefined)[] = new Array(items.length);
+  const token = randomBytes(8).toString('hex');
+  const out: (Rec<S> | undefined)[] = new Array(inputs.length);
+  let done = 0;
+  let failed = false;
   const cross = crossUnique(model);
-  await perChunk(model, items, (item) => item.id, options, async (group, chunk, positions) => {
-    const write = (kept: readonly Prepared[], deadline?: string) => insertChunk(model, group, kept, onConflict, ttlMs, deadline);
-    let versions: string[];
+  await Promise.all(groups.map(async ({ keys, chunks }) => {
+    const chain = model.keys.chain(token, keys.shard);
+    const steps = chunks.length > 1 ? String(chunks.length) : null;
+    let completed = 0;
+    const send = async ({ list, positions }: InsertGroup['chunks'][number], i: number): Promise<void> => {
+      /** The chunk's script over `items`; `deadline`: the lease of their unique claims across shards, checked first. */
+      const run = async (items: readonly Raw[], deadline?: string): Promise<string[]> => {
+        const insert = call('bulk_insert', keyArg(keys.idsKey), indexesArg(keys.ix, keys.uq), expiryArg(keys.exp), changesArg(keys.ch),
+          keyArg(chain), param(steps && String(i + 1)), param(steps), param(keys.prefix), word(onConflict), param(ttlMs), paramList(Object.freeze(items)));
+        const lease = deadline === undefined ? [] : [call('uq_lease', keyArg(keys.idsKey), param(deadline), paramList([]))];
+        const program: ProgramNode = make('Program', {
+          mode: 'write', binary: model.binary, records: [], guards: guardsOf(model, keys), body: [...lease, insert],
+        });
+        return deadline === undefined ? runProgram(model, program, decode.versions)
+          : (await runProgram(model, program, decode.leased(decode.versions))).result;
+      };
+      let versions: string[];
+      try {
+        // unique values across shards are claimed first (src/model/unique.ts)
+        versions = cross.length === 0 ? await run(list) : await insertClaimed(model, cross, list, onConflict === 'skip', (deadline, kept) => run(kept, deadline));
+      } catch (err) {
+        failed = true;
+        throw renumber(err, positions);
+      }
+      if (versions.length === 0) return; // an earlier chunk failed: this one wrote nothing
+      positions.forEach((at, k) => {
+        const version = versions[k];
+        if (version) out[at] = model.wrap(ids[at], datas[at], { version, heads: new Map() });
+      });
+      completed++;
+      done += positions.length;
+      options.onProgress?.({ done, total: inputs.length });
+    };
     try {
-      // unique values across shards are claimed first (src/model/unique.ts)
-      versions = cross.length === 0 ? await write(chunk)
-        : await insertClaimed(model, cross, chunk, onConflict === 'skip', (deadline, kept) => write(kept.map((i) => chunk[i]), deadline));
-    } catch (err) {
-      throw renumber(err, positions);
+      await inFlight(chunks, INSERT_DEPTH, send, () => failed, options.signal);
+    } finally {
+      // a call that stopped early leaves the chain of its last completed chunk: drop it now
+      if (steps && completed < chunks.length) {
+        const unchain: ProgramNode = make('Program', { mode: 'write', binary: false, records: [], body: [call('bulk_unchain', keyArg(chain))] });
+        await runProgram(model.db, unchain, decode.count).catch(() => undefined); // else it expires within 10 minutes
+      }
     }
-    chunk.forEach((item, i) => {
-      const version = versions[i] ?? '';
-      if (version !== '') out[positions[i]] = model.wrap(item.id, item.data, { version, heads: new Map() });
-    });
-  });
+  }));
   return out.filter((r): r is Rec<S> => r !== undefined);
-}
-
-/** One chunk of insertMany as one script; `deadline`: the lease of its unique claims across shards. */
-function insertChunk<S extends TProperties>(
-  model: ModelCore<S>, group: ShardKeys, chunk: readonly Prepared[], onConflict: string, ttlMs: string, deadline?: string,
-): Promise<string[]> {
-  const list: Raw[] = [];
-  for (const item of chunk) {
-    list.push(item.id, String(item.fields.length));
-    for (const f of item.fields) list.push(f); // never spread a user-sized list into a call
-  }
-  const insert = call('bulk_insert', keyArg(group.idsKey), indexesArg(group.ix, group.uq), expiryArg(group.exp), changesArg(group.ch),
-    param(group.prefix), word(onConflict), param(ttlMs), paramList(list));
-  const lease = deadline === undefined ? [] : [call('uq_lease', keyArg(group.idsKey), param(deadline), paramList([]))];
-  const program: ProgramNode = make('Program', { mode: 'write', binary: model.binary, records: [], guards: guardsOf(model, group), body: [...lease, insert] });
-  return deadline === undefined ? runProgram(model, program, decode.versions)
-    : runProgram(model, program, decode.leased(decode.versions)).then((r) => r.result);
 }
 
 /**

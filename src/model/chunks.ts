@@ -17,13 +17,20 @@ import { recordOf } from './record.js';
  */
 export const DEFAULT_CHUNK_SIZE = 200;
 
+/**
+ * Records per insertMany script by default, measured with `npx tsx bench/bulk-chunk.ts` (see
+ * README.md, "Bulk operations"): a new record costs its script about 10-20 µs, so a chunk of 1,000
+ * holds Redis for about 10-20 ms, and with two chunks in flight the server never waits for the client.
+ */
+export const INSERT_CHUNK_SIZE = 1_000;
+
 export interface Progress {
   readonly done: number;
   readonly total: number;
 }
 
 export interface ChunkOptions {
-  /** Records per script (default {@link DEFAULT_CHUNK_SIZE}). */
+  /** Records per script (default {@link DEFAULT_CHUNK_SIZE}; insertMany: {@link INSERT_CHUNK_SIZE}). */
   chunkSize?: number;
   /** Called after each chunk's script with the items handled so far. */
   onProgress?: (progress: Progress) => void;
@@ -98,6 +105,36 @@ export async function perChunk<S extends TProperties, T>(
       options.onProgress?.({ done, total: items.length });
     }
   }));
+}
+
+/**
+ * Runs `send` on each of a group's chunks in order with up to `depth` scripts in flight, so Redis
+ * runs one while the next travels (and the client handles the replies of the last). Before each
+ * send, `stop()` may end the loop (another group failed) and `signal` may abort it; when a chunk
+ * fails, none is sent after it, and the ones already sent are awaited before the error is
+ * rethrown (their scripts see the failure themselves: see bulk_insert's chain).
+ */
+export async function inFlight<C>(
+  chunks: readonly C[], depth: number, send: (chunk: C, i: number) => Promise<void>, stop: () => boolean, signal?: AbortSignal,
+): Promise<void> {
+  // each outcome is caught at once: a later chunk may fail before an earlier one is awaited
+  const running: Promise<{ err: unknown } | undefined>[] = [];
+  let next = 0;
+  let error: { err: unknown } | undefined;
+  for (;;) {
+    while (!error && next < chunks.length && running.length < depth && !stop()) {
+      if (signal?.aborted) {
+        error = { err: signal.reason };
+        break;
+      }
+      running.push(send(chunks[next], next).then(() => undefined, (err: unknown) => ({ err })));
+      next++;
+    }
+    const settled = running.shift();
+    if (!settled) break;
+    error ??= await settled;
+  }
+  if (error) throw error.err;
 }
 
 /** A chunk's CONFLICT/UNIQUE error carries the item's index in the chunk: map it to the caller's list. */

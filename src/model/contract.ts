@@ -98,7 +98,7 @@ export interface ModelCore<S extends TProperties = TProperties> {
   getMany(ids: readonly string[], options: { missing: 'skip' }): Promise<Rec<S>[]>;
   idOf(data: Record<string, unknown>): string;
   /** Validated data (defaults filled) and its hash fields. */
-  prepare(input: unknown): { data: Record<string, unknown>; fields: Raw[] };
+  prepare(input: unknown, into?: Raw[]): { data: Record<string, unknown>; fields: Raw[] };
   /** `seen`: the version the writer read, which the stored record must still have (a version-checked save). */
   writeProgram(id: string, fields: Raw[], mode: 'create' | 'replace', seen?: string): ProgramNode;
   /** Writes a whole record, claiming its unique values across shards first; resolves to its new version. */

@@ -133,6 +133,11 @@ export class KeySpace {
     return `${this.tag(0)}#schema`;
   }
 
+  /** The chain of one insertMany call's chunks on a shard (lua/lib/bulk.lua): `token` names the call. */
+  chain(token: string, shard = 0): string {
+    return `${this.tag(shard)}#chain:${token}`;
+  }
+
   /** A record's lock, in its shard. */
   lock(id: string): string {
     return `${this.tag(this.shardOf(id))}#lock:${id}`;

@@ -26,13 +26,17 @@ export const entryField = (path: string, key: string): string => `${path}.${key}
 
 /**
  * A new record's data, validated with its defaults filled, and its hash fields; every value
- * measured against the model's `maxValueBytes` before anything is sent.
+ * measured against the model's `maxValueBytes` before anything is sent. The fields are appended
+ * to `into` when given (a bulk chunk's argument list: no list per record), which is then `fields`.
  */
-export function prepareRecord(spec: ObjectSpec, input: unknown, maxValueBytes: number | undefined): { data: Record<string, unknown>; fields: Raw[] } {
+export function prepareRecord(
+  spec: ObjectSpec, input: unknown, maxValueBytes: number | undefined, into: Raw[] = [],
+): { data: Record<string, unknown>; fields: Raw[] } {
   const data = withDefaults(spec, input) as Record<string, unknown>;
   validate(spec, data, '');
-  const fields = flatten(spec, data, []);
-  for (let i = 1; i < fields.length; i += 2) checkBytes(fields[i], String(fields[i - 1]), maxValueBytes);
+  const from = into.length;
+  const fields = flatten(spec, data, into);
+  for (let i = from + 1; i < fields.length; i += 2) checkBytes(fields[i], String(fields[i - 1]), maxValueBytes);
   return { data, fields };
 }
 

@@ -162,9 +162,9 @@ export class Model<S extends TProperties = TProperties> implements ModelCore<S> 
     return idOfData(this.options.key, data);
   }
 
-  /** Validated data (defaults filled) and its hash fields. */
-  prepare(input: unknown): { data: Record<string, unknown>; fields: Raw[] } {
-    return prepareRecord(this.spec, input, this.options.maxValueBytes);
+  /** Validated data (defaults filled) and its hash fields (appended to `into` when given). */
+  prepare(input: unknown, into?: Raw[]): { data: Record<string, unknown>; fields: Raw[] } {
+    return prepareRecord(this.spec, input, this.options.maxValueBytes, into);
   }
 
   /**

@@ -232,33 +232,39 @@ export async function writeClaimed<S extends TProperties, T>(
 }
 
 /**
- * A bulk insert chunk under claims (`insertMany`): claims every item's cross-shard unique values
- * (each owner bucket once for the chunk), then refuses the chunk when one is taken, or with `skip`
- * leaves those items out; writes the rest with `write(deadline, kept)` (their versions, '' where
- * the chunk wrote nothing: an id that exists, skipped); confirms the values of the items written
- * and gives the others back. Resolves to a version per item of `items` ('' where left out).
+ * A bulk insert chunk under claims (`insertMany`). `list` is the chunk's argument list (per item
+ * its id, its entry count n, then n field/value entries). Claims every item's cross-shard unique
+ * values (each owner bucket once for the chunk), then refuses the chunk when one is taken, or with
+ * `skip` leaves those items out; writes the rest with `write(deadline, kept)` (their argument list:
+ * a version per item, '' where the chunk wrote nothing, e.g. an id that exists, skipped); confirms
+ * the values of the items written and gives the others back. Resolves to a version per item of
+ * `list` ('' where left out), or to [] when the write wrote nothing at all (its chain was broken).
  */
 export async function insertClaimed<S extends TProperties>(
-  model: ModelCore<S>, cross: readonly string[], items: readonly { id: string; fields: readonly Raw[] }[], skip: boolean,
-  write: (deadline: string, kept: number[]) => Promise<string[]>,
+  model: ModelCore<S>, cross: readonly string[], list: readonly Raw[], skip: boolean,
+  write: (deadline: string, kept: readonly Raw[]) => Promise<string[]>,
 ): Promise<string[]> {
-  const { held, refused } = await claim(model, items.flatMap((item, i) => wantsOf(cross, item.id, item.fields, i)));
+  const spans: { id: string; from: number; to: number }[] = [];
+  for (let at = 0; at < list.length; at += 2 + Number(list[at + 1])) spans.push({ id: String(list[at]), from: at, to: at + 2 + Number(list[at + 1]) });
+  const { held, refused } = await claim(model, spans.flatMap((s, i) => wantsOf(cross, s.id, list.slice(s.from + 2, s.to), i)));
   if (refused.size > 0 && !skip) {
     await abandon(model, held);
     throw [...refused.values()].sort((a, b) => (a.index ?? 0) - (b.index ?? 0))[0];
   }
-  const kept = items.flatMap((_, i) => (refused.has(i) ? [] : [i]));
+  const kept = spans.flatMap((_, i) => (refused.has(i) ? [] : [i]));
+  const keptList: Raw[] = [];
+  for (const i of kept) for (let k = spans[i].from; k < spans[i].to; k++) keptList.push(list[k]);
   let written: string[];
   try {
-    written = kept.length === 0 ? [] : await write(earliest(held.filter((h) => !refused.has(h.item))), kept);
+    written = await write(earliest(held.filter((h) => !refused.has(h.item))), keptList);
   } catch (err) {
     if (refusedByScript(err)) await abandon(model, held);
     throw err;
   }
   await step('write', model);
-  const versions = new Array<string>(items.length).fill('');
+  const versions = new Array<string>(spans.length).fill('');
   kept.forEach((i, k) => (versions[i] = written[k] ?? ''));
   await abandon(model, held.filter((h) => versions[h.item] === ''));
   await confirm(model, held.filter((h) => versions[h.item] !== ''));
-  return versions;
+  return written.length === 0 && kept.length > 0 ? [] : versions;
 }

@@ -135,6 +135,7 @@ export function describePlan(p: PlanNode): string {
 export function describeSort(sort: readonly QuerySort[], walk: IndexRef | undefined, limited: boolean, scan: boolean): string {
   const slices = scan ? `; the scan runs in slices of ${SCAN_SLICE} ids (one script each, in id order)` : '';
   if (sort.length === 0) {
+    if (limited && !scan) return 'in id order: walks the id set and stops after offset+limit matches, unless the candidates are few enough to sort';
     return limited && scan ? `in id order${slices}: a page stops after offset+limit matches` : `in id order${slices}`;
   }
   const keys = sort.map((k) => `${k.field} ${k.desc ? 'desc' : 'asc'}`).join(', ');

@@ -145,6 +145,7 @@ describe('bulk operations', () => {
     });
 
     it("'error' in a later chunk: earlier chunks stay written, later ones never run", async () => {
+      const before = await raw.dbSize();
       const err = await Account.insertMany([
         { email: 'c@x', name: 'Cid', age: 1 },
         { email: 'd@x', name: 'Dan', age: 2 },
@@ -158,6 +159,8 @@ describe('bulk operations', () => {
       expect((err as { index?: number }).index).to.equal(3);
       const got = await Account.getMany(['c@x', 'd@x', 'e@x', 'f@x', 'g@x'], { missing: 'null' });
       expect(got.map((r) => r?.name ?? null)).to.deep.equal(['Cid', 'Dan', null, null, null]);
+      // two records more, and no chain key left (chunk 3 was in flight when chunk 2 failed)
+      expect(await raw.dbSize()).to.equal(before + 2);
     });
 
     it("'skip': existing ids and taken unique values are left as they are and left out of the result", async () => {
@@ -329,12 +332,12 @@ describe('bulk operations', () => {
     const program = (items: string[]): ProgramNode => ({
       kind: 'Program', mode: 'write', records: [],
       body: [call('bulk_insert', keyArg('X#ids'), indexesArg([{ field: 'a', key: 'X#idx:a', type: 'n' }], []), expiryArg(['X#exp', 'X#expv']),
-        changesArg(undefined), param('X:'), word('error'), param('0'), paramList(items))],
+        changesArg(undefined), keyArg('X#chain:t'), param('1'), param('2'), param('X:'), word('error'), param('0'), paramList(items))],
     });
     const one = compile(program(['1', '2', 'a', '5']));
     const two = compile(program(['1', '2', 'a', '5', '2', '4', 'a', '6', 'b', 'x']));
     expect(one.sha1).to.equal(two.sha1);
-    expect(one.keys).to.deep.equal(['X#ids', 'X#idx:a', 'X#exp', 'X#expv']);
+    expect(one.keys).to.deep.equal(['X#ids', 'X#idx:a', 'X#exp', 'X#expv', 'X#chain:t']);
     const read = (ids: string[]): ProgramNode => ({
       kind: 'Program', mode: 'read', records: [],
       body: [call('bulk_read', keyArg('X#ids'), param('X:'), paramList(ids), param(null))],

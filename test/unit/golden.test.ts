@@ -112,10 +112,12 @@ describe('golden: recorder -> AST -> Lua (no Redis)', () => {
       'local P = read_params(ARGV, "ssssls")',
       'local C = {}',
       'local R = {}',
+      // the lean filter reads the candidate's HMGET reply V; its number is converted once, into A
+      'local A = {tonumber(P[6])}',
       'return q_run({ ids = KEYS[1], prefix = P[1], offset = P[2], limit = P[3], ix = {{"score", KEYS[2], "n"}}, uq = {}, '
         + 'exp = {KEYS[3], KEYS[4]}, plan = {op="range", key=KEYS[2], t="n", min=P[4], minx=true}, exact = true, walk = KEYS[2], '
-        + 'page = true, fields = {"#v", "score"}, sort = {{field = "score", numeric = true, desc = true}}, after = P[5] },',
-      '  function(S) return c_gt(rd_num(S[1], "score"), tonumber(P[6])) end,',
+        + 'page = true, fields = {"#v", "score"}, lean = true, sort = {{field = "score", numeric = true, desc = true}}, after = P[5] },',
+      '  function(V) return c_gt(dec_num(V[2]), A[1]) end,',
       '  function(q, M, sorted) return q_act_ids(q, M, sorted) end)',
       '',
     ].join('\n'));
