@@ -11,7 +11,7 @@ import { uniqueProtocol } from '../../src/model/unique.js';
 import { connectOptions } from '../helpers/redis.js';
 
 const shape = { email: Type.String(), nick: Type.Optional(Type.String()), n: Type.Integer({ default: 0 }) };
-const Member = defineModel('Member', shape, { unique: ['email', 'nick'], indexes: ['n'], shards: 16 });
+const Member = defineModel('UniqueMember', shape, { unique: ['email', 'nick'], indexes: ['n'], shards: 16 });
 
 describe('unique values across shards', function () {
   this.timeout(60_000);
@@ -163,7 +163,7 @@ describe('unique values across shards', function () {
     for (const call of refused) {
       const err = await call.then(() => null, (e: unknown) => e);
       expect(err).to.be.instanceOf(UsageError);
-      expect((err as Error).message).to.match(/Member\.(email|nick) is unique across shards: change it with save\(\)/);
+      expect((err as Error).message).to.match(/UniqueMember\.(email|nick) is unique across shards: change it with save\(\)/);
     }
     // other fields keep their operations
     expect(await a.$.n.incr(2)).to.equal(2);
