@@ -263,7 +263,7 @@ local function q_probe_ids(pr, live)
 end
 
 -- The ids of a page (a list) that meet every probe but `skip`'s (the node they came from), as a
--- list and a set; nil when there is no probe to run (every id goes on).
+-- list in page order; nil when there is no probe to run (every id goes on).
 local function q_sift(probes, ids, skip)
   local live, probed = ids, false
   for _, pr in ipairs(probes) do
@@ -272,9 +272,7 @@ local function q_sift(probes, ids, skip)
     end
   end
   if not probed then return nil end
-  local set = {}
-  for i = 1, #live do set[live[i]] = true end
-  return set, live
+  return live
 end
 
 -- A guess of how many ids match a plan, taking its conditions as independent (nil: unknown).
@@ -431,8 +429,8 @@ end
 -- `need` are kept and, with several sort keys, the first key's value changed (its ties are then
 -- sorted by every key). The index is the score index of the first sort key, or with no sort key
 -- the model's id set (its members in id order). From the cursor's place when there is one; by
--- rank, in pages that double from 128 ids, each sifted by the probes (sift(ids): the set of ids
--- worth reading, nil for all) before any of its records is read. Returns the matches in query
+-- rank, in pages that double from 128 ids, each sifted by the probes (sift(ids): the ids worth
+-- reading, in order, nil for all) before any of its records is read. Returns the matches in query
 -- order and true, or false when the index ran out first (records without the first key's value
 -- are not in a score index: the caller then collects every match instead).
 local function q_walk(key, keys, after, need, candidate, sift)
@@ -458,22 +456,32 @@ local function q_walk(key, keys, after, need, candidate, sift)
       page = redis.call(range, key, start, start + size - 1)
     end
     local live = sift(page)
-    for i, id in ipairs(page) do
-      local score = nil
-      if scored then
-        score = tonumber(got[2 * i])
+    if not scored then
+      -- one key or none: the walk stops at the need-th match, so only the sifted ids are read
+      for _, id in ipairs(live or page) do
+        local s = candidate(id)
+        if s then
+          M[#M + 1] = s
+          if #M >= need then return M, true end
+        end
+      end
+    else
+      local pass = nil
+      if live then
+        pass = {}
+        for _, id in ipairs(live) do pass[id] = true end
+      end
+      for i, id in ipairs(page) do
+        local score = tonumber(got[2 * i])
         if edge ~= nil and score ~= edge then
           q_sort(M, keys)
           return M, true
         end
-      end
-      if live == nil or live[id] then
-        local s = candidate(id)
-        if s then
-          M[#M + 1] = s
-          if #M >= need then
-            if not scored then return M, true end
-            edge = score
+        if pass == nil or pass[id] then
+          local s = candidate(id)
+          if s then
+            M[#M + 1] = s
+            if #M >= need then edge = score end
           end
         end
       end
@@ -573,8 +581,7 @@ local function q_probe_count(q, total, due)
   local n = 0
   for from = 1, #list, 1000 do
     local page = { unpack(list, from, math.min(from + 999, #list)) }
-    local _, live = q_sift(probes, page, from_node)
-    for _, id in ipairs(live or page) do
+    for _, id in ipairs(q_sift(probes, page, from_node) or page) do
       if not gone[id] then n = n + 1 end
     end
   end
@@ -704,14 +711,11 @@ local function q_run(q, filter, act)
     for from = 1, #list, math.max(size, 1) do
       local page = list
       if size < #list then page = { unpack(list, from, math.min(from + size - 1, #list)) } end
-      local live = sift(page, skip)
-      for _, id in ipairs(page) do
-        if live == nil or live[id] then
-          local s = candidate(id)
-          if s then
-            M[#M + 1] = s
-            if stop and #M >= stop then return true end
-          end
+      for _, id in ipairs(sift(page, skip) or page) do
+        local s = candidate(id)
+        if s then
+          M[#M + 1] = s
+          if stop and #M >= stop then return true end
         end
       end
     end
