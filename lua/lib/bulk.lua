@@ -23,7 +23,8 @@
 ---   entries gathered and sent as multi-member ZADD / HSET (bulk_flush) before any other write of
 ---   the chunk and at its end, so every key ends as rec_write would leave it, in the same order;
 ---   any other record goes through rec_write (lua/lib/record.lua).
---- bulk_unchain(chain) deletes the chain key of a call that stopped before its last chunk.
+--- bulk_unchain(key) deletes the chain key of an insertMany, or the cursor list of an update or
+--- delete by query (lua/lib/cursor.lua), that stopped before its last chunk.
 --- bulk_read(prefix, ids, slide): the whole hash of each record (an empty list when absent), in
 --- order; with `slide` (ms, a sliding TTL) each record read gets its TTL re-armed to it.
 --- @include "state"
@@ -201,7 +202,7 @@ local function bulk_read(route, prefix, ids, slide)
   return out
 end
 
--- the chain key of an insertMany that stopped before its last chunk (see bulk_insert)
-local function bulk_unchain(chain)
-  return redis.call('DEL', chain)
+-- the chain or cursor key of a bulk call that stopped before its last chunk
+local function bulk_unchain(key)
+  return redis.call('DEL', key)
 end

@@ -20,6 +20,7 @@
 --- @include "record"
 --- @include "commit"
 --- @include "expiry"
+--- @include "cursor"
 local function q_lex(v, exclusive, after)
   -- lex members are ix_member(value, id): "\0" sorts before and "\1" after every id of value v
   -- (an escaped longer value continues with "\1\1" or more, so it sorts after v .. "\1")
@@ -540,18 +541,86 @@ local function q_act_records(q, M, sorted)
   return out
 end
 
+-- Deletes the matches M (every one exists: its candidate check read its version) with their
+-- entries, as rec_delete would one by one, but with one command per key for the whole chunk:
+-- one HMGET per record for the values its entries embed (lexicographic and word indexes, unique
+-- values), then one ZREM per index, id set and expiry set, one HDEL per unique hash and expiry
+-- hash, one DEL for the records, and the 'delete' entries in order. How many were deleted.
 local function q_act_delete(q, M)
-  local n = 0
-  for _, m in ipairs(M) do n = n + rec_delete(st_indexed(st_new(m.key), m.id, q.ix, q.uq, q.exp, q.ch), q.ids, m.id) end
-  return n
+  if #M == 0 then return 0 end
+  local want = {}
+  for _, x in ipairs(q.ix) do
+    if x[3] ~= 'n' then want[#want + 1] = x[1] end
+  end
+  for _, u in ipairs(q.uq) do want[#want + 1] = u[1] end
+  local ids, keys = {}, {}
+  for i, m in ipairs(M) do
+    ids[i], keys[i] = m.id, m.key
+    local missing = {}
+    for _, f in ipairs(want) do
+      if m.cache[f] == nil then missing[#missing + 1] = f end
+    end
+    if #missing > 0 then
+      local got = redis.call('HMGET', m.key, unpack(missing))
+      for k = 1, #missing do m.cache[missing[k]] = got[k] end
+    end
+  end
+  local function each(cmd, key, list)
+    for i = 1, #list, 4000 do redis.call(cmd, key, unpack(list, i, math.min(i + 3999, #list))) end
+  end
+  for _, x in ipairs(q.ix) do
+    if x[3] == 'n' then each('ZREM', x[2], ids)
+    elseif x[3] == 't' then
+      for _, m in ipairs(M) do tx_sync(x[2], m.id, m.cache[x[1]] or false, false) end
+    else
+      local members = {}
+      for _, m in ipairs(M) do
+        local v = m.cache[x[1]]
+        if v then members[#members + 1] = ix_member(v, m.id) end
+      end
+      each('ZREM', x[2], members)
+    end
+  end
+  for _, u in ipairs(q.uq) do
+    local values, holders = {}, {}
+    for _, m in ipairs(M) do
+      local v = m.cache[u[1]]
+      if v then
+        values[#values + 1] = v
+        holders[#holders + 1] = m.id
+      end
+    end
+    -- a value is let go only by the record holding it
+    local owned = {}
+    for i = 1, #values, 4000 do
+      local owners = redis.call('HMGET', u[2], unpack(values, i, math.min(i + 3999, #values)))
+      for k = 1, #owners do
+        if owners[k] == holders[i + k - 1] then owned[#owned + 1] = values[i + k - 1] end
+      end
+    end
+    each('HDEL', u[2], owned)
+  end
+  each('ZREM', q.exp[1], ids)
+  each('HDEL', q.exp[2], ids)
+  each('ZREM', q.ids, ids)
+  for i = 1, #keys, 4000 do redis.call('DEL', unpack(keys, i, math.min(i + 3999, #keys))) end
+  if q.ch then
+    for _, m in ipairs(M) do ch_emit(q.ch, 'delete', m.id, m.cache['#v'], {}) end
+  end
+  return #M
 end
 
 -- runs each(S) (a pipeline body on S[1]) on every match, then checks all and commits all:
--- how many records changed
+-- how many records changed. A match's state is the candidate's, whose cache already holds the
+-- fields the body and the commit read (q.pre: the update's read set, fetched with the filter's;
+-- the null markers in q.pre.absent are known not to exist).
 local function q_act_update(q, M, each)
   local changed, W = 0, {}
   for _, p in ipairs(M) do
-    local m = st_indexed(st_new(p.key), p.id, q.ix, q.uq, q.exp, q.ch)
+    local m = st_indexed(p, p.id, q.ix, q.uq, q.exp, q.ch)
+    for _, f in ipairs(q.pre and q.pre.absent or {}) do
+      if m.cache[f] == nil then m.cache[f] = false end
+    end
     m.v0 = st_get(m, '#v')
     -- an index entry can outlive its record (expired, deleted by hand): only records that exist
     -- are written, never a partial one made from the program's fields
@@ -609,6 +678,10 @@ end
 ---            (ids or records: offset and limit apply; count, update and delete take every match)
 ---   reads    the fields an aggregate reads of each match (nil: the sort fields)
 ---   slide    a sliding TTL (ms) that records returned or updated get re-armed to, or nil
+---   pre      an update's read set { fields, absent } (src/compile/read-set.ts): its fields are read
+---            with each candidate's (`fields` holds them too), its absent null markers not at all
+---   cursor   { key, first, size }: one chunk of an update or delete by query (q_chunk, cursor.lua):
+---            only the first chunk selects the candidates; it replies { due, { count, left, handled } }
 --- filter tells whether a candidate matches (the query's condition, compiled); act(q, M,
 --- sorted) acts on the matches M and returns the reply (q_act_* above; `sorted` when already in order).
 --- q_run replies { due, reply }: `due` is 1 when the model's expiry set holds ids whose time has come
@@ -651,7 +724,8 @@ local function q_run(q, filter, act)
   -- an exact plan decides from the index sets alone (nil when building them would cost more than
   -- reading the candidates); candidates are then read only for the sort
   local ex = nil
-  if q.exact and not walk then ex = q_exact(q.plan) end
+  local later = q.cursor and not q.cursor.first -- its candidates come from the cursor
+  if q.exact and not walk and not later then ex = q_exact(q.plan) end
   if q.count and ex and not after then
     -- the index sets still hold expired records no sweep dropped yet: leave those out
     local n = #ex.ids
@@ -666,6 +740,7 @@ local function q_run(q, filter, act)
   local ex_fields = { '#v' }
   for _, k in ipairs(keys) do ex_fields[#ex_fields + 1] = k.field end
   for _, f in ipairs(q.reads or {}) do ex_fields[#ex_fields + 1] = f end
+  for _, f in ipairs(q.pre and q.pre.fields or {}) do ex_fields[#ex_fields + 1] = f end
   -- the state of a candidate id when it matches (and follows the cursor), else nil
   local function candidate(id)
     local s
@@ -689,6 +764,11 @@ local function q_run(q, filter, act)
       if not q_before(after, s, keys) then return nil end
     end
     return s
+  end
+  if q.cursor then
+    local list = nil
+    if not later then list = (ex and ex.ids) or q_ids(q.plan) or q_all(q.ids) end
+    return { due, q_chunk(q.cursor, list, candidate, function(M) return act(q, M, false) end) }
   end
   local function reply(next, ...)
     if q.slice then return { due, { next, act(q, ...) } } end

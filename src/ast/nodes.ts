@@ -88,6 +88,12 @@ export interface QueryNode {
    * first), `SCAN_SLICE` of them, and replies `{ next id or '' when done, action's reply }`.
    */
   readonly slice?: ParamNode;
+  /**
+   * One chunk of an update or delete by query (q_chunk, lua/lib/cursor.lua): the cursor list's
+   * key (in the shard's hash tag), '1' for the first chunk (which selects the candidates), and
+   * the candidates per chunk; the script replies `{ count, candidates left, candidates handled }`.
+   */
+  readonly cursor?: { readonly key: string; readonly first: ParamNode; readonly size: ParamNode };
   readonly offset: ParamNode;
   /** '' for no limit. */
   readonly limit: ParamNode;

@@ -144,7 +144,7 @@ export interface CallSignatures {
     ids: KeyArg, tables: IndexesArg, exp: ExpiryArg, ch: ChangesArg, chain: KeyArg, step: ParamNode, steps: ParamNode,
     prefix: ParamNode, onConflict: WordArg, ttlMs: ParamNode, items: ParamListNode,
   ];
-  /** Deletes the chain key of an insertMany that stopped (a failed chunk, an abort) before its last chunk. */
+  /** Deletes the chain key of an insertMany, or the cursor of an update or delete by query, that stopped early (a failed chunk, an abort). */
   bulk_unchain: [chain: KeyArg];
   /** The whole hash of each id (empty when absent), in order; `slideMs` re-arms a sliding TTL on each. */
   bulk_read: [route: KeyArg, prefix: ParamNode, ids: ParamListNode, slideMs: ParamNode];

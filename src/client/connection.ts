@@ -106,7 +106,7 @@ export class Connection implements ScriptRunner {
     // on a live connection a reply comes or the socket closes (a long script is slow, not a lost
     // connection); a call made while disconnected waits at most commandTimeoutMs for the reconnect,
     // then is dropped from the queue unsent (so it cannot apply later) and rejects
-    if (this.client.isReady) return withTimeout(execute(this.scripts, script));
+    if (this.client.isReady) return execute(this.scripts, script).then(undefined, (err: unknown) => Promise.reject(connectionFailure(err)));
     const abort = new AbortController();
     return withTimeout(execute(this.scripts, script, abort.signal), this.commandTimeoutMs, abort);
   }
@@ -148,11 +148,11 @@ export class Connection implements ScriptRunner {
 
 /**
  * `work`, or a ConnectionError when it fails because of the connection or has no answer within
- * `ms` when given (the command may still run later: a timed-out write is unacknowledged, not undone).
+ * `ms` (the command may still run later: a timed-out write is unacknowledged, not undone).
  */
-function withTimeout<T>(work: Promise<T>, ms?: number, abort?: AbortController): Promise<T> {
+function withTimeout<T>(work: Promise<T>, ms: number, abort?: AbortController): Promise<T> {
   return new Promise<T>((resolve, reject) => {
-    const timer = ms === undefined ? undefined : setTimeout(() => {
+    const timer = setTimeout(() => {
       abort?.abort();
       reject(new ConnectionError(`no connection to Redis within ${ms} ms (commandTimeoutMs)`));
     }, ms);

@@ -77,6 +77,12 @@ export const queried = <T>(as: Decoder<T>): Decoder<{ due: boolean; value: T }> 
   return { due: Number(due) > 0, value: as(value ?? null) };
 };
 
+/** One chunk of an update or delete by query (q_chunk): records changed, candidates left and handled. */
+export const chunkCount: Decoder<{ count: number; left: number; handled: number }> = (reply) => {
+  const [count, left, handled] = list(reply);
+  return { count: Number(count), left: Number(left), handled: Number(handled) };
+};
+
 /** One chunk of a sweep (exp_sweep): due ids handled, expired records dropped. */
 export const sweepChunk: Decoder<{ handled: number; dropped: number }> = (reply) => {
   const [handled, dropped] = list(only(reply));

@@ -29,6 +29,11 @@ export interface ScriptEvent {
   kind: string;
   /** The SHA1 the script runs under (EVALSHA). */
   sha1: string;
+  /**
+   * Set when the script's one command was sent in its place (`HGETALL`, `EXISTS` or `TTL`: a get,
+   * exists or ttl on a record with no shard guard and no sliding TTL); `sha1` names the script.
+   */
+  command?: string;
   /** How many keys the script declares. */
   keys: number;
   readOnly: boolean;
@@ -51,7 +56,7 @@ const LEASE = 'UniqueLease';
 const STEP_KINDS: { readonly [F in CallFn]: string } = {
   rec_write: 'WriteRecord', rec_delete: 'DeleteRecord', rec_expire: 'ExpireRecord', rec_read: 'ReadRecord',
   rec_exists: 'ExistsRecord', rec_ttl: 'TtlRecord', meta_get: 'Meta', meta_set: 'Meta', ix_fill: 'IndexFill',
-  ix_prune: 'IndexPrune', lock_acquire: 'AcquireLock', lock_release: 'ReleaseLock', bulk_insert: 'InsertMany', bulk_unchain: 'InsertMany',
+  ix_prune: 'IndexPrune', lock_acquire: 'AcquireLock', lock_release: 'ReleaseLock', bulk_insert: 'InsertMany', bulk_unchain: 'DropCursor',
   bulk_read: 'ReadMany', shard_meta: 'ShardMeta', shard_take: 'ShardTake', shard_put: 'ShardPut', shard_drop: 'ShardDrop', exp_sweep: 'SweepExpired',
   uq_claim: 'UniqueClaim', uq_swap: 'UniqueSwap', uq_get: 'UniqueOwners', uq_scan: 'UniqueScan', uq_lease: LEASE, uq_holds: 'UniqueHolds',
 };
@@ -70,6 +75,7 @@ export function traced<T>(program: ProgramNode | QueryNode, script: Compiled, ru
   const event: ScriptEvent = {
     model: script.keys.length ? modelOfKey(script.keys[0]) : undefined,
     kind: kindOf(program), sha1: script.sha1, keys: script.keys.length, readOnly: script.readOnly, durationMs: 0,
+    ...(script.command && { command: script.command }),
   };
   const started = performance.now();
   return channel.tracePromise(async () => {

@@ -1,5 +1,6 @@
 /**
- * Runs compiled scripts: EVALSHA (EVALSHA_RO for read-only programs), and on NOSCRIPT (first use,
+ * Runs compiled scripts: EVALSHA (EVALSHA_RO for read-only programs; the plain command for a read
+ * that is one command on one key, see `Compiled.command`), and on NOSCRIPT (first use,
  * a SCRIPT FLUSH, a failover, a node new to the cluster) loads the script on the node that answered
  * and retries, then falls back to EVAL with the body, here and nowhere else. On a cluster each
  * script goes to the node serving its first key; node-redis follows MOVED/ASK redirections itself. Replies are text, or Buffers for scripts
@@ -61,34 +62,45 @@ export function clusterScripts(cluster: ClusterClient): ScriptClient {
   };
 }
 
+/**
+ * A command's reply as its script would return it: in the script's list of step results (`R`), and
+ * a hash as the flat field/value list Lua makes of it (node-redis answers HGETALL with an object).
+ */
+function asScriptReply(reply: unknown): Reply {
+  if (reply === null || typeof reply !== 'object' || Array.isArray(reply) || Buffer.isBuffer(reply)) return [reply as Reply];
+  const entries = reply instanceof Map ? [...reply] : Object.entries(reply);
+  return [entries.flat() as Reply];
+}
+
 const isNoScript = (err: unknown): boolean => err instanceof Error && err.message.startsWith('NOSCRIPT');
 
 /**
  * EVALSHA; on NOSCRIPT, SCRIPT LOAD and EVALSHA again; if the cache was flushed again in between,
  * EVAL with the body, which loads and runs in one step: a flushed cache never surfaces an error.
  */
-export async function execute(client: ScriptClient, script: Compiled, signal?: AbortSignal): Promise<Reply> {
+export function execute(client: ScriptClient, script: Compiled, signal?: AbortSignal): Promise<Reply> {
+  const firstKey = script.keys[0];
+  const send = (args: (string | Buffer)[]): Promise<Reply> =>
+    client.send(firstKey, script.readOnly, args, script.binary, signal) as Promise<Reply>;
+  // a read that is one command on one key is sent as that command (see Compiled.command)
+  if (script.command) return send([script.command, firstKey]).then(asScriptReply, (err: unknown) => Promise.reject(fromReplyError(err)));
   // one array, filled by loops: a bulk chunk's ARGV holds tens of thousands of values
   const evalSha: (string | Buffer)[] = [script.readOnly ? 'EVALSHA_RO' : 'EVALSHA', script.sha1, String(script.keys.length)];
   for (const k of script.keys) evalSha.push(k);
   for (const v of script.argv) evalSha.push(v);
-  const firstKey = script.keys[0];
-  const send = (args: (string | Buffer)[]): Promise<Reply> =>
-    client.send(firstKey, script.readOnly, args, script.binary, signal) as Promise<Reply>;
-  try {
+  // the hot path is one EVALSHA and its reply: no async frame around it
+  return send(evalSha).then(undefined, async (err: unknown) => {
     try {
-      return await send(evalSha);
-    } catch (err) {
       if (!isNoScript(err)) throw err;
+      await client.load(firstKey, script.readOnly, script.lua);
+      try {
+        return await send(evalSha);
+      } catch (again) {
+        if (!isNoScript(again)) throw again;
+      }
+      return await send([script.readOnly ? 'EVAL_RO' : 'EVAL', script.lua, ...evalSha.slice(2)]);
+    } catch (failure) {
+      throw fromReplyError(failure);
     }
-    await client.load(firstKey, script.readOnly, script.lua);
-    try {
-      return await send(evalSha);
-    } catch (err) {
-      if (!isNoScript(err)) throw err;
-    }
-    return await send([script.readOnly ? 'EVAL_RO' : 'EVAL', script.lua, ...evalSha.slice(2)]);
-  } catch (err) {
-    throw fromReplyError(err);
-  }
+  });
 }

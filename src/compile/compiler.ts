@@ -29,7 +29,16 @@ export interface Compiled {
   readonly readOnly: boolean;
   /** Whether replies must keep binary values (Buffers) rather than text. */
   readonly binary: boolean;
+  /**
+   * A read the script would do with one Redis command on its one key (`HGETALL`, `EXISTS`, `TTL`):
+   * the executor sends that command instead (same reply, without running Lua). See {@link plainRead}.
+   */
+  readonly command?: PlainRead;
 }
+
+/** The Redis command of each step that is a single command on the record's key (lua/lib/read.lua). */
+const PLAIN_READS = { rec_read: 'HGETALL', rec_exists: 'EXISTS', rec_ttl: 'TTL' } as const;
+export type PlainRead = (typeof PLAIN_READS)[keyof typeof PLAIN_READS];
 
 /**
  * Scripts by body text. A body depends only on the program's shape, so this stays as small as the
@@ -56,6 +65,7 @@ interface Template {
   readonly binary: boolean;
   readonly keys: readonly number[];
   readonly argv: readonly number[];
+  readonly command?: PlainRead;
 }
 
 /** Templates by shape key; bounded, since a shape key holds no value but a caller could make shapes without end. */
@@ -95,7 +105,9 @@ type Mode = 'best' | 'prefetch' | 'generic';
 function compileFresh(node: ProgramNode | QueryNode, mode: Mode = 'best'): { compiled: Compiled; sources: readonly Source[] } {
   if (node.kind === 'Program') {
     const { body, w } = programBody(node, mode);
-    return { compiled: finish(body, w, node.mode === 'read' && !slides(node), node.binary !== false), sources: w.sources };
+    const compiled = finish(body, w, node.mode === 'read' && !slides(node), node.binary !== false);
+    const command = mode === 'best' ? plainRead(node) : undefined;
+    return { compiled: command ? Object.freeze({ ...compiled, command }) : compiled, sources: w.sources };
   }
   const { body, w } = queryBody(node, mode === 'generic');
   return { compiled: finish(body, w, readsOnly(node), node.binary !== false), sources: w.sources };
@@ -108,7 +120,7 @@ function templateOf(c: Compiled, sources: readonly Source[], shape: Shape): Temp
   const argv = sources.map((s) => sourceAt.get(s) ?? -1);
   const keys = c.keys.map((k) => shape.keys.indexOf(k));
   if (argv.includes(-1) || keys.includes(-1)) return undefined;
-  return { lua: c.lua, sha1: c.sha1, readOnly: c.readOnly, binary: c.binary, keys, argv };
+  return { lua: c.lua, sha1: c.sha1, readOnly: c.readOnly, binary: c.binary, keys, argv, command: c.command };
 }
 
 function bind(t: Template, shape: Shape): Compiled {
@@ -122,7 +134,21 @@ function bind(t: Template, shape: Shape): Compiled {
       for (const v of s.values) argv.push(v);
     }
   }
-  return Object.freeze({ lua: t.lua, sha1: t.sha1, keys, argv, readOnly: t.readOnly, binary: t.binary });
+  const bound = { lua: t.lua, sha1: t.sha1, keys, argv, readOnly: t.readOnly, binary: t.binary };
+  return Object.freeze(t.command ? { ...bound, command: t.command } : bound);
+}
+
+/**
+ * The one command a program's script would run, when that is all it does: one read step of one
+ * record, with no layout check (a cluster's shard guard) and no sliding TTL to re-arm. Such a read
+ * is as atomic as its script, and costs the server no Lua.
+ */
+function plainRead(program: ProgramNode): PlainRead | undefined {
+  const [step, more] = program.body;
+  const [record, other] = program.records;
+  if (program.mode !== 'read' || more || other || !record || record.guard || program.guards?.length) return undefined;
+  if (step?.kind !== 'Call' || !(step.fn in PLAIN_READS) || slides(program)) return undefined;
+  return PLAIN_READS[step.fn as keyof typeof PLAIN_READS];
 }
 
 /** Whether a program re-arms a sliding TTL (a read that does is a write for Redis: not EVALSHA_RO). */

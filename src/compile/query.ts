@@ -13,6 +13,7 @@
 import type { Expr, IndexRef, PlanNode, QueryNode } from '../ast/nodes.js';
 import { block, emit } from './emit.js';
 import { luaString } from './link.js';
+import { readSets, type ReadSet } from './read-set.js';
 import { guardLines } from './shard.js';
 import { changesTable, expiryTable, ixTable, uqTable, Writer } from './writer.js';
 
@@ -38,9 +39,18 @@ function emitPlan(n: PlanNode, w: Writer): string {
   return (plan[n.kind] as (n: PlanNode, w: Writer) => string)(n, w);
 }
 
-/** The fields a query reads per candidate, fetched with one HMGET: its version, filter and sort fields. */
+/**
+ * The fields an update reads of each match (its body and its commit) and the null markers known
+ * absent (src/compile/read-set.ts): read with the candidate's own fields, so that the body finds
+ * every value in the match's state.
+ */
+function updateReads(q: QueryNode): ReadSet | undefined {
+  return q.action === 'update' ? readSets({ records: [q], body: q.body })[0] : undefined;
+}
+
+/** The fields a query reads per candidate, fetched with one HMGET: its version, filter and sort fields (and an update's read set). */
 function prefetchFields(q: QueryNode): string[] {
-  const fields = new Set<string>(['#v']);
+  const fields = new Set<string>(['#v', ...(updateReads(q)?.fields ?? [])]);
   const visit = (value: unknown): void => {
     if (!value || typeof value !== 'object') return;
     const n = value as { kind?: string; rec?: number; field?: string };
@@ -133,6 +143,7 @@ export function queryBody(q: QueryNode, generic = false): { body: string; w: Wri
   const walk = walkIndex(q);
   const fields = prefetchFields(q);
   const lean = !generic && leanFilter(q.filter);
+  const pre = updateReads(q);
   const table = [
     `ids = ${w.key(q.idsKey)}`,
     `prefix = ${w.param(q.prefix)}`,
@@ -153,8 +164,10 @@ export function queryBody(q: QueryNode, generic = false): { body: string; w: Wri
     `sort = {${q.sort.map((k) => `{field = ${luaString(k.field)}, numeric = ${k.numeric}, desc = ${k.desc}}`).join(', ')}}`,
     `after = ${w.list(q.after)}`,
     ...(q.slice ? [`slice = {from = ${w.param(q.slice)}, size = ${SCAN_SLICE}}`] : []),
+    ...(q.cursor ? [`cursor = {key = ${w.key(q.cursor.key)}, first = ${w.param(q.cursor.first)} == "1", size = ${w.param(q.cursor.size, 'num')}}`] : []),
     ...(q.aggregate ? [`reads = {${sortAndAggregateFields(q).map(luaString).join(', ')}}`] : []),
     ...(q.slideMs ? [`slide = ${w.param(q.slideMs)}`] : []),
+    ...(pre ? [`pre = {fields = {${[...pre.fields].map(luaString).join(', ')}}, absent = {${[...pre.absent].map(luaString).join(', ')}}}`] : []),
   ];
   if (lean) w.lean = { slots: new Map(fields.map((f, i) => [f, i + 1])), hoisted: [] };
   const filter = `function(${lean ? 'V' : 'S'}) return ${emit(q.filter, w)} end`;

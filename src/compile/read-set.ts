@@ -19,8 +19,8 @@ export interface ReadSet {
 
 const SCALAR_TARGETS = new Set(['num', 'str', 'bytes', 'date', 'bool', 'scalar']);
 
-/** The read set of each record of `program` (index = record - 1). */
-export function readSets(program: ProgramNode): ReadSet[] {
+/** The read set of each record of `program` (index = record - 1); a query's update body has one record. */
+export function readSets(program: { readonly records: readonly unknown[]; readonly body: ProgramNode['body'] }): ReadSet[] {
   const sets = program.records.map((): ReadSet => ({ fields: new Set(['#v']), absent: new Set() }));
   const at = (rec: number): ReadSet => sets[rec - 1];
   const array = (rec: number, field: string): void => {

@@ -9,7 +9,7 @@
  * shape by that record alone: no emitting, freezing, linking or hashing (a prepared statement).
  *
  * @example
- * shapeOf(program).key // '{kind:"Program",mode:"update",records:[{key:K0,...}],body:[{...args:[Praw]...}]}'
+ * shapeOf(program).key // "{kind:7'Program,mode:6'update,records:[{key:K0,...}],body:[{...args:[Praw]...}]}"
  */
 import { param, type Node, type ParamListNode, type ParamNode, type RecordRef, type ShardGuard } from '../ast/nodes.js';
 
@@ -52,42 +52,100 @@ export function guardParam(g: ShardGuard): ParamNode {
   return p;
 }
 
+/**
+ * Properties whose values a model builds once and reuses in every program (a shard's index,
+ * unique, expiry and change stream refs; a field's checks): the walk of such a value is kept per
+ * object as text pieces around its keys, and replayed (only its keys are numbered afresh).
+ */
+const STABLE_PROPS = new Set(['ix', 'uq', 'exp', 'ch', 'check']);
+
+/** A walked stable value: `pieces[0] K<keys[0]> pieces[1] ...`; null when it holds values (not cacheable). */
+type Fragment = { readonly pieces: readonly string[]; readonly keys: readonly string[] } | null;
+const fragments = new WeakMap<object, Fragment>();
+
 class Walk {
-  key = '';
+  /** The shape key's text, in pieces (joined once: a string grown by `+=` is slow to hash). */
+  readonly out: string[] = [];
   readonly sources: Source[] = [];
   readonly keys: string[] = [];
   private readonly keyAt = new Map<string, number>();
+  /** While a stable value is walked for the first time: each of its keys and its piece in `out`. */
+  private marks: { name: string; at: number }[] | undefined;
 
   value(v: unknown, prop: string): void {
+    if (typeof v === 'object' && v !== null && STABLE_PROPS.has(prop) && this.marks === undefined) {
+      this.stable(v, prop);
+      return;
+    }
+    this.walk(v, prop);
+  }
+
+  private stable(v: object, prop: string): void {
+    const known = fragments.get(v);
+    if (known) {
+      this.out.push(known.pieces[0]);
+      for (let i = 0; i < known.keys.length; i++) this.out.push(`K${this.slot(known.keys[i])}`, known.pieces[i + 1]);
+      return;
+    }
+    if (known === null) {
+      this.walk(v, prop);
+      return;
+    }
+    const start = this.out.length;
+    const sources = this.sources.length;
+    const marks: { name: string; at: number }[] = (this.marks = []);
+    this.walk(v, prop);
+    this.marks = undefined;
+    if (this.sources.length !== sources) {
+      fragments.set(v, null);
+      return;
+    }
+    const pieces: string[] = [];
+    let from = start;
+    for (const m of marks) {
+      pieces.push(this.out.slice(from, m.at).join(''));
+      from = m.at + 1;
+    }
+    pieces.push(this.out.slice(from).join(''));
+    fragments.set(v, { pieces, keys: marks.map((m) => m.name) });
+  }
+
+  private walk(v: unknown, prop: string): void {
+    const out = this.out;
     if (v === undefined || v === null) {
-      this.key += '~';
+      out.push('~');
     } else if (typeof v === 'string') {
-      if (KEY_PROPS.has(prop)) this.key += `K${this.slot(v)}`;
-      else this.key += JSON.stringify(v);
+      if (KEY_PROPS.has(prop)) {
+        this.marks?.push({ name: v, at: out.length });
+        out.push(`K${this.slot(v)}`);
+      }
+      // length-prefixed: as unambiguous as JSON text, without escaping
+      else out.push(`${v.length}'${v}`);
     } else if (typeof v !== 'object') {
-      this.key += String(v);
+      out.push(String(v));
     } else if (Array.isArray(v)) {
-      this.key += '[';
+      out.push('[');
       for (const item of v) {
         this.value(item, prop);
-        this.key += ',';
+        out.push(',');
       }
-      this.key += ']';
+      out.push(']');
     } else {
       this.object(v as Record<string, unknown>, prop);
     }
   }
 
   private object(o: Record<string, unknown>, prop: string): void {
+    const out = this.out;
     if (o.kind === 'Param') {
       const p = o as unknown as ParamNode;
       this.sources.push(p);
-      this.key += p.value === null ? 'N' : `P${p.as}`;
+      out.push(p.value === null ? 'N' : `P${p.as}`);
       return;
     }
     if (o.kind === 'ParamList') {
       this.sources.push(o as unknown as ParamListNode);
-      this.key += 'L';
+      out.push('L');
       return;
     }
     if (prop === 'records') {
@@ -97,14 +155,14 @@ class Walk {
     }
     const guard = prop === 'guard' || prop === 'guards';
     if (guard) this.sources.push(guardParam(o as unknown as ShardGuard));
-    this.key += '{';
+    out.push('{');
     for (const k in o) {
       if ((prop === 'records' && (k === 'id' || k === 'seen')) || (guard && k === 'layout')) continue;
-      this.key += `${k}:`;
+      out.push(k, ':');
       this.value(o[k], k);
-      this.key += ',';
+      out.push(',');
     }
-    this.key += '}';
+    out.push('}');
   }
 
   private slot(name: string): number {
@@ -121,5 +179,5 @@ class Walk {
 export function shapeOf(n: Node): Shape {
   const w = new Walk();
   w.value(n, '');
-  return { key: w.key, sources: w.sources, keys: w.keys };
+  return { key: w.out.join(''), sources: w.sources, keys: w.keys };
 }

@@ -11,7 +11,7 @@
 import { randomBytes } from 'node:crypto';
 import type { TProperties } from 'typebox';
 import {
-  call, changesArg, expiryArg, indexesArg, keyArg, make, param, paramList, word, type ProgramNode, type ShardGuard,
+  call, changesArg, expiryArg, indexesArg, keyArg, make, param, paramList, word, type ProgramNode, type ShardGuard, type Stmt,
 } from '../ast/nodes.js';
 import * as decode from '../client/decode.js';
 import { runProgram } from '../client/run.js';
@@ -19,6 +19,7 @@ import {
   NotFoundError, QueryError, UsageError, ValidationError,
 } from '../errors.js';
 import { Condition, EVERY } from '../ops/condition.js';
+import { Recorder } from '../ops/recorder.js';
 import { Query } from '../query/query.js';
 import type { Raw } from '../schema/codec.js';
 import type { ModelCore, ShardKeys } from './contract.js';
@@ -27,8 +28,9 @@ import {
 } from './chunks.js';
 import { readRecord } from './layout.js';
 import { idOfRecord } from './record.js';
+import { actByQuery } from './by-query.js';
 import { guardOf } from './reshard.js';
-import { crossUnique } from './unique-fields.js';
+import { crossUnique, refuseUniqueWrites } from './unique-fields.js';
 import { heldValues, insertClaimed, release } from './unique.js';
 import type { CreateInput, Handles, PipelineFn, Rec, RecordMethods } from './types.js';
 
@@ -238,23 +240,23 @@ async function getEach<S extends TProperties>(model: ModelCore<S>, ids: readonly
   return missing === 'skip' ? found.filter((r) => r !== null) : found;
 }
 
-/** Every id of `target` once: the ids given, or the current matches of a condition. */
-async function targetIds<S extends TProperties>(model: ModelCore<S>, target: BulkTarget<S>): Promise<{ ids: string[]; where: Condition }> {
-  if (Array.isArray(target)) return { ids: [...new Set(idsOf(model, target))], where: EVERY };
+/** The targets of updateMany/deleteMany: every id given, once, or a condition. */
+function targetOf<S extends TProperties>(model: ModelCore<S>, target: BulkTarget<S>): { ids: string[] } | { where: Condition } {
+  if (Array.isArray(target)) return { ids: [...new Set(idsOf(model, target))] };
   if (typeof target !== 'function' && !(target instanceof Condition)) {
     throw new QueryError('updateMany/deleteMany need an array of ids or a condition, e.g. (u) => u.age.gt(18)');
   }
   const where = target instanceof Condition ? target : target(model.fields);
   if (!(where instanceof Condition)) throw new QueryError('updateMany/deleteMany need a condition, e.g. (u) => u.age.gt(18)');
-  return { ids: await new Query(model, where).ids(), where };
+  return { where };
 }
-
 
 /**
  * Runs the pipeline program `fn` on the server on each target, one chunk per script (all or
- * nothing per chunk); ids with no record are skipped, never created. A condition is evaluated once
- * for the ids, and again on each record by its chunk's script, so a record that stopped matching
- * in between is left alone. Resolves to how many records changed.
+ * nothing per chunk); ids with no record are skipped, never created. A condition is run chunk by
+ * chunk on the server (src/model/by-query.ts): its candidates are selected once, by the first
+ * chunk, and each is checked again when its chunk runs, so a record that stopped matching in
+ * between is left alone. Resolves to how many records changed.
  * `await User.updateMany((u) => u.age.gt(17), (p) => p.status.set('adult'))`
  */
 export async function updateMany<S extends TProperties>(
@@ -262,10 +264,16 @@ export async function updateMany<S extends TProperties>(
 ): Promise<number> {
   chunkSizeOf(options);
   options.signal?.throwIfAborted();
-  const { ids, where } = await targetIds(model, target);
+  const targets = targetOf(model, target);
+  if ('where' in targets) {
+    const recorder = new Recorder(); // async: a refused callback rejects rather than throws
+    model.record(fn, recorder, () => ({}));
+    refuseUniqueWrites(recorder.body as Stmt[], () => ({ model: model.name, fields: crossUnique(model) }));
+    return actByQuery(model, targets.where, 'update', recorder.body, options);
+  }
   let changed = 0;
-  await perChunk(model, ids, (id) => id, options, async (_group, chunk) => {
-    const n = await new Query(model, where).within(chunk).update(fn); // groups run in parallel: add after the await
+  await perChunk(model, targets.ids, (id) => id, options, async (_group, chunk) => {
+    const n = await new Query(model, EVERY).within(chunk).update(fn); // groups run in parallel: add after the await
     changed += n;
   });
   return changed;
@@ -277,13 +285,21 @@ export async function deleteMany<S extends TProperties>(
 ): Promise<number> {
   chunkSizeOf(options);
   options.signal?.throwIfAborted();
-  const { ids, where } = await targetIds(model, target);
-  // the unique values across shards the targets hold, let go after the deletes (src/model/unique.ts)
+  const targets = targetOf(model, target);
+  // the unique values across shards the targets hold, let go after the deletes (src/model/unique.ts;
+  // a release is verified, so a target the delete left alone keeps its values)
   const cross = crossUnique(model);
-  const held = cross.length === 0 ? [] : heldValues(model, cross, await model.getMany(ids, { missing: 'skip' }));
+  const before = cross.length === 0 ? []
+    : await ('where' in targets ? new Query(model, targets.where).toArray() : model.getMany(targets.ids, { missing: 'skip' }));
+  const held = heldValues(model, cross, before);
+  if ('where' in targets) {
+    const n = await actByQuery(model, targets.where, 'delete', [], options);
+    await release(model, held);
+    return n;
+  }
   let deleted = 0;
-  await perChunk(model, ids, (id) => id, options, async (_group, chunk) => {
-    const n = await new Query(model, where).within(chunk).delete();
+  await perChunk(model, targets.ids, (id) => id, options, async (_group, chunk) => {
+    const n = await new Query(model, EVERY).within(chunk).delete();
     deleted += n;
   });
   await release(model, held);

@@ -2,42 +2,51 @@
  * Time-sortable ids (ULID layout: 48-bit millisecond time + 80 random bits, Crockford base32).
  * Ids made in the same millisecond stay ordered: the random part is incremented.
  */
-import { randomBytes } from 'node:crypto';
+import { randomFillSync } from 'node:crypto';
 import { ValidationError } from '../errors.js';
 
 const ALPHABET = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
+const RANDOM_DIGITS = 16;
 let lastTime = -1;
-let lastRandom: number[] = [];
+/** The random part of the last id, as base32 digits (0-31). */
+const lastRandom = new Uint8Array(RANDOM_DIGITS);
 
-function encodeTime(ms: number): string {
-  let out = '';
-  for (let i = 0; i < 10; i++) {
-    out = ALPHABET[ms % 32] + out;
-    ms = Math.floor(ms / 32);
+/** Random bytes drawn 4 KiB at a time: one system call per 256 ids made in distinct milliseconds. */
+const pool = Buffer.alloc(4096);
+let poolAt = pool.length;
+
+function drawRandom(): void {
+  if (poolAt === pool.length) {
+    randomFillSync(pool);
+    poolAt = 0;
   }
-  return out;
+  // 256 is a multiple of 32: the low five bits of a random byte are a uniform base32 digit
+  for (let i = 0; i < RANDOM_DIGITS; i++) lastRandom[i] = pool[poolAt + i] & 31;
+  poolAt += RANDOM_DIGITS;
 }
 
-function increment(digits: number[]): number[] {
-  const next = [...digits];
-  for (let i = next.length - 1; i >= 0; i--) {
-    if (next[i] < 31) {
-      next[i]++;
-      return next;
+function increment(digits: Uint8Array): void {
+  for (let i = digits.length - 1; i >= 0; i--) {
+    if (digits[i] < 31) {
+      digits[i]++;
+      return;
     }
-    next[i] = 0;
+    digits[i] = 0;
   }
-  return next;
 }
 
 export function newId(now: number = Date.now()): string {
   if (now <= lastTime) {
-    lastRandom = increment(lastRandom);
+    increment(lastRandom);
   } else {
     lastTime = now;
-    lastRandom = [...randomBytes(16)].map((b) => b % 32);
+    drawRandom();
   }
-  return encodeTime(lastTime) + lastRandom.map((d) => ALPHABET[d]).join('');
+  let time = '';
+  for (let i = 0, ms = lastTime; i < 10; i++, ms = Math.floor(ms / 32)) time = ALPHABET[ms % 32] + time;
+  let random = '';
+  for (let i = 0; i < RANDOM_DIGITS; i++) random += ALPHABET[lastRandom[i]];
+  return time + random;
 }
 
 /** A new record's id: the value of the model's key field (a ValidationError when it has none), or a generated one. */

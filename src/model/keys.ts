@@ -138,6 +138,11 @@ export class KeySpace {
     return `${this.tag(shard)}#chain:${token}`;
   }
 
+  /** The candidates left to an update or delete by query on a shard (lua/lib/cursor.lua): `token` names the call. */
+  cursor(token: string, shard = 0): string {
+    return `${this.tag(shard)}#cursor:${token}`;
+  }
+
   /** A record's lock, in its shard. */
   lock(id: string): string {
     return `${this.tag(this.shardOf(id))}#lock:${id}`;

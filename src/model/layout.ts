@@ -79,6 +79,7 @@ type Located =
   | { part: 'entry'; spec: FieldSpec & { kind: 'record' }; key: string };
 
 const IDENT = /^[A-Za-z_][A-Za-z0-9_]*/;
+const POSITION = /^-?\d+$/;
 
 /**
  * Where fixed fields (scalars, markers, array heads) belong, per schema: decoding a record parses
@@ -90,7 +91,17 @@ const located = new WeakMap<ObjectSpec, Map<string, Located | undefined>>();
 function locateCached(root: ObjectSpec, field: string): Located | undefined {
   let cache = located.get(root);
   if (!cache) located.set(root, (cache = new Map()));
-  if (cache.has(field)) return cache.get(field);
+  const known = cache.get(field);
+  if (known !== undefined || cache.has(field)) return known;
+  // an item (`tags[3]`): its array's own field is known, only the position is read
+  if (field.endsWith(']')) {
+    const open = field.lastIndexOf('[');
+    const array = cache.get(field.slice(0, open));
+    const pos = field.slice(open + 1, -1);
+    if (array?.part === 'value' && array.spec.kind === 'array' && POSITION.test(pos)) {
+      return { part: 'item', spec: array.spec, pos: Number(pos) };
+    }
+  }
   const at = locate(root, field);
   if (at && (at.part === 'value' || at.part === 'null' || at.part === 'head')) cache.set(field, at);
   return at;
@@ -129,34 +140,43 @@ export interface RecordMeta {
 
 type Mutable = Record<string, unknown>;
 
-function parentOf(data: Mutable, path: string, create: boolean): Mutable | undefined {
-  const parts = path.split('.');
+/** The steps of a schema path (`address.city` -> ['address', 'city']), split once per path. */
+const stepsByPath = new Map<string, readonly string[]>();
+
+function stepsOf(path: string): readonly string[] {
+  let steps = stepsByPath.get(path);
+  if (!steps) stepsByPath.set(path, (steps = path.split('.')));
+  return steps;
+}
+
+function parentOf(data: Mutable, steps: readonly string[], create: boolean): Mutable | undefined {
   let obj = data;
-  for (let i = 0; i < parts.length - 1; i++) {
-    let next = obj[parts[i]];
+  for (let i = 0; i < steps.length - 1; i++) {
+    let next = obj[steps[i]];
     if (next === undefined || next === null) {
       if (!create) return undefined;
       next = {};
-      obj[parts[i]] = next;
+      obj[steps[i]] = next;
     }
     obj = next as Mutable;
   }
   return obj;
 }
 
-const leaf = (path: string): string => path.slice(path.lastIndexOf('.') + 1);
-
 function setAt(data: Mutable, path: string, value: unknown): void {
-  parentOf(data, path, true)![leaf(path)] = value;
+  const steps = stepsOf(path);
+  parentOf(data, steps, true)![steps[steps.length - 1]] = value;
 }
 
 function getAt(data: Mutable, path: string): unknown {
-  return parentOf(data, path, false)?.[leaf(path)];
+  const steps = stepsOf(path);
+  return parentOf(data, steps, false)?.[steps[steps.length - 1]];
 }
 
 function deleteAt(data: Mutable, path: string): void {
-  const parent = parentOf(data, path, false);
-  if (parent) delete parent[leaf(path)];
+  const steps = stepsOf(path);
+  const parent = parentOf(data, steps, false);
+  if (parent) delete parent[steps[steps.length - 1]];
 }
 
 /** A patch's changes to one array: new length and head, changed positions, or every item (`all`). */
@@ -170,69 +190,78 @@ interface ArrayChange { spec: ArraySpec; len?: number; head?: number; items: Map
 export function applyFields(
   root: ObjectSpec, data: Mutable, meta: RecordMeta, fields: [string, Raw | null][], full: boolean, id: string,
 ): void {
-  const decode = <T>(field: string, read: () => T): T => {
-    try {
-      return read();
-    } catch (err) {
-      if (!(err instanceof ValidationError) || err.rule !== 'decode') throw err;
-      throw new ValidationError(`record ${id}: ${field}: ${err.message}`, field, 'decode');
-    }
-  };
-  const arrays = new Map<string, ArrayChange>();
-  const arrayOf = (spec: ArraySpec): ArrayChange => {
-    let c = arrays.get(spec.path);
-    if (!c) arrays.set(spec.path, (c = { spec, items: new Map() }));
-    return c;
-  };
-  for (const [field, raw] of fields) {
-    if (field === VERSION_FIELD) {
-      meta.version = String(raw);
-      continue;
-    }
-    const at = locateCached(root, field);
-    if (!at) continue;
-    const path = at.spec.path;
-    switch (at.part) {
-      case 'null':
-        if (raw !== null) setAt(data, path, null);
-        else if (getAt(data, path) === null) deleteAt(data, path);
-        break;
-      case 'head':
-        arrayOf(at.spec as ArraySpec).head = raw === null ? 0 : Number(String(raw));
-        break;
-      case 'item':
-        arrayOf(at.spec).items.set(at.pos, raw);
-        break;
-      case 'all':
-        // a patch of a rewritten array: its items in order, as one list (lua/lib/commit.lua st_reply)
-        arrayOf(at.spec).all = raw as unknown as Raw[];
-        break;
-      case 'entry': {
-        const dict = (getAt(data, path) ?? {}) as Mutable;
-        if (raw === null) delete dict[at.key];
-        else setOwn(dict, at.key, decode(field, () => decodeElement(at.spec.values, raw)));
-        setAt(data, path, dict);
-        break;
+  // the field being decoded, named by a decode error (a try around the loop, not a closure per field)
+  let field = '';
+  try {
+    const arrays = new Map<string, ArrayChange>();
+    const arrayOf = (spec: ArraySpec): ArrayChange => {
+      let c = arrays.get(spec.path);
+      if (!c) arrays.set(spec.path, (c = { spec, items: new Map() }));
+      return c;
+    };
+    for (const [name, raw] of fields) {
+      field = name;
+      if (name === VERSION_FIELD) {
+        meta.version = String(raw);
+        continue;
       }
-      case 'value': {
-        const spec = at.spec;
-        if (raw === null) {
-          deleteAt(data, path);
-          if (spec.kind === 'array') arrays.delete(path);
-        } else if (spec.kind === 'array') {
-          arrayOf(spec).len = Number(String(raw));
-        } else if (spec.kind === 'record') {
-          if (getAt(data, path) === undefined) setAt(data, path, {});
-        } else if (spec.kind === 'object') {
-          if (getAt(data, path) === undefined || getAt(data, path) === null) setAt(data, path, {});
-        } else if (isScalar(spec)) {
-          setAt(data, path, decode(field, () => decodeScalar(spec, raw)));
-        }
-        break;
+      const at = locateCached(root, name);
+      if (at) applyOne(data, at, raw, arrayOf, arrays);
+    }
+    for (const [path, change] of arrays) {
+      field = path;
+      rebuildArray(data, meta, path, change, full);
+    }
+  } catch (err) {
+    if (!(err instanceof ValidationError) || err.rule !== 'decode') throw err;
+    throw new ValidationError(`record ${id}: ${field}: ${err.message}`, field, 'decode');
+  }
+}
+
+/** Applies one located hash field to `data` (array parts are gathered in `arrays`, rebuilt after). */
+function applyOne(
+  data: Mutable, at: Located, raw: Raw | null, arrayOf: (spec: ArraySpec) => ArrayChange, arrays: Map<string, ArrayChange>,
+): void {
+  const path = at.spec.path;
+  switch (at.part) {
+    case 'null':
+      if (raw !== null) setAt(data, path, null);
+      else if (getAt(data, path) === null) deleteAt(data, path);
+      return;
+    case 'head':
+      arrayOf(at.spec as ArraySpec).head = raw === null ? 0 : Number(String(raw));
+      return;
+    case 'item':
+      arrayOf(at.spec).items.set(at.pos, raw);
+      return;
+    case 'all':
+      // a patch of a rewritten array: its items in order, as one list (lua/lib/commit.lua st_reply)
+      arrayOf(at.spec).all = raw as unknown as Raw[];
+      return;
+    case 'entry': {
+      let dict = getAt(data, path) as Mutable | undefined;
+      if (dict === undefined || dict === null) setAt(data, path, (dict = {}));
+      if (raw === null) delete dict[at.key];
+      else setOwn(dict, at.key, decodeElement(at.spec.values, raw));
+      return;
+    }
+    case 'value': {
+      const spec = at.spec;
+      if (raw === null) {
+        deleteAt(data, path);
+        if (spec.kind === 'array') arrays.delete(path);
+      } else if (spec.kind === 'array') {
+        arrayOf(spec).len = Number(String(raw));
+      } else if (spec.kind === 'record') {
+        if (getAt(data, path) === undefined) setAt(data, path, {});
+      } else if (spec.kind === 'object') {
+        const now = getAt(data, path);
+        if (now === undefined || now === null) setAt(data, path, {});
+      } else if (isScalar(spec)) {
+        setAt(data, path, decodeScalar(spec, raw));
       }
     }
   }
-  for (const [path, change] of arrays) decode(path, () => rebuildArray(data, meta, path, change, full));
 }
 
 /** New items: the patched positions, else the old item at the same position. */

@@ -97,7 +97,8 @@ async function readStored(model: ShardedModel): Promise<Stored> {
 
 /** Layouts by connection and `name/declared count`; a move is looked at again after MOVING_TTL_MS. */
 const cache = new WeakMap<Connection, Map<string, { state: Promise<ShardState>; until: number }>>();
-const SINGLE: Promise<ShardState> = Promise.resolve({ count: 1 });
+const ONE_SHARD: ShardState = { count: 1 };
+const SINGLE: Promise<ShardState> = Promise.resolve(ONE_SHARD);
 const MOVING_TTL_MS = 1_000;
 
 async function resolveState(model: ShardedModel): Promise<ShardState> {
@@ -150,7 +151,8 @@ export function shardState(model: ShardedModel): Promise<ShardState> {
  * another count than the declared one, ReshardingError while a move runs.
  */
 export async function runChecked(model: ShardedModel, script: Compiled): Promise<Reply> {
-  await shardState(model);
+  // one node has one layout: nothing to wait for
+  if (model.db.cluster) await shardState(model);
   try {
     return await model.db.run(script);
   } catch (err) {
@@ -266,7 +268,7 @@ export async function reshard(model: ShardedModel, count: number, options: Resha
  */
 export async function readOne<S extends TProperties, T>(model: ModelCore<S> & ShardedModel, id: string, body: Stmt, as: decode.Decoder<T>, found: (value: T) => boolean): Promise<T> {
   for (let retry = 0; ; retry++) {
-    const state = await shardState(model);
+    const state = model.db.cluster ? await shardState(model) : ONE_SHARD;
     const spaces = state.moving ? [model.keys.withShards(state.moving.from), model.keys.withShards(state.moving.to)] : [model.keys];
     try {
       let value!: T;

@@ -158,6 +158,7 @@ describe('unique values across shards', function () {
       a.pipeline((p) => p.n.gte(0).ifTrue(() => p.email.set('y@x'))),
       Member.pipeline(a.id, (p) => p.nick.set('z')),
       Member.updateMany([a.id], (p) => p.nick.set('z')),
+      Member.updateMany((m) => m.n.gte(0), (p) => p.nick.set('z')),
       Member.find().update((p) => p.email.prepend('_')),
     ];
     for (const call of refused) {

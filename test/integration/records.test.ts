@@ -3,7 +3,9 @@ import { Type } from 'typebox';
 import {
   ConflictError, NotFoundError, SchemaError, ValidationError, connect, defineModel, t, type Infer,
 } from '../../src/index.js';
-import { connectOptions, prefix, raw } from '../helpers/redis.js';
+import { createClient, createCluster } from 'redis';
+import { connectOptions, onCluster, prefix, raw } from '../helpers/redis.js';
+import { calls } from '../helpers/stats.js';
 
 const Everything = defineModel('Everything', {
   int: Type.Integer({ minimum: -1e16, maximum: 1e16 }),
@@ -177,6 +179,30 @@ describe('records', () => {
     }
     expect((await raw.zRange(`${prefix('Named')}#ids`, 0, -1)).sort()).to.deep.equal([...names].sort());
     expect(await Named.create({ name: 'a:b' }).catch((e: unknown) => e)).to.be.instanceOf(ConflictError);
+  });
+
+  it('get, exists and ttl on one node run as their one command, with no script; on a cluster the shard guard needs the script', async () => {
+    const u = await Everything.create(edge);
+    const before = { plain: await calls('hgetall') + await calls('exists') + await calls('ttl'), scripts: await calls('evalsha_ro') };
+    expect((await Everything.get(u.id)).toJSON()).to.deep.equal(edge);
+    expect(await Everything.exists(u.id)).to.equal(true);
+    expect(await u.ttl()).to.equal(-1);
+    const plain = await calls('hgetall') + await calls('exists') + await calls('ttl') - before.plain;
+    const scripts = await calls('evalsha_ro') - before.scripts;
+    expect({ plain, scripts }).to.deep.equal(onCluster ? { plain: 3, scripts: 3 } : { plain: 3, scripts: 0 });
+  });
+
+  it('reads records through a RESP3 client passed in (HGETALL answers it with a map)', async () => {
+    const client = onCluster ? createCluster({ ...connectOptions.cluster!, RESP: 3 }) : createClient({ url: connectOptions.url, RESP: 3 });
+    await client.connect();
+    try {
+      const other = await connect({ client });
+      const u = await Everything.create(edge);
+      expect((await Everything.withDb(other).get(u.id)).toJSON()).to.deep.equal(edge);
+      expect(await Everything.withDb(other).exists(u.id)).to.equal(true);
+    } finally {
+      await client.close();
+    }
   });
 
   it('every call still works after SCRIPT FLUSH', async () => {

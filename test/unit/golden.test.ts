@@ -99,6 +99,16 @@ describe('golden: recorder -> AST -> Lua (no Redis)', () => {
     }
   });
 
+  it('sends get, exists and ttl as the one command their script runs, unless a guard or a sliding TTL needs the script', () => {
+    const read = (r: RecordRef, step: 'rec_read' | 'rec_exists' | 'rec_ttl' = 'rec_read') =>
+      compile(make('Program', { mode: 'read', binary: false, records: [r], body: [call(step, stateArg(1))] }));
+    expect([read(ref).command, read(ref, 'rec_exists').command, read(ref, 'rec_ttl').command]).to.deep.equal(['HGETALL', 'EXISTS', 'TTL']);
+    expect(read({ ...ref, guard: { meta: '{GoldenPlayer}#meta', layout: '1' } }).command).to.equal(undefined);
+    expect(read({ ...ref, slideMs: '60000' }).command).to.equal(undefined);
+    // exists and ttl do not re-arm a sliding TTL: still one command
+    expect(read({ ...ref, slideMs: '60000' }, 'rec_exists').command).to.equal('EXISTS');
+  });
+
   it('compiles a query into q_run with its table, filter and action (lua/lib/query.lua)', () => {
     const ix = [{ field: 'score', key: 'GoldenPlayer#idx:score', type: 'n' as const }];
     const filter = Player.fields.score.gt(3).expr;

@@ -6,10 +6,10 @@
  * with the 'expire' change events.
  */
 import { expect } from 'chai';
-import type { RedisClientType, RedisClusterType } from 'redis';
 import { Type } from 'typebox';
 import { and, connect, defineModel } from '../../../src/index.js';
-import { connectOptions, onCluster, prefix, raw } from '../../helpers/redis.js';
+import { connectOptions, prefix, raw } from '../../helpers/redis.js';
+import { calls, masters } from '../../helpers/stats.js';
 import { until } from '../../helpers/until.js';
 
 const shape = {
@@ -26,23 +26,6 @@ const Keyed = defineModel('ExpKeyed', { email: Type.String(), city: Type.String(
 async function expireNow(...recs: { key: string; expire(seconds: number): Promise<boolean> }[]): Promise<void> {
   for (const r of recs) await r.expire(0.001);
   await until('Redis expired the records', async () => (await raw.exists(recs.map((r) => r.key))) === 0);
-}
-
-/** Every master (the single node off a cluster): for node-level commands. */
-async function nodes(): Promise<RedisClientType[]> {
-  if (!onCluster) return [raw];
-  const cluster = raw as unknown as RedisClusterType;
-  return Promise.all(cluster.masters.map((m) => cluster.nodeClient(m) as unknown as Promise<RedisClientType>));
-}
-
-/** Successful calls of a command on every master since the last CONFIG RESETSTAT (a NOSCRIPT reply is a failed call). */
-async function calls(command: string): Promise<number> {
-  let n = 0;
-  for (const node of await nodes()) {
-    const m = new RegExp(`cmdstat_${command}:calls=(\\d+),.*failed_calls=(\\d+)`).exec(await node.info('commandstats'));
-    if (m) n += Number(m[1]) - Number(m[2]);
-  }
-  return n;
 }
 
 const uniqKey = `${prefix('ExpUser')}#uniq:name`;
@@ -111,7 +94,7 @@ describe('hardening: expired records are gone everywhere at once', () => {
   it('queries run read-only (EVALSHA_RO): the sweep is a write script of its own', async () => {
     const recs = await User.insertMany(Array.from({ length: 4 }, (_, i) => ({ name: `r${i}`, n: i })));
     await expireNow(recs[0]);
-    for (const node of await nodes()) await node.configResetStat();
+    for (const node of await masters()) await node.configResetStat();
     await User.find((u) => u.n.gte(0)).count();
     await User.find((u) => u.n.gte(0)).toArray();
     await User.find((u) => u.n.gte(0)).aggregate({ c: 'count' });
@@ -124,7 +107,7 @@ describe('hardening: expired records are gone everywhere at once', () => {
   it('sweeps in bounded chunks: sweepExpired drops every expired record, a chunk at a time', async () => {
     const recs = await User.insertMany(Array.from({ length: 25 }, (_, i) => ({ name: `c${i}`, n: i })));
     await expireNow(...recs.slice(0, 20));
-    for (const node of await nodes()) await node.configResetStat();
+    for (const node of await masters()) await node.configResetStat();
     expect(await User.sweepExpired({ chunkSize: 6 })).to.equal(20);
     expect(await calls('evalsha')).to.equal(4); // 6 + 6 + 6 + 2 due ids
     expect(await User.sweepExpired()).to.equal(0);
@@ -134,7 +117,7 @@ describe('hardening: expired records are gone everywhere at once', () => {
 
   it('the first queries of a TTL model answer with Redis full under noeviction', async () => {
     const other = await connect(connectOptions);
-    const servers = await nodes();
+    const servers = await masters();
     try {
       const Fresh = User.withDb(other); // written on this connection, never queried: its first query comes under a full memory
       const recs = await Fresh.insertMany(Array.from({ length: 6 }, (_, i) => ({ name: `m${i}`, n: i })));
@@ -161,7 +144,7 @@ describe('hardening: expired records are gone everywhere at once', () => {
     const items = Array.from({ length: 60_000 }, (_, i) => ({ n: i, s: `s${i}` }));
     const recs = await Big.insertMany(items, { chunkSize: 5_000 });
     await expireNow(recs[0], recs[1]);
-    const servers = await nodes();
+    const servers = await masters();
     for (const node of servers) await node.configSet('lua-time-limit', '10');
     try {
       // every candidate of the index range is read and filtered in one script
