@@ -42,6 +42,14 @@ export class UniqueViolationError extends RapyerError {
   }
 }
 
+/**
+ * A record write whose unique value claims (a sharded model, src/model/unique.ts) expired before it
+ * ran: nothing was written. The write claims again on its own a few times before raising this.
+ */
+export class LeaseExpiredError extends RapyerError {
+  override readonly code = 'LEASE';
+}
+
 /** An operation impossible on the stored value: an index past the end, a division by zero... */
 export class OperationError extends RapyerError {
   override readonly code = 'OPERATION';
@@ -123,6 +131,7 @@ const fromLua: Record<string, (d: LuaDetail) => RapyerError> = {
   OPERATION: (d) => new OperationError(d.message ?? 'operation impossible'),
   ABORT: (d) => new AbortError(d.message ?? 'aborted'),
   CONFLICT: (d) => new ConflictError(d.message ?? 'conflict', d.index),
+  LEASE: (d) => new LeaseExpiredError(d.message ?? 'unique claims expired'),
   RESHARDING: (d) => new ReshardingError(d.message ?? 'the model is being resharded', d.path ?? ''),
 };
 

@@ -154,6 +154,17 @@ export interface CallSignatures {
   /** `items`: per record its id, PTTL, field count n, then n field/value entries (version included). */
   shard_put: [...ShardArgs, items: ParamListNode];
   shard_drop: [...ShardArgs, ids: ParamListNode];
+  /**
+   * lua/lib/owner.lua: owners of unique values across shards (src/model/unique.ts). Owner keys
+   * are `prefix .. field`, in the slot of `route`; `items` per value as each function's header says.
+   */
+  uq_claim: [route: KeyArg, prefix: ParamNode, items: ParamListNode, leaseMs: ParamNode, skewMs: ParamNode];
+  uq_swap: [route: KeyArg, prefix: ParamNode, items: ParamListNode];
+  uq_get: [route: KeyArg, prefix: ParamNode, items: ParamListNode];
+  uq_scan: [key: KeyArg, cursor: ParamNode, count: ParamNode, skewMs: ParamNode];
+  /** The first step of a record write under claims: refuses a write past `deadline`; the old values of `fields`. */
+  uq_lease: [key: KeyArg, deadline: ParamNode, fields: ParamListNode];
+  uq_holds: [s: StateArg, pairs: ParamListNode];
 }
 export type CallFn = keyof CallSignatures;
 export type CallArg = Exclude<CallSignatures[CallFn][number], undefined>;

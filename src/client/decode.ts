@@ -26,6 +26,21 @@ export const integer: Decoder<number> = (reply) => Number(only(reply));
 /** A text result; '' for nil (a new record's version, a meta field). */
 export const str: Decoder<string> = (reply) => text(only(reply));
 
+/** A list of 1/0 results (owner swaps, held values) as booleans. */
+export const flags: Decoder<boolean[]> = (reply) => list(only(reply)).map((x) => x === 1);
+
+/** A list of texts ('' for nil). */
+export const texts: Decoder<string[]> = (reply) => list(only(reply)).map(text);
+
+/**
+ * A write under unique claims: uq_lease's reply (the values the record held before, null where
+ * absent) and the write's own result, decoded by `rest`.
+ */
+export const leased = <T>(rest: Decoder<T>): Decoder<{ old: (string | null)[]; result: T }> => (reply) => {
+  const all = list(reply);
+  return { old: list(all[0] ?? null).map((v) => (v === null ? null : String(v))), result: rest(all.slice(1)) };
+};
+
 /** A record's stored hash as a flat field/value list (ReadRecord); null when the record is absent. */
 export const hash: Decoder<Raw[] | null> = (reply) => {
   const flat = list(only(reply)) as Raw[];

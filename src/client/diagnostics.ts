@@ -49,18 +49,23 @@ export const SCRIPT_CHANNEL = 'rapyer:script';
 
 const channel = tracingChannel<unknown, ScriptEvent>(SCRIPT_CHANNEL);
 
+/** The lease check before a record write under unique claims: the program keeps the write's kind. */
+const LEASE = 'UniqueLease';
+
 /** The published name of each fixed step (stable names, whatever the Lua functions are called). */
 const STEP_KINDS: { readonly [F in CallFn]: string } = {
   rec_write: 'WriteRecord', rec_delete: 'DeleteRecord', rec_expire: 'ExpireRecord', rec_read: 'ReadRecord',
   rec_exists: 'ExistsRecord', rec_ttl: 'TtlRecord', meta_get: 'Meta', meta_set: 'Meta', ix_fill: 'IndexFill',
   ix_prune: 'IndexPrune', lock_acquire: 'AcquireLock', lock_release: 'ReleaseLock', bulk_insert: 'InsertMany', bulk_unchain: 'DropCursor',
   bulk_read: 'ReadMany', shard_meta: 'ShardMeta', shard_take: 'ShardTake', shard_put: 'ShardPut', shard_drop: 'ShardDrop', exp_sweep: 'SweepExpired',
+  uq_claim: 'UniqueClaim', uq_swap: 'UniqueSwap', uq_get: 'UniqueOwners', uq_scan: 'UniqueScan', uq_lease: LEASE, uq_holds: 'UniqueHolds',
 };
 
 function kindOf(program: ProgramNode | QueryNode): string {
   if (program.kind === 'Query') return `query.${program.action}`;
   if (program.mode === 'update') return 'update';
   const kinds = new Set(program.body.map((s) => (s.kind === 'Call' ? STEP_KINDS[s.fn] : s.kind)));
+  if (kinds.size > 1) kinds.delete(LEASE);
   return kinds.size === 1 ? [...kinds][0] : 'program';
 }
 

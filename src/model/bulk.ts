@@ -11,7 +11,7 @@
 import { randomBytes } from 'node:crypto';
 import type { TProperties } from 'typebox';
 import {
-  call, changesArg, expiryArg, indexesArg, keyArg, make, param, paramList, word, type ProgramNode, type ShardGuard,
+  call, changesArg, expiryArg, indexesArg, keyArg, make, param, paramList, word, type ProgramNode, type ShardGuard, type Stmt,
 } from '../ast/nodes.js';
 import * as decode from '../client/decode.js';
 import { runProgram } from '../client/run.js';
@@ -30,6 +30,8 @@ import { readRecord } from './layout.js';
 import { idOfRecord } from './record.js';
 import { actByQuery } from './by-query.js';
 import { guardOf } from './reshard.js';
+import { crossUnique, refuseUniqueWrites } from './unique-fields.js';
+import { heldValues, insertClaimed, release } from './unique.js';
 import type { CreateInput, Handles, PipelineFn, Rec, RecordMethods } from './types.js';
 
 export { DEFAULT_CHUNK_SIZE, INSERT_CHUNK_SIZE, type ChunkOptions, type Progress } from './chunks.js';
@@ -141,19 +143,27 @@ export async function insertMany<S extends TProperties>(
   const out: (Rec<S> | undefined)[] = new Array(inputs.length);
   let done = 0;
   let failed = false;
+  const cross = crossUnique(model);
   await Promise.all(groups.map(async ({ keys, chunks }) => {
     const chain = model.keys.chain(token, keys.shard);
     const steps = chunks.length > 1 ? String(chunks.length) : null;
     let completed = 0;
     const send = async ({ list, positions }: InsertGroup['chunks'][number], i: number): Promise<void> => {
-      const program: ProgramNode = make('Program', {
-        mode: 'write', binary: model.binary, records: [], guards: guardsOf(model, keys),
-        body: [call('bulk_insert', keyArg(keys.idsKey), indexesArg(keys.ix, keys.uq), expiryArg(keys.exp), changesArg(keys.ch),
-          keyArg(chain), param(steps && String(i + 1)), param(steps), param(keys.prefix), word(onConflict), param(ttlMs), paramList(Object.freeze(list)))],
-      });
+      /** The chunk's script over `items`; `deadline`: the lease of their unique claims across shards, checked first. */
+      const run = async (items: readonly Raw[], deadline?: string): Promise<string[]> => {
+        const insert = call('bulk_insert', keyArg(keys.idsKey), indexesArg(keys.ix, keys.uq), expiryArg(keys.exp), changesArg(keys.ch),
+          keyArg(chain), param(steps && String(i + 1)), param(steps), param(keys.prefix), word(onConflict), param(ttlMs), paramList(Object.freeze(items)));
+        const lease = deadline === undefined ? [] : [call('uq_lease', keyArg(keys.idsKey), param(deadline), paramList([]))];
+        const program: ProgramNode = make('Program', {
+          mode: 'write', binary: model.binary, records: [], guards: guardsOf(model, keys), body: [...lease, insert],
+        });
+        return deadline === undefined ? runProgram(model, program, decode.versions)
+          : (await runProgram(model, program, decode.leased(decode.versions))).result;
+      };
       let versions: string[];
       try {
-        versions = await runProgram(model, program, decode.versions);
+        // unique values across shards are claimed first (src/model/unique.ts)
+        versions = cross.length === 0 ? await run(list) : await insertClaimed(model, cross, list, onConflict === 'skip', (deadline, kept) => run(kept, deadline));
       } catch (err) {
         failed = true;
         throw renumber(err, positions);
@@ -258,6 +268,7 @@ export async function updateMany<S extends TProperties>(
   if ('where' in targets) {
     const recorder = new Recorder(); // async: a refused callback rejects rather than throws
     model.record(fn, recorder, () => ({}));
+    refuseUniqueWrites(recorder.body as Stmt[], () => ({ model: model.name, fields: crossUnique(model) }));
     return actByQuery(model, targets.where, 'update', recorder.body, options);
   }
   let changed = 0;
@@ -275,11 +286,22 @@ export async function deleteMany<S extends TProperties>(
   chunkSizeOf(options);
   options.signal?.throwIfAborted();
   const targets = targetOf(model, target);
-  if ('where' in targets) return actByQuery(model, targets.where, 'delete', [], options);
+  // the unique values across shards the targets hold, let go after the deletes (src/model/unique.ts;
+  // a release is verified, so a target the delete left alone keeps its values)
+  const cross = crossUnique(model);
+  const before = cross.length === 0 ? []
+    : await ('where' in targets ? new Query(model, targets.where).toArray() : model.getMany(targets.ids, { missing: 'skip' }));
+  const held = heldValues(model, cross, before);
+  if ('where' in targets) {
+    const n = await actByQuery(model, targets.where, 'delete', [], options);
+    await release(model, held);
+    return n;
+  }
   let deleted = 0;
   await perChunk(model, targets.ids, (id) => id, options, async (_group, chunk) => {
     const n = await new Query(model, EVERY).within(chunk).delete();
     deleted += n;
   });
+  await release(model, held);
   return deleted;
 }

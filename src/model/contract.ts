@@ -4,7 +4,8 @@
  * the model's modules form no import cycle (checked by scripts/check-cycles.ts).
  */
 import type { TProperties } from 'typebox';
-import type { ChangesRef, IndexRef, ProgramNode, RecordRef, UniqueRef } from '../ast/nodes.js';
+import type { ChangesRef, IndexRef, ProgramNode, RecordRef, Stmt, UniqueRef } from '../ast/nodes.js';
+import type { Decoder } from '../client/decode.js';
 import type { Reply, ScriptRunner } from '../client/executor.js';
 import type { Compiled } from '../compile/compiler.js';
 import type { Recorder } from '../ops/recorder.js';
@@ -91,6 +92,8 @@ export interface ModelCore<S extends TProperties = TProperties> {
   /** The shard layout in effect (a reshard in progress, or none). */
   shardState(): Promise<ShardState>;
   getOrNull(id: string): Promise<Rec<S> | null>;
+  /** Runs a read-only statement on record `id` where it lives (either layout during a reshard); `found` says when to stop looking. */
+  readAt<T>(id: string, body: Stmt, as: Decoder<T>, found: (value: T) => boolean): Promise<T>;
   /** The records of `ids` that exist, in input order (one script per shard holding some). */
   getMany(ids: readonly string[], options: { missing: 'skip' }): Promise<Rec<S>[]>;
   idOf(data: Record<string, unknown>): string;
@@ -98,6 +101,8 @@ export interface ModelCore<S extends TProperties = TProperties> {
   prepare(input: unknown, into?: Raw[]): { data: Record<string, unknown>; fields: Raw[] };
   /** `seen`: the version the writer read, which the stored record must still have (a version-checked save). */
   writeProgram(id: string, fields: Raw[], mode: 'create' | 'replace', seen?: string): ProgramNode;
+  /** Writes a whole record, claiming its unique values across shards first; resolves to its new version. */
+  writeRecord(id: string, fields: Raw[], mode: 'create' | 'replace', seen?: string): Promise<string>;
   /** Records `fn` against handles of record `rec` (1-based) of a program. */
   record(fn: PipelineFn<S>, recorder: Recorder, data: () => Record<string, unknown>, rec?: number): void;
   /** Makes a record object from decoded data. */

@@ -41,11 +41,6 @@ export function defineModel<S extends TProperties>(name: string, shape: S, optio
     throw new SchemaError('shards must be an integer from 1 to 1024');
   }
   checkChangesOption(options.changes);
-  // a unique key field needs nothing more: the id picks the shard, and each shard refuses a second record with its id
-  if ((options.shards ?? 1) > 1 && (options.unique ?? []).some((field) => field !== options.key)) {
-    // each shard's script sees only its own unique hash: a constraint across shards cannot be atomic
-    throw new SchemaError(`unique fields cannot be enforced across shards: drop "unique" or "shards" on ${name}`);
-  }
   declareUnbound(model, currentDefaultDb());
   return model;
 }

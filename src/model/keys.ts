@@ -29,6 +29,12 @@ export function modelOfKey(key: string): string | undefined {
   return /^\{?([A-Za-z_][A-Za-z0-9_]*)/.exec(key)?.[1];
 }
 
+/**
+ * Owner buckets of the unique values of a sharded model (src/model/unique.ts): a fixed count, so a
+ * value's owner stays where it is whatever the shard count.
+ */
+export const OWNER_BUCKETS = 16;
+
 export class KeySpace {
   /** The shard count in effect: the model's `shards` on a cluster, 1 on a single node. */
   readonly shards: number;
@@ -92,6 +98,19 @@ export class KeySpace {
   /** The value -> id hash of a unique field. */
   unique(path: string, shard = 0): string {
     return `${this.tag(shard)}#uniq:${path}`;
+  }
+
+  /**
+   * The owner bucket of a unique value across shards: the prefix of its hash tag, from the value's
+   * hash (never the record's tag), to which the field's name is appended.
+   */
+  ownerPrefix(value: string): string {
+    return this.ownerBucket(fnv1a(value) % OWNER_BUCKETS);
+  }
+
+  /** The prefix of owner bucket `b` (0 … OWNER_BUCKETS-1). */
+  ownerBucket(b: number): string {
+    return `{${this.model}#uq:${b}}:`;
   }
 
   /** Expiring records: id -> expiry time, and id -> the index values a sweep must remove. */

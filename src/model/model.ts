@@ -5,14 +5,14 @@
  */
 import type { TProperties, TSchema } from 'typebox';
 import {
-  call, idsArg, make, param, paramList, stateArg, word, type ProgramNode, type RecordRef,
+  call, idsArg, keyArg, make, param, paramList, stateArg, word, type ProgramNode, type RecordRef, type Stmt,
 } from '../ast/nodes.js';
 import { currentDefaultDb, defaultDb, type Connection } from '../client/connection.js';
 import * as decode from '../client/decode.js';
 import type { Reply } from '../client/executor.js';
 import { runProgram, type Explained } from '../client/run.js';
 import type { Compiled } from '../compile/compiler.js';
-import { NotFoundError, QueryError } from '../errors.js';
+import { NotFoundError, QueryError, UsageError } from '../errors.js';
 import { checkIndexes, type CheckOptions, type IndexReport } from '../index/maintenance.js';
 import { Condition, EVERY } from '../ops/condition.js';
 import type { Ctx } from '../ops/field-handle.js';
@@ -38,10 +38,16 @@ import { prepareRecord, readRecord, type RecordMeta } from './layout.js';
 import { withLock } from './lock.js';
 import { makeRecord, unseen } from './record.js';
 import { sweepExpired, type SweepOptions } from './sweep.js';
+import { crossUnique } from './unique-fields.js';
+import { wantsOf, writeClaimed } from './unique.js';
+import { checkOwners } from './unique-check.js';
 import type { CreateInput, Handles, LockOptions, PipelineFn, Rec } from './types.js';
 import { declareOn } from './registry.js';
 import { shardKeysOf } from './shard-keys.js';
 import { ttlOf, type Lifetime } from './ttl.js';
+
+/** The lease check of a write under unique claims: the claims' earliest deadline, the fields it reports. */
+interface Lease { readonly deadline: string; readonly fields: readonly string[] }
 
 export class Model<S extends TProperties = TProperties> implements ModelCore<S> {
   readonly spec: ObjectSpec;
@@ -137,7 +143,12 @@ export class Model<S extends TProperties = TProperties> implements ModelCore<S> 
    * crash or an abort (call it again with the same count). Reads work throughout; writes get
    * ReshardingError until it ends. Declare the model with the new count afterwards.
    */
-  reshard(count: number, options?: ReshardOptions): Promise<ReshardResult> {
+  async reshard(count: number, options?: ReshardOptions): Promise<ReshardResult> {
+    // one shard keeps unique values in its own hash, several in owners (src/model/unique.ts): no move between the two yet
+    const owned = (this.options.unique ?? []).some((field) => field !== this.options.key);
+    if (owned && this.db.cluster && (this.keys.shards === 1) !== (count === 1)) {
+      throw new UsageError(`reshard: ${this.name} has unique fields other than its key; moving it between 1 and ${Math.max(count, this.keys.shards)} shards is not supported`);
+    }
     return reshard(this, count, options);
   }
 
@@ -156,20 +167,43 @@ export class Model<S extends TProperties = TProperties> implements ModelCore<S> 
     return prepareRecord(this.spec, input, this.options.maxValueBytes, into);
   }
 
-  writeProgram(id: string, fields: Raw[], mode: 'create' | 'replace', seen?: string): ProgramNode {
+  /**
+   * A whole-record write; `lease` (a model with unique values across shards, src/model/unique.ts)
+   * puts uq_lease first: the write refuses to run past its claims' deadline and replies the values
+   * the record held before.
+   */
+  writeProgram(id: string, fields: Raw[], mode: 'create' | 'replace', seen?: string, lease?: Lease): ProgramNode {
     const ttl = this.ttlSpec.ms;
     const args = [stateArg(1), idsArg(1), param(id, 'str'), paramList(fields)] as const;
     // with the version the writer read, a replace becomes a save that refuses a changed record
-    return this.one(id, 'write', seen === undefined
+    const write = seen === undefined
       ? call('rec_write', ...args, word(mode), param(String(ttl)))
-      : call('rec_write', ...args, word('save'), param(String(ttl)), param(seen, 'str')));
+      : call('rec_write', ...args, word('save'), param(String(ttl)), param(seen, 'str'));
+    return lease ? this.leased(id, lease, write) : this.one(id, 'write', write);
+  }
+
+  /** A write program of one statement, after the lease check of its unique claims. */
+  private leased(id: string, lease: Lease, write: Stmt): ProgramNode {
+    const check = call('uq_lease', keyArg(this.keys.record(id)), param(lease.deadline), paramList(lease.fields));
+    return make('Program', { mode: 'write', binary: this.binary, records: [this.ref(id)], body: [check, write] });
+  }
+
+  /**
+   * Writes a whole record (create, or replace: a save checked against `seen`); resolves to its new
+   * version. Unique values across shards are claimed first (src/model/unique.ts).
+   */
+  writeRecord(id: string, fields: Raw[], mode: 'create' | 'replace', seen?: string): Promise<string> {
+    const cross = crossUnique(this);
+    if (cross.length === 0) return runProgram(this, this.writeProgram(id, fields, mode, seen), decode.str);
+    return writeClaimed(this, cross, wantsOf(cross, id, fields), id, (deadline) =>
+      runProgram(this, this.writeProgram(id, fields, mode, seen, { deadline, fields: cross }), decode.leased(decode.str)));
   }
 
   /** Validates (defaults filled) and writes a new record; ConflictError if the id exists. */
   async create(input: CreateInput<S>): Promise<Rec<S>> {
     const { data, fields } = this.prepare(input);
     const id = this.idOf(data);
-    const version = await runProgram(this, this.writeProgram(id, fields, 'create'), decode.str);
+    const version = await this.writeRecord(id, fields, 'create');
     return this.wrap(id, data, { version, heads: new Map() });
   }
 
@@ -178,6 +212,10 @@ export class Model<S extends TProperties = TProperties> implements ModelCore<S> 
     if (!flat) return null;
     const { data, meta } = readRecord(this.spec, flat, id);
     return this.wrap(id, data, meta);
+  }
+
+  readAt<T>(id: string, body: Stmt, as: decode.Decoder<T>, found: (value: T) => boolean): Promise<T> {
+    return readOne(this, id, body, as, found);
   }
 
   async get(id: string): Promise<Rec<S>> {
@@ -191,7 +229,11 @@ export class Model<S extends TProperties = TProperties> implements ModelCore<S> 
   }
 
   delete(id: string): Promise<boolean> {
-    return runProgram(this, this.one(id, 'write', call('rec_delete', stateArg(1), idsArg(1), param(id, 'str'))), decode.flag);
+    const del = call('rec_delete', stateArg(1), idsArg(1), param(id, 'str'));
+    const cross = crossUnique(this);
+    if (cross.length === 0) return runProgram(this, this.one(id, 'write', del), decode.flag);
+    // its unique values across shards are let go after the delete (src/model/unique.ts)
+    return writeClaimed(this, cross, [], id, () => runProgram(this, this.leased(id, { deadline: '', fields: cross }, del), decode.leased(decode.flag)));
   }
 
   /** Sets the record's TTL; false when the record does not exist. */
@@ -232,8 +274,11 @@ export class Model<S extends TProperties = TProperties> implements ModelCore<S> 
   }
 
   /** Compares every index with the stored records; with `repair: true`, rebuilds what is wrong. */
-  checkIndexes(options?: CheckOptions): Promise<IndexReport> {
-    return checkIndexes(this, options);
+  async checkIndexes(options: CheckOptions = {}): Promise<IndexReport> {
+    const report = await checkIndexes(this, options);
+    // the owners of unique values across shards (src/model/unique-check.ts)
+    await checkOwners(this, options, report);
+    return report;
   }
 
   /** The first match, or null. */

@@ -13,6 +13,7 @@ import { ObjectHandle } from '../ops/handles.js';
 import { Recorder, type ResultDecoder } from '../ops/recorder.js';
 import type { Raw } from '../schema/codec.js';
 import type { ModelCore } from './contract.js';
+import { crossUnique, refuseUniqueWrites } from './unique-fields.js';
 import { applyFields, readRecord, type RecordMeta } from './layout.js';
 import type { LockOptions, PipelineFn, Rec, SaveOptions } from './types.js';
 
@@ -90,6 +91,10 @@ function applyPatch(rec: object, patch: readonly Raw[]): void {
 
 /** The update program of `body` over `records`: each must exist; each reply patches its copy. */
 export function updateProgram(records: readonly object[], body: readonly Stmt[]): ProgramNode {
+  refuseUniqueWrites(body, (rec) => {
+    const { model } = hidden(records[rec - 1]);
+    return { model: model.name, fields: crossUnique(model) };
+  });
   const refs: RecordRef[] = records.map((r) => {
     const h = hidden(r);
     return h.model.ref(h.id, h.meta.version);
@@ -187,7 +192,7 @@ class RecordBase {
     const h = hidden(this);
     const { data, fields } = h.model.prepare(ownData(this));
     const seen = options.force ? undefined : h.meta.version;
-    const version = await runProgram(h.model, h.model.writeProgram(h.id, fields, 'replace', seen), decode.str);
+    const version = await h.model.writeRecord(h.id, fields, 'replace', seen);
     replaceData(this, data);
     h.meta = { version, heads: new Map() };
     return this;

@@ -18,7 +18,8 @@ export function shardKeysOf(spec: ObjectSpec, options: ModelOptions, keys: KeySp
     ix: (options.indexes ?? []).map((field): IndexRef => ({
       field, key: keys.index(field, shard), type: indexType(specAt(spec, field)!),
     })).concat((options.search ?? []).map((field): IndexRef => ({ field, key: keys.words(field, shard), type: 't' }))),
-    uq: (options.unique ?? []).map((field): UniqueRef => ({ field, key: keys.unique(field, shard) })),
+    // a unique field other than the key of a sharded model has owners of its own (src/model/unique.ts)
+    uq: (options.unique ?? []).filter((field) => keys.shards === 1 || field === options.key).map((field): UniqueRef => ({ field, key: keys.unique(field, shard) })),
     exp: keys.expiry(shard),
     ...(options.changes && { ch: changesRef(spec, keys.changes(shard), options.changes) }),
     meta: keys.meta(shard),

@@ -7,12 +7,13 @@
  */
 import type { TProperties } from 'typebox';
 import type { ScalarPath } from '../model/paths.js';
-import type { QueryAggregate } from '../ast/nodes.js';
+import type { QueryAggregate, Stmt } from '../ast/nodes.js';
 import * as decode from '../client/decode.js';
 import { explainProgram } from '../client/run.js';
 import { QueryError } from '../errors.js';
 import type { ModelCore } from '../model/contract.js';
 import { readRecord } from '../model/layout.js';
+import { crossUnique, refuseUniqueWrites } from '../model/unique-fields.js';
 import type { PipelineFn, Rec } from '../model/types.js';
 import type { Condition } from '../ops/condition.js';
 import { Recorder } from '../ops/recorder.js';
@@ -167,6 +168,7 @@ export class Query<S extends TProperties> implements AsyncIterable<Rec<S>> {
   async update<R>(fn: PipelineFn<S, R>): Promise<number> {
     const recorder = new Recorder(); // async: a refused callback rejects rather than throws
     this.model.record(fn, recorder, () => ({}));
+    refuseUniqueWrites(recorder.body as Stmt[], () => ({ model: this.model.name, fields: crossUnique(this.model) }));
     return this.run.total('update', recorder.body);
   }
 
