@@ -12,7 +12,7 @@ import * as decode from '../client/decode.js';
 import type { Reply } from '../client/executor.js';
 import { runProgram, type Explained } from '../client/run.js';
 import type { Compiled } from '../compile/compiler.js';
-import { NotFoundError, QueryError, UsageError } from '../errors.js';
+import { NotFoundError, QueryError } from '../errors.js';
 import { checkIndexes, type CheckOptions, type IndexReport } from '../index/maintenance.js';
 import { Condition, EVERY } from '../ops/condition.js';
 import type { Ctx } from '../ops/field-handle.js';
@@ -143,12 +143,7 @@ export class Model<S extends TProperties = TProperties> implements ModelCore<S> 
    * crash or an abort (call it again with the same count). Reads work throughout; writes get
    * ReshardingError until it ends. Declare the model with the new count afterwards.
    */
-  async reshard(count: number, options?: ReshardOptions): Promise<ReshardResult> {
-    // one shard keeps unique values in its own hash, several in owners (src/model/unique.ts): no move between the two yet
-    const owned = (this.options.unique ?? []).some((field) => field !== this.options.key);
-    if (owned && this.db.cluster && (this.keys.shards === 1) !== (count === 1)) {
-      throw new UsageError(`reshard: ${this.name} has unique fields other than its key; moving it between 1 and ${Math.max(count, this.keys.shards)} shards is not supported`);
-    }
+  reshard(count: number, options?: ReshardOptions): Promise<ReshardResult> {
     return reshard(this, count, options);
   }
 

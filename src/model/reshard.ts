@@ -37,6 +37,7 @@ export interface ShardedModel {
   readonly name: string;
   readonly db: Connection;
   readonly keys: KeySpace;
+  readonly options: { readonly unique?: readonly string[]; readonly key?: string };
   shardKeys(shard: number, keys?: KeySpace): ShardKeys;
 }
 
@@ -225,6 +226,11 @@ export async function reshard(model: ShardedModel, count: number, options: Resha
     throw new UsageError('reshard: chunkSize must be a positive integer');
   }
   if (!model.db.cluster) return { from: 1, to: 1, moved: 0 };
+  // one shard keeps unique values in its own hash, several in owners (src/model/unique.ts): no move between the two yet
+  const owned = (model.options.unique ?? []).some((field) => field !== model.options.key);
+  if (owned && (model.keys.shards === 1) !== (count === 1)) {
+    throw new UsageError(`reshard: ${model.name} has unique fields other than its key; moving it between 1 and ${Math.max(count, model.keys.shards)} shards is not supported`);
+  }
   const meta = model.keys.modelMeta();
   const stored = await readStored(model);
   let from = stored.shards;
