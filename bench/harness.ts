@@ -289,7 +289,7 @@ export async function interleave(cases: Case[], rounds: number, hooks: Interleav
   }));
 }
 
-const fmt = (n: number, digits = 0): string =>
+export const fmt = (n: number, digits = 0): string =>
   n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
 
 /** A duration in the unit that suits it: µs, ms or s. */
