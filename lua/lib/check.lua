@@ -8,8 +8,13 @@ local function invalid(path, rule, message)
   fail('VALIDATION', path .. ': ' .. message, path, rule)
 end
 
-local function check_num(C, path, v)
+-- all a number with no constraint needs (the straight-line code calls it without a C table)
+local function check_finite(path, v)
   if v ~= v or v == math.huge or v == -math.huge then invalid(path, 'type', 'the result is not a finite number') end
+end
+
+local function check_num(C, path, v)
+  check_finite(path, v)
   if C.int then
     if v ~= math.floor(v) then invalid(path, 'integer', fmt_num(v) .. ' is not an integer') end
     if v > 9007199254740991 or v < -9007199254740991 then invalid(path, 'safeInteger', fmt_num(v) .. ' is beyond 2^53') end

@@ -3,9 +3,10 @@ local function fmt_num(n)
   -- '%d' drops the sign of -0; keep it, as the client's encoding does (0 * -1 is -0 in JS)
   if n == 0 and 1 / n < 0 then return '-0' end
   if n == math.floor(n) and n > -1e16 and n < 1e16 then return string.format('%d', n) end
-  for digits = 15, 17 do
-    local s = string.format('%.' .. digits .. 'g', n)
-    if tonumber(s) == n then return s end
-  end
+  -- the formats are literals: building them per call was a fifth of this function's cost
+  local s = string.format('%.15g', n)
+  if tonumber(s) == n then return s end
+  s = string.format('%.16g', n)
+  if tonumber(s) == n then return s end
   return string.format('%.17g', n)
 end

@@ -61,7 +61,10 @@ export interface UpdateReply {
   readonly patches: readonly Raw[][];
 }
 export const update: Decoder<UpdateReply> = (reply) => {
-  const [results, ...patches] = list(reply);
+  const all = list(reply);
+  // the flat form of one record's patch, `[n, r1..rn, 'p', ...]` (src/compile/straight.ts)
+  if (typeof all[0] === 'number') return { results: all.slice(1, all[0] + 1), patches: [all.slice(all[0] + 1) as Raw[]] };
+  const [results, ...patches] = all;
   return { results: list(results), patches: patches.map((p) => list(p) as Raw[]) };
 };
 

@@ -27,7 +27,7 @@ import { emit } from './emit.js';
 import { luaString } from './link.js';
 import { refParams } from './shape.js';
 import { createArgs, createBody, plain } from './straight-create.js';
-import type { Writer } from './writer.js';
+import { unconstrained, type Writer } from './writer.js';
 
 /** The operations emitted straight, by target. */
 const STRAIGHT: Readonly<Record<string, ReadonlySet<string>>> = {
@@ -41,6 +41,8 @@ const STRAIGHT: Readonly<Record<string, ReadonlySet<string>>> = {
 
 /** Lua allows 200 locals per function: an append takes three, a clock read two, any other statement one, a record four. */
 const MAX_LOCALS = 180;
+/** Values per `unpack` (Lua's C stack holds about 8,000): an HSET's slice, a flat reply's patch. */
+const UNPACK_MAX = 4000;
 
 /** Whether `program` is one the straight-line code covers. */
 export function isStraight(program: ProgramNode): boolean {
@@ -107,7 +109,8 @@ function scalarOp(n: FieldOpNode, rc: RecordCode, r: string, w: Writer): string[
   };
   // put_num: checked, then stored as text
   const num = (value: string, pre: string[] = []): void => {
-    lines.push(`local ${r} = ${value}`, ...pre, `check_num(${c()}, ${f}, ${r})`, `${r} = fmt_num(${r})`);
+    const check = unconstrained(n.check) ? `check_finite(${f}, ${r})` : `check_num(${c()}, ${f}, ${r})`;
+    lines.push(`local ${r} = ${value}`, ...pre, check, `${r} = fmt_num(${r})`);
   };
   switch (n.target) {
     case 'num': {
@@ -244,7 +247,7 @@ function commitLines(r: RecordRef, rc: RecordCode, id: string, w: Writer): strin
   if (appends) lines.splice(lines.length - 1, 0, `local d${i} = false`);
   lines.push(...tail);
   if (!appends) lines.push(`redis.call('HSET', ${key}, unpack(${q}, 2))`);
-  else lines.push(`if d${i} then st_flush(${key}, ${q}) else`, `  for j = 2, #${q}, 4000 do redis.call('HSET', ${key}, unpack(${q}, j, math.min(j + 3999, #${q}))) end`, 'end');
+  else lines.push(`if d${i} then st_flush(${key}, ${q}) else`, `  for j = 2, #${q}, ${UNPACK_MAX} do redis.call('HSET', ${key}, unpack(${q}, j, math.min(j + ${UNPACK_MAX - 1}, #${q}))) end`, 'end');
   return lines;
 }
 
@@ -280,13 +283,22 @@ function updateBody(program: ProgramNode, w: Writer): string[] {
     `local h${rc.i} = redis.call('HMGET', ${rc.key}, ${[...rc.slots.keys()].map(luaString).join(', ')})`,
   ]);
   const required = codes.map((rc, k) => `if not h${rc.i}[1] then fail('NOT_FOUND', 'record ' .. tostring(${ids[k]}) .. ' not found') end`);
+  const results = program.body.map((_, k) => `r${k + 1}`).join(', ');
   const replies = codes.map((rc, k) => `${seen[k]} == h${rc.i}[1] and Q${rc.i} or st_full(${rc.key})`);
+  // Redis converts each nested table of a reply through a deferred length, a new reply block each
+  // (about a fifth of an increment's server cost): one record's patch goes flat, `{ n, r1..rn, 'p', ... }`
+  // (every r is set, none nil), when short enough to unpack (appended items make it long). The
+  // whole hash, which may be long too, keeps the nested form (decode.update reads both).
+  const short = codes[0].order.some((e) => e.kind === 'append') ? ` and #Q1 <= ${UNPACK_MAX}` : '';
+  const flat = codes.length === 1
+    ? [`if ${seen[0]} == h1[1]${short} then return { ${program.body.length}, ${results}, unpack(Q1) } end`, `return { { ${results} }, ${replies[0]} }`]
+    : [`return { { ${results} }, ${replies.join(', ')} }`];
   return [
     ...reads,
     ...required,
     ...body,
     ...commits,
     ...slides,
-    `return { { ${program.body.map((_, k) => `r${k + 1}`).join(', ')} }, ${replies.join(', ')} }`,
+    ...flat,
   ];
 }

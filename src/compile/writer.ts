@@ -84,6 +84,9 @@ export class Writer {
   }
 }
 
+/** Whether `c` holds no rule (its check table would be empty). */
+export const unconstrained = (c: Constraints): boolean => constraintParts(c).length === 0;
+
 function constraintParts(c: Constraints): string[] {
   const parts: string[] = [];
   for (const [k, v] of Object.entries(c)) {
