@@ -23,8 +23,8 @@ export const flag: Decoder<boolean> = (reply) => only(reply) === 1;
 /** An integer result (a TTL). */
 export const integer: Decoder<number> = (reply) => Number(only(reply));
 
-/** A text result; '' for nil (a new record's version, a meta field). */
-export const str: Decoder<string> = (reply) => text(only(reply));
+/** A text result; '' for nil (a new record's version, a meta field). A straight-line create replies with the bare version. */
+export const str: Decoder<string> = (reply) => text(Array.isArray(reply) ? reply[0] : reply);
 
 /** A list of 1/0 results (owner swaps, held values) as booleans. */
 export const flags: Decoder<boolean[]> = (reply) => list(only(reply)).map((x) => x === 1);

@@ -78,7 +78,8 @@ export function createBody(program: ProgramNode, w: Writer, guards: () => string
     `for i = ${first} + head, ${last}, 4000 do redis.call('HSET', ${key}, unpack(P, i, math.min(i + 3999, ${last}))) end`,
     `redis.call('ZADD', ${ids}, 0, ${newId})`,
     `if ttl > 0 then redis.call('PEXPIRE', ${key}, ttl) end`,
-    `return { '1' }`,
+    // a bare version, not a list of one: Redis converts a table reply at a cost (decode.str reads both)
+    `return '1'`,
   );
   return lines;
 }

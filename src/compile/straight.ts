@@ -147,8 +147,9 @@ function scalarOp(n: FieldOpNode, rc: RecordCode, r: string, w: Writer): string[
       lines.push(
         `check_size(${c()}, ${f}, #${cur} + #${args[0]})`,
         `local ${r} = ${n.op === 'append' ? `${cur} .. ${args[0]}` : `${args[0]} .. ${cur}`}`,
-        `check_len(${c()}, ${f}, ${r})`,
       );
+      // counting characters walks the whole text: only for a length rule
+      if (n.check.minLen !== undefined || n.check.maxLen !== undefined) lines.push(`check_len(${c()}, ${f}, ${r})`);
       if (n.check.enum) lines.push(`check_enum(${c()}, ${f}, ${r})`);
       break;
     }
@@ -171,12 +172,13 @@ function appendOp(n: FieldOpNode, rc: RecordCode, r: string, w: Writer): string[
   const head = rc.value(`${n.field}@`);
   rc.order.push({ kind: 'append', field: n.field, k: Number(r.slice(1)) });
   rc.current.set(n.field, `string.format('%d', ${r})`);
-  return [
+  const lines = [
     `local ${r}, ${r}_b, ${r}_n = 0, 0, ${emit(n.args[0], w)}`,
     `if ${len} then ${r}_b = tonumber(${head} or '0'); ${r} = tonumber(${len}) end`,
     `${r} = ${r} + #${r}_n`,
-    `check_items(${w.check(n.check)}, ${luaString(n.field)}, ${r})`,
   ];
+  if (n.check.minItems !== undefined || n.check.maxItems !== undefined) lines.push(`check_items(${w.check(n.check)}, ${luaString(n.field)}, ${r})`);
+  return lines;
 }
 
 /**
