@@ -11,6 +11,7 @@
  */
 import { createClient, createCluster } from 'redis';
 import { shardOf } from '../src/model/keys.js';
+import { HAND_COMMAND_OPTIONS } from './peers/types.js';
 
 /** One side of the bench: create returns a handle (a record, an id) that incr and get take. */
 export interface Side<H = unknown> {
@@ -76,7 +77,7 @@ export async function concurrencyRows(
   const results = new Map<string, { rapyer: number; hand: number }[]>();
   for (const side of sides) {
     const raw = side.url
-      ? createClient({ url: side.url })
+      ? createClient({ url: side.url, ...HAND_COMMAND_OPTIONS })
       : createCluster({ rootNodes: side.rootNodes! });
     await raw.connect();
     const hand = handSide(raw as unknown as HandClient, !side.url);

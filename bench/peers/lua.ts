@@ -5,7 +5,7 @@
  */
 import { createClient } from 'redis';
 import {
-  fromLayout, indexEntries, layoutFields, NAME_MAX, newId, type BenchUserData, type LoopItem, type LoopJob, type Peer,
+  fromLayout, HAND_COMMAND_OPTIONS, indexEntries, layoutFields, NAME_MAX, newId, type BenchUserData, type LoopItem, type LoopJob, type Peer,
 } from './types.js';
 
 const GET_CHUNK = 1_000; // ids per getMany script
@@ -162,7 +162,7 @@ return #ids`,
 } as const;
 
 export async function luaPeer(url: string): Promise<Peer> {
-  const client = createClient({ url });
+  const client = createClient({ url, ...HAND_COMMAND_OPTIONS });
   await client.connect();
   const sha = {} as Record<keyof typeof S, string>;
   for (const name of Object.keys(S) as (keyof typeof S)[]) sha[name] = await client.scriptLoad(S[name]);

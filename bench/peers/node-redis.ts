@@ -5,14 +5,14 @@
  */
 import { createClient, WatchError } from 'redis';
 import {
-  byScoreDesc, fromLayout, indexEntries, layoutFields, NAME_MAX, newId, type BenchUserData, type LoopItem, type LoopJob, type Peer,
+  byScoreDesc, fromLayout, HAND_COMMAND_OPTIONS, indexEntries, layoutFields, NAME_MAX, newId, type BenchUserData, type LoopItem, type LoopJob, type Peer,
 } from './types.js';
 
 const PREFIX = 'BenchHand';
 const BATCH = 1_000; // records per pipeline during insertMany
 
 export async function nodeRedisPeer(url: string): Promise<Peer> {
-  const client = createClient({ url });
+  const client = createClient({ url, ...HAND_COMMAND_OPTIONS });
   await client.connect();
   const key = (id: string): string => `${PREFIX}:${id}`;
   // what the client believes a record holds: MULTI cannot append to or toggle a hash field

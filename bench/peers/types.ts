@@ -26,6 +26,12 @@ export interface BenchUserData {
 export const INDEXED = ['age', 'score', 'status'] as const;
 /** `name` has a limit, so the pipeline's append is a checked write where the peer can check. */
 export const NAME_MAX = 5_000;
+/**
+ * The client options of the hand-written peers: no per-command queue timeout, as rapyer's own
+ * client (node-redis's default arms an AbortSignal.timeout per command, a cost that is not the
+ * work being compared).
+ */
+export const HAND_COMMAND_OPTIONS = { commandOptions: { timeout: 0 } } as const;
 
 export type ScenarioId = 'create' | 'get' | 'incr' | 'pipeline5' | 'loop' | 'insertMany' | 'getMany' | 'query' | 'updateMany' | 'deleteMany' | 'bigLoop';
 
