@@ -3,7 +3,8 @@
  * site casts a reply (node-redis's `transformReply`, applied to programs). The shapes come from
  * the compiler (src/compile/compiler.ts): a program replies with its result table R, one entry per
  * statement that has a result; an update program with `{ R, patch of record 1, ... }` (st_reply in
- * lua/lib/commit.lua); a query with what its action returns (q_run in lua/lib/query.lua).
+ * lua/lib/commit.lua), or flat for one record's patch in straight-line code; a query with what its
+ * action returns (q_run in lua/lib/query.lua).
  */
 import type { Raw } from '../schema/codec.js';
 import type { Reply } from './executor.js';
