@@ -37,11 +37,11 @@
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createClient } from 'redis';
+import { freePort } from '../test/helpers/ports.js';
 import { fmt, Progress, saveResults } from './harness.js';
 import { luaPeer } from './peers/lua.js';
 import { nodeRedisPeer } from './peers/node-redis.js';
@@ -121,15 +121,6 @@ for (const [binary, hint] of [['valgrind', 'install the Debian package: apt-get 
     console.error(`bench/instructions.ts counts instructions with valgrind's callgrind and needs ${binary} on PATH: ${hint}`);
     process.exit(1);
   }
-}
-
-/** A port nothing listens on now (the OS picks it). */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
-  const { port } = server.address() as { port: number };
-  await new Promise((ok) => server.close(ok));
-  return port;
 }
 
 /** No reconnection: a refused connection means the server is not up yet, or gone. */

@@ -291,16 +291,15 @@ function updateBody(program: ProgramNode, w: Writer): string[] {
   // (about a fifth of an increment's server cost): one record's patch goes flat, `{ n, r1..rn, 'p', ... }`
   // (every r is set, none nil), when short enough to unpack (appended items make it long). The
   // whole hash, which may be long too, keeps the nested form (decode.update reads both).
+  const nested = `return { { ${results} }, ${replies.join(', ')} }`;
   const short = codes[0].order.some((e) => e.kind === 'append') ? ` and #Q1 <= ${UNPACK_MAX}` : '';
-  const flat = codes.length === 1
-    ? [`if ${seen[0]} == h1[1]${short} then return { ${program.body.length}, ${results}, unpack(Q1) } end`, `return { { ${results} }, ${replies[0]} }`]
-    : [`return { { ${results} }, ${replies.join(', ')} }`];
+  const reply = codes.length === 1 ? [`if ${seen[0]} == h1[1]${short} then return { ${program.body.length}, ${results}, unpack(Q1) } end`, nested] : [nested];
   return [
     ...reads,
     ...required,
     ...body,
     ...commits,
     ...slides,
-    ...flat,
+    ...reply,
   ];
 }

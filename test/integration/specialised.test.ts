@@ -210,13 +210,13 @@ describe('specialised code generation against the generic path', () => {
     const stale = await run((p) => p.n.incr(1));
     expect(stale[0]).to.deep.equal(['4']);
     expect((stale[1] as string[])[0]).to.equal('f');
+    // a create answers with its bare version
+    const { fields } = Lean.prepare({ n: 2 });
+    expect(await db.run(compileUncached(Lean.writeProgram('flat', fields, 'create')))).to.equal('1');
     // 5,000 appended items are too many to unpack into one reply
     const Big = defineModel('SpecBig', { tags: Type.Array(Type.String(), { default: [] }) });
     const big = await Big.create({});
     const items = Array.from({ length: 5_000 }, (_, i) => `t${i}`);
-    // a create answers with its bare version
-    const { fields } = Lean.prepare({ n: 2 });
-    expect(await db.run(compileUncached(Lean.writeProgram('flat', fields, 'create')))).to.equal('1');
     const long = await db.run(compileUncached(updateProgram([big], recorded((p: any) => p.tags.append(...items), Big as any))));
     expect((long as unknown[])[0]).to.deep.equal([5_000]);
     await big.$.tags.append('last');
