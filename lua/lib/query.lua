@@ -510,6 +510,11 @@ local function q_page(q, M, sorted)
 end
 
 -- actions: what a query does with its matches M; each returns the script's reply
+
+-- one command per 4,000 arguments of `list` (Lua's C stack limits an unpack)
+local function q_each(cmd, key, list)
+  for i = 1, #list, 4000 do redis.call(cmd, key, unpack(list, i, math.min(i + 3999, #list))) end
+end
 local function q_act_ids(q, M, sorted)
   local first, last = q_page(q, M, sorted)
   local out = {}
@@ -553,38 +558,43 @@ local function q_act_delete(q, M)
     if x[3] ~= 'n' then want[#want + 1] = x[1] end
   end
   for _, u in ipairs(q.uq) do want[#want + 1] = u[1] end
+  local at = q.at
   local ids, keys = {}, {}
   for i, m in ipairs(M) do
-    ids[i], keys[i] = m.id, m.key
-    local missing = {}
-    for _, f in ipairs(want) do
-      if m.cache[f] == nil then missing[#missing + 1] = f end
-    end
-    if #missing > 0 then
-      local got = redis.call('HMGET', m.key, unpack(missing))
-      for k = 1, #missing do m.cache[missing[k]] = got[k] end
+    ids[i], keys[i] = m.id, q.prefix .. m.id
+    -- a light match read every field in want with the candidate's (q.pre)
+    if not at then
+      local missing = {}
+      for _, f in ipairs(want) do
+        if m.cache[f] == nil then missing[#missing + 1] = f end
+      end
+      if #missing > 0 then
+        local got = redis.call('HMGET', m.key, unpack(missing))
+        for k = 1, #missing do m.cache[missing[k]] = got[k] end
+      end
     end
   end
-  local function each(cmd, key, list)
-    for i = 1, #list, 4000 do redis.call(cmd, key, unpack(list, i, math.min(i + 3999, #list))) end
+  local function val(m, f)
+    if at then return m[at[f]] end
+    return m.cache[f]
   end
   for _, x in ipairs(q.ix) do
-    if x[3] == 'n' then each('ZREM', x[2], ids)
+    if x[3] == 'n' then q_each('ZREM', x[2], ids)
     elseif x[3] == 't' then
-      for _, m in ipairs(M) do tx_sync(x[2], m.id, m.cache[x[1]] or false, false) end
+      for _, m in ipairs(M) do tx_sync(x[2], m.id, val(m, x[1]) or false, false) end
     else
       local members = {}
       for _, m in ipairs(M) do
-        local v = m.cache[x[1]]
+        local v = val(m, x[1])
         if v then members[#members + 1] = ix_member(v, m.id) end
       end
-      each('ZREM', x[2], members)
+      q_each('ZREM', x[2], members)
     end
   end
   for _, u in ipairs(q.uq) do
     local values, holders = {}, {}
     for _, m in ipairs(M) do
-      local v = m.cache[u[1]]
+      local v = val(m, u[1])
       if v then
         values[#values + 1] = v
         holders[#holders + 1] = m.id
@@ -598,14 +608,14 @@ local function q_act_delete(q, M)
         if owners[k] == holders[i + k - 1] then owned[#owned + 1] = values[i + k - 1] end
       end
     end
-    each('HDEL', u[2], owned)
+    q_each('HDEL', u[2], owned)
   end
-  each('ZREM', q.exp[1], ids)
-  each('HDEL', q.exp[2], ids)
-  each('ZREM', q.ids, ids)
+  q_each('ZREM', q.exp[1], ids)
+  q_each('HDEL', q.exp[2], ids)
+  q_each('ZREM', q.ids, ids)
   for i = 1, #keys, 4000 do redis.call('DEL', unpack(keys, i, math.min(i + 3999, #keys))) end
   if q.ch then
-    for _, m in ipairs(M) do ch_emit(q.ch, 'delete', m.id, m.cache['#v'], {}) end
+    for _, m in ipairs(M) do ch_emit(q.ch, 'delete', m.id, val(m, '#v'), {}) end
   end
   return #M
 end
@@ -670,6 +680,9 @@ end
 ---   fields   the fields the filter and the sort read, fetched with one HMGET per candidate
 ---   lean     true when the filter reads that HMGET reply itself: filter(V), V[i] the value of
 ---            fields[i] (false where absent); else filter(S) reads the candidate's state S[1]
+---   light    with lean, for an update or delete (never a page, a stream or a slice): the action
+---            reads each match's HMGET reply itself, so a match is that reply V, with V.id its id
+---            (q.at maps a field to its slot), and no state is made
 ---   generic  true in the reference script the specialised one is tested against: no probes
 ---   slice    { from, size }: a scan in slices (the client runs them in turn): this script reads
 ---            the `size` ids after `from` ('' from the first) and replies { next, reply }, `next`
@@ -737,6 +750,10 @@ local function q_run(q, filter, act)
     end
     return { due, n }
   end
+  if q.light then
+    q.at = {}
+    for i, f in ipairs(q.fields) do q.at[f] = i end
+  end
   -- a candidate's version tells whether its record exists (an expired one no sweep reached does not)
   local ex_fields = { '#v' }
   for _, k in ipairs(keys) do ex_fields[#ex_fields + 1] = k.field end
@@ -745,6 +762,14 @@ local function q_run(q, filter, act)
   -- the state of a candidate id when it matches (and follows the cursor), else nil
   local function candidate(id)
     local s
+    if q.light then
+      -- the action reads the HMGET reply itself: no state, V[i] the value of fields[i], V.id the id
+      if ex and not ex.set[id] then return nil end
+      local V = redis.call('HMGET', q.prefix .. id, unpack(q.fields))
+      if not V[1] or not (ex or filter(V)) then return nil end
+      V.id = id
+      return V
+    end
     if ex then
       if not ex.set[id] then return nil end
       s = q_probe(q.prefix, id, ex_fields)

@@ -15,6 +15,7 @@ import { block, emit } from './emit.js';
 import { luaString } from './link.js';
 import { readSets, type ReadSet } from './read-set.js';
 import { guardLines } from './shard.js';
+import { straightQueryUpdate } from './straight.js';
 import { changesTable, expiryTable, ixTable, uqTable, Writer } from './writer.js';
 
 type PlanEmitters = { [K in PlanNode['kind']]: (n: Extract<PlanNode, { kind: K }>, w: Writer) => string };
@@ -122,7 +123,8 @@ export const readsOnly = (q: Pick<QueryNode, 'action' | 'slideMs'>): boolean =>
   q.action === 'count' || q.action === 'ids' || q.action === 'rows' || q.action === 'aggregate' || (q.action === 'records' && !q.slideMs);
 
 /** What the query does with its matches: one of the q_act_* functions of lua/lib/query.lua. */
-function action(q: QueryNode, w: Writer): string {
+function action(q: QueryNode, w: Writer, straight?: string): string {
+  if (straight) return straight;
   switch (q.action) {
     case 'count': return 'function(_, M) return #M end';
     case 'ids': return 'function(q, M, sorted) return q_act_ids(q, M, sorted) end';
@@ -148,6 +150,8 @@ export function queryBody(q: QueryNode, generic = false): { body: string; w: Wri
   const fields = prefetchFields(q);
   const lean = !generic && leanFilter(q.filter);
   const pre = updateReads(q);
+  // the straight-line update may read more fields: the list is written once the action is
+  const listed = 'fields = ?';
   const table = [
     `ids = ${w.key(q.idsKey)}`,
     `prefix = ${w.param(q.prefix)}`,
@@ -162,7 +166,7 @@ export function queryBody(q: QueryNode, generic = false): { body: string; w: Wri
     ...(walk ? [`walk = ${w.key(walk.key)}`] : []),
     ...(q.action === 'count' ? ['count = true'] : []),
     ...(paged(q) ? ['page = true'] : []),
-    `fields = {${fields.map(luaString).join(', ')}}`,
+    listed,
     ...(lean ? ['lean = true'] : []),
     ...(generic ? ['generic = true'] : []),
     `sort = {${q.sort.map((k) => `{field = ${luaString(k.field)}, numeric = ${k.numeric}, desc = ${k.desc}}`).join(', ')}}`,
@@ -177,7 +181,11 @@ export function queryBody(q: QueryNode, generic = false): { body: string; w: Wri
   const filter = `function(${lean ? 'V' : 'S'}) return ${emit(q.filter, w)} end`;
   const hoisted = w.lean?.hoisted ?? [];
   w.lean = undefined;
-  const act = action(q, w);
+  // an update the straight-line code covers, or a delete, reads each match's HMGET reply (q_run's `light`)
+  const straight = lean && q.action === 'update' ? straightQueryUpdate(q, w, fields) : undefined;
+  const act = action(q, w, straight);
+  if (straight || (lean && q.action === 'delete')) table.push('light = true');
+  table[table.indexOf(listed)] = `fields = {${fields.map(luaString).join(', ')}}`;
   // the layout check runs first but takes the last slots (as in compiler.ts)
   const guard = guardLines([q.guard], w);
   const body = [

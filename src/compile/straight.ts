@@ -22,7 +22,8 @@
  * r1 = fmt_num(r1)
  * ```
  */
-import type { FieldOpNode, ProgramNode, RecordRef, Stmt } from '../ast/nodes.js';
+import type { FieldOpNode, ProgramNode, QueryNode, Stmt } from '../ast/nodes.js';
+import type { IndexRef, RecordRef } from '../ast/refs.js';
 import { emit } from './emit.js';
 import { luaString } from './link.js';
 import { refParams } from './shape.js';
@@ -49,7 +50,7 @@ export function isStraight(program: ProgramNode): boolean {
   return createArgs(program) !== undefined || isStraightUpdate(program);
 }
 
-function isStraightUpdate(program: ProgramNode): boolean {
+function isStraightUpdate(program: Pick<ProgramNode, 'mode' | 'records' | 'body'>): boolean {
   if (program.mode !== 'update' || program.body.length === 0) return false;
   if (!program.records.every(plain)) return false;
   const locals = program.body.reduce((n, s) => n + (s.kind !== 'FieldOp' ? 1 : s.target === 'array' ? 3 : s.op === 'setNow' ? 2 : 1), 0);
@@ -76,7 +77,10 @@ class RecordCode {
   readonly current = new Map<string, string>();
   readonly order: Entry[] = [];
 
-  constructor(readonly i: number, readonly key: string) {}
+  /** `fields`: slots read already (a query's candidate fields, `#v` first). */
+  constructor(readonly i: number, readonly key: string, fields: readonly string[] = []) {
+    fields.forEach((f, k) => this.slots.set(f, k + 1));
+  }
 
   slot(field: string): string {
     let n = this.slots.get(field);
@@ -181,46 +185,31 @@ function appendOp(n: FieldOpNode, rc: RecordCode, r: string, w: Writer): string[
   return lines;
 }
 
-/**
- * A record's commit (st_commit): the version, the expiry values, the index entries, then the
- * writes in the order they were staged, in `Q<i>` (which is also the patch reply).
- */
-function commitLines(r: RecordRef, rc: RecordCode, id: string, w: Writer): string[] {
-  const i = rc.i;
-  const key = w.key(r.key);
-  // a record the program does not change is not written (st_commit: nothing staged)
-  if (rc.order.length === 0) return [`local Q${i} = { 'p' }`];
-  const lines = [`local v${i} = string.format('%d', tonumber(h${i}[1]) + 1)`];
-  const changed = (f: string): string | undefined => rc.current.get(f);
-  // exp_refresh: a registered record keeps its lexicographic index values in the expiry hash
+/** The lexicographic indexes whose value the program changes, when the record is filed for expiry (exp_refresh keeps their values). */
+function expiryRefreshes(r: Pick<RecordRef, 'ix' | 'exp'>, rc: RecordCode): readonly IndexRef[] {
   const lex = (r.ix ?? []).filter((x) => x.type === 's');
-  if (r.exp && lex.some((x) => changed(x.field) !== undefined)) {
-    const expv = w.key(r.exp[1]);
-    lines.push(`if redis.call('HEXISTS', ${expv}, ${id}) == 1 then`, '  local e = {}');
-    for (const x of lex) {
-      const v = rc.value(x.field);
-      lines.push(`  if ${v} then e[${luaString(x.field)}] = ${v} end`);
-    }
-    lines.push(`  redis.call('HSET', ${expv}, ${id}, cjson.encode(e))`, 'end');
-  }
-  // ix_sync: a changed value moves its entry (a numeric entry is the id: ZADD moves its score)
-  for (const x of r.ix ?? []) {
-    const now = changed(x.field);
-    if (now === undefined) continue;
-    const old = rc.slot(x.field);
-    const ix = w.key(x.key);
-    if (x.type === 'n') {
-      lines.push(`if ${old} ~= ${now} then redis.call('ZADD', ${ix}, tonumber(${now}), ${id}) end`);
-    } else {
-      lines.push(
-        `if ${old} ~= ${now} then`,
-        `  if ${old} then redis.call('ZREM', ${ix}, ix_member(${old}, ${id})) end`,
-        `  redis.call('ZADD', ${ix}, 0, ix_member(${now}, ${id}))`,
-        'end',
-      );
-    }
-  }
-  // the staged writes, in order: Q<i> is { 'p', f1, v1, ... } with false for a deleted field
+  return r.exp && lex.some((x) => rc.current.has(x.field)) ? lex : [];
+}
+
+/** The table `e` of the values exp_refresh keeps: every lexicographic index value the record holds. */
+function expiryValues(lex: readonly IndexRef[], rc: RecordCode, indent: string): string[] {
+  return [`${indent}local e = {}`, ...lex.map((x) => `${indent}if ${rc.value(x.field)} then e[${luaString(x.field)}] = ${rc.value(x.field)} end`)];
+}
+
+/** The index entries the program moves (ix_sync): per changed indexed field, its stored value and its new one. */
+function indexMoves(r: Pick<RecordRef, 'ix'>, rc: RecordCode): { x: IndexRef; old: string; now: string }[] {
+  return (r.ix ?? []).flatMap((x) => {
+    const now = rc.current.get(x.field);
+    return now === undefined ? [] : [{ x, old: rc.slot(x.field), now }];
+  });
+}
+
+/**
+ * The record's staged writes, in order, in `Q<i>` = { 'p', f1, v1, ... } with false for a deleted
+ * field (also the patch reply), after its new version `v<i>`; `d<i>` is true when Q holds a deletion.
+ */
+function patchLines(rc: RecordCode): { version: string; lines: string[]; appends: boolean } {
+  const i = rc.i;
   const q = `Q${i}`;
   const appends = rc.order.some((e) => e.kind === 'append');
   const statics: string[] = [];
@@ -245,12 +234,111 @@ function commitLines(r: RecordRef, rc: RecordCode, id: string, w: Writer): strin
     );
   }
   add('"#v"', `v${i}`);
-  lines.push(`local ${q} = { 'p', ${statics.join(', ')} }`);
-  if (appends) lines.splice(lines.length - 1, 0, `local d${i} = false`);
-  lines.push(...tail);
-  if (!appends) lines.push(`redis.call('HSET', ${key}, unpack(${q}, 2))`);
+  const version = `local v${i} = string.format('%d', tonumber(h${i}[1]) + 1)`;
+  return { version, lines: [...(appends ? [`local d${i} = false`] : []), `local ${q} = { 'p', ${statics.join(', ')} }`, ...tail], appends };
+}
+
+/**
+ * A record's commit (st_commit): the version, the expiry values, the index entries, then the
+ * writes in the order they were staged, in `Q<i>` (which is also the patch reply).
+ */
+function commitLines(r: RecordRef, rc: RecordCode, id: string, w: Writer): string[] {
+  const i = rc.i;
+  const key = w.key(r.key);
+  // a record the program does not change is not written (st_commit: nothing staged)
+  if (rc.order.length === 0) return [`local Q${i} = { 'p' }`];
+  const patch = patchLines(rc);
+  const lines = [patch.version];
+  // exp_refresh: a registered record keeps its lexicographic index values in the expiry hash
+  const lex = expiryRefreshes(r, rc);
+  if (lex.length > 0) {
+    const expv = w.key(r.exp![1]);
+    lines.push(`if redis.call('HEXISTS', ${expv}, ${id}) == 1 then`, ...expiryValues(lex, rc, '  '), `  redis.call('HSET', ${expv}, ${id}, cjson.encode(e))`, 'end');
+  }
+  // ix_sync: a changed value moves its entry (a numeric entry is the id: ZADD moves its score)
+  for (const { x, old, now } of indexMoves(r, rc)) {
+    const ix = w.key(x.key);
+    if (x.type === 'n') {
+      lines.push(`if ${old} ~= ${now} then redis.call('ZADD', ${ix}, tonumber(${now}), ${id}) end`);
+    } else {
+      lines.push(
+        `if ${old} ~= ${now} then`,
+        `  if ${old} then redis.call('ZREM', ${ix}, ix_member(${old}, ${id})) end`,
+        `  redis.call('ZADD', ${ix}, 0, ix_member(${now}, ${id}))`,
+        'end',
+      );
+    }
+  }
+  lines.push(...patch.lines);
+  const q = `Q${i}`;
+  if (!patch.appends) lines.push(`redis.call('HSET', ${key}, unpack(${q}, 2))`);
   else lines.push(`if d${i} then st_flush(${key}, ${q}) else`, `  for j = 2, #${q}, ${UNPACK_MAX} do redis.call('HSET', ${key}, unpack(${q}, j, math.min(j + ${UNPACK_MAX - 1}, #${q}))) end`, 'end');
   return lines;
+}
+
+/**
+ * The action of an update by query whose body the straight-line code covers (lua/lib/query.lua
+ * q_run with `light`: each match M[k] is its candidate's HMGET reply, of `fields`, with its id).
+ * Two passes keep "nothing written on failure": the first runs every match's operations and
+ * checks on locals and stages its writes, the second writes them, with one ZADD or ZREM per index
+ * for the whole chunk. The fields the body reads that `fields` lacks are appended to it. Returns
+ * the action's Lua, or undefined when the body is not straight.
+ */
+export function straightQueryUpdate(q: QueryNode, w: Writer, fields: string[]): string | undefined {
+  const ref: RecordRef = { key: '', idsKey: q.idsKey, id: '', seen: '', ix: q.ix, uq: q.uq, exp: q.exp, ch: q.ch };
+  if (!isStraightUpdate({ mode: 'update', records: [ref], body: q.body })) return undefined;
+  const rc = new RecordCode(1, '', fields);
+  const body = q.body.flatMap((s, k) => {
+    const n = s as FieldOpNode;
+    return n.target === 'array' ? appendOp(n, rc, `r${k + 1}`, w) : scalarOp(n, rc, `r${k + 1}`, w);
+  });
+  const patch = patchLines(rc);
+  const moves = indexMoves(ref, rc);
+  const lex = expiryRefreshes(ref, rc);
+  const keep: string[] = [];
+  const lists: string[] = [];
+  const writes: string[] = [];
+  moves.forEach(({ x, old, now }, k) => {
+    const ix = w.key(x.key);
+    if (x.type === 'n') {
+      lists.push(`Z${k}`);
+      keep.push(`if ${old} ~= ${now} then Z${k}[#Z${k} + 1] = tonumber(${now}); Z${k}[#Z${k} + 1] = h1.id end`);
+      writes.push(`q_each('ZADD', ${ix}, Z${k})`);
+    } else {
+      lists.push(`Z${k}`, `X${k}`);
+      keep.push(
+        `if ${old} ~= ${now} then`,
+        `  if ${old} then X${k}[#X${k} + 1] = ix_member(${old}, h1.id) end`,
+        `  Z${k}[#Z${k} + 1] = 0; Z${k}[#Z${k} + 1] = ix_member(${now}, h1.id)`,
+        'end',
+      );
+      writes.push(`q_each('ZREM', ${ix}, X${k})`, `q_each('ZADD', ${ix}, Z${k})`);
+    }
+  });
+  if (lex.length > 0) {
+    lists.push('E');
+    keep.push(...expiryValues(lex, rc, ''), 'E[#E + 1] = h1.id; E[#E + 1] = cjson.encode(e)');
+    const expv = w.key(q.exp[1]);
+    writes.push(`for j = 1, #E, 2 do if redis.call('HEXISTS', ${expv}, E[j]) == 1 then redis.call('HSET', ${expv}, E[j], E[j + 1]) end end`);
+  }
+  const write = patch.appends ? 'st_flush(q.prefix .. M[k].id, W[k])' : `redis.call('HSET', q.prefix .. M[k].id, unpack(W[k], 2))`;
+  fields.splice(0, fields.length, ...rc.slots.keys());
+  return [
+    'function(q, M)',
+    `  local W${lists.map((l) => `, ${l}`).join('')} = {}${lists.map(() => ', {}').join('')}`,
+    '  for k = 1, #M do',
+    '    local h1 = M[k]',
+    ...[...body, patch.version, ...patch.lines, 'W[k] = Q1', ...keep].map((l) => `    ${l}`),
+    '  end',
+    '  -- every match passed its checks: the writes',
+    `  for k = 1, #M do ${write} end`,
+    ...writes.map((l) => `  ${l}`),
+    '  if q.slide then',
+    '    for k = 1, #M do redis.call(\'PEXPIRE\', q.prefix .. M[k].id, q.slide) end',
+    '  end',
+    '  return #M',
+    'end',
+  ].join('\n');
 }
 
 /**
