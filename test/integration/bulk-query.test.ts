@@ -6,8 +6,9 @@
  */
 import { expect } from 'chai';
 import { Type } from 'typebox';
-import { defineModel, ValidationError } from '../../src/index.js';
+import { and, defineModel, ValidationError } from '../../src/index.js';
 import { raw } from '../helpers/redis.js';
+import { calls, masters } from '../helpers/stats.js';
 import { traced } from '../helpers/traced.js';
 
 const Item = defineModel('CursorItem', {
@@ -44,6 +45,29 @@ describe('updateMany / deleteMany by query: chunks on the server', () => {
     const gone = await kinds(async () => expect(await Item.deleteMany((u) => u.status.eq('old'), { chunkSize: 25 })).to.equal(60));
     expect(gone).to.deep.equal(Array(3).fill('query.delete'));
     expect(await Item.find((u) => u.age.gte(0)).count()).to.equal(40);
+  });
+
+  it('reads each match once and writes it once, with one command per index for the whole chunk', async () => {
+    // no unique field: the update's operations run as straight-line code on each match's read
+    const Plain = defineModel('CursorPlain', {
+      age: Type.Integer({ minimum: 0 }),
+      score: Type.Number({ default: 0 }),
+      status: Type.Union([Type.Literal('new'), Type.Literal('old')], { default: 'new' }),
+    }, { indexes: ['age', 'score', 'status'] });
+    await Plain.insertMany(items(100).map(({ age, score }) => ({ age, score })));
+    await Plain.find((u) => u.age.lt(30)).count(); // the model's first query checks its indexes
+    for (const node of await masters()) await node.configResetStat();
+    expect(await Plain.updateMany((u) => u.age.lt(30), (p) => { p.score.incr(1); p.status.set('old'); }, { chunkSize: 500 })).to.equal(60);
+    expect([await calls('hmget'), await calls('hset')]).to.deep.equal([60, 60]);
+    // the score and status indexes: one ZADD each, and one ZREM for the status entries the update replaces
+    expect([await calls('zadd'), await calls('zrem')]).to.deep.equal([2, 1]);
+    expect(await Plain.find((u) => u.status.eq('old')).count()).to.equal(60);
+    expect(await Plain.find((u) => and(u.status.eq('old'), u.score.eq(101))).count()).to.equal(1);
+    for (const node of await masters()) await node.configResetStat();
+    expect(await Plain.deleteMany((u) => u.status.eq('old'), { chunkSize: 500 })).to.equal(60);
+    expect([await calls('hmget'), await calls('del')]).to.deep.equal([60, 1]);
+    expect(await Plain.find().count()).to.equal(40);
+    expect(await Plain.checkIndexes()).to.deep.include({ records: 40, missing: 0, stale: 0 });
   });
 
   it('acts once on each record, even when the update moves it within the index the plan walks', async () => {
