@@ -308,40 +308,43 @@ local function q_leaf_total(p)
   return q_count(p) or math.huge
 end
 
--- The ids of an exact plan (one the indexes alone answer), as a set and a list, without reading
--- any record: `and` intersects its children's sets, `or` unites them. nil when building the sets
--- would cost more than reading the candidates (sets are ~10 times cheaper per id than a read).
+-- The ids of an exact plan (one the indexes alone answer), each once, without reading any record:
+-- `and` keeps its smallest child's ids that every other child holds, `or` unites them. Only the
+-- children an `and` looks ids up in become sets: a one-range plan costs its ZRANGEBYSCORE and
+-- nothing more. nil when selecting
+-- would cost more than reading the candidates (a set is ~10 times cheaper per id than a read).
 local function q_exact(p)
   if q_leaf_total(p) > 10 * (q_count(p) or 0) + 1000 then return nil end
+  local function as_set(ids)
+    local set = {}
+    for _, id in ipairs(ids) do set[id] = true end
+    return set
+  end
   local function select(node)
-    local out = { set = {}, ids = {} }
-    if node.op == 'and' or node.op == 'or' then
-      local parts = {}
-      for _, c in ipairs(node) do parts[#parts + 1] = select(c) end
-      table.sort(parts, function(a, b) return #a.ids < #b.ids end)
-      local from, last = parts, #parts
-      if node.op == 'and' then from, last = { parts[1] }, 1 end
-      for k = 1, last do
-        for _, id in ipairs(from[k].ids) do
-          local keep = not out.set[id]
-          if node.op == 'and' then
-            for j = 2, #parts do
-              if not parts[j].set[id] then keep = false break end
-            end
-          end
-          if keep then
-            out.set[id] = true
-            out.ids[#out.ids + 1] = id
-          end
-        end
-      end
+    if node.op ~= 'and' and node.op ~= 'or' then
+      -- only a lexicographic range or prefix can list an id twice (a field with several values)
+      local ids = q_ids(node)
+      if node.op ~= 'prefix' and (node.op ~= 'range' or node.t == 'n') then return ids end
+      local out = {}
+      q_union({}, out, ids)
       return out
     end
-    for _, id in ipairs(q_ids(node)) do
-      if not out.set[id] then
-        out.set[id] = true
-        out.ids[#out.ids + 1] = id
+    local parts = {}
+    for _, c in ipairs(node) do parts[#parts + 1] = select(c) end
+    local out, seen = {}, {}
+    if node.op == 'or' then
+      for _, ids in ipairs(parts) do q_union(seen, out, ids) end
+      return out
+    end
+    table.sort(parts, function(a, b) return #a < #b end)
+    local sets = {}
+    for j = 2, #parts do sets[j - 1] = as_set(parts[j]) end
+    for _, id in ipairs(parts[1]) do
+      local keep = true
+      for j = 1, #sets do
+        if not sets[j][id] then keep = false break end
       end
+      if keep then out[#out + 1] = id end
     end
     return out
   end
@@ -610,8 +613,11 @@ local function q_act_delete(q, M)
     end
     q_each('HDEL', u[2], owned)
   end
-  q_each('ZREM', q.exp[1], ids)
-  q_each('HDEL', q.exp[2], ids)
+  -- most models hold no expiring record: one EXISTS spares two commands with every id
+  if redis.call('EXISTS', q.exp[1], q.exp[2]) > 0 then
+    q_each('ZREM', q.exp[1], ids)
+    q_each('HDEL', q.exp[2], ids)
+  end
   q_each('ZREM', q.ids, ids)
   for i = 1, #keys, 4000 do redis.call('DEL', unpack(keys, i, math.min(i + 3999, #keys))) end
   if q.ch then
@@ -742,10 +748,11 @@ local function q_run(q, filter, act)
   if q.exact and not walk and not later then ex = q_exact(q.plan) end
   if q.count and ex and not after then
     -- the index sets still hold expired records no sweep dropped yet: leave those out
-    local n = #ex.ids
+    local n = #ex
     if due > 0 then
-      for id in pairs(exp_gone(q.prefix, q.exp)) do
-        if ex.set[id] then n = n - 1 end
+      local gone = exp_gone(q.prefix, q.exp)
+      for _, id in ipairs(ex) do
+        if gone[id] then n = n - 1 end
       end
     end
     return { due, n }
@@ -764,14 +771,12 @@ local function q_run(q, filter, act)
     local s
     if q.light then
       -- the action reads the HMGET reply itself: no state, V[i] the value of fields[i], V.id the id
-      if ex and not ex.set[id] then return nil end
       local V = redis.call('HMGET', q.prefix .. id, unpack(q.fields))
       if not V[1] or not (ex or filter(V)) then return nil end
       V.id = id
       return V
     end
     if ex then
-      if not ex.set[id] then return nil end
       s = q_probe(q.prefix, id, ex_fields)
       if not s.cache['#v'] then return nil end
     elseif q.lean then
@@ -793,7 +798,7 @@ local function q_run(q, filter, act)
   end
   if q.cursor then
     local list = nil
-    if not later then list = (ex and ex.ids) or q_ids(q.plan) or q_all(q.ids) end
+    if not later then list = ex or q_ids(q.plan) or q_all(q.ids) end
     return { due, q_chunk(q.cursor, list, candidate, function(M) return act(q, M, false) end) }
   end
   local function reply(next, ...)
@@ -832,7 +837,7 @@ local function q_run(q, filter, act)
     if sorted then return reply('', M, true) end
   end
   local list, from_node = nil, nil
-  if ex then list = ex.ids else list, from_node = q_ids(q.plan) end
+  if ex then list = ex else list, from_node = q_ids(q.plan) end
   if list == nil and q.slice then
     -- one slice of a scan; an unsorted page stops at `need` matches (ids come in query order)
     local first = '-'
