@@ -85,6 +85,8 @@ end
 -- always ends the value; each byte keeps its rank (0 < 1 < 2...) and the separator sorts before
 -- every byte of a longer value, so entries sort exactly as their values, then ids.
 local function ix_lex(v)
+  -- most values hold neither byte: one scan, no copy
+  if not string.find(v, '[%z\1]') then return v end
   local e = string.gsub(v, '\1', '\1\2')   -- "\1" first: the "\0" escape below holds "\1"
   e = string.gsub(e, '%z', '\1\1')
   return e
