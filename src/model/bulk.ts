@@ -136,7 +136,7 @@ export async function insertMany<S extends TProperties>(
 ): Promise<Rec<S>[]> {
   const onConflict = options.onConflict ?? 'error';
   if (!['error', 'skip', 'replace'].includes(onConflict)) throw new UsageError(`onConflict must be 'error', 'skip' or 'replace'`);
-  const size = options.chunkSize === undefined ? INSERT_CHUNK_SIZE : chunkSizeOf(options);
+  const size = chunkSizeOf(options, INSERT_CHUNK_SIZE);
   const { ids, datas, groups } = prepareAll(model, inputs, size);
   const ttlMs = String(model.ttlSpec.ms);
   const token = randomBytes(8).toString('hex');

@@ -17,7 +17,7 @@ import { runProgram } from '../client/run.js';
 import { ensureIndexes } from '../index/maintenance.js';
 import type { Condition } from '../ops/condition.js';
 import { QueryRun } from '../query/execute.js';
-import { chunkSizeOf, type ChunkOptions } from './chunks.js';
+import { chunkSizeOf, QUERY_CHUNK_SIZE, type ChunkOptions } from './chunks.js';
 import type { ModelCore } from './contract.js';
 import { sweepSoon } from './sweep.js';
 
@@ -29,7 +29,7 @@ import { sweepSoon } from './sweep.js';
 export async function actByQuery<S extends TProperties>(
   model: ModelCore<S>, where: Condition, action: 'update' | 'delete', body: readonly Stmt[], options: ChunkOptions,
 ): Promise<number> {
-  const size = String(chunkSizeOf(options));
+  const size = String(chunkSizeOf(options, QUERY_CHUNK_SIZE));
   await ensureIndexes(model);
   const run = new QueryRun(model, where, { offset: 0, sort: [] });
   const token = randomBytes(8).toString('hex');

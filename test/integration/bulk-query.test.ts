@@ -47,6 +47,19 @@ describe('updateMany / deleteMany by query: chunks on the server', () => {
     expect(await Item.find((u) => u.age.gte(0)).count()).to.equal(40);
   });
 
+  it('acts on 1,000 matches per chunk by default (a by-id call keeps 200)', async () => {
+    await Item.insertMany(Array.from({ length: 1_500 }, (_, i) => ({ name: `d${i}`, age: 60, score: i })));
+    const progress: number[] = [];
+    const n = await Item.updateMany((u) => u.age.eq(60), (p) => p.status.set('old'), { onProgress: ({ done }) => progress.push(done) });
+    expect(n).to.equal(1_500);
+    expect(progress).to.deep.equal([1_000, 1_500]);
+    const byId: number[] = [];
+    await Item.updateMany((await Item.find((u) => u.age.eq(60)).limit(300).toArray()).map((r) => r.id), (p) => p.score.incr(1), {
+      onProgress: ({ done }) => byId.push(done),
+    });
+    expect(byId).to.deep.equal([200, 300]);
+  });
+
   it('reads each match once and writes it once, with one command per index for the whole chunk', async () => {
     // no unique field: the update's operations run as straight-line code on each match's read
     const Plain = defineModel('CursorPlain', {
