@@ -81,7 +81,7 @@ export function compile(node: ProgramNode | QueryNode): Compiled {
   const template = templates.get(shape.key);
   if (template) return bind(template, shape);
   const { compiled, sources } = compileFresh(freezeDeep(node));
-  const made = templateOf(compiled, sources, shape);
+  const made = templateOf(compiled, sources, shapeOf(node, true));
   if (made) {
     if (templates.size >= MAX_TEMPLATES) templates.clear();
     templates.set(shape.key, made);

@@ -63,7 +63,33 @@ const STABLE_PROPS = new Set(['ix', 'uq', 'exp', 'ch', 'check']);
 type Fragment = { readonly pieces: readonly string[]; readonly keys: readonly string[] } | null;
 const fragments = new WeakMap<object, Fragment>();
 
+/** `K<n>`, the token of the n-th distinct key, made once per n. */
+const keyTokens: string[] = [];
+const keyToken = (n: number): string => (keyTokens[n] ??= `K${n}`);
+
+/**
+ * A string's token, length-prefixed (as unambiguous as JSON text, without escaping). The strings
+ * of a shape are node kinds, ops and field names, the same few on every call: their tokens are
+ * kept (up to a bound, since a value that is not a key could be anything), so a walk allocates none.
+ */
+const textTokens = new Map<string, string>();
+function textToken(v: string): string {
+  let t = textTokens.get(v);
+  if (t === undefined) {
+    t = `${v.length}'${v}`;
+    if (textTokens.size < 10_000) textTokens.set(v, t);
+  }
+  return t;
+}
+
 class Walk {
+  /**
+   * `named`: a record's id and version and a guard's layout are the Param nodes the compiler binds
+   * them with (refParams, guardParam), as a first compile needs to map its slots; otherwise
+   * (binding a known shape) plain Params, which spare a WeakMap entry per program.
+   */
+  constructor(private readonly named: boolean) {}
+
   /** The shape key's text, in pieces (joined once: a string grown by `+=` is slow to hash). */
   readonly out: string[] = [];
   readonly sources: Source[] = [];
@@ -84,7 +110,7 @@ class Walk {
     const known = fragments.get(v);
     if (known) {
       this.out.push(known.pieces[0]);
-      for (let i = 0; i < known.keys.length; i++) this.out.push(`K${this.slot(known.keys[i])}`, known.pieces[i + 1]);
+      for (let i = 0; i < known.keys.length; i++) this.out.push(keyToken(this.slot(known.keys[i])), known.pieces[i + 1]);
       return;
     }
     if (known === null) {
@@ -117,10 +143,8 @@ class Walk {
     } else if (typeof v === 'string') {
       if (KEY_PROPS.has(prop)) {
         this.marks?.push({ name: v, at: out.length });
-        out.push(`K${this.slot(v)}`);
-      }
-      // length-prefixed: as unambiguous as JSON text, without escaping
-      else out.push(`${v.length}'${v}`);
+        out.push(keyToken(this.slot(v)));
+      } else out.push(textToken(v));
     } else if (typeof v !== 'object') {
       out.push(String(v));
     } else if (Array.isArray(v)) {
@@ -150,11 +174,14 @@ class Walk {
     }
     if (prop === 'records') {
       // a record's id and seen version are values, bound as Params
-      const { id, seen } = refParams(o as unknown as RecordRef);
-      this.sources.push(id, seen);
+      const r = o as unknown as RecordRef;
+      if (this.named) {
+        const { id, seen } = refParams(r);
+        this.sources.push(id, seen);
+      } else this.sources.push(param(r.id, 'str'), param(r.seen, 'str'));
     }
     const guard = prop === 'guard' || prop === 'guards';
-    if (guard) this.sources.push(guardParam(o as unknown as ShardGuard));
+    if (guard) this.sources.push(this.named ? guardParam(o as unknown as ShardGuard) : param((o as unknown as ShardGuard).layout, 'str'));
     out.push('{');
     for (const k in o) {
       if ((prop === 'records' && (k === 'id' || k === 'seen')) || (guard && k === 'layout')) continue;
@@ -175,9 +202,12 @@ class Walk {
   }
 }
 
-/** The shape of a program or query: its key, its value sources and its distinct keys, in walk order. */
-export function shapeOf(n: Node): Shape {
-  const w = new Walk();
+/**
+ * The shape of a program or query: its key, its value sources and its distinct keys, in walk
+ * order. `named` for a shape a compile maps its slots to (see Walk).
+ */
+export function shapeOf(n: Node, named = false): Shape {
+  const w = new Walk(named);
   w.value(n, '');
   return { key: w.out.join(''), sources: w.sources, keys: w.keys };
 }
