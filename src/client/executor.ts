@@ -68,8 +68,11 @@ export function clusterScripts(cluster: ClusterClient): ScriptClient {
  */
 function asScriptReply(reply: unknown): Reply {
   if (reply === null || typeof reply !== 'object' || Array.isArray(reply) || Buffer.isBuffer(reply)) return [reply as Reply];
-  const entries = reply instanceof Map ? [...reply] : Object.entries(reply);
-  return [entries.flat() as Reply];
+  // one loop into one array (entries, then flat(), cost a get about a tenth of its client time)
+  const flat: Reply[] = [];
+  if (reply instanceof Map) for (const [k, v] of reply) flat.push(k as Reply, v as Reply);
+  else for (const k of Object.keys(reply)) flat.push(k, (reply as Record<string, Reply>)[k]);
+  return [flat];
 }
 
 const isNoScript = (err: unknown): boolean => err instanceof Error && err.message.startsWith('NOSCRIPT');
