@@ -65,6 +65,8 @@ export class Connection implements ScriptRunner {
   private readonly scripts: ScriptClient;
   private readonly errorListeners = new Set<ErrorListener>();
 
+  private readyAgain: Promise<void> | undefined;
+
   constructor(
     readonly client: NodeClient | ClusterClient,
     private readonly owned: boolean,
@@ -104,11 +106,28 @@ export class Connection implements ScriptRunner {
       return Promise.reject(err);
     }
     // on a live connection a reply comes or the socket closes (a long script is slow, not a lost
-    // connection); a call made while disconnected waits at most commandTimeoutMs for the reconnect,
-    // then is dropped from the queue unsent (so it cannot apply later) and rejects
+    // connection); a call made while disconnected waits at most commandTimeoutMs for the reconnect
     if (this.client.isReady) return execute(this.scripts, script).then(undefined, (err: unknown) => Promise.reject(connectionFailure(err)));
+    if (this.owned && !this.cluster) {
+      // our client has no offline queue (a command queued as the socket dies is rejected, never
+      // sent after the reconnect): wait for the reconnect here, then send
+      return withTimeout(this.reconnected(), this.commandTimeoutMs).then(() => this.run(script));
+    }
+    // a client passed in keeps its own queue: the command waits in it, and is dropped unsent on
+    // timeout (so it cannot apply later)
     const abort = new AbortController();
     return withTimeout(execute(this.scripts, script, abort.signal), this.commandTimeoutMs, abort);
+  }
+
+  /** Resolves when the client is ready again: one listener for every call waiting. */
+  private reconnected(): Promise<void> {
+    this.readyAgain ??= new Promise<void>((resolve) => {
+      (this.client as NodeClient).once('ready', () => {
+        this.readyAgain = undefined;
+        resolve();
+      });
+    });
+    return this.readyAgain;
   }
 
   /** The record at a Redis key (`u.key`) of any model declared on this connection; NotFoundError when absent. */
@@ -233,7 +252,9 @@ function createOwned(options: ConnectOptions, timeoutMs: number): NodeClient | C
   // node-redis bounds each command's wait in its queue with an AbortSignal.timeout of its own (a
   // timer and two listeners per command, about a fifth of an increment's client time); on one node
   // rapyer bounds that wait itself, while the connection is down (Connection.run)
-  return createClient({ url: options.url, socket, commandOptions: { timeout: 0 } });
+  // no offline queue: with one, a command queued just as the socket died waited, unbounded, for
+  // the reconnect; Connection.run waits for the reconnect itself, bounded
+  return createClient({ url: options.url, socket, commandOptions: { timeout: 0 }, disableOfflineQueue: true });
 }
 
 export async function connect(options: ConnectOptions = {}): Promise<Connection> {
