@@ -311,8 +311,8 @@ end
 -- The ids of an exact plan (one the indexes alone answer), each once, without reading any record:
 -- `and` keeps its smallest child's ids that every other child holds, `or` unites them. Only the
 -- children an `and` looks ids up in become sets: a one-range plan costs its ZRANGEBYSCORE and
--- nothing more. nil when selecting
--- would cost more than reading the candidates (a set is ~10 times cheaper per id than a read).
+-- nothing more. nil when selecting would cost more than reading the candidates (a set is ~10
+-- times cheaper per id than a read).
 local function q_exact(p)
   if q_leaf_total(p) > 10 * (q_count(p) or 0) + 1000 then return nil end
   local function as_set(ids)
@@ -331,8 +331,9 @@ local function q_exact(p)
     end
     local parts = {}
     for _, c in ipairs(node) do parts[#parts + 1] = select(c) end
-    local out, seen = {}, {}
+    local out = {}
     if node.op == 'or' then
+      local seen = {}
       for _, ids in ipairs(parts) do q_union(seen, out, ids) end
       return out
     end

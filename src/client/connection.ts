@@ -249,11 +249,10 @@ function createOwned(options: ConnectOptions, timeoutMs: number): NodeClient | C
       defaults: { ...defaults, socket: { ...socket, ...defaults.socket } },
     });
   }
-  // node-redis bounds each command's wait in its queue with an AbortSignal.timeout of its own (a
-  // timer and two listeners per command, about a fifth of an increment's client time); on one node
-  // rapyer bounds that wait itself, while the connection is down (Connection.run)
-  // no offline queue: with one, a command queued just as the socket died waited, unbounded, for
-  // the reconnect; Connection.run waits for the reconnect itself, bounded
+  // on one node rapyer bounds the wait for a lost connection itself (Connection.run), so: no
+  // per-command AbortSignal.timeout of node-redis's (a timer and two listeners per command, about a
+  // fifth of an increment's client time), and no offline queue (with one, a command queued just as
+  // the socket died waited, unbounded, for the reconnect)
   return createClient({ url: options.url, socket, commandOptions: { timeout: 0 }, disableOfflineQueue: true });
 }
 
