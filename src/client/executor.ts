@@ -37,13 +37,19 @@ export interface ScriptClient {
   load(firstKey: string | undefined, readOnly: boolean, lua: string): Promise<unknown>;
 }
 
-const BINARY = { [RESP_TYPES.BLOB_STRING]: Buffer } as const;
+/**
+ * A hash (a plain HGETALL) as the flat field/value list a script would return, not an object:
+ * the executor's callers all take that list, and an object would cost a get a second pass.
+ */
+const TEXT = { [RESP_TYPES.MAP]: Array } as const;
+const BINARY = { ...TEXT, [RESP_TYPES.BLOB_STRING]: Buffer } as const;
 
 /** A single node, with blob strings mapped to Buffers so bytes fields survive the trip. */
 export function nodeScripts(client: NodeClient): ScriptClient {
+  const text = client.withTypeMapping(TEXT);
   const binary = client.withTypeMapping(BINARY);
   return {
-    send: (_key, _readOnly, args, asBuffers, signal) => (asBuffers ? binary : client).sendCommand(args, { abortSignal: signal }),
+    send: (_key, _readOnly, args, asBuffers, signal) => (asBuffers ? binary : text).sendCommand(args, { abortSignal: signal }),
     load: (_key, _readOnly, lua) => client.scriptLoad(lua),
   };
 }
@@ -54,26 +60,20 @@ export function nodeScripts(client: NodeClient): ScriptClient {
  * since each node has its own script cache.
  */
 export function clusterScripts(cluster: ClusterClient): ScriptClient {
+  const text = cluster.withTypeMapping(TEXT);
   const binary = cluster.withTypeMapping(BINARY);
   return {
-    send: (key, readOnly, args, asBuffers, signal) => (asBuffers ? binary : cluster).sendCommand(key, readOnly, args, { abortSignal: signal }),
+    send: (key, readOnly, args, asBuffers, signal) => (asBuffers ? binary : text).sendCommand(key, readOnly, args, { abortSignal: signal }),
     load: async (key, readOnly, lua) =>
       key === undefined ? cluster.scriptLoad(lua) : (await cluster.getNodeClientForKey(key, readOnly)).scriptLoad(lua),
   };
 }
 
 /**
- * A command's reply as its script would return it: in the script's list of step results (`R`), and
- * a hash as the flat field/value list Lua makes of it (node-redis answers HGETALL with an object).
+ * A command's reply as its script would return it: in the script's list of step results (`R`)
+ * (a hash arrives as the flat list Lua makes of it, see TEXT).
  */
-function asScriptReply(reply: unknown): Reply {
-  if (reply === null || typeof reply !== 'object' || Array.isArray(reply) || Buffer.isBuffer(reply)) return [reply as Reply];
-  // one loop into one array (entries, then flat(), cost a get about a tenth of its client time)
-  const flat: Reply[] = [];
-  if (reply instanceof Map) for (const [k, v] of reply) flat.push(k as Reply, v as Reply);
-  else for (const k of Object.keys(reply)) flat.push(k, (reply as Record<string, Reply>)[k]);
-  return [flat];
-}
+const asScriptReply = (reply: unknown): Reply => [reply as Reply];
 
 const isNoScript = (err: unknown): boolean => err instanceof Error && err.message.startsWith('NOSCRIPT');
 

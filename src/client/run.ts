@@ -24,6 +24,11 @@ export function runProgram<T>(db: ScriptRunner, program: ProgramNode | QueryNode
   } catch (err) {
     return Promise.reject(err);
   }
+  return runCompiled(db, program, script, decode);
+}
+
+/** Runs a program compiled already (a prepared one, see recordBinder in src/compile/compiler.ts). */
+export function runCompiled<T>(db: ScriptRunner, program: ProgramNode | QueryNode, script: Compiled, decode: Decoder<T>): Promise<T> {
   return traced(program, script, () => db.run(script).then(decode));
 }
 

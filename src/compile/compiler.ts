@@ -123,19 +123,48 @@ function templateOf(c: Compiled, sources: readonly Source[], shape: Shape): Temp
   return { lua: c.lua, sha1: c.sha1, readOnly: c.readOnly, binary: c.binary, keys, argv, command: c.command };
 }
 
-function bind(t: Template, shape: Shape): Compiled {
-  const keys = t.keys.map((i) => shape.keys[i]);
+/**
+ * A program's KEYS and ARGV by its template. `record`: the key and id of another record to bind in
+ * place of the walked program's one record (the first key and the first source, see recordBinder).
+ */
+function bind(t: Template, shape: Shape, record?: { key: string; id: string }): Compiled {
+  const keys = t.keys.map((i) => (record && i === 0 ? record.key : shape.keys[i]));
   const argv: Raw[] = [];
   for (const i of t.argv) {
     const s = shape.sources[i];
-    if (s.kind === 'Param') argv.push(s.value!);
+    if (record && i === 0) argv.push(record.id);
+    else if (s.kind === 'Param') argv.push(s.value!);
     else {
       argv.push(String(s.values.length));
       for (const v of s.values) argv.push(v);
     }
   }
-  const bound = { lua: t.lua, sha1: t.sha1, keys, argv, readOnly: t.readOnly, binary: t.binary };
-  return Object.freeze(t.command ? { ...bound, command: t.command } : bound);
+  const { lua, sha1, readOnly, binary, command } = t;
+  return Object.freeze(command ? { lua, sha1, keys, argv, readOnly, binary, command } : { lua, sha1, keys, argv, readOnly, binary });
+}
+
+/** Binds a prepared program to one record (see {@link recordBinder}). */
+export type RecordBinder = (key: string, id: string) => Compiled;
+
+/**
+ * A prepared program of one record: compiled (or taken from the shape cache) once, then bound to
+ * any record whose program would differ only in its record's key and id, from those two alone: no
+ * program built, no shape walk. For the hot one-record reads (get, exists, ttl), whose body names
+ * the record only through its state, never by its id or key. The record's key is the walk's first
+ * key and its id the first source (a RecordRef's `key` comes first, and its id and seen version are
+ * the first values of a program); undefined where that does not hold, or the id is also a value
+ * elsewhere in the program (a body that holds it would bind wrong): the caller then compiles as usual.
+ */
+export function recordBinder(program: ProgramNode): RecordBinder | undefined {
+  const [record, other] = program.records;
+  if (!record || other) return undefined;
+  const shape = shapeOf(program);
+  const first = shape.sources[0];
+  if (shape.keys[0] !== record.key || first?.kind !== 'Param' || first.value !== record.id) return undefined;
+  if (shape.sources.some((s, i) => i > 0 && (s.kind === 'Param' ? s.value === record.id : s.values.includes(record.id)))) return undefined;
+  if (!templates.has(shape.key)) compile(program);
+  const template = templates.get(shape.key);
+  return template && ((key, id) => bind(template, shape, { key, id }));
 }
 
 /**

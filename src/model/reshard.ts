@@ -24,12 +24,13 @@ import {
 import type { Connection } from '../client/connection.js';
 import * as decode from '../client/decode.js';
 import type { Reply } from '../client/executor.js';
-import { runProgram } from '../client/run.js';
+import { runCompiled, runProgram } from '../client/run.js';
 import type { Compiled } from '../compile/compiler.js';
 import { ReshardingError, SchemaError, UsageError } from '../errors.js';
 import type { Raw } from '../schema/codec.js';
 import type { ModelCore, ShardKeys, ShardState } from './contract.js';
 import type { KeySpace } from './keys.js';
+import { readProgram } from './prepared-read.js';
 
 
 /** What this module needs of a model. */
@@ -273,15 +274,32 @@ export async function reshard(model: ShardedModel, count: number, options: Resha
  * A read of one record (one statement): during a reshard in its old shard first, then in its new
  * one (a move writes the new copy before it deletes the old, so one of the two reads finds it).
  */
-export async function readOne<S extends TProperties, T>(model: ModelCore<S> & ShardedModel, id: string, body: Stmt, as: decode.Decoder<T>, found: (value: T) => boolean): Promise<T> {
+export function readOne<S extends TProperties, T>(model: ModelCore<S> & ShardedModel, id: string, body: Stmt, as: decode.Decoder<T>, found: (value: T) => boolean): Promise<T> {
+  // a single node has one shard that never moves: one read, without an async frame (a hot call)
+  if (!model.db.cluster) return readIn(model, id, body, as, model.keys, ONE_LAYOUT);
+  return readSharded(model, id, body, as, found);
+}
+
+const ONE_LAYOUT = readLayouts(ONE_SHARD);
+
+function readIn<S extends TProperties, T>(model: ModelCore<S>, id: string, body: Stmt, as: decode.Decoder<T>, keys: KeySpace, layout: string): Promise<T> {
+  let read: ReturnType<typeof readProgram>;
+  try {
+    read = readProgram(model, id, body, keys, layout);
+  } catch (err) {
+    return Promise.reject(err);
+  }
+  return read.script ? runCompiled(model, read.program, read.script, as) : runProgram(model, read.program, as);
+}
+
+async function readSharded<S extends TProperties, T>(model: ModelCore<S> & ShardedModel, id: string, body: Stmt, as: decode.Decoder<T>, found: (value: T) => boolean): Promise<T> {
   for (let retry = 0; ; retry++) {
-    const state = model.db.cluster ? await shardState(model) : ONE_SHARD;
+    const state = await shardState(model);
     const spaces = state.moving ? [model.keys.withShards(state.moving.from), model.keys.withShards(state.moving.to)] : [model.keys];
     try {
       let value!: T;
       for (const keys of spaces) {
-        const program: ProgramNode = make('Program', { mode: 'read', binary: model.binary, records: [model.ref(id, '', keys, readLayouts(state))], body: [body] });
-        value = await runProgram(model, program, as);
+        value = await readIn(model, id, body, as, keys, readLayouts(state));
         if (found(value)) break;
       }
       return value;

@@ -1,11 +1,14 @@
 import { expect } from 'chai';
 import { Type } from 'typebox';
 import type { ProgramNode, QueryNode, Stmt } from '../../src/ast/nodes.js';
-import { compile, compileUncached } from '../../src/compile/compiler.js';
+import { compile, compileUncached, recordBinder, type Compiled } from '../../src/compile/compiler.js';
 import { shapeOf } from '../../src/compile/shape.js';
 import { and, defineModel } from '../../src/index.js';
 import { Recorder } from '../../src/ops/recorder.js';
 import { updateProgram } from '../../src/model/record.js';
+import { KeySpace } from '../../src/model/keys.js';
+import { KEY_READS, readProgram } from '../../src/model/prepared-read.js';
+import { call, make, stateArg } from '../../src/ast/nodes.js';
 
 const Shaped = defineModel('Shaped', {
   name: Type.String({ maxLength: 20 }),
@@ -77,5 +80,66 @@ describe('programs compiled once per shape', () => {
     expect(compile(same).keys).to.deep.equal(compileUncached(same).keys);
     expect(shapeOf(recorded((p) => p.rank.set(null))[0] as never).key)
       .not.to.equal(shapeOf(recorded((p) => p.rank.set(2))[0] as never).key);
+  });
+
+  describe('prepared one-record reads (get, exists, ttl)', () => {
+    const sameAs = (bound: Compiled, fresh: Compiled): void => {
+      expect([bound.sha1, bound.command, bound.readOnly, bound.binary]).to.deep.equal([fresh.sha1, fresh.command, fresh.readOnly, fresh.binary]);
+      expect(bound.keys).to.deep.equal(fresh.keys);
+      expect(bound.argv.map(String)).to.deep.equal(fresh.argv.map(String));
+    };
+    // a single node, and a cluster's 16 shards (a layout guard: a key and a value besides the record's)
+    const single = new KeySpace('Shaped', false);
+    const spaces: [KeySpace, string][] = [[single, '1'], [new KeySpace('Shaped', true, 16), '16'], [new KeySpace('Shaped', true, 16), '4>16|16']];
+    const ids = ['a', 'b', '01HZX', 'é ü', 'x:y{z}', '16', '4', 'Shaped', '#meta', ''.padEnd(300, 'q')];
+    const program = (id: string, body: Stmt, keys: KeySpace, layout: string): ProgramNode =>
+      make('Program', { mode: 'read', binary: Shaped.binary, records: [Shaped.ref(id, '', keys, layout)], body: [body] });
+
+    it('binds any record of a shard to exactly what compiling its own program gives', () => {
+      for (const body of Object.values(KEY_READS)) {
+        for (const [keys, layout] of spaces) {
+          for (const first of ['a', 'zz']) {
+            const bind = recordBinder(program(first, body, keys, layout));
+            expect(bind, `${layout} ${first}`).to.be.a('function');
+            for (const id of ids.filter((i) => keys.shardOf(i) === keys.shardOf(first))) {
+              sameAs(bind!(keys.record(id), id), compileUncached(program(id, body, keys, layout)));
+            }
+          }
+        }
+      }
+    });
+
+    it('binds the id wherever the program holds it as a value (an update program: its index entries)', () => {
+      const incr = recorded((p) => p.score.incr(1));
+      const bind = recordBinder(updateProgram([rec('a')], incr));
+      for (const id of ['b', 'zz', 'é']) {
+        const [r] = updateProgram([rec(id)], incr).records;
+        sameAs(bind!(r.key, id), compileUncached(updateProgram([rec(id)], incr)));
+      }
+    });
+
+    it('is refused when the first record\'s id is also another value of its program (it could not tell them apart)', () => {
+      // the layout '16' is a value of a guarded program: a record with id '16' cannot be the sample
+      expect(recordBinder(program('16', KEY_READS.read, new KeySpace('Shaped', true, 16), '16'))).to.equal(undefined);
+    });
+
+    it('prepares a model\'s reads once per shard: every later read of the shard is bound, not compiled', () => {
+      const keys = new KeySpace('Shaped', true, 16);
+      const shard = keys.shardOf('a');
+      const others = ids.filter((i) => i !== 'a' && keys.shardOf(i) === shard && i !== '16');
+      expect(readProgram(Shaped, 'a', KEY_READS.exists, keys, '16').script).to.equal(undefined); // the first compiles
+      for (const id of others) {
+        const { script } = readProgram(Shaped, id, KEY_READS.exists, keys, '16');
+        expect(script, id).not.to.equal(undefined);
+        sameAs(script!, compileUncached(program(id, KEY_READS.exists, keys, '16')));
+      }
+      // a body that is not one of the key reads is never prepared
+      expect(readProgram(Shaped, 'a', call('rec_read', stateArg(1)), keys, '16').script).to.equal(undefined);
+    });
+
+    it('checks the id of a bound read as a compiled one does', () => {
+      readProgram(Shaped, 'a', KEY_READS.ttl, single, '1');
+      expect(() => readProgram(Shaped, 'bad\uD800id', KEY_READS.ttl, single, '1')).to.throw(/id.*surrogate/);
+    });
   });
 });
