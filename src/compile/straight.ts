@@ -113,7 +113,11 @@ function scalarOp(n: FieldOpNode, rc: RecordCode, r: string, w: Writer): string[
   };
   // put_num: checked, then stored as text
   const num = (value: string, pre: string[] = []): void => {
-    const check = unconstrained(n.check) ? `check_finite(${f}, ${r})` : `check_num(${c()}, ${f}, ${r})`;
+    // check_finite written out (as lua/lib/check.lua words it): linking it and `invalid` would
+    // cost every call two closures for a check that almost never fails
+    const check = unconstrained(n.check)
+      ? `if ${r} ~= ${r} or ${r} == math.huge or ${r} == -math.huge then fail('VALIDATION', ${f} .. ': the result is not a finite number', ${f}, 'type') end`
+      : `check_num(${c()}, ${f}, ${r})`;
     lines.push(`local ${r} = ${value}`, ...pre, check, `${r} = fmt_num(${r})`);
   };
   switch (n.target) {
@@ -208,7 +212,7 @@ function indexMoves(r: Pick<RecordRef, 'ix'>, rc: RecordCode): { x: IndexRef; ol
  * The record's staged writes, in order, in `Q<i>` = { 'p', f1, v1, ... } with false for a deleted
  * field (also the patch reply), after its new version `v<i>`; `d<i>` is true when Q holds a deletion.
  */
-function patchLines(rc: RecordCode): { version: string; lines: string[]; appends: boolean } {
+function patchLines(rc: RecordCode): { version: string; lines: string[]; appends: boolean; statics?: string } {
   const i = rc.i;
   const q = `Q${i}`;
   const appends = rc.order.some((e) => e.kind === 'append');
@@ -235,14 +239,15 @@ function patchLines(rc: RecordCode): { version: string; lines: string[]; appends
   }
   add('"#v"', `v${i}`);
   const version = `local v${i} = string.format('%d', tonumber(h${i}[1]) + 1)`;
-  return { version, lines: [...(appends ? [`local d${i} = false`] : []), `local ${q} = { 'p', ${statics.join(', ')} }`, ...tail], appends };
+  const lines = [...(appends ? [`local d${i} = false`] : []), `local ${q} = { 'p', ${statics.join(', ')} }`, ...tail];
+  return { version, lines, appends, ...(tail.length === 0 && { statics: statics.join(', ') }) };
 }
 
 /**
  * A record's commit (st_commit): the version, the expiry values, the index entries, then the
  * writes in the order they were staged, in `Q<i>` (which is also the patch reply).
  */
-function commitLines(r: RecordRef, rc: RecordCode, id: string, w: Writer): string[] {
+function commitLines(r: RecordRef, rc: RecordCode, id: string, w: Writer, alone: boolean): string[] {
   const i = rc.i;
   const key = w.key(r.key);
   // a record the program does not change is not written (st_commit: nothing staged)
@@ -269,8 +274,11 @@ function commitLines(r: RecordRef, rc: RecordCode, id: string, w: Writer): strin
       );
     }
   }
-  lines.push(...patch.lines);
   const q = `Q${i}`;
+  // the one record of a program, with only fields to set: its writes and its patch reply are
+  // written out (see updateBody), without a table and two unpacks per call
+  if (alone && patch.statics !== undefined) return [...lines, `redis.call('HSET', ${key}, ${patch.statics})`];
+  lines.push(...patch.lines);
   if (!patch.appends) lines.push(`redis.call('HSET', ${key}, unpack(${q}, 2))`);
   else lines.push(`if d${i} then st_flush(${key}, ${q}) else`, `  for j = 2, #${q}, ${UNPACK_MAX} do redis.call('HSET', ${key}, unpack(${q}, j, math.min(j + ${UNPACK_MAX - 1}, #${q}))) end`, 'end');
   return lines;
@@ -367,7 +375,8 @@ function updateBody(program: ProgramNode, w: Writer): string[] {
     const r = `r${k + 1}`;
     body.push(...(n.target === 'array' ? appendOp(n, codes[n.rec - 1], r, w) : scalarOp(n, codes[n.rec - 1], r, w)));
   });
-  const commits = program.records.flatMap((r, k) => commitLines(r, codes[k], ids[k], w));
+  const alone = program.records.length === 1;
+  const commits = program.records.flatMap((r, k) => commitLines(r, codes[k], ids[k], w, alone));
   const slides = program.records.flatMap((r, k) => (r.slideMs ? [`redis.call('PEXPIRE', ${codes[k].key}, ${Number(r.slideMs)})`] : []));
   const reads = codes.flatMap((rc) => [
     `local h${rc.i} = redis.call('HMGET', ${rc.key}, ${[...rc.slots.keys()].map(luaString).join(', ')})`,
@@ -381,7 +390,18 @@ function updateBody(program: ProgramNode, w: Writer): string[] {
   // whole hash, which may be long too, keeps the nested form (decode.update reads both).
   const nested = `return { { ${results} }, ${replies.join(', ')} }`;
   const short = codes[0].order.some((e) => e.kind === 'append') ? ` and #Q1 <= ${UNPACK_MAX}` : '';
-  const reply = codes.length === 1 ? [`if ${seen[0]} == h1[1]${short} then return { ${program.body.length}, ${results}, unpack(Q1) } end`, nested] : [nested];
+  const statics = alone ? patchLines(codes[0]).statics : undefined;
+  const reply = !alone
+    ? [nested]
+    : statics === undefined || codes[0].order.length === 0
+      ? [`if ${seen[0]} == h1[1]${short} then return { ${program.body.length}, ${results}, unpack(Q1) } end`, nested]
+      // fields only: the patch written out; a stale copy gets the whole hash (st_full, inline)
+      : [
+        `if ${seen[0]} == h1[1] then return { ${program.body.length}, ${results}, 'p', ${statics} } end`,
+        `local all = redis.call('HGETALL', ${codes[0].key})`,
+        "table.insert(all, 1, 'f')",
+        `return { { ${results} }, all }`,
+      ];
   return [
     ...reads,
     ...required,

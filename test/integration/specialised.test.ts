@@ -70,6 +70,8 @@ const LEAN_OPS: Op[] = [
   (p, r) => p.n.set(int(r, 0, 60)),
   (p, r) => p.f.incr(int(r, -9, 9) / 4),
   (p, r) => p.f.div(pick(r, [0, 3, 0.5])),
+  // a second multiplication by 1e300 overflows: the finite check, written out in the straight code
+  (p, r) => p.f.mul(pick(r, [1e300, -1e300, 2])),
   (p, r) => p.s.append(pick(r, ['a', 'bc', 'déf'])),
   (p, r) => p.s.prepend(pick(r, ['z', 'yy'])),
   (p, r) => p.s.set(pick(r, ['', 'k', 'zz'])),
