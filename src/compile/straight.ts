@@ -391,13 +391,17 @@ function updateBody(program: ProgramNode, w: Writer): string[] {
   const nested = `return { { ${results} }, ${replies.join(', ')} }`;
   const short = codes[0].order.some((e) => e.kind === 'append') ? ` and #Q1 <= ${UNPACK_MAX}` : '';
   const statics = alone ? patchLines(codes[0]).statics : undefined;
+  const [first] = program.body;
+  // one operation whose result is the field's new value: the patch is that and the version, which
+  // the client rebuilds from the bare result (decode.updateOf)
+  const bare = program.body.length === 1 && first.kind === 'FieldOp' && statics === `${luaString(first.field)}, r1, "#v", v1`;
   const reply = !alone
     ? [nested]
     : statics === undefined || codes[0].order.length === 0
       ? [`if ${seen[0]} == h1[1]${short} then return { ${program.body.length}, ${results}, unpack(Q1) } end`, nested]
       // fields only: the patch written out; a stale copy gets the whole hash (st_full, inline)
       : [
-        `if ${seen[0]} == h1[1] then return { ${program.body.length}, ${results}, 'p', ${statics} } end`,
+        bare ? `if ${seen[0]} == h1[1] then return r1 end` : `if ${seen[0]} == h1[1] then return { ${program.body.length}, ${results}, 'p', ${statics} } end`,
         `local all = redis.call('HGETALL', ${codes[0].key})`,
         "table.insert(all, 1, 'f')",
         `return { { ${results} }, all }`,

@@ -104,7 +104,8 @@ export function updateProgram(records: readonly object[], body: readonly Stmt[])
 
 /** Runs `body` over `records` as one script, then brings each record up to the server's state. */
 export async function runUpdate(db: ScriptRunner, records: readonly object[], body: readonly Stmt[]): Promise<decode.UpdateReply> {
-  const reply = await runProgram(db, updateProgram(records, body), decode.update);
+  const program = updateProgram(records, body);
+  const reply = await runProgram(db, program, decode.updateOf(program));
   records.forEach((r, i) => applyPatch(r, reply.patches[i]));
   return reply;
 }
