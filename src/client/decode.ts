@@ -3,11 +3,10 @@
  * site casts a reply (node-redis's `transformReply`, applied to programs). The shapes come from
  * the compiler (src/compile/compiler.ts): a program replies with its result table R, one entry per
  * statement that has a result; an update program with `{ R, patch of record 1, ... }` (st_reply in
- * lua/lib/commit.lua), or flat for one record's patch in straight-line code (bare, for one operation
- * on one field: see updateOf); a query with what its
+ * lua/lib/commit.lua), or flat for one record's patch in straight-line code (or only its results, see
+ * DERIVED); a query with what its
  * action returns (q_run in lua/lib/query.lua).
  */
-import type { ProgramNode } from '../ast/nodes.js';
 import type { Raw } from '../schema/codec.js';
 import type { Reply } from './executor.js';
 
@@ -60,34 +59,31 @@ export const versions: Decoder<string[]> = (reply) => list(only(reply)).map(text
 /** An update program: its statements' results and, per record, the patch that brings a copy up to date. */
 export interface UpdateReply {
   readonly results: readonly Reply[];
-  /** `['p', field, value|null, ...]` (the changes) or `['f', field, value, ...]` (the whole hash). */
-  readonly patches: readonly Raw[][];
+  /**
+   * `['p', field, value|null, ...]` (the changes), `['f', field, value, ...]` (the whole hash), or
+   * {@link DERIVED}: the changes are the program's own operations with these results.
+   */
+  readonly patches: readonly (readonly Raw[])[];
 }
+
+/**
+ * The patch of a copy that was current, left out of the reply: each operation's result is its
+ * field's new value (an append's is the array's new length, its items the ones it sent) and the
+ * version is the one seen plus one (derivedPatch in src/model/record.ts). A reply table costs Redis
+ * more to send than a whole increment's arithmetic.
+ */
+export const DERIVED: readonly Raw[] = Object.freeze(['d']);
 export const update: Decoder<UpdateReply> = (reply) => {
-  if (!Array.isArray(reply)) throw new TypeError('a bare update reply needs its program: decode it with updateOf');
+  // one record whose copy was current, in straight-line code (updateBody in src/compile/straight.ts):
+  // the results alone, `r1` or `[n, r1..rn]`; its patch follows from the program and them
+  if (!Array.isArray(reply)) return { results: [reply], patches: [DERIVED] };
   const all = reply;
-  // the flat form of one record's patch, `[n, r1..rn, 'p', ...]` (src/compile/straight.ts)
+  if (typeof all[0] === 'number' && all.length === all[0] + 1) return { results: all.slice(1), patches: [DERIVED] };
+  // the flat form of one record's patch, `[n, r1..rn, 'p', ...]`
   if (typeof all[0] === 'number') return { results: all.slice(1, all[0] + 1), patches: [all.slice(all[0] + 1) as Raw[]] };
   const [results, ...patches] = all;
   return { results: list(results), patches: patches.map((p) => list(p) as Raw[]) };
 };
-
-/**
- * The reply of update program `program`. One operation on one field of one record, in straight-line
- * code, replies with its bare result when the copy was current (see updateBody in
- * src/compile/straight.ts): the result is the field's new value and the version is the one seen
- * plus one, so the patch is rebuilt here rather than sent (a table costs Redis more to send than a
- * whole increment's arithmetic).
- */
-export const updateOf = (program: ProgramNode): Decoder<UpdateReply> => (reply) => {
-  if (Array.isArray(reply)) return update(reply);
-  const [op] = program.body;
-  if (op?.kind !== 'FieldOp' || program.records.length !== 1) throw new TypeError(`an update program replied ${String(reply)}`);
-  const version = String(Number(program.records[0].seen) + 1);
-  return { results: [reply], patches: [['p', op.field, reply as Raw, VERSION, version]] };
-};
-
-const VERSION = '#v';
 
 /** One statement's result in an update reply, as the handle that recorded it decodes it. */
 export const result = (reply: UpdateReply, i: number): Raw | null => (reply.results[i] ?? null) as Raw | null;

@@ -389,19 +389,17 @@ function updateBody(program: ProgramNode, w: Writer): string[] {
   // (every r is set, none nil), when short enough to unpack (appended items make it long). The
   // whole hash, which may be long too, keeps the nested form (decode.update reads both).
   const nested = `return { { ${results} }, ${replies.join(', ')} }`;
+  // one record, its copy current: the results alone, from which the client derives the patch
+  // (decode.DERIVED; an append's items are the list it sent); a stale copy gets the whole hash
+  const derivable = alone && codes[0].order.length > 0 &&
+    program.body.every((s) => s.kind === 'FieldOp' && (s.target !== 'array' || s.args[0]?.kind === 'ParamList'));
   const short = codes[0].order.some((e) => e.kind === 'append') ? ` and #Q1 <= ${UNPACK_MAX}` : '';
-  const statics = alone ? patchLines(codes[0]).statics : undefined;
-  const [first] = program.body;
-  // one operation whose result is the field's new value: the patch is that and the version, which
-  // the client rebuilds from the bare result (decode.updateOf)
-  const bare = program.body.length === 1 && first.kind === 'FieldOp' && statics === `${luaString(first.field)}, r1, "#v", v1`;
   const reply = !alone
     ? [nested]
-    : statics === undefined || codes[0].order.length === 0
+    : !derivable
       ? [`if ${seen[0]} == h1[1]${short} then return { ${program.body.length}, ${results}, unpack(Q1) } end`, nested]
-      // fields only: the patch written out; a stale copy gets the whole hash (st_full, inline)
       : [
-        bare ? `if ${seen[0]} == h1[1] then return r1 end` : `if ${seen[0]} == h1[1] then return { ${program.body.length}, ${results}, 'p', ${statics} } end`,
+        `if ${seen[0]} == h1[1] then return ${program.body.length === 1 ? 'r1' : `{ ${program.body.length}, ${results} }`} end`,
         `local all = redis.call('HGETALL', ${codes[0].key})`,
         "table.insert(all, 1, 'f')",
         `return { { ${results} }, all }`,

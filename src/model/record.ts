@@ -7,14 +7,14 @@
 import type { TProperties } from 'typebox';
 import { make, type ProgramNode, type RecordRef, type Stmt } from '../ast/nodes.js';
 import * as decode from '../client/decode.js';
-import type { ScriptRunner } from '../client/executor.js';
+import type { Reply, ScriptRunner } from '../client/executor.js';
 import { explainProgram, runProgram, type Explained } from '../client/run.js';
 import { ObjectHandle } from '../ops/handles.js';
 import { Recorder, type ResultDecoder } from '../ops/recorder.js';
 import type { Raw } from '../schema/codec.js';
 import type { ModelCore } from './contract.js';
 import { crossUnique, refuseUniqueWrites } from './unique-fields.js';
-import { applyFields, readRecord, type RecordMeta } from './layout.js';
+import { applyFields, itemField, readRecord, VERSION_FIELD, type RecordMeta } from './layout.js';
 import type { LockOptions, PipelineFn, Rec, SaveOptions } from './types.js';
 
 const META = Symbol('rapyer.meta');
@@ -75,9 +75,16 @@ function replaceData(rec: object, data: Record<string, unknown>): void {
   assignData(rec, data);
 }
 
-/** Applies a program's patch for this record: its changes, or the whole hash when our copy was stale. */
-function applyPatch(rec: object, patch: readonly Raw[]): void {
+/**
+ * Applies a program's patch for record `rec`: its changes, the whole hash when our copy was stale,
+ * or the changes the program's operations made (decode.DERIVED).
+ */
+function applyPatch(rec: object, patch: readonly Raw[], body: readonly Stmt[], results: readonly Reply[]): void {
   const h = hidden(rec);
+  if (patch === decode.DERIVED) {
+    applyFields(h.model.spec, fieldsOf(rec), h.meta, derivedPatch(body, results, h.meta), false, h.id);
+    return;
+  }
   if (String(patch[0]) === 'f') {
     const { data, meta } = readRecord(h.model.spec, patch.slice(1), h.id);
     replaceData(rec, data);
@@ -87,6 +94,37 @@ function applyPatch(rec: object, patch: readonly Raw[]): void {
   const fields: [string, Raw | null][] = [];
   for (let i = 1; i < patch.length; i += 2) fields.push([String(patch[i]), patch[i + 1]]);
   applyFields(h.model.spec, fieldsOf(rec), h.meta, fields, false, h.id);
+}
+
+/** Brings each of a program's records up to the server's state after its reply. */
+export function applyReply(records: readonly object[], body: readonly Stmt[], reply: decode.UpdateReply): void {
+  records.forEach((r, i) => applyPatch(r, reply.patches[i], body, reply.results));
+}
+
+/**
+ * The changes of a one-record straight-line program on a current copy (the reply left them out,
+ * see decode.DERIVED): each field set to its operation's result; an append's items at the
+ * positions after the array's end (its result is the new length) and the new length; the version
+ * one past the copy's. In order, so the last operation on a field wins, as it did on the server.
+ */
+export function derivedPatch(body: readonly Stmt[], results: readonly Reply[], meta: RecordMeta): [string, Raw | null][] {
+  const fields: [string, Raw | null][] = [];
+  body.forEach((s, k) => {
+    const result = results[k] as Raw;
+    if (s.kind !== 'FieldOp') throw new TypeError(`an update replied without its patch for a ${s.kind}`);
+    if (s.target !== 'array') {
+      fields.push([s.field, result]);
+      return;
+    }
+    const [items] = s.args;
+    if (items?.kind !== 'ParamList') throw new TypeError(`an update replied without its patch for an append of ${items?.kind}`);
+    const len = Number(result);
+    const end = (meta.heads.get(s.field) ?? 0) + len;
+    items.values.forEach((v, j) => fields.push([itemField(s.field, end - items.values.length + j), v]));
+    fields.push([s.field, String(len)]);
+  });
+  fields.push([VERSION_FIELD, String(Number(meta.version) + 1)]);
+  return fields;
 }
 
 /** The update program of `body` over `records`: each must exist; each reply patches its copy. */
@@ -104,9 +142,8 @@ export function updateProgram(records: readonly object[], body: readonly Stmt[])
 
 /** Runs `body` over `records` as one script, then brings each record up to the server's state. */
 export async function runUpdate(db: ScriptRunner, records: readonly object[], body: readonly Stmt[]): Promise<decode.UpdateReply> {
-  const program = updateProgram(records, body);
-  const reply = await runProgram(db, program, decode.updateOf(program));
-  records.forEach((r, i) => applyPatch(r, reply.patches[i]));
+  const reply = await runProgram(db, updateProgram(records, body), decode.update);
+  applyReply(records, body, reply);
   return reply;
 }
 
