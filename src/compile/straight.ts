@@ -384,13 +384,13 @@ function updateBody(program: ProgramNode, w: Writer): string[] {
   const required = codes.map((rc, k) => `if not h${rc.i}[1] then fail('NOT_FOUND', 'record ' .. tostring(${ids[k]}) .. ' not found') end`);
   const results = program.body.map((_, k) => `r${k + 1}`).join(', ');
   const replies = codes.map((rc, k) => `${seen[k]} == h${rc.i}[1] and Q${rc.i} or st_full(${rc.key})`);
-  // Redis converts each nested table of a reply through a deferred length, a new reply block each
-  // (about a fifth of an increment's server cost): one record's patch goes flat, `{ n, r1..rn, 'p', ... }`
-  // (every r is set, none nil), when short enough to unpack (appended items make it long). The
-  // whole hash, which may be long too, keeps the nested form (decode.update reads both).
+  // Redis converts each table of a reply through a deferred length, a new reply block each, and
+  // each value on its own (together more than an increment's arithmetic). One record, its copy
+  // current: the results alone (every r is set, none nil), `r1` or `{ n, r1..rn }`, from which the
+  // client derives the patch (decode.DERIVED; an append's items are the list it sent); else the
+  // patch flat after them, `{ n, r1..rn, 'p', ... }`, when short enough to unpack. A stale copy gets
+  // the whole hash, nested; so do several records (decode.update reads every form).
   const nested = `return { { ${results} }, ${replies.join(', ')} }`;
-  // one record, its copy current: the results alone, from which the client derives the patch
-  // (decode.DERIVED; an append's items are the list it sent); a stale copy gets the whole hash
   const derivable = alone && codes[0].order.length > 0 &&
     program.body.every((s) => s.kind === 'FieldOp' && (s.target !== 'array' || s.args[0]?.kind === 'ParamList'));
   const short = codes[0].order.some((e) => e.kind === 'append') ? ` and #Q1 <= ${UNPACK_MAX}` : '';

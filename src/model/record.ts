@@ -79,10 +79,11 @@ function replaceData(rec: object, data: Record<string, unknown>): void {
  * Applies a program's patch for record `rec`: its changes, the whole hash when our copy was stale,
  * or the changes the program's operations made (decode.DERIVED).
  */
-function applyPatch(rec: object, patch: readonly Raw[], body: readonly Stmt[], results: readonly Reply[]): void {
+function applyPatch(rec: object, patch: readonly Raw[], program: ProgramNode, results: readonly Reply[]): void {
   const h = hidden(rec);
   if (patch === decode.DERIVED) {
-    applyFields(h.model.spec, fieldsOf(rec), h.meta, derivedPatch(body, results, h.meta), false, h.id);
+    const fields = derivedPatch(program.body, results, program.records[0].seen, h.meta.heads);
+    applyFields(h.model.spec, fieldsOf(rec), h.meta, fields, false, h.id);
     return;
   }
   if (String(patch[0]) === 'f') {
@@ -97,17 +98,18 @@ function applyPatch(rec: object, patch: readonly Raw[], body: readonly Stmt[], r
 }
 
 /** Brings each of a program's records up to the server's state after its reply. */
-export function applyReply(records: readonly object[], body: readonly Stmt[], reply: decode.UpdateReply): void {
-  records.forEach((r, i) => applyPatch(r, reply.patches[i], body, reply.results));
+export function applyReply(records: readonly object[], program: ProgramNode, reply: decode.UpdateReply): void {
+  records.forEach((r, i) => applyPatch(r, reply.patches[i], program, reply.results));
 }
 
 /**
  * The changes of a one-record straight-line program on a current copy (the reply left them out,
  * see decode.DERIVED): each field set to its operation's result; an append's items at the
- * positions after the array's end (its result is the new length) and the new length; the version
- * one past the copy's. In order, so the last operation on a field wins, as it did on the server.
+ * positions after the array's end (its result is the new length; the copy's head is the stored
+ * one, as its version was) and the new length; the version one past the one the program saw. In
+ * order, so the last operation on a field wins, as it did on the server.
  */
-export function derivedPatch(body: readonly Stmt[], results: readonly Reply[], meta: RecordMeta): [string, Raw | null][] {
+export function derivedPatch(body: readonly Stmt[], results: readonly Reply[], seen: string, heads: ReadonlyMap<string, number>): [string, Raw | null][] {
   const fields: [string, Raw | null][] = [];
   body.forEach((s, k) => {
     const result = results[k] as Raw;
@@ -119,11 +121,11 @@ export function derivedPatch(body: readonly Stmt[], results: readonly Reply[], m
     const [items] = s.args;
     if (items?.kind !== 'ParamList') throw new TypeError(`an update replied without its patch for an append of ${items?.kind}`);
     const len = Number(result);
-    const end = (meta.heads.get(s.field) ?? 0) + len;
+    const end = (heads.get(s.field) ?? 0) + len;
     items.values.forEach((v, j) => fields.push([itemField(s.field, end - items.values.length + j), v]));
     fields.push([s.field, String(len)]);
   });
-  fields.push([VERSION_FIELD, String(Number(meta.version) + 1)]);
+  fields.push([VERSION_FIELD, String(Number(seen) + 1)]);
   return fields;
 }
 
@@ -142,8 +144,9 @@ export function updateProgram(records: readonly object[], body: readonly Stmt[])
 
 /** Runs `body` over `records` as one script, then brings each record up to the server's state. */
 export async function runUpdate(db: ScriptRunner, records: readonly object[], body: readonly Stmt[]): Promise<decode.UpdateReply> {
-  const reply = await runProgram(db, updateProgram(records, body), decode.update);
-  applyReply(records, body, reply);
+  const program = updateProgram(records, body);
+  const reply = await runProgram(db, program, decode.update);
+  applyReply(records, program, reply);
   return reply;
 }
 

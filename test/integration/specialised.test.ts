@@ -124,7 +124,7 @@ const outcome = async (script: Compiled, program?: ProgramNode | QueryNode): Pro
 function applied(program: ProgramNode, reply: decode.UpdateReply): unknown {
   const copies = program.records.map((r) =>
     (r.key.startsWith('SpecLean') ? Lean : Item).wrap(r.id, {}, { version: r.seen, heads: new Map() }));
-  applyReply(copies, program.body, reply);
+  applyReply(copies, program, reply);
   return { results: reply.results, copies: copies.map((c) => ({ ...c })), meta: copies.map((c) => ({ version: hidden(c).meta.version, heads: [...hidden(c).meta.heads] })) };
 }
 
@@ -238,7 +238,7 @@ describe('specialised code generation against the generic path', () => {
     const two = updateProgram([copy], recorded((p) => { p.n.incr(1); p.tags.append('u', 'v'); p.n.incr(1); }, Lean));
     const results = await db.run(compileUncached(two));
     expect(results).to.deep.equal([3, '7', 2, '8']);
-    applyReply([copy], two.body, decode.update(results));
+    applyReply([copy], two, decode.update(results));
     expect({ ...copy }).to.deep.equal({ n: 8, tags: ['u', 'v'] });
     expect(hidden(copy).meta.version).to.equal('5');
     // a create answers with its bare version
