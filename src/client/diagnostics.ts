@@ -31,7 +31,8 @@ export interface ScriptEvent {
   sha1: string;
   /**
    * Set when the script's one command was sent in its place (`HGETALL`, `EXISTS` or `TTL`: a get,
-   * exists or ttl on a record with no shard guard and no sliding TTL); `sha1` names the script.
+   * exists or ttl on a record with no shard guard and no sliding TTL), or its commands in one
+   * transaction (`MULTI HGETALL`: a chunk of getMany, likewise); `sha1` names the script.
    */
   command?: string;
   /** How many keys the script declares. */
@@ -76,6 +77,7 @@ export function traced<T>(program: ProgramNode | QueryNode, script: Compiled, ru
     model: script.keys.length ? modelOfKey(script.keys[0]) : undefined,
     kind: kindOf(program), sha1: script.sha1, keys: script.keys.length, readOnly: script.readOnly, durationMs: 0,
     ...(script.command && { command: script.command }),
+    ...(script.each && { command: `MULTI ${script.each.command}` }),
   };
   const started = performance.now();
   return channel.tracePromise(async () => {

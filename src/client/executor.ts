@@ -35,6 +35,15 @@ export interface ScriptClient {
    */
   send(firstKey: string | undefined, readOnly: boolean, args: (string | Buffer)[], binary: boolean, signal?: AbortSignal): Promise<unknown>;
   load(firstKey: string | undefined, readOnly: boolean, lua: string): Promise<unknown>;
+  /** Commands in one MULTI/EXEC on the node that serves `firstKey`; their replies in order. */
+  transaction(firstKey: string, commands: readonly string[][], binary: boolean): Promise<unknown[]>;
+}
+
+type Multi = { addCommand(args: string[]): Multi; exec(): Promise<unknown[]> };
+
+function queued(multi: Multi, commands: readonly string[][]): Promise<unknown[]> {
+  for (const c of commands) multi.addCommand(c);
+  return multi.exec();
 }
 
 /**
@@ -51,6 +60,7 @@ export function nodeScripts(client: NodeClient): ScriptClient {
   return {
     send: (_key, _readOnly, args, asBuffers, signal) => (asBuffers ? binary : text).sendCommand(args, { abortSignal: signal }),
     load: (_key, _readOnly, lua) => client.scriptLoad(lua),
+    transaction: (_key, commands, asBuffers) => queued((asBuffers ? binary : text).multi() as unknown as Multi, commands),
   };
 }
 
@@ -66,6 +76,7 @@ export function clusterScripts(cluster: ClusterClient): ScriptClient {
     send: (key, readOnly, args, asBuffers, signal) => (asBuffers ? binary : text).sendCommand(key, readOnly, args, { abortSignal: signal }),
     load: async (key, readOnly, lua) =>
       key === undefined ? cluster.scriptLoad(lua) : (await cluster.getNodeClientForKey(key, readOnly)).scriptLoad(lua),
+    transaction: (key, commands, asBuffers) => queued((asBuffers ? binary : text).multi(key) as unknown as Multi, commands),
   };
 }
 
@@ -74,6 +85,24 @@ export function clusterScripts(cluster: ClusterClient): ScriptClient {
  * (a hash arrives as the flat list Lua makes of it, see TEXT).
  */
 const asScriptReply = (reply: unknown): Reply => [reply as Reply];
+
+function eachKey(client: ScriptClient, each: NonNullable<Compiled['each']>, binary: boolean): Promise<Reply> {
+  if (each.keys.length === 0) return Promise.resolve([[]]);
+  return client.transaction(each.keys[0], each.keys.map((k) => [each.command, k]), binary)
+    .then((replies) => asScriptReply(replies.map(flatHash)), (err: unknown) => Promise.reject(fromReplyError(err)));
+}
+
+/**
+ * A hash as the flat field/value list a script returns: node-redis decodes EXEC's replies without
+ * the client's type mapping (TEXT), so a hash in a transaction arrives as an object.
+ */
+function flatHash(reply: unknown): Reply {
+  if (reply === null || typeof reply !== 'object' || Array.isArray(reply) || Buffer.isBuffer(reply)) return reply as Reply;
+  const flat: Reply[] = [];
+  if (reply instanceof Map) for (const [k, v] of reply) flat.push(k as Reply, v as Reply);
+  else for (const k of Object.keys(reply)) flat.push(k, (reply as Record<string, Reply>)[k]);
+  return flat;
+}
 
 const isNoScript = (err: unknown): boolean => err instanceof Error && err.message.startsWith('NOSCRIPT');
 
@@ -85,8 +114,10 @@ export function execute(client: ScriptClient, script: Compiled, signal?: AbortSi
   const firstKey = script.keys[0];
   const send = (args: (string | Buffer)[]): Promise<Reply> =>
     client.send(firstKey, script.readOnly, args, script.binary, signal) as Promise<Reply>;
-  // a read that is one command on one key is sent as that command (see Compiled.command)
+  // a read that is one command on one key is sent as that command (see Compiled.command), and one
+  // that is a command per key as those commands in one transaction (Compiled.each)
   if (script.command) return send([script.command, firstKey]).then(asScriptReply, (err: unknown) => Promise.reject(fromReplyError(err)));
+  if (script.each) return eachKey(client, script.each, script.binary);
   // one array, filled by loops: a bulk chunk's ARGV holds tens of thousands of values
   const evalSha: (string | Buffer)[] = [script.readOnly ? 'EVALSHA_RO' : 'EVALSHA', script.sha1, String(script.keys.length)];
   for (const k of script.keys) evalSha.push(k);

@@ -34,6 +34,12 @@ export interface Compiled {
    * the executor sends that command instead (same reply, without running Lua). See {@link plainRead}.
    */
   readonly command?: PlainRead;
+  /**
+   * A read the script would do with one command per key (getMany's chunk: HGETALL of each record):
+   * the executor sends those commands in one MULTI/EXEC instead (as atomic, one round trip, and
+   * Redis sends each hash as it is rather than converting a Lua table per record). See {@link plainReads}.
+   */
+  readonly each?: { readonly command: 'HGETALL'; readonly keys: readonly string[] };
 }
 
 /** The Redis command of each step that is a single command on the record's key (lua/lib/read.lua). */
@@ -77,6 +83,12 @@ const MAX_TEMPLATES = 10_000;
  * is compiled; every later one is bound from its template (only its KEYS and ARGV are built).
  */
 export function compile(node: ProgramNode | QueryNode): Compiled {
+  const compiled = compileScript(node);
+  const each = node.kind === 'Program' ? plainReads(node) : undefined;
+  return each ? Object.freeze({ ...compiled, each }) : compiled;
+}
+
+function compileScript(node: ProgramNode | QueryNode): Compiled {
   const shape = shapeOf(node);
   const template = templates.get(shape.key);
   if (template) return bind(template, shape);
@@ -178,6 +190,19 @@ function plainRead(program: ProgramNode): PlainRead | undefined {
   if (program.mode !== 'read' || more || other || !record || record.guard || program.guards?.length) return undefined;
   if (step?.kind !== 'Call' || !(step.fn in PLAIN_READS) || slides(program)) return undefined;
   return PLAIN_READS[step.fn as keyof typeof PLAIN_READS];
+}
+
+/**
+ * The commands a bulk read's script would run, one HGETALL per record, when that is all it does:
+ * no layout check (a cluster's shard guard), no sliding TTL to re-arm, and text replies.
+ */
+function plainReads(program: ProgramNode): Compiled['each'] {
+  const [step, more] = program.body;
+  // (node-redis decodes a transaction's replies without the client's type mapping: text only)
+  if (program.mode !== 'read' || program.binary !== false || more || program.records.length > 0 || program.guards?.length) return undefined;
+  if (step?.kind !== 'Call' || step.fn !== 'bulk_read' || slides(program)) return undefined;
+  const [, prefix, ids] = step.args;
+  return { command: 'HGETALL', keys: ids.values.map((id) => `${String(prefix.value)}${String(id)}`) };
 }
 
 /** Whether a program re-arms a sliding TTL (a read that does is a write for Redis: not EVALSHA_RO). */

@@ -7,7 +7,8 @@ import { compile } from '../../src/compile/compiler.js';
 import {
   call, changesArg, expiryArg, indexesArg, keyArg, param, paramList, word, type ProgramNode,
 } from '../../src/ast/nodes.js';
-import { connectOptions, prefix, raw } from '../helpers/redis.js';
+import { connectOptions, onCluster, prefix, raw } from '../helpers/redis.js';
+import { calls, masters } from '../helpers/stats.js';
 
 const Member = defineModel('Member', {
   name: Type.String(),
@@ -219,6 +220,19 @@ describe('bulk operations', () => {
     const r = (await Member.getMany([ids[1]]))[0];
     await r.$.counter.incr(5);
     expect((await Member.get(ids[1])).counter).to.equal(5);
+  });
+
+  it('getMany reads a chunk with one HGETALL per record in one MULTI/EXEC on a single node (no script), a sharded model with its script', async () => {
+    const recs = await Member.insertMany(Array.from({ length: 25 }, (_, i) => member(i)));
+    for (const node of await masters()) await node.configResetStat();
+    const back = await Member.getMany([...recs.map((r) => r.id), 'nope'], { missing: 'null', chunkSize: 10 });
+    expect(back.map((r) => r?.name ?? null)).to.deep.equal([...recs.map((r) => r.name), null]);
+    // a cluster checks the shard layout first: its chunks stay scripts
+    expect(await calls('exec')).to.equal(onCluster ? 0 : 3);
+    expect(await calls('hgetall')).to.equal(26);
+    const scripts = await calls('evalsha_ro') + await calls('evalsha');
+    if (onCluster) expect(scripts).to.be.greaterThan(0);
+    else expect(scripts).to.equal(0);
   });
 
   it('updateMany by ids runs a conditional program on each record; missing ids are skipped', async () => {
