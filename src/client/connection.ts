@@ -36,8 +36,11 @@ export interface ConnectOptions {
 
 export const DEFAULT_COMMAND_TIMEOUT_MS = 5_000;
 
-/** Replies that mean "Redis is not serving right now" rather than "this call is wrong". */
-const UNAVAILABLE = /^(LOADING|MASTERDOWN|CLUSTERDOWN|TRYAGAIN)\b/;
+/**
+ * Replies that mean "Redis is not serving right now" rather than "this call is wrong" (a server
+ * at maxclients refuses the connection a call waits for with an ERR reply).
+ */
+const UNAVAILABLE = /^(LOADING|MASTERDOWN|CLUSTERDOWN|TRYAGAIN)\b|^ERR max number of clients/;
 
 /**
  * The ConnectionError for a failure caused by the connection (a socket closed, an offline client, a

@@ -8,8 +8,8 @@ import { expect } from 'chai';
 import type { RedisClientType, RedisClusterType } from 'redis';
 import { Type } from 'typebox';
 import { slot } from '../../src/client/slot.js';
-import { CrossSlotError, defineModel } from '../../src/index.js';
-import { db, raw } from '../helpers/redis.js';
+import { connect, ConnectionError, CrossSlotError, defineModel } from '../../src/index.js';
+import { connectOptions, db, raw } from '../helpers/redis.js';
 
 const Alpha = defineModel('Alpha', { n: Type.Integer({ default: 0 }), tags: Type.Array(Type.String(), { default: [] }) });
 const Beta = defineModel('Beta', { n: Type.Integer({ default: 0 }) });
@@ -30,6 +30,28 @@ async function evalshaCalls(): Promise<number> {
 }
 
 describe('cluster', () => {
+  it('a call waiting for a node that refuses connections (maxclients) rejects with ConnectionError, and is not sent later', async () => {
+    const a = await Alpha.create({});
+    const quick = await connect({ ...connectOptions, commandTimeoutMs: 300 });
+    const node = (await cluster().nodeClient(cluster().getSlotMaster(slot(a.key)))) as unknown as RedisClientType;
+    try {
+      const Quick = Alpha.withDb(quick);
+      const rec = await Quick.get(a.id); // connected, the record's node known
+      // the node refuses new connections, then drops the ones it has: the call waits in the queue
+      await node.configSet('maxclients', '1');
+      await node.sendCommand(['CLIENT', 'KILL', 'TYPE', 'normal', 'SKIPME', 'yes']);
+      const started = Date.now();
+      const err = await rec.$.n.incr(1).catch((e: unknown) => e);
+      expect(err).to.be.instanceOf(ConnectionError);
+      expect(Date.now() - started).to.be.lessThan(2_000); // within commandTimeoutMs, or at once
+    } finally {
+      await node.configSet('maxclients', '10000');
+      await quick.close().catch(() => undefined);
+    }
+    // the call that timed out was never sent
+    expect((await Alpha.get(a.id)).n).to.equal(0);
+  });
+
   it('tags every key of a model with {Model}, so a record and its model keys share a slot', async () => {
     expect(db.cluster).to.equal(true);
     const a = await Alpha.create({});
