@@ -31,8 +31,9 @@ const prepared = new WeakMap<Reader, Map<string, Prepared>>();
 
 /** A one-record read program and its script: bound from a prepared program where the body allows. */
 export function readProgram(model: Reader, id: string, body: Stmt, keys: KeySpace, layout: string): { program: ProgramNode; script?: Compiled } {
+  const built = (): ProgramNode => make('Program', { mode: 'read', binary: model.binary, records: [model.ref(id, '', keys, layout)], body: [body] });
   const name = NAMES.get(body);
-  if (name === undefined) return { program: make('Program', { mode: 'read', binary: model.binary, records: [model.ref(id, '', keys, layout)], body: [body] }) };
+  if (name === undefined) return { program: built() };
   checkText(id, 'id');
   let byModel = prepared.get(model);
   if (!byModel) prepared.set(model, (byModel = new Map()));
@@ -40,7 +41,7 @@ export function readProgram(model: Reader, id: string, body: Stmt, keys: KeySpac
   const at = `${name}|${keys.shards}|${shard}|${layout}`;
   const known = byModel.get(at);
   if (known) return { program: known.program, script: known.bind(`${keys.recordPrefix(shard)}${id}`, id) };
-  const program = make('Program', { mode: 'read', binary: model.binary, records: [model.ref(id, '', keys, layout)], body: [body] });
+  const program = built();
   const bind = recordBinder(program);
   if (bind) byModel.set(at, { program, bind });
   return { program };

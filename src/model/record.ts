@@ -109,7 +109,7 @@ export function applyReply(records: readonly object[], program: ProgramNode, rep
  * one, as its version was) and the new length; the version one past the one the program saw. In
  * order, so the last operation on a field wins, as it did on the server.
  */
-export function derivedPatch(body: readonly Stmt[], results: readonly Reply[], seen: string, heads: ReadonlyMap<string, number>): [string, Raw | null][] {
+function derivedPatch(body: readonly Stmt[], results: readonly Reply[], seen: string, heads: ReadonlyMap<string, number>): [string, Raw | null][] {
   const fields: [string, Raw | null][] = [];
   body.forEach((s, k) => {
     const result = results[k] as Raw;
