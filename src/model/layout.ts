@@ -184,11 +184,12 @@ interface ArrayChange { spec: ArraySpec; len?: number; head?: number; items: Map
 
 /**
  * Applies hash fields to a decoded record `id`: the whole hash (`full`) or a patch of changed
- * fields (null = deleted) on a copy that was at the version the patch started from. A stored value
- * the schema cannot decode raises ValidationError naming the record and the hash field.
+ * fields (null = deleted) on a copy that was at the version the patch started from. `flat` holds
+ * them as a hash reply does, name then value, from position `from` (a patch's marker comes first).
+ * A stored value the schema cannot decode raises ValidationError naming the record and the hash field.
  */
 export function applyFields(
-  root: ObjectSpec, data: Mutable, meta: RecordMeta, fields: [string, Raw | null][], full: boolean, id: string,
+  root: ObjectSpec, data: Mutable, meta: RecordMeta, flat: readonly (Raw | null)[], from: number, full: boolean, id: string,
 ): void {
   // the field being decoded, named by a decode error (a try around the loop, not a closure per field)
   let field = '';
@@ -199,7 +200,9 @@ export function applyFields(
       if (!c) arrays.set(spec.path, (c = { spec, items: new Map() }));
       return c;
     };
-    for (const [name, raw] of fields) {
+    for (let i = from; i < flat.length; i += 2) {
+      const name = String(flat[i]);
+      const raw = flat[i + 1];
       field = name;
       if (name === VERSION_FIELD) {
         meta.version = String(raw);
@@ -288,9 +291,7 @@ function rebuildArray(data: Mutable, meta: RecordMeta, path: string, c: ArrayCha
 export function readRecord(root: ObjectSpec, flat: Raw[], id: string): { data: Mutable; meta: RecordMeta } {
   const data: Mutable = {};
   const meta: RecordMeta = { version: '', heads: new Map() };
-  const fields: [string, Raw][] = [];
-  for (let i = 0; i < flat.length; i += 2) fields.push([String(flat[i]), flat[i + 1]]);
-  applyFields(root, data, meta, fields, true, id);
+  applyFields(root, data, meta, flat, 0, true, id);
   return { data, meta };
 }
 

@@ -83,7 +83,7 @@ function applyPatch(rec: object, patch: readonly Raw[], program: ProgramNode, re
   const h = hidden(rec);
   if (patch === decode.DERIVED) {
     const fields = derivedPatch(program.body, results, program.records[0].seen, h.meta.heads);
-    applyFields(h.model.spec, fieldsOf(rec), h.meta, fields, false, h.id);
+    applyFields(h.model.spec, fieldsOf(rec), h.meta, fields, 0, false, h.id);
     return;
   }
   if (String(patch[0]) === 'f') {
@@ -92,9 +92,7 @@ function applyPatch(rec: object, patch: readonly Raw[], program: ProgramNode, re
     h.meta = meta;
     return;
   }
-  const fields: [string, Raw | null][] = [];
-  for (let i = 1; i < patch.length; i += 2) fields.push([String(patch[i]), patch[i + 1]]);
-  applyFields(h.model.spec, fieldsOf(rec), h.meta, fields, false, h.id);
+  applyFields(h.model.spec, fieldsOf(rec), h.meta, patch, 1, false, h.id);
 }
 
 /** Brings each of a program's records up to the server's state after its reply. */
@@ -109,23 +107,23 @@ export function applyReply(records: readonly object[], program: ProgramNode, rep
  * one, as its version was) and the new length; the version one past the one the program saw. In
  * order, so the last operation on a field wins, as it did on the server.
  */
-function derivedPatch(body: readonly Stmt[], results: readonly Reply[], seen: string, heads: ReadonlyMap<string, number>): [string, Raw | null][] {
-  const fields: [string, Raw | null][] = [];
+function derivedPatch(body: readonly Stmt[], results: readonly Reply[], seen: string, heads: ReadonlyMap<string, number>): Raw[] {
+  const fields: Raw[] = [];
   body.forEach((s, k) => {
     const result = results[k] as Raw;
     if (s.kind !== 'FieldOp') throw new TypeError(`an update replied without its patch for a ${s.kind}`);
     if (s.target !== 'array') {
-      fields.push([s.field, result]);
+      fields.push(s.field, result);
       return;
     }
     const [items] = s.args;
     if (items?.kind !== 'ParamList') throw new TypeError(`an update replied without its patch for an append of ${items?.kind}`);
     const len = Number(result);
     const end = (heads.get(s.field) ?? 0) + len;
-    items.values.forEach((v, j) => fields.push([itemField(s.field, end - items.values.length + j), v]));
-    fields.push([s.field, String(len)]);
+    items.values.forEach((v, j) => fields.push(itemField(s.field, end - items.values.length + j), v));
+    fields.push(s.field, String(len));
   });
-  fields.push([VERSION_FIELD, String(Number(seen) + 1)]);
+  fields.push(VERSION_FIELD, String(Number(seen) + 1));
   return fields;
 }
 
