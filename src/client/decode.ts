@@ -3,7 +3,7 @@
  * site casts a reply (node-redis's `transformReply`, applied to programs). The shapes come from
  * the compiler (src/compile/compiler.ts): a program replies with its result table R, one entry per
  * statement that has a result; an update program with `{ R, patch of record 1, ... }` (st_reply in
- * lua/lib/commit.lua), or flat for one record's patch in straight-line code (or only its results, see
+ * lua/lib/commit.lua), or for one record in straight-line code with its results alone (see
  * DERIVED); a query with what its
  * action returns (q_run in lua/lib/query.lua).
  */
@@ -77,11 +77,8 @@ export const update: Decoder<UpdateReply> = (reply) => {
   // one record whose copy was current, in straight-line code (updateBody in src/compile/straight.ts):
   // the results alone, `r1` or `[n, r1..rn]`; its patch follows from the program and them
   if (!Array.isArray(reply)) return { results: [reply], patches: [DERIVED] };
-  const all = reply;
-  if (typeof all[0] === 'number' && all.length === all[0] + 1) return { results: all.slice(1), patches: [DERIVED] };
-  // the flat form of one record's patch, `[n, r1..rn, 'p', ...]`
-  if (typeof all[0] === 'number') return { results: all.slice(1, all[0] + 1), patches: [all.slice(all[0] + 1) as Raw[]] };
-  const [results, ...patches] = all;
+  if (typeof reply[0] === 'number') return { results: reply.slice(1), patches: [DERIVED] };
+  const [results, ...patches] = reply;
   return { results: list(results), patches: patches.map((p) => list(p) as Raw[]) };
 };
 

@@ -42,7 +42,7 @@ const STRAIGHT: Readonly<Record<string, ReadonlySet<string>>> = {
 
 /** Lua allows 200 locals per function: an append takes three, a clock read two, any other statement one, a record four. */
 const MAX_LOCALS = 180;
-/** Values per `unpack` (Lua's C stack holds about 8,000): an HSET's slice, a flat reply's patch. */
+/** Values per `unpack` (Lua's C stack holds about 8,000): an HSET's slice. */
 const UNPACK_MAX = 4000;
 
 /** Whether `program` is one the straight-line code covers. */
@@ -387,23 +387,17 @@ function updateBody(program: ProgramNode, w: Writer): string[] {
   // Redis converts each table of a reply through a deferred length, a new reply block each, and
   // each value on its own (together more than an increment's arithmetic). One record, its copy
   // current: the results alone (every r is set, none nil), `r1` or `{ n, r1..rn }`, from which the
-  // client derives the patch (decode.DERIVED; an append's items are the list it sent); else the
-  // patch flat after them, `{ n, r1..rn, 'p', ... }`, when short enough to unpack. A stale copy gets
-  // the whole hash, nested; so do several records (decode.update reads every form).
+  // client derives the patch (decode.DERIVED; an append's items are the list it sent). A stale copy
+  // gets the whole hash, nested; so do several records (decode.update reads every form).
   const nested = `return { { ${results} }, ${replies.join(', ')} }`;
-  const derivable = alone && codes[0].order.length > 0 &&
-    program.body.every((s) => s.kind === 'FieldOp' && (s.target !== 'array' || s.args[0]?.kind === 'ParamList'));
-  const short = codes[0].order.some((e) => e.kind === 'append') ? ` and #Q1 <= ${UNPACK_MAX}` : '';
   const reply = !alone
     ? [nested]
-    : !derivable
-      ? [`if ${seen[0]} == h1[1]${short} then return { ${program.body.length}, ${results}, unpack(Q1) } end`, nested]
-      : [
-        `if ${seen[0]} == h1[1] then return ${program.body.length === 1 ? 'r1' : `{ ${program.body.length}, ${results} }`} end`,
-        `local all = redis.call('HGETALL', ${codes[0].key})`,
-        "table.insert(all, 1, 'f')",
-        `return { { ${results} }, all }`,
-      ];
+    : [
+      `if ${seen[0]} == h1[1] then return ${program.body.length === 1 ? 'r1' : `{ ${program.body.length}, ${results} }`} end`,
+      `local all = redis.call('HGETALL', ${codes[0].key})`,
+      "table.insert(all, 1, 'f')",
+      `return { { ${results} }, all }`,
+    ];
   return [
     ...reads,
     ...required,
