@@ -1,5 +1,5 @@
 /**
- * `npx tsx bench/instructions.ts [create|incr|pipeline5|get ...] [--peers=rapyer,lua,node-redis]
+ * `npx tsx bench/instructions.ts [create|incr|pipeline5|get|insertMany|updateMany|deleteMany ...] [--peers=rapyer,lua,node-redis]
  * [--n1=1000] [--n2=4000] [--in-flight=50]`: redis-server instructions per operation, counted by
  * valgrind's callgrind, for rapyer, the hand-written Lua and node-redis by hand (bench/peers/).
  *
@@ -46,7 +46,7 @@ import { fmt, Progress, saveResults } from './harness.js';
 import { luaPeer } from './peers/lua.js';
 import { nodeRedisPeer } from './peers/node-redis.js';
 import { rapyerPeer } from './peers/rapyer.js';
-import { sample, withConcurrency, type Peer } from './peers/types.js';
+import { bulkItem, sample, withConcurrency, type Peer } from './peers/types.js';
 
 /** Calls of each scenario before its windows: loads and compiles the peer's scripts, fills caches. */
 const WARMUP = 50;
@@ -89,6 +89,41 @@ const SCENARIOS: Record<string, Prepare> = {
   },
 };
 
+/**
+ * Bulk scenarios, counted per record: each call is one bulk operation, the calls run one after
+ * another, and `before` (untimed) runs in a window of its own ahead of its call, which is left out.
+ * A call resolves to the records it handled; reported is (I(n2) - I(n1)) / (records(n2) - records(n1)).
+ */
+interface Bulk {
+  /** Untimed, once: what every call needs. */
+  prepare?(peer: Peer): Promise<void>;
+  before?(peer: Peer, i: number): Promise<void>;
+  op(peer: Peer, i: number): Promise<number>;
+}
+
+/** Records per bulk call: one default chunk of rapyer's insertMany and of its update/delete by query. */
+const BULK = 1_000;
+/** updateMany and deleteMany by query act on age < AGE_BELOW: half of bulkItem's ages (i % 90). */
+const AGE_BELOW = 45;
+/** The records of bulk call i: BULK of them, numbered apart from every other call's. */
+const bulkItems = (i: number): ReturnType<typeof bulkItem>[] => Array.from({ length: BULK }, (_, k) => bulkItem(i * BULK + k));
+/** Bulk calls: WARMUP_BULK before the windows (the first update and delete also take the base records), then N1_BULK and N2_BULK. */
+const [WARMUP_BULK, N1_BULK, N2_BULK] = [1, 2, 6];
+
+const BULK_SCENARIOS: Record<string, Bulk> = {
+  insertMany: { op: (p, i) => p.insertMany!(bulkItems(i)) },
+  // every call updates the same 2 * BULK matches (BULK of the seeded 2 * BULK, plus the base records)
+  updateMany: {
+    prepare: async (p) => void (await p.seed!([...bulkItems(1_000_000), ...bulkItems(1_000_001)])),
+    op: (p) => p.updateMany!(AGE_BELOW, []),
+  },
+  // every call deletes the BULK matches seeded (untimed) just before it
+  deleteMany: {
+    before: async (p, i) => void (await p.seed!([...bulkItems(2_000_000 + 2 * i), ...bulkItems(2_000_001 + 2 * i)])),
+    op: (p) => p.deleteMany!(AGE_BELOW, []),
+  },
+};
+
 const PEERS: Record<string, { label: string; create(url: string): Promise<Peer> }> = {
   rapyer: { label: 'rapyer', create: rapyerPeer },
   lua: { label: 'Lua by hand', create: luaPeer },
@@ -103,8 +138,9 @@ const N2 = Number(option('n2', '4000'));
 const IN_FLIGHT = Number(option('in-flight', '50'));
 const scenarios = args.filter((a) => !a.startsWith('--'));
 const peerNames = option('peers', Object.keys(PEERS).join(',')).split(',');
-if (scenarios.length === 0) scenarios.push(...Object.keys(SCENARIOS));
-for (const s of scenarios) if (!SCENARIOS[s]) throw new Error(`unknown scenario ${s}; known: ${Object.keys(SCENARIOS).join(', ')}`);
+if (scenarios.length === 0) scenarios.push(...Object.keys(SCENARIOS), ...Object.keys(BULK_SCENARIOS));
+const known = [...Object.keys(SCENARIOS), ...Object.keys(BULK_SCENARIOS)];
+for (const s of scenarios) if (!known.includes(s)) throw new Error(`unknown scenario ${s}; known: ${known.join(', ')}`);
 for (const p of peerNames) if (!PEERS[p]) throw new Error(`unknown peer ${p}; known: ${Object.keys(PEERS).join(', ')}`);
 if (!(N2 > N1 && N1 >= 0 && IN_FLIGHT >= 1)) throw new Error('need 0 <= n1 < n2 and in-flight >= 1');
 
@@ -184,7 +220,12 @@ async function startCallgrind(): Promise<{ url: string; mark(label: string): Pro
   };
 }
 
-interface Result { scenario: string; peer: string; perCall: number; windows: { calls: number; instructions: number }[] }
+interface Result {
+  scenario: string; peer: string;
+  /** Instructions per call, or per record for a bulk scenario. */
+  perCall: number;
+  windows: { calls: number; records?: number; instructions: number }[];
+}
 
 /** Calls op(from) .. op(from + n - 1) on IN_FLIGHT lanes, so IN_FLIGHT calls are in flight at a time. */
 async function calls(op: Op, from: number, n: number): Promise<void> {
@@ -200,7 +241,36 @@ async function measurePeer(name: string, progress: Progress): Promise<Result[]> 
   const peer = await create(server.url);
   progress.update(`${label}: ${BASE_RECORDS} records to start with`, true);
   await records(peer, BASE_RECORDS, IN_FLIGHT);
-  for (const scenario of scenarios) {
+  const bulkWindows = new Map<string, { calls: number; records: number; labels: string[] }[]>();
+  // node-redis by hand cannot query: its update and delete take ids, which these scenarios do not keep
+  for (const scenario of scenarios.filter((s) => BULK_SCENARIOS[s] && name !== 'node-redis')) {
+    const bulk = BULK_SCENARIOS[scenario];
+    progress.update(`${label}: ${scenario}, preparing`, true);
+    await bulk.prepare?.(peer);
+    let i = 0;
+    const call = async (label: string): Promise<number> => {
+      if (bulk.before) {
+        await bulk.before(peer, i);
+        await server.mark(`${label} before ${i}`);
+      }
+      const records = await bulk.op(peer, i++);
+      await server.mark(`${label} ${i}`);
+      return records;
+    };
+    for (let w = 0; w < WARMUP_BULK; w++) await call(`${scenario} warmup`);
+    const windows = [];
+    for (const n of [N1_BULK, N2_BULK]) {
+      progress.update(`${label}: ${scenario}, ${n} calls`, true);
+      const window = { calls: n, records: 0, labels: [] as string[] };
+      for (let k = 0; k < n; k++) {
+        window.labels.push(`${scenario} w${n} ${i + 1}`);
+        window.records += await call(`${scenario} w${n}`);
+      }
+      windows.push(window);
+    }
+    bulkWindows.set(scenario, windows);
+  }
+  for (const scenario of scenarios.filter((s) => SCENARIOS[s])) {
     progress.update(`${label}: ${scenario}, preparing`, true);
     const op = await SCENARIOS[scenario](peer, WARMUP + N1 + N2, IN_FLIGHT);
     await calls(op, 0, WARMUP);
@@ -215,7 +285,13 @@ async function measurePeer(name: string, progress: Progress): Promise<Result[]> 
   await peer.close();
   const counts = await server.stop();
   progress.done(`${label}: done`);
-  return scenarios.map((scenario) => {
+  return scenarios.filter((s) => SCENARIOS[s] || bulkWindows.has(s)).map((scenario) => {
+    const bulk = bulkWindows.get(scenario);
+    if (bulk) {
+      const windows = bulk.map((w) => ({ calls: w.calls, records: w.records, instructions: w.labels.reduce((sum, l) => sum + counts.get(l)!, 0) }));
+      const [a, b] = windows;
+      return { scenario, peer: label, perCall: (b.instructions - a.instructions) / (b.records - a.records), windows };
+    }
     const [i1, i2] = [counts.get(`${scenario} n1`)!, counts.get(`${scenario} n2`)!];
     return {
       scenario, peer: label, perCall: (i2 - i1) / (N2 - N1),
@@ -233,10 +309,10 @@ function table(results: Result[]): string {
     `|---|${peers.map(() => '--:|').join('')}${ratio ? '--:|' : ''}`,
   ];
   for (const scenario of scenarios) {
-    const per = (peer: string): number => results.find((r) => r.scenario === scenario && r.peer === peer)!.perCall;
-    const cells = peers.map((p) => fmt(per(p)));
+    const per = (peer: string): number => results.find((r) => r.scenario === scenario && r.peer === peer)?.perCall ?? NaN;
+    const cells = peers.map((p) => (Number.isNaN(per(p)) ? '–' : fmt(per(p))));
     if (ratio) cells.push(`${fmt(per('rapyer') / per('Lua by hand'), 2)}×`);
-    lines.push(`| ${scenario} | ${cells.join(' | ')} |`);
+    lines.push(`| ${scenario}${BULK_SCENARIOS[scenario] ? ' (per record)' : ''} | ${cells.join(' | ')} |`);
   }
   return lines.join('\n');
 }
@@ -249,8 +325,11 @@ const seconds = (Date.now() - started) / 1000;
 const command = `npx tsx bench/instructions.ts${args.length ? ` ${args.join(' ')}` : ''}`;
 const redis = execFileSync('redis-server', ['--version'], { encoding: 'utf8' }).match(/v=(\S+)/)?.[1];
 const valgrind = execFileSync('valgrind', ['--version'], { encoding: 'utf8' }).trim();
+const bulkNote = scenarios.some((s) => BULK_SCENARIOS[s])
+  ? `; bulk rows: per record, ${BULK.toLocaleString('en-US')} records per call, calls one at a time, windows of ${N1_BULK} and ${N2_BULK} calls after ${WARMUP_BULK}`
+  : '';
 const markdown = `redis-server instructions per operation (callgrind; (I(n2) - I(n1)) / (n2 - n1), n1 = ${N1}, n2 = ${N2}, ` +
-  `${IN_FLIGHT} in flight)\n\n${table(results)}\n\nCommand: \`${command}\`, ${new Date().toISOString()}, ${seconds.toFixed(0)} s; ` +
+  `${IN_FLIGHT} in flight${bulkNote})\n\n${table(results)}\n\nCommand: \`${command}\`, ${new Date().toISOString()}, ${seconds.toFixed(0)} s; ` +
   `Redis ${redis}, ${valgrind}.`;
 console.log(`\n${markdown}`);
 const [md, json] = await saveResults(args.length ? 'instructions-partial' : 'instructions', markdown, {
