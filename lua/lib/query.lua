@@ -565,7 +565,9 @@ local function q_act_delete(q, M)
   local at = q.at
   local ids, keys = {}, {}
   for i, m in ipairs(M) do
-    ids[i], keys[i] = m.id, q.prefix .. m.id
+    local id = m.id
+    if at then id = m[q.idslot] end
+    ids[i], keys[i] = id, q.prefix .. id
     -- a light match read every field in want with the candidate's (q.pre)
     if not at then
       local missing = {}
@@ -585,23 +587,31 @@ local function q_act_delete(q, M)
   for _, x in ipairs(q.ix) do
     if x[3] == 'n' then q_each('ZREM', x[2], ids)
     elseif x[3] == 't' then
-      for _, m in ipairs(M) do tx_sync(x[2], m.id, val(m, x[1]) or false, false) end
+      for i, m in ipairs(M) do tx_sync(x[2], ids[i], val(m, x[1]) or false, false) end
     else
-      local members = {}
-      for _, m in ipairs(M) do
+      -- a chunk's records share few values: each value's entry head (ix_member's) is made once
+      local members, heads = {}, {}
+      for i, m in ipairs(M) do
         local v = val(m, x[1])
-        if v then members[#members + 1] = ix_member(v, m.id) end
+        if v then
+          local head = heads[v]
+          if not head then
+            head = ix_lex(v) .. '\0'
+            heads[v] = head
+          end
+          members[#members + 1] = head .. ids[i]
+        end
       end
       q_each('ZREM', x[2], members)
     end
   end
   for _, u in ipairs(q.uq) do
     local values, holders = {}, {}
-    for _, m in ipairs(M) do
+    for i, m in ipairs(M) do
       local v = val(m, u[1])
       if v then
         values[#values + 1] = v
-        holders[#holders + 1] = m.id
+        holders[#holders + 1] = ids[i]
       end
     end
     -- a value is let go only by the record holding it
@@ -622,7 +632,7 @@ local function q_act_delete(q, M)
   q_each('ZREM', q.ids, ids)
   for i = 1, #keys, 4000 do redis.call('DEL', unpack(keys, i, math.min(i + 3999, #keys))) end
   if q.ch then
-    for _, m in ipairs(M) do ch_emit(q.ch, 'delete', m.id, val(m, '#v'), {}) end
+    for i, m in ipairs(M) do ch_emit(q.ch, 'delete', ids[i], val(m, '#v'), {}) end
   end
   return #M
 end
@@ -688,8 +698,8 @@ end
 ---   lean     true when the filter reads that HMGET reply itself: filter(V), V[i] the value of
 ---            fields[i] (false where absent); else filter(S) reads the candidate's state S[1]
 ---   light    with lean, for an update or delete (never a page, a stream or a slice): the action
----            reads each match's HMGET reply itself, so a match is that reply V, with V.id its id
----            (q.at maps a field to its slot), and no state is made
+---            reads each match's HMGET reply itself, so a match is that reply V, with its id in
+---            V[q.idslot], after the values (q.at maps a field to its slot), and no state is made
 ---   generic  true in the reference script the specialised one is tested against: no probes
 ---   slice    { from, size }: a scan in slices (the client runs them in turn): this script reads
 ---            the `size` ids after `from` ('' from the first) and replies { next, reply }, `next`
@@ -761,6 +771,9 @@ local function q_run(q, filter, act)
   if q.light then
     q.at = {}
     for i, f in ipairs(q.fields) do q.at[f] = i end
+    -- the id goes after the values, in the array part (a key such as V.id would make each reply
+    -- table grow a hash part)
+    q.idslot = #q.fields + 1
   end
   -- a candidate's version tells whether its record exists (an expired one no sweep reached does not)
   local ex_fields = { '#v' }
@@ -771,10 +784,10 @@ local function q_run(q, filter, act)
   local function candidate(id)
     local s
     if q.light then
-      -- the action reads the HMGET reply itself: no state, V[i] the value of fields[i], V.id the id
+      -- the action reads the HMGET reply itself: no state, V[i] the value of fields[i], V[q.idslot] the id
       local V = redis.call('HMGET', q.prefix .. id, unpack(q.fields))
       if not V[1] or not (ex or filter(V)) then return nil end
-      V.id = id
+      V[q.idslot] = id
       return V
     end
     if ex then

@@ -17,7 +17,7 @@
  * local h1 = redis.call('HMGET', KEYS[1], "#v", "score")
  * if not h1[1] then fail('NOT_FOUND', 'record ' .. tostring(P[1]) .. ' not found') end
  * if not h1[2] then fail('OPERATION', "score" .. ' holds no value', "score") end
- * local r1 = tonumber(h1[2]) + tonumber(P[3])
+ * local r1 = (h1[2] + 0) + (P[3] + 0)
  * check_num(C[1], "score", r1)
  * r1 = fmt_num(r1)
  * ```
@@ -42,6 +42,11 @@ const STRAIGHT: Readonly<Record<string, ReadonlySet<string>>> = {
 
 /** Lua allows 200 locals per function: an append takes three, a clock read two, any other statement one, a record four. */
 const MAX_LOCALS = 180;
+/**
+ * An update by query keeps up to this many written values in one list each, and up to this many
+ * parameters made numbers before its loop: a local each, on top of MAX_LOCALS.
+ */
+const MAX_HOISTED = 8;
 /** Values per `unpack` (Lua's C stack holds about 8,000): an HSET's slice. */
 const UNPACK_MAX = 4000;
 
@@ -99,8 +104,15 @@ class RecordCode {
   }
 }
 
-/** The Lua of one scalar field operation into local `r`; its lines. */
-function scalarOp(n: FieldOpNode, rc: RecordCode, r: string, w: Writer): string[] {
+/**
+ * A number from Lua text. Lua 5.1's tonumber parses a string twice (lua_isnumber, then
+ * lua_tonumber), arithmetic coerces it with one parse: strtod is the dearest step of an increment.
+ * The text is a stored number or a parameter the client encoded, so both read the same.
+ */
+const coerce = (text: string): string => `(${text} + 0)`;
+
+/** The Lua of one scalar field operation into local `r`; its lines. `number(arg)`: a parameter as a number. */
+function scalarOp(n: FieldOpNode, rc: RecordCode, r: string, w: Writer, number: (arg: string) => string = coerce): string[] {
   const f = luaString(n.field);
   const c = (): string => w.check(n.check);
   const args = n.args.map((a) => emit(a, w));
@@ -122,8 +134,8 @@ function scalarOp(n: FieldOpNode, rc: RecordCode, r: string, w: Writer): string[
   };
   switch (n.target) {
     case 'num': {
-      const cur = `tonumber(${stored()})`;
-      const arg = `tonumber(${args[0]})`;
+      const cur = coerce(stored());
+      const arg = number(args[0]);
       const zero = `if ${arg} == 0 then fail('OPERATION', ${f} .. ': division by zero', ${f}) end`;
       switch (n.op) {
         case 'incr': num(`${cur} + ${arg}`); break;
@@ -147,7 +159,7 @@ function scalarOp(n: FieldOpNode, rc: RecordCode, r: string, w: Writer): string[
         lines.push(`local ${t} = redis.call('TIME')`);
         num(`tonumber(${t}[1]) * 1000 + math.floor(tonumber(${t}[2]) / 1000)`);
       } else {
-        num(`tonumber(${stored()}) ${n.op === 'add' ? '+' : '-'} tonumber(${args[0]})`);
+        num(`${coerce(stored())} ${n.op === 'add' ? '+' : '-'} ${number(args[0])}`);
       }
       break;
     case 'str': {
@@ -212,7 +224,7 @@ function indexMoves(r: Pick<RecordRef, 'ix'>, rc: RecordCode): { x: IndexRef; ol
  * The record's staged writes, in order, in `Q<i>` = { 'p', f1, v1, ... } with false for a deleted
  * field (also the patch reply), after its new version `v<i>`; `d<i>` is true when Q holds a deletion.
  */
-function patchLines(rc: RecordCode): { version: string; lines: string[]; appends: boolean; statics?: string } {
+function patchLines(rc: RecordCode): { version: string; lines: string[]; appends: boolean; statics?: string[] } {
   const i = rc.i;
   const q = `Q${i}`;
   const appends = rc.order.some((e) => e.kind === 'append');
@@ -238,9 +250,9 @@ function patchLines(rc: RecordCode): { version: string; lines: string[]; appends
     );
   }
   add('"#v"', `v${i}`);
-  const version = `local v${i} = string.format('%d', tonumber(h${i}[1]) + 1)`;
+  const version = `local v${i} = string.format('%d', h${i}[1] + 1)`;
   const lines = [...(appends ? [`local d${i} = false`] : []), `local ${q} = { 'p', ${statics.join(', ')} }`, ...tail];
-  return { version, lines, appends, ...(tail.length === 0 && { statics: statics.join(', ') }) };
+  return { version, lines, appends, ...(tail.length === 0 && { statics }) };
 }
 
 /**
@@ -264,7 +276,8 @@ function commitLines(r: RecordRef, rc: RecordCode, id: string, w: Writer, alone:
   for (const { x, old, now } of indexMoves(r, rc)) {
     const ix = w.key(x.key);
     if (x.type === 'n') {
-      lines.push(`if ${old} ~= ${now} then redis.call('ZADD', ${ix}, tonumber(${now}), ${id}) end`);
+      // the score as the text it is: a Lua number would be printed back to text for Redis
+      lines.push(`if ${old} ~= ${now} then redis.call('ZADD', ${ix}, ${now}, ${id}) end`);
     } else {
       lines.push(
         `if ${old} ~= ${now} then`,
@@ -277,7 +290,7 @@ function commitLines(r: RecordRef, rc: RecordCode, id: string, w: Writer, alone:
   const q = `Q${i}`;
   // the one record of a program, with only fields to set: its writes and its patch reply are
   // written out (see updateBody), without a table and two unpacks per call
-  if (alone && patch.statics !== undefined) return [...lines, `redis.call('HSET', ${key}, ${patch.statics})`];
+  if (alone && patch.statics !== undefined) return [...lines, `redis.call('HSET', ${key}, ${patch.statics.join(', ')})`];
   lines.push(...patch.lines);
   if (!patch.appends) lines.push(`redis.call('HSET', ${key}, unpack(${q}, 2))`);
   else lines.push(`if d${i} then st_flush(${key}, ${q}) else`, `  for j = 2, #${q}, ${UNPACK_MAX} do redis.call('HSET', ${key}, unpack(${q}, j, math.min(j + ${UNPACK_MAX - 1}, #${q}))) end`, 'end');
@@ -296,9 +309,17 @@ export function straightQueryUpdate(q: QueryNode, w: Writer, fields: string[]): 
   const ref: RecordRef = { key: '', idsKey: q.idsKey, id: '', seen: '', ix: q.ix, uq: q.uq, exp: q.exp, ch: q.ch };
   if (!isStraightUpdate({ mode: 'update', records: [ref], body: q.body })) return undefined;
   const rc = new RecordCode(1, '', fields);
+  // a parameter is the same for every match: made a number once, before the loop (while the
+  // locals it takes fit: a long body leaves no room)
+  const room = q.body.length <= MAX_LOCALS / 2;
+  const numbers = new Map<string, string>();
+  const number = (arg: string): string => {
+    if (room && !numbers.has(arg) && numbers.size < MAX_HOISTED) numbers.set(arg, `n${numbers.size + 1}`);
+    return numbers.get(arg) ?? coerce(arg);
+  };
   const body = q.body.flatMap((s, k) => {
     const n = s as FieldOpNode;
-    return n.target === 'array' ? appendOp(n, rc, `r${k + 1}`, w) : scalarOp(n, rc, `r${k + 1}`, w);
+    return n.target === 'array' ? appendOp(n, rc, `r${k + 1}`, w) : scalarOp(n, rc, `r${k + 1}`, w, number);
   });
   const patch = patchLines(rc);
   const moves = indexMoves(ref, rc);
@@ -310,14 +331,14 @@ export function straightQueryUpdate(q: QueryNode, w: Writer, fields: string[]): 
     const ix = w.key(x.key);
     if (x.type === 'n') {
       lists.push(`Z${k}`);
-      keep.push(`if ${old} ~= ${now} then Z${k}[#Z${k} + 1] = tonumber(${now}); Z${k}[#Z${k} + 1] = h1.id end`);
+      keep.push(`if ${old} ~= ${now} then Z${k}[#Z${k} + 1] = ${now}; Z${k}[#Z${k} + 1] = id1 end`);
       writes.push(`q_each('ZADD', ${ix}, Z${k})`);
     } else {
       lists.push(`Z${k}`, `X${k}`);
       keep.push(
         `if ${old} ~= ${now} then`,
-        `  if ${old} then X${k}[#X${k} + 1] = ix_member(${old}, h1.id) end`,
-        `  Z${k}[#Z${k} + 1] = 0; Z${k}[#Z${k} + 1] = ix_member(${now}, h1.id)`,
+        `  if ${old} then X${k}[#X${k} + 1] = ix_member(${old}, id1) end`,
+        `  Z${k}[#Z${k} + 1] = 0; Z${k}[#Z${k} + 1] = ix_member(${now}, id1)`,
         'end',
       );
       writes.push(`q_each('ZREM', ${ix}, X${k})`, `q_each('ZADD', ${ix}, Z${k})`);
@@ -325,24 +346,40 @@ export function straightQueryUpdate(q: QueryNode, w: Writer, fields: string[]): 
   });
   if (lex.length > 0) {
     lists.push('E');
-    keep.push(...expiryValues(lex, rc, ''), 'E[#E + 1] = h1.id; E[#E + 1] = cjson.encode(e)');
+    keep.push(...expiryValues(lex, rc, ''), 'E[#E + 1] = id1; E[#E + 1] = cjson.encode(e)');
     const expv = w.key(q.exp[1]);
     writes.push(`for j = 1, #E, 2 do if redis.call('HEXISTS', ${expv}, E[j]) == 1 then redis.call('HSET', ${expv}, E[j], E[j + 1]) end end`);
   }
-  const write = patch.appends ? 'st_flush(q.prefix .. M[k].id, W[k])' : `redis.call('HSET', q.prefix .. M[k].id, unpack(W[k], 2))`;
   fields.splice(0, fields.length, ...rc.slots.keys());
+  // a match's id, after its values (q_run's q.idslot)
+  const id = `M[k][${fields.length + 1}]`;
+  // fields alone (no append): one list per written value, not a table per match
+  const columns = room && patch.statics !== undefined && patch.statics.length <= 2 * MAX_HOISTED
+    ? patch.statics.filter((_, j) => j % 2 === 1) : undefined;
+  let stage = [...patch.lines, 'W[k] = Q1'];
+  let write = patch.appends ? `st_flush(q.prefix .. ${id}, W[k])` : `redis.call('HSET', q.prefix .. ${id}, unpack(W[k], 2))`;
+  if (columns) {
+    stage = [columns.map((v, j) => `W${j + 1}[k] = ${v}`).join('; ')];
+    write = `redis.call('HSET', q.prefix .. ${id}, ${patch.statics!.map((x, j) => (j % 2 === 0 ? x : `W${(j + 1) / 2}[k]`)).join(', ')})`;
+    lists.unshift(...columns.slice(1).map((_, j) => `W${j + 2}`));
+  }
+  // the matches of a chunk mostly share a version (records written together, updated together):
+  // each stored version's next one is formatted once per chunk
+  const version = ['local v1 = VN[h1[1]]', "if not v1 then v1 = string.format('%d', h1[1] + 1); VN[h1[1]] = v1 end"];
+  lists.push('VN');
   return [
     'function(q, M)',
-    `  local W${lists.map((l) => `, ${l}`).join('')} = {}${lists.map(() => ', {}').join('')}`,
+    `  local W${columns ? '1' : ''}${lists.map((l) => `, ${l}`).join('')} = {}${lists.map(() => ', {}').join('')}`,
+    ...[...numbers].map(([arg, local]) => `  local ${local} = tonumber(${arg})`),
     '  for k = 1, #M do',
-    '    local h1 = M[k]',
-    ...[...body, patch.version, ...patch.lines, 'W[k] = Q1', ...keep].map((l) => `    ${l}`),
+    `    local h1, id1 = M[k], ${id}`,
+    ...[...body, ...version, ...stage, ...keep].map((l) => `    ${l}`),
     '  end',
     '  -- every match passed its checks: the writes',
     `  for k = 1, #M do ${write} end`,
     ...writes.map((l) => `  ${l}`),
     '  if q.slide then',
-    '    for k = 1, #M do redis.call(\'PEXPIRE\', q.prefix .. M[k].id, q.slide) end',
+    `    for k = 1, #M do redis.call('PEXPIRE', q.prefix .. ${id}, q.slide) end`,
     '  end',
     '  return #M',
     'end',
