@@ -35,7 +35,7 @@
 --- @include "changes"
 -- the gathered entries of new records: per index / unique key, one flat argument list
 local function bulk_batch(ix, uq)
-  local b = { ids = {}, ix = {}, uq = {} }
+  local b = { ids = {}, ix = {}, uq = {}, heads = {} }
   for j = 1, #ix do b.ix[j] = {} end
   for j = 1, #uq do b.uq[j] = {} end
   return b
@@ -79,12 +79,20 @@ local function bulk_new(b, at, key, id, ch, items, from, to)
       local v = items[k + 1]
       for _, e in ipairs(f) do
         local x, list = e[1], e[2]
+        -- scores go as the text they are ('0', the stored number): a Lua number would be
+        -- printed back to text for Redis, at the cost of a snprintf each
         if x == 'n' then
-          list[#list + 1] = tonumber(v)
+          list[#list + 1] = v
           list[#list + 1] = id
         elseif x == 's' then
-          list[#list + 1] = 0
-          list[#list + 1] = ix_member(v, id)
+          -- records share few values: each value's entry head (ix_member's) is made once
+          local head = b.heads[v]
+          if not head then
+            head = ix_lex(v) .. '\0'
+            b.heads[v] = head
+          end
+          list[#list + 1] = '0'
+          list[#list + 1] = head .. id
         elseif x == 't' then
           tx_sync(e[3], id, false, v)
         else
@@ -94,7 +102,7 @@ local function bulk_new(b, at, key, id, ch, items, from, to)
       end
     end
   end
-  b.ids[#b.ids + 1] = 0
+  b.ids[#b.ids + 1] = '0'
   b.ids[#b.ids + 1] = id
   if ch then
     local kv = {}
@@ -119,11 +127,13 @@ end
 
 local function bulk_insert(ids, ix, uq, exp, ch, chain, step, steps, prefix, mode, ttl, items)
   if step and step ~= '1' and redis.call('GET', chain) ~= tostring(tonumber(step) - 1) then return {} end
-  local recs, at = {}, 1
+  -- the items, as parallel lists (a table per record would grow a hash part field by field)
+  local rid, rfrom, rto, rfresh, rok = {}, {}, {}, {}, {}
+  local at = 1
   while at <= #items do
-    local n = tonumber(items[at + 1])
-    recs[#recs + 1] = { id = items[at], from = at + 2, to = at + 1 + n }
-    at = at + 2 + n
+    local i = #rid + 1
+    rid[i], rfrom[i], rto[i] = items[at], at + 2, at + 1 + tonumber(items[at + 1])
+    at = rto[i] + 1
   end
   -- checks: nothing is written until every item is decided
   local claimed = {}   -- id -> the unique fields' values it holds after earlier items, or nil
@@ -139,30 +149,33 @@ local function bulk_insert(ids, ix, uq, exp, ch, chain, step, steps, prefix, mod
     return o or nil
   end
   local out = {}
-  for i, r in ipairs(recs) do
-    local key = prefix .. r.id
-    local held = claimed[r.id]
+  -- without unique fields a record claims no value: one shared empty list
+  local none = {}
+  for i, id in ipairs(rid) do
+    local key = prefix .. id
+    local held = claimed[id]
     local exists = held ~= nil or redis.call('EXISTS', key) == 1
-    r.fresh = not exists
+    rfresh[i] = not exists
     local ok = true
     if exists and mode ~= 'replace' then
-      if mode == 'error' then fail_item('CONFLICT', i, 'record ' .. r.id .. ' already exists') end
+      if mode == 'error' then fail_item('CONFLICT', i, 'record ' .. id .. ' already exists') end
       ok = false
     end
-    local new = {}
+    local new = none
     if ok and #uq > 0 then
+      new = {}
       local kv = {}
-      for k = r.from, r.to, 2 do kv[items[k]] = items[k + 1] end
+      for k = rfrom[i], rto[i], 2 do kv[items[k]] = items[k + 1] end
       for j, u in ipairs(uq) do
         new[j] = kv[u[1]] or false
         local o = new[j] and holder(j, new[j])
-        if o and o ~= r.id then
+        if o and o ~= id then
           if mode == 'skip' then ok = false break end
           fail_item('UNIQUE', i, u[1] .. ' ' .. new[j] .. ' is already taken by ' .. o, u[1])
         end
       end
     end
-    r.ok = ok
+    rok[i] = ok
     if ok then
       if #uq > 0 then
         if held == nil then
@@ -172,12 +185,12 @@ local function bulk_insert(ids, ix, uq, exp, ch, chain, step, steps, prefix, mod
         for j = 1, #uq do
           local old = held[j]
           if old ~= new[j] then
-            if old and holder(j, old) == r.id then owner[j][old] = false end
-            if new[j] then owner[j][new[j]] = r.id end
+            if old and holder(j, old) == id then owner[j][old] = false end
+            if new[j] then owner[j][new[j]] = id end
           end
         end
       end
-      claimed[r.id] = new
+      claimed[id] = new
     end
   end
   -- writes: new records gathered (bulk_new), the others one by one once the gathered are sent
@@ -186,17 +199,17 @@ local function bulk_insert(ids, ix, uq, exp, ch, chain, step, steps, prefix, mod
   local fast = tonumber(ttl) == 0
   -- an expired record leaves its entries to a sweep: a new record of its id takes rec_write's path
   local bookkept = redis.call('EXISTS', exp[2]) == 1
-  for i, r in ipairs(recs) do
-    if not r.ok then
+  for i, id in ipairs(rid) do
+    if not rok[i] then
       out[i] = ''
-    elseif fast and r.fresh and not (bookkept and redis.call('HEXISTS', exp[2], r.id) == 1) then
-      out[i] = bulk_new(b, at, prefix .. r.id, r.id, ch, items, r.from, r.to)
+    elseif fast and rfresh[i] and not (bookkept and redis.call('HEXISTS', exp[2], id) == 1) then
+      out[i] = bulk_new(b, at, prefix .. id, id, ch, items, rfrom[i], rto[i])
     else
       bulk_flush(b, ids, ix, uq)
-      local s = st_indexed(st_new(prefix .. r.id), r.id, ix, uq, exp, ch)
+      local s = st_indexed(st_new(prefix .. id), id, ix, uq, exp, ch)
       local kv = {}
-      for k = r.from, r.to do kv[#kv + 1] = items[k] end
-      out[i] = rec_write(s, ids, r.id, kv, 'replace', ttl)
+      for k = rfrom[i], rto[i] do kv[#kv + 1] = items[k] end
+      out[i] = rec_write(s, ids, id, kv, 'replace', ttl)
     end
   end
   bulk_flush(b, ids, ix, uq)
