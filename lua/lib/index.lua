@@ -127,7 +127,7 @@ local function tx_sync(key, id, old, new)
   for _, w in ipairs(now) do
     if added[w] then
       redis.call('SADD', key .. ':' .. w, id)
-      listed[#listed + 1] = 0
+      listed[#listed + 1] = '0'
       listed[#listed + 1] = w
     end
   end
@@ -148,7 +148,7 @@ local function ix_sync(s, changes)
         if new then redis.call('ZADD', key, tonumber(new), s.id) else redis.call('ZREM', key, s.id) end
       elseif old ~= new then
         if old then redis.call('ZREM', key, ix_entry(t, old, s.id)) end
-        if new then redis.call('ZADD', key, 0, ix_entry(t, new, s.id)) end
+        if new then redis.call('ZADD', key, '0', ix_entry(t, new, s.id)) end
       end
     end
   end

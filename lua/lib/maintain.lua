@@ -26,7 +26,7 @@ local function tx_fill(x, id, text, repair)
       missing = missing + 1
       if repair == '1' then
         redis.call('SADD', wk, id)
-        redis.call('ZADD', x[2], 0, w)
+        redis.call('ZADD', x[2], '0', w)
       end
     end
   end
@@ -87,7 +87,7 @@ local function ix_fill(prefix, ids, cursor, n, ix, uq, repair, exp)
             missing = missing + 1
             if repair == '1' then
               if x[3] == 'n' then redis.call('ZADD', x[2], tonumber(v), id)
-              else redis.call('ZADD', x[2], 0, ix_member(v, id)) end
+              else redis.call('ZADD', x[2], '0', ix_member(v, id)) end
             end
           end
         end

@@ -47,7 +47,7 @@ local function rec_write(s, ids, id, kv, mode, ttl, seen)
   local head = math.min(#kv, 3998)
   redis.call('HSET', s.key, '#v', version, unpack(kv, 1, head))
   for i = head + 1, #kv, 4000 do redis.call('HSET', s.key, unpack(kv, i, math.min(i + 3999, #kv))) end
-  redis.call('ZADD', ids, 0, id)
+  redis.call('ZADD', ids, '0', id)
   if pttl > 0 then redis.call('PEXPIRE', s.key, pttl) end
   if s.ch then ch_written(s.ch, id, version, kv, old) end
   return version

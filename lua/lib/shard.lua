@@ -67,7 +67,7 @@ local function shard_put(prefix, ids, ix, uq, exp, items)
     ix_sync(s, changes)
     redis.call('DEL', s.key)
     for i = 1, #kv, 4000 do redis.call('HSET', s.key, unpack(kv, i, math.min(i + 3999, #kv))) end
-    redis.call('ZADD', ids, 0, id)
+    redis.call('ZADD', ids, '0', id)
     if pttl > 0 then
       redis.call('PEXPIRE', s.key, pttl)
       exp_track(s, pttl, changes)

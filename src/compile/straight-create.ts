@@ -48,14 +48,14 @@ export function createBody(program: ProgramNode, w: Writer, guards: () => string
     // exp_reuse: an expired record of this id that no sweep reached left entries: they go first
     lines.push(`if redis.call('HEXISTS', ${exp![1]}, ${id}) == 1 then exp_drop(${id}, ${ids}, ${expiryTable(r.exp, w)}, ${ixTable(r.ix ?? [], w)}, {}, nil) end`);
   }
-  lines.push(`local c = tonumber(${count})`);
+  lines.push(`local c = ${count} + 0`);
   if (ix.length > 0) {
     lines.push(`local ${ix.map((_, k) => `x${k + 1}`).join(', ')} = ${ix.map(() => 'false').join(', ')}`);
     lines.push(`for i = ${first}, ${last}, 2 do`, '  local f = P[i]');
     ix.forEach((x, k) => lines.push(`  ${k === 0 ? 'if' : 'elseif'} f == ${luaString(x.field)} then x${k + 1} = P[i + 1]`));
     lines.push('  end', 'end');
   }
-  lines.push(`local ttl = tonumber(${ttl})`);
+  lines.push(`local ttl = ${ttl} + 0`);
   if (exp) {
     // exp_track: the expiry time, and the lexicographic values a sweep needs to drop the entries
     lines.push(
@@ -68,15 +68,16 @@ export function createBody(program: ProgramNode, w: Writer, guards: () => string
       'end',
     );
   }
+  // scores as text: a Lua number would be printed back to text for Redis (a snprintf each)
   ix.forEach((x, k) => lines.push(x.type === 'n'
-    ? `if x${k + 1} then redis.call('ZADD', ${x.slot}, tonumber(x${k + 1}), ${id}) end`
-    : `if x${k + 1} then redis.call('ZADD', ${x.slot}, 0, ix_member(x${k + 1}, ${id})) end`));
+    ? `if x${k + 1} then redis.call('ZADD', ${x.slot}, x${k + 1}, ${id}) end`
+    : `if x${k + 1} then redis.call('ZADD', ${x.slot}, '0', ix_member(x${k + 1}, ${id})) end`));
   lines.push(
     // the version rides with the first fields: one HSET for an ordinary record
     `local head = math.min(c, 3998)`,
     `redis.call('HSET', ${key}, '#v', '1', unpack(P, ${first}, ${at} + head))`,
     `for i = ${first} + head, ${last}, 4000 do redis.call('HSET', ${key}, unpack(P, i, math.min(i + 3999, ${last}))) end`,
-    `redis.call('ZADD', ${ids}, 0, ${newId})`,
+    `redis.call('ZADD', ${ids}, '0', ${newId})`,
     `if ttl > 0 then redis.call('PEXPIRE', ${key}, ttl) end`,
     // a bare version, not a list of one: Redis converts a table reply at a cost (decode.str reads both)
     `return '1'`,

@@ -18,17 +18,18 @@
  * if not h1[1] then fail('NOT_FOUND', 'record ' .. tostring(P[1]) .. ' not found') end
  * if not h1[2] then fail('OPERATION', "score" .. ' holds no value', "score") end
  * local r1 = (h1[2] + 0) + (P[3] + 0)
- * check_num(C[1], "score", r1)
+ * if r1 ~= r1 or r1 == math.huge or r1 == -math.huge or r1 < 0 then check_num({min=0}, "score", r1) end
  * r1 = fmt_num(r1)
  * ```
  */
+import type { Constraints } from '../ast/expr.js';
 import type { FieldOpNode, ProgramNode, QueryNode, Stmt } from '../ast/nodes.js';
 import type { IndexRef, RecordRef } from '../ast/refs.js';
 import { emit } from './emit.js';
 import { luaString } from './link.js';
 import { refParams } from './shape.js';
 import { createArgs, createBody, plain } from './straight-create.js';
-import { unconstrained, type Writer } from './writer.js';
+import { constraintLiteral, unconstrained, type Writer } from './writer.js';
 
 /** The operations emitted straight, by target. */
 const STRAIGHT: Readonly<Record<string, ReadonlySet<string>>> = {
@@ -40,6 +41,8 @@ const STRAIGHT: Readonly<Record<string, ReadonlySet<string>>> = {
   array: new Set(['append']),
 };
 
+/** lua/lib/check.lua check_size's cap when the model sets no maxValueBytes. */
+const DEFAULT_MAX_BYTES = 67108864;
 /** Lua allows 200 locals per function: an append takes three, a clock read two, any other statement one, a record four. */
 const MAX_LOCALS = 180;
 /**
@@ -105,6 +108,44 @@ class RecordCode {
 }
 
 /**
+ * Field checks, guarded: a cheap test of the rules that passes whenever the value surely meets
+ * them, so the call to lua/lib/check.lua (with its rules as a table literal, built then only) runs
+ * only for a value that may fail, and raises the same error as always. Each returns the guard's
+ * condition, or undefined when a rule has none (the check then always runs).
+ */
+const GUARDS = {
+  num(c: Constraints, v: string): string | undefined {
+    if (c.mult !== undefined) return undefined;
+    const conds = [`${v} ~= ${v}`, `${v} == math.huge`, `${v} == -math.huge`];
+    if (c.int) conds.push(`${v} ~= math.floor(${v})`, `${v} > 9007199254740991`, `${v} < -9007199254740991`);
+    if (c.min !== undefined) conds.push(`${v} < ${c.min}`);
+    if (c.max !== undefined) conds.push(`${v} > ${c.max}`);
+    if (c.xmin !== undefined) conds.push(`${v} <= ${c.xmin}`);
+    if (c.xmax !== undefined) conds.push(`${v} >= ${c.xmax}`);
+    return conds.join(' or ');
+  },
+  // a text's byte count bounds its character count from above: only a maximum has a guard (a
+  // minimum needs the count); bytes are counted exactly
+  len(c: Constraints, v: string): string | undefined {
+    if (c.minLen !== undefined && !c.bytes) return undefined;
+    return [...(c.maxLen !== undefined ? [`#${v} > ${c.maxLen}`] : []), ...(c.minLen !== undefined ? [`#${v} < ${c.minLen}`] : [])].join(' or ');
+  },
+  enum(c: Constraints, v: string): string | undefined {
+    return c.enum!.length <= 16 ? c.enum!.map((e) => `${v} ~= ${luaString(e)}`).join(' and ') : undefined;
+  },
+  items(c: Constraints, v: string): string | undefined {
+    return [...(c.minItems !== undefined ? [`${v} < ${c.minItems}`] : []), ...(c.maxItems !== undefined ? [`${v} > ${c.maxItems}`] : [])].join(' or ');
+  },
+};
+
+/** `check_<kind>(rules, path, value)` behind its guard (see GUARDS); `size` is the value the check reads when not `value`. */
+function guarded(kind: keyof typeof GUARDS, c: Constraints, path: string, value: string, size = value): string {
+  const call = `check_${kind}(${constraintLiteral(c)}, ${path}, ${size})`;
+  const guard = GUARDS[kind](c, value);
+  return guard === undefined ? call : `if ${guard} then ${call} end`;
+}
+
+/**
  * A number from Lua text. Lua 5.1's tonumber parses a string twice (lua_isnumber, then
  * lua_tonumber), arithmetic coerces it with one parse: strtod is the dearest step of an increment.
  * The text is a stored number or a parameter the client encoded, so both read the same.
@@ -114,7 +155,6 @@ const coerce = (text: string): string => `(${text} + 0)`;
 /** The Lua of one scalar field operation into local `r`; its lines. `number(arg)`: a parameter as a number. */
 function scalarOp(n: FieldOpNode, rc: RecordCode, r: string, w: Writer, number: (arg: string) => string = coerce): string[] {
   const f = luaString(n.field);
-  const c = (): string => w.check(n.check);
   const args = n.args.map((a) => emit(a, w));
   const lines: string[] = [];
   // sc_raw: the stored text, OPERATION when the field holds no value
@@ -129,7 +169,7 @@ function scalarOp(n: FieldOpNode, rc: RecordCode, r: string, w: Writer, number: 
     // cost every call two closures for a check that almost never fails
     const check = unconstrained(n.check)
       ? `if ${r} ~= ${r} or ${r} == math.huge or ${r} == -math.huge then fail('VALIDATION', ${f} .. ': the result is not a finite number', ${f}, 'type') end`
-      : `check_num(${c()}, ${f}, ${r})`;
+      : guarded('num', n.check, f, r);
     lines.push(`local ${r} = ${value}`, ...pre, check, `${r} = fmt_num(${r})`);
   };
   switch (n.target) {
@@ -164,13 +204,14 @@ function scalarOp(n: FieldOpNode, rc: RecordCode, r: string, w: Writer, number: 
       break;
     case 'str': {
       const cur = stored();
+      const size = `#${cur} + #${args[0]}`;
       lines.push(
-        `check_size(${c()}, ${f}, #${cur} + #${args[0]})`,
+        `if ${size} > ${n.check.maxBytes ?? DEFAULT_MAX_BYTES} then check_size(${constraintLiteral(n.check)}, ${f}, ${size}) end`,
         `local ${r} = ${n.op === 'append' ? `${cur} .. ${args[0]}` : `${args[0]} .. ${cur}`}`,
       );
       // counting characters walks the whole text: only for a length rule
-      if (n.check.minLen !== undefined || n.check.maxLen !== undefined) lines.push(`check_len(${c()}, ${f}, ${r})`);
-      if (n.check.enum) lines.push(`check_enum(${c()}, ${f}, ${r})`);
+      if (n.check.minLen !== undefined || n.check.maxLen !== undefined) lines.push(guarded('len', n.check, f, r));
+      if (n.check.enum) lines.push(guarded('enum', n.check, f, r));
       break;
     }
     case 'bool':
@@ -197,7 +238,7 @@ function appendOp(n: FieldOpNode, rc: RecordCode, r: string, w: Writer): string[
     `if ${len} then ${r}_b = tonumber(${head} or '0'); ${r} = tonumber(${len}) end`,
     `${r} = ${r} + #${r}_n`,
   ];
-  if (n.check.minItems !== undefined || n.check.maxItems !== undefined) lines.push(`check_items(${w.check(n.check)}, ${luaString(n.field)}, ${r})`);
+  if (n.check.minItems !== undefined || n.check.maxItems !== undefined) lines.push(guarded('items', n.check, luaString(n.field), r));
   return lines;
 }
 
@@ -282,7 +323,7 @@ function commitLines(r: RecordRef, rc: RecordCode, id: string, w: Writer, alone:
       lines.push(
         `if ${old} ~= ${now} then`,
         `  if ${old} then redis.call('ZREM', ${ix}, ix_member(${old}, ${id})) end`,
-        `  redis.call('ZADD', ${ix}, 0, ix_member(${now}, ${id}))`,
+        `  redis.call('ZADD', ${ix}, '0', ix_member(${now}, ${id}))`,
         'end',
       );
     }
@@ -338,7 +379,7 @@ export function straightQueryUpdate(q: QueryNode, w: Writer, fields: string[]): 
       keep.push(
         `if ${old} ~= ${now} then`,
         `  if ${old} then X${k}[#X${k} + 1] = ix_member(${old}, id1) end`,
-        `  Z${k}[#Z${k} + 1] = 0; Z${k}[#Z${k} + 1] = ix_member(${now}, id1)`,
+        `  Z${k}[#Z${k} + 1] = '0'; Z${k}[#Z${k} + 1] = ix_member(${now}, id1)`,
         'end',
       );
       writes.push(`q_each('ZREM', ${ix}, X${k})`, `q_each('ZADD', ${ix}, Z${k})`);

@@ -57,7 +57,7 @@ export class Writer {
   }
 
   check(c: Constraints): string {
-    return this.table(`{${constraintParts(c).join(',')}}`);
+    return this.table(constraintLiteral(c));
   }
 
   /** A nested value's schema as lua/lib/nest.lua nv_check reads it: `{t=..., <constraints>, i=..., f={...}, q={...}, z=true}`. */
@@ -83,6 +83,9 @@ export class Writer {
     return `{${this.constraints.join(', ')}}`;
   }
 }
+
+/** `c` as a Lua table literal, as lua/lib/check.lua reads it. */
+export const constraintLiteral = (c: Constraints): string => `{${constraintParts(c).join(',')}}`;
 
 /** Whether `c` holds no rule (its check table would be empty). */
 export const unconstrained = (c: Constraints): boolean => constraintParts(c).length === 0;

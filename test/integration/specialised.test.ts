@@ -5,7 +5,7 @@ import { freezeDeep, param, type ProgramNode, type QueryNode, type Stmt } from '
 import * as decode from '../../src/client/decode.js';
 import { compileUncached, type Compiled } from '../../src/compile/compiler.js';
 import { isStraight } from '../../src/compile/straight.js';
-import { and, defineModel, or, t, type Condition } from '../../src/index.js';
+import { and, defineModel, or, t, ValidationError, type Condition } from '../../src/index.js';
 import { applyReply, hidden, updateProgram } from '../../src/model/record.js';
 import { Recorder } from '../../src/ops/recorder.js';
 import { QueryRun } from '../../src/query/execute.js';
@@ -254,6 +254,31 @@ describe('specialised code generation against the generic path', () => {
     expect((await Big.get(big.id)).tags).to.have.length(5_001);
     await big.$.tags.append(...items); // a current one: its items derived on the client
     expect((big as any).tags).to.have.length(10_001).and.to.deep.equal((await Big.get(big.id)).tags);
+  });
+
+  it('guards its checks with cheap tests and still refuses what the rules refuse: characters past a maximum that bytes only suggest, a multiple, a minimum length', async () => {
+    const Ruled = defineModel('SpecRuled', {
+      s: Type.String({ maxLength: 3 }),
+      m: Type.String({ minLength: 2, maxLength: 6 }),
+      h: Type.Number({ multipleOf: 0.5 }),
+      k: Type.Integer({ exclusiveMaximum: 10 }),
+    }).withDb(db);
+    const rec = await Ruled.create({ s: 'é', m: 'ab', h: 1, k: 1 });
+    const ops: ((p: any) => void)[] = [(p) => p.s.append('éé'), (p) => p.h.incr(0.25), (p) => p.k.incr(9), (p) => p.m.append('cdefg')];
+    for (const op of ops) expect(isStraight(updateProgram([rec], recorded(op, Ruled as any)))).to.equal(true);
+    // 6 bytes over a 3-character maximum: the guard passes it to check_len, which counts 3 characters
+    await rec.$.s.append('éé');
+    expect((await Ruled.get(rec.id)).s).to.equal('ééé');
+    const refused = async (op: (p: any) => void, rule: string): Promise<void> => {
+      const err = await rec.pipeline(op).then(() => null, (e: unknown) => e);
+      expect(err, rule).to.be.instanceOf(ValidationError);
+      expect((err as ValidationError).rule).to.equal(rule);
+    };
+    await refused((p) => p.s.append('é'), 'maxLength');
+    await refused((p) => p.h.incr(0.25), 'multipleOf');
+    await refused((p) => p.k.incr(9), 'exclusiveMaximum');
+    await refused((p) => p.m.append('cdefg'), 'maxLength');
+    expect((await Ruled.get(rec.id)).toJSON()).to.deep.include({ s: 'ééé', m: 'ab', h: 1, k: 1 });
   });
 
   it('sets a date to the server clock in the straight-line code', async () => {
