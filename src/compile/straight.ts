@@ -138,9 +138,9 @@ const GUARDS = {
   },
 };
 
-/** `check_<kind>(rules, path, value)` behind its guard (see GUARDS); `size` is the value the check reads when not `value`. */
-function guarded(kind: keyof typeof GUARDS, c: Constraints, path: string, value: string, size = value): string {
-  const call = `check_${kind}(${constraintLiteral(c)}, ${path}, ${size})`;
+/** `check_<kind>(rules, path, value)` behind its guard (see GUARDS). */
+function guarded(kind: keyof typeof GUARDS, c: Constraints, path: string, value: string): string {
+  const call = `check_${kind}(${constraintLiteral(c)}, ${path}, ${value})`;
   const guard = GUARDS[kind](c, value);
   return guard === undefined ? call : `if ${guard} then ${call} end`;
 }
@@ -397,12 +397,13 @@ export function straightQueryUpdate(q: QueryNode, w: Writer, fields: string[]): 
   // fields alone (no append): one list per written value, not a table per match
   const columns = room && patch.statics !== undefined && patch.statics.length <= 2 * MAX_HOISTED
     ? patch.statics.filter((_, j) => j % 2 === 1) : undefined;
+  let staged = ['W'];
   let stage = [...patch.lines, 'W[k] = Q1'];
   let write = patch.appends ? `st_flush(q.prefix .. ${id}, W[k])` : `redis.call('HSET', q.prefix .. ${id}, unpack(W[k], 2))`;
   if (columns) {
-    stage = [columns.map((v, j) => `W${j + 1}[k] = ${v}`).join('; ')];
-    write = `redis.call('HSET', q.prefix .. ${id}, ${patch.statics!.map((x, j) => (j % 2 === 0 ? x : `W${(j + 1) / 2}[k]`)).join(', ')})`;
-    lists.unshift(...columns.slice(1).map((_, j) => `W${j + 2}`));
+    staged = columns.map((_, j) => `W${j + 1}`);
+    stage = [columns.map((v, j) => `${staged[j]}[k] = ${v}`).join('; ')];
+    write = `redis.call('HSET', q.prefix .. ${id}, ${patch.statics!.map((x, j) => (j % 2 === 0 ? x : `${staged[(j - 1) / 2]}[k]`)).join(', ')})`;
   }
   // the matches of a chunk mostly share a version (records written together, updated together):
   // each stored version's next one is formatted once per chunk
@@ -410,7 +411,7 @@ export function straightQueryUpdate(q: QueryNode, w: Writer, fields: string[]): 
   lists.push('VN');
   return [
     'function(q, M)',
-    `  local W${columns ? '1' : ''}${lists.map((l) => `, ${l}`).join('')} = {}${lists.map(() => ', {}').join('')}`,
+    `  local ${[...staged, ...lists].join(', ')} = ${[...staged, ...lists].map(() => '{}').join(', ')}`,
     ...[...numbers].map(([arg, local]) => `  local ${local} = tonumber(${arg})`),
     '  for k = 1, #M do',
     `    local h1, id1 = M[k], ${id}`,
