@@ -14,7 +14,7 @@
 import { ValidationError } from '../errors.js';
 import { decodeElement, decodeScalar, encodeElement, encodeScalar, type Raw } from '../schema/codec.js';
 import { checkBytes, setOwn, validate, withDefaults } from '../schema/validate.js';
-import { isScalar, type ArraySpec, type FieldSpec, type ObjectSpec } from '../schema/spec.js';
+import { isScalar, type ArraySpec, type FieldSpec, type ObjectSpec, type ScalarSpec } from '../schema/spec.js';
 
 export const VERSION_FIELD = '#v';
 export const OBJECT_MARKER = '{}';
@@ -82,28 +82,44 @@ const IDENT = /^[A-Za-z_][A-Za-z0-9_]*/;
 const POSITION = /^-?\d+$/;
 
 /**
- * Where fixed fields (scalars, markers, array heads) belong, per schema: decoding a record parses
- * each of its field names once per process rather than once per read. Items and entries, whose
- * names are unbounded, are parsed each time.
+ * Where hash fields belong, per schema: decoding a record parses each of its field names once per
+ * process rather than once per read. Items and entries, whose names are unbounded, are kept until
+ * a schema's map holds LOCATED_MAX names, then parsed each time.
  */
 const located = new WeakMap<ObjectSpec, Map<string, Located | undefined>>();
+const LOCATED_MAX = 10_000;
+
+/** A schema's top-level scalar fields: a read sets them on the record itself, with no path to walk. */
+const topScalars = new WeakMap<ObjectSpec, Map<string, ScalarSpec>>();
+
+function topScalarsOf(root: ObjectSpec): Map<string, ScalarSpec> {
+  let out = topScalars.get(root);
+  if (!out) {
+    out = new Map();
+    for (const [name, spec] of Object.entries(root.fields)) if (isScalar(spec)) out.set(name, spec);
+    topScalars.set(root, out);
+  }
+  return out;
+}
 
 function locateCached(root: ObjectSpec, field: string): Located | undefined {
   let cache = located.get(root);
   if (!cache) located.set(root, (cache = new Map()));
   const known = cache.get(field);
   if (known !== undefined || cache.has(field)) return known;
+  let at: Located | undefined;
   // an item (`tags[3]`): its array's own field is known, only the position is read
   if (field.endsWith(']')) {
     const open = field.lastIndexOf('[');
     const array = cache.get(field.slice(0, open));
     const pos = field.slice(open + 1, -1);
     if (array?.part === 'value' && array.spec.kind === 'array' && POSITION.test(pos)) {
-      return { part: 'item', spec: array.spec, pos: Number(pos) };
+      at = { part: 'item', spec: array.spec, pos: Number(pos) };
     }
   }
-  const at = locate(root, field);
-  if (at && (at.part === 'value' || at.part === 'null' || at.part === 'head')) cache.set(field, at);
+  at ??= locate(root, field);
+  const fixed = at && (at.part === 'value' || at.part === 'null' || at.part === 'head');
+  if (at && (fixed || cache.size < LOCATED_MAX)) cache.set(field, at);
   return at;
 }
 
@@ -200,12 +216,20 @@ export function applyFields(
       if (!c) arrays.set(spec.path, (c = { spec, items: new Map() }));
       return c;
     };
+    const tops = topScalarsOf(root);
     for (let i = from; i < flat.length; i += 2) {
       const name = String(flat[i]);
       const raw = flat[i + 1];
       field = name;
       if (name === VERSION_FIELD) {
         meta.version = String(raw);
+        continue;
+      }
+      // most fields: a scalar of the record itself (as applyOne's 'value' would set it)
+      const scalar = tops.get(name);
+      if (scalar !== undefined) {
+        if (raw === null) delete data[name];
+        else data[name] = decodeScalar(scalar, raw);
         continue;
       }
       const at = locateCached(root, name);
@@ -232,7 +256,7 @@ function applyOne(
       else if (getAt(data, path) === null) deleteAt(data, path);
       return;
     case 'head':
-      arrayOf(at.spec as ArraySpec).head = raw === null ? 0 : Number(String(raw));
+      arrayOf(at.spec as ArraySpec).head = raw === null ? 0 : storedCount(at.spec, raw, 'head');
       return;
     case 'item':
       arrayOf(at.spec).items.set(at.pos, raw);
@@ -254,7 +278,7 @@ function applyOne(
         deleteAt(data, path);
         if (spec.kind === 'array') arrays.delete(path);
       } else if (spec.kind === 'array') {
-        arrayOf(spec).len = Number(String(raw));
+        arrayOf(spec).len = storedCount(spec, raw, 'length');
       } else if (spec.kind === 'record') {
         if (getAt(data, path) === undefined) setAt(data, path, {});
       } else if (spec.kind === 'object') {
@@ -265,6 +289,19 @@ function applyOne(
       }
     }
   }
+}
+
+/**
+ * An array's stored length (a count) or head (a position, of either sign), as a number; text that
+ * is neither raises the decode error any undecodable value does.
+ */
+function storedCount(spec: FieldSpec, raw: Raw, what: 'length' | 'head'): number {
+  const s = String(raw);
+  const n = Number(s);
+  if (s.trim() === '' || !Number.isSafeInteger(n) || (what === 'length' && n < 0)) {
+    throw new ValidationError(`stored ${what} ${JSON.stringify(s.slice(0, 40))} is not a valid array ${what}`, spec.path, 'decode');
+  }
+  return n;
 }
 
 /** New items: the patched positions, else the old item at the same position. */
