@@ -70,7 +70,7 @@ describe('compiler', () => {
       'table.insert(all, 1, \'f\')',
       'return { { r1, r2, r3 }, all }',
       '',
-    ], 1, 5, 1));
+    ], 1, 5, 0));
     // only the keys it touches: no index changes, so the record's key alone
     expect(program.keys.slice(0, 1)).to.deep.equal([u.key]);
     expect(program.keys).to.have.length(onCluster ? 2 : 1);
