@@ -85,14 +85,8 @@ local function bulk_new(b, at, key, id, ch, items, from, to)
           list[#list + 1] = v
           list[#list + 1] = id
         elseif x == 's' then
-          -- records share few values: each value's entry head (ix_member's) is made once
-          local head = b.heads[v]
-          if not head then
-            head = ix_lex(v) .. '\0'
-            b.heads[v] = head
-          end
           list[#list + 1] = '0'
-          list[#list + 1] = head .. id
+          list[#list + 1] = ix_member_in(b.heads, v, id)
         elseif x == 't' then
           tx_sync(e[3], id, false, v)
         else

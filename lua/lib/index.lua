@@ -96,6 +96,17 @@ local function ix_member(v, id)
   return ix_lex(v) .. '\0' .. id
 end
 
+-- ix_member for the many records of a chunk, which share few values: `heads` (the caller's table)
+-- keeps each value's escaped head, made once
+local function ix_member_in(heads, v, id)
+  local head = heads[v]
+  if not head then
+    head = ix_lex(v) .. '\0'
+    heads[v] = head
+  end
+  return head .. id
+end
+
 -- value, id of a lexicographic entry (gsub's left-to-right scan meets escapes at their first byte)
 local function ix_split(member)
   local cut = string.find(member, '\0', 1, true)

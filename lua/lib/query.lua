@@ -589,18 +589,10 @@ local function q_act_delete(q, M)
     elseif x[3] == 't' then
       for i, m in ipairs(M) do tx_sync(x[2], ids[i], val(m, x[1]) or false, false) end
     else
-      -- a chunk's records share few values: each value's entry head (ix_member's) is made once
       local members, heads = {}, {}
       for i, m in ipairs(M) do
         local v = val(m, x[1])
-        if v then
-          local head = heads[v]
-          if not head then
-            head = ix_lex(v) .. '\0'
-            heads[v] = head
-          end
-          members[#members + 1] = head .. ids[i]
-        end
+        if v then members[#members + 1] = ix_member_in(heads, v, ids[i]) end
       end
       q_each('ZREM', x[2], members)
     end
