@@ -17,7 +17,7 @@
  * local h1 = redis.call('HMGET', KEYS[1], "#v", "score")
  * if not h1[1] then fail('NOT_FOUND', 'record ' .. tostring(P[1]) .. ' not found') end
  * if not h1[2] then fail('OPERATION', "score" .. ' holds no value', "score") end
- * local r1 = (h1[2] + 0) + (P[3] + 0)
+ * local r1 = (h1[2] * 1) + (P[3] * 1)
  * if r1 ~= r1 or r1 == math.huge or r1 == -math.huge or r1 < 0 then check_num({min=0}, "score", r1) end
  * r1 = fmt_num(r1)
  * ```
@@ -148,9 +148,10 @@ function guarded(kind: keyof typeof GUARDS, c: Constraints, path: string, value:
 /**
  * A number from Lua text. Lua 5.1's tonumber parses a string twice (lua_isnumber, then
  * lua_tonumber), arithmetic coerces it with one parse: strtod is the dearest step of an increment.
- * The text is a stored number or a parameter the client encoded, so both read the same.
+ * The text is a stored number or a parameter the client encoded, so both read the same. `* 1`, not
+ * `+ 0`: -0 + 0 is +0, and a stored -0 must stay -0 (as the client's encoding keeps it).
  */
-const coerce = (text: string): string => `(${text} + 0)`;
+const coerce = (text: string): string => `(${text} * 1)`;
 
 /** The Lua of one scalar field operation into local `r`; its lines. `number(arg)`: a parameter as a number. */
 function scalarOp(n: FieldOpNode, rc: RecordCode, r: string, w: Writer, number: (arg: string) => string = coerce): string[] {

@@ -44,7 +44,7 @@ describe('compiler', () => {
       'local h1 = redis.call(\'HMGET\', KEYS[1], "#v", "score", "name", "tags", "tags@")',
       'if not h1[1] then fail(\'NOT_FOUND\', \'record \' .. tostring(P[1]) .. \' not found\') end',
       'if not h1[2] then fail(\'OPERATION\', "score" .. \' holds no value\', "score") end',
-      'local r1 = (h1[2] + 0) + (P[3] + 0)',
+      'local r1 = (h1[2] * 1) + (P[3] * 1)',
       'if r1 ~= r1 or r1 == math.huge or r1 == -math.huge or r1 ~= math.floor(r1) or r1 > 9007199254740991 or r1 < -9007199254740991 or r1 < 0 then check_num({int=true,min=0}, "score", r1) end',
       'r1 = fmt_num(r1)',
       'if not h1[3] then fail(\'OPERATION\', "name" .. \' holds no value\', "name") end',

@@ -281,6 +281,17 @@ describe('specialised code generation against the generic path', () => {
     expect((await Ruled.get(rec.id)).toJSON()).to.deep.include({ s: 'ééé', m: 'ab', h: 1, k: 1 });
   });
 
+  it('keeps a stored -0 negative through arithmetic, on one record and in an update by query (a number read as text * 1, never + 0)', async () => {
+    const Signed = defineModel('SpecSigned', { x: Type.Number(), k: Type.Integer() }, { indexes: ['k'] }).withDb(db);
+    const rec = await Signed.create({ x: -0, k: 1 });
+    expect(isStraight(updateProgram([rec], recorded((p) => p.x.mul(5), Signed as any)))).to.equal(true);
+    await rec.$.x.mul(5);
+    expect(await raw.hGet(Signed.keys.record(rec.id), 'x')).to.equal('-0');
+    expect(Object.is(rec.x, -0)).to.equal(true);
+    await Signed.updateMany((u) => u.k.eq(1), (p) => p.x.mul(3));
+    expect(await raw.hGet(Signed.keys.record(rec.id), 'x')).to.equal('-0');
+  });
+
   it('sets a date to the server clock in the straight-line code', async () => {
     const rec = await Lean.create({ n: 1 } as any);
     const program = updateProgram([rec], recorded((p) => p.at.setNow(), Lean));
