@@ -28,6 +28,7 @@ import type { IndexRef, RecordRef } from '../ast/refs.js';
 import { emit } from './emit.js';
 import { luaString } from './link.js';
 import { refParams } from './shape.js';
+import { DEFAULT_MAX_VALUE_BYTES } from '../schema/validate.js';
 import { createArgs, createBody, plain } from './straight-create.js';
 import { constraintLiteral, unconstrained, type Writer } from './writer.js';
 
@@ -41,8 +42,6 @@ const STRAIGHT: Readonly<Record<string, ReadonlySet<string>>> = {
   array: new Set(['append']),
 };
 
-/** lua/lib/check.lua check_size's cap when the model sets no maxValueBytes. */
-const DEFAULT_MAX_BYTES = 67108864;
 /** Lua allows 200 locals per function: an append takes three, a clock read two, any other statement one, a record four. */
 const MAX_LOCALS = 180;
 /**
@@ -207,7 +206,7 @@ function scalarOp(n: FieldOpNode, rc: RecordCode, r: string, w: Writer, number: 
       const cur = stored();
       const size = `#${cur} + #${args[0]}`;
       lines.push(
-        `if ${size} > ${n.check.maxBytes ?? DEFAULT_MAX_BYTES} then check_size(${constraintLiteral(n.check)}, ${f}, ${size}) end`,
+        `if ${size} > ${n.check.maxBytes ?? DEFAULT_MAX_VALUE_BYTES} then check_size(${constraintLiteral(n.check)}, ${f}, ${size}) end`,
         `local ${r} = ${n.op === 'append' ? `${cur} .. ${args[0]}` : `${args[0]} .. ${cur}`}`,
       );
       // counting characters walks the whole text: only for a length rule
