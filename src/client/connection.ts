@@ -16,6 +16,7 @@ import {
   clusterScripts, execute, nodeScripts, type ClusterClient, type NodeClient, type Reply, type ScriptClient, type ScriptRunner,
 } from './executor.js';
 import { checkBytes, REDIS_MAX_BYTES } from '../schema/validate.js';
+import { SharedDeadline } from './deadline.js';
 import { slot } from './slot.js';
 
 export interface ConnectOptions {
@@ -76,7 +77,7 @@ export class Connection implements ScriptRunner {
     commandTimeoutMs = DEFAULT_COMMAND_TIMEOUT_MS,
   ) {
     this.cluster = isCluster(client);
-    this.scripts = isCluster(client) ? clusterScripts(client) : nodeScripts(client);
+    this.scripts = isCluster(client) ? clusterScripts(client, new SharedDeadline(commandTimeoutMs)) : nodeScripts(client);
     this.commandTimeoutMs = commandTimeoutMs;
   }
 
@@ -244,10 +245,12 @@ let defaultConnection: Connection | undefined;
 function createOwned(options: ConnectOptions, timeoutMs: number): NodeClient | ClusterClient {
   const socket = { connectTimeout: timeoutMs, reconnectStrategy };
   if (options.cluster) {
-    // (a cluster keeps node-redis's own bound on a command's wait in a node's queue: a node may be
-    // down while the cluster client is ready, which Connection.run does not see)
+    // a node may be down while the cluster client is ready, which Connection.run does not see: a
+    // command's wait in a node's queue is bounded by a SharedDeadline (clusterScripts) instead of
+    // node-redis's per-command AbortSignal.timeout
     const defaults = options.cluster.defaults ?? {};
     return createCluster({
+      commandOptions: { timeout: 0 },
       ...options.cluster,
       defaults: { ...defaults, socket: { ...socket, ...defaults.socket } },
     });

@@ -9,6 +9,7 @@
 import { RESP_TYPES, type RedisClientType, type RedisClusterType } from 'redis';
 import type { Compiled } from '../compile/compiler.js';
 import { fromReplyError } from '../errors.js';
+import type { SharedDeadline } from './deadline.js';
 
 /** A script's reply: blobs arrive as text, or as Buffers for scripts whose replies may carry bytes. */
 export type Reply = Buffer | string | null | number | Reply[];
@@ -69,11 +70,12 @@ export function nodeScripts(client: NodeClient): ScriptClient {
  * a script is loaded on the node that serves its first key (every node for a keyless script),
  * since each node has its own script cache.
  */
-export function clusterScripts(cluster: ClusterClient): ScriptClient {
+export function clusterScripts(cluster: ClusterClient, deadline: SharedDeadline): ScriptClient {
   const text = cluster.withTypeMapping(TEXT);
   const binary = cluster.withTypeMapping(BINARY);
   return {
-    send: (key, readOnly, args, asBuffers, signal) => (asBuffers ? binary : text).sendCommand(key, readOnly, args, { abortSignal: signal }),
+    send: (key, readOnly, args, asBuffers, signal) =>
+      (asBuffers ? binary : text).sendCommand(key, readOnly, args, { abortSignal: signal ?? deadline.signal() }),
     load: async (key, readOnly, lua) =>
       key === undefined ? cluster.scriptLoad(lua) : (await cluster.getNodeClientForKey(key, readOnly)).scriptLoad(lua),
     transaction: (key, commands, asBuffers) => queued((asBuffers ? binary : text).multi(key) as unknown as Multi, commands),

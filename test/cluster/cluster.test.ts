@@ -9,6 +9,7 @@ import type { RedisClientType, RedisClusterType } from 'redis';
 import { Type } from 'typebox';
 import { slot } from '../../src/client/slot.js';
 import { connect, ConnectionError, CrossSlotError, defineModel } from '../../src/index.js';
+import { startCluster } from '../helpers/cluster.js';
 import { connectOptions, db, raw } from '../helpers/redis.js';
 
 const Alpha = defineModel('Alpha', { n: Type.Integer({ default: 0 }), tags: Type.Array(Type.String(), { default: [] }) });
@@ -50,6 +51,26 @@ describe('cluster', () => {
     }
     // the call that timed out was never sent
     expect((await Alpha.get(a.id)).n).to.equal(0);
+  });
+
+  it('a call to a master that is gone waits at most commandTimeoutMs in its queue (ConnectionError), with no timer per command', async function () {
+    this.timeout(60_000);
+    const own = await startCluster(); // a cluster of its own: one of its masters is shut down
+    const quick = await connect({ cluster: { rootNodes: own.rootNodes }, commandTimeoutMs: 300 });
+    try {
+      const Quick = Alpha.withDb(quick);
+      const rec = await Quick.create({});
+      const client = quick.client as unknown as RedisClusterType;
+      const node = (await client.nodeClient(client.getSlotMaster(slot(rec.key)))) as unknown as RedisClientType;
+      await node.sendCommand(['SHUTDOWN', 'NOSAVE']).catch(() => undefined);
+      const started = Date.now();
+      const err = await rec.$.n.incr(1).catch((e: unknown) => e);
+      expect(err).to.be.instanceOf(ConnectionError);
+      expect(Date.now() - started).to.be.lessThan(2_000);
+    } finally {
+      await quick.close().catch(() => undefined);
+      await own.stop();
+    }
   });
 
   it('tags every key of a model with {Model}, so a record and its model keys share a slot', async () => {
