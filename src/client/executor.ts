@@ -3,13 +3,15 @@
  * that is one command on one key, see `Compiled.command`), and on NOSCRIPT (first use,
  * a SCRIPT FLUSH, a failover, a node new to the cluster) loads the script on the node that answered
  * and retries, then falls back to EVAL with the body, here and nowhere else. On a cluster each
- * script goes to the node serving its first key; node-redis follows MOVED/ASK redirections itself. Replies are text, or Buffers for scripts
+ * script goes straight to the master serving its first key, and a MOVED/ASK reply back through
+ * node-redis's cluster layer, which follows it. Replies are text, or Buffers for scripts
  * whose replies may carry bytes fields; script errors become typed errors (src/errors.ts).
  */
 import { RESP_TYPES, type RedisClientType, type RedisClusterType } from 'redis';
 import type { Compiled } from '../compile/compiler.js';
 import { fromReplyError } from '../errors.js';
 import type { SharedDeadline } from './deadline.js';
+import { slot } from './slot.js';
 
 /** A script's reply: blobs arrive as text, or as Buffers for scripts whose replies may carry bytes. */
 export type Reply = Buffer | string | null | number | Reply[];
@@ -74,13 +76,35 @@ export function clusterScripts(cluster: ClusterClient, deadline: SharedDeadline)
   const text = cluster.withTypeMapping(TEXT);
   const binary = cluster.withTypeMapping(BINARY);
   return {
-    send: (key, readOnly, args, asBuffers, signal) =>
-      (asBuffers ? binary : text).sendCommand(key, readOnly, args, { abortSignal: signal ?? deadline.signal() }),
+    send: (key, readOnly, args, asBuffers, signal) => {
+      const abortSignal = signal ?? deadline.signal();
+      const viaCluster = () => (asBuffers ? binary : text).sendCommand(key, readOnly, args, { abortSignal });
+      const node = key === undefined ? undefined : masterClient(cluster, key, readOnly);
+      if (node === undefined) return viaCluster();
+      return node.sendCommand(args, { abortSignal, timeout: 0, typeMapping: asBuffers ? BINARY : TEXT })
+        .then(undefined, (err: unknown) => (isRedirect(err) ? viaCluster() : Promise.reject(err)));
+    },
     load: async (key, readOnly, lua) =>
       key === undefined ? cluster.scriptLoad(lua) : (await cluster.getNodeClientForKey(key, readOnly)).scriptLoad(lua),
     transaction: (key, commands, asBuffers) => queued((asBuffers ? binary : text).multi(key) as unknown as Multi, commands),
   };
 }
+
+/**
+ * The connected client of the master that serves `key`'s slot, or undefined where the cluster
+ * client must choose (a read on a slot with replicas, a node still connecting, a slot not mapped).
+ * Sending there directly skips node-redis's cluster layer (a command parser, a policy lookup and
+ * two async steps per command); a MOVED or ASK reply (the slot moved: nothing ran) goes back
+ * through that layer, which follows it and refreshes its map.
+ */
+function masterClient(cluster: ClusterClient, key: string, readOnly: boolean): NodeClient | undefined {
+  const shard = cluster.slots[slot(key)] as { master?: { client?: NodeClient; connectPromise?: unknown }; replicas?: unknown[] } | undefined;
+  if (shard?.master === undefined || (readOnly && (shard.replicas?.length ?? 0) > 0)) return undefined;
+  const { client, connectPromise } = shard.master;
+  return connectPromise === undefined ? client : undefined;
+}
+
+const isRedirect = (err: unknown): boolean => err instanceof Error && (err.message.startsWith('MOVED') || err.message.startsWith('ASK'));
 
 /**
  * A command's reply as its script would return it: in the script's list of step results (`R`)

@@ -15,6 +15,7 @@ import { connectOptions, db, raw } from '../helpers/redis.js';
 const Alpha = defineModel('Alpha', { n: Type.Integer({ default: 0 }), tags: Type.Array(Type.String(), { default: [] }) });
 const Beta = defineModel('Beta', { n: Type.Integer({ default: 0 }) });
 const Mover = defineModel('Mover', { n: Type.Integer({ default: 0 }) });
+const Asker = defineModel('Asker', { n: Type.Integer({ default: 0 }) }); // a slot of its own (the MOVED test moves Mover's)
 
 const cluster = () => raw as unknown as RedisClusterType;
 const masters = () => cluster().masters.map((m) => cluster().nodeClient(m) as unknown as Promise<RedisClientType>);
@@ -152,5 +153,26 @@ describe('cluster', () => {
     expect((await Mover.get(m.id)).n).to.equal(42);
     const count = (node: typeof source) => node.sendCommand(['CLUSTER', 'COUNTKEYSINSLOT', s]);
     expect([await count(source), await count(target)]).to.deep.equal([0, keys.length]);
+  });
+
+  it('follows a record whose slot is being migrated (ASK) and runs its script on the importing node', async function () {
+    this.timeout(30_000);
+    const m = await Asker.create({ n: 1 });
+    await m.$.n.incr(1);
+    const s = String(slot(m.key));
+    const from = cluster().slots[slot(m.key)].master;
+    const to = cluster().masters.find((node) => node.id !== from.id)!;
+    const [source, target] = await Promise.all([from, to].map((node) => cluster().nodeClient(node)));
+    await target.sendCommand(['CLUSTER', 'SETSLOT', s, 'IMPORTING', from.id]);
+    await source.sendCommand(['CLUSTER', 'SETSLOT', s, 'MIGRATING', to.id]);
+    const keys = (await source.sendCommand(['CLUSTER', 'GETKEYSINSLOT', s, '1000'])) as string[];
+    await source.sendCommand(['MIGRATE', to.host, String(to.port), '', '0', '5000', 'KEYS', ...keys]);
+    try {
+      // the slot still belongs to the source, which answers ASK for the keys it no longer has
+      expect(await m.$.n.incr(40)).to.equal(42);
+      expect((await Asker.get(m.id)).n).to.equal(42);
+    } finally {
+      for (const node of await Promise.all(masters())) await node.sendCommand(['CLUSTER', 'SETSLOT', s, 'NODE', to.id]);
+    }
   });
 });
