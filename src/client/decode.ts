@@ -34,13 +34,16 @@ export const flags: Decoder<boolean[]> = (reply) => list(only(reply)).map((x) =>
 /** A list of texts ('' for nil). */
 export const texts: Decoder<string[]> = (reply) => list(only(reply)).map(text);
 
+/** uq_lease's reply: the values a record held before a write under claims, null where absent. */
+const heldBefore = (reply: Reply | undefined): (string | null)[] => list(reply ?? null).map((v) => (v === null ? null : String(v)));
+
 /**
- * A write under unique claims: uq_lease's reply (the values the record held before, null where
- * absent) and the write's own result, decoded by `rest`.
+ * A write under unique claims: uq_lease's reply (the values the record held before) and the
+ * write's own result, decoded by `rest`.
  */
-export const leased = <T>(rest: Decoder<T>): Decoder<{ old: (string | null)[]; result: T }> => (reply) => {
+export const leased = <T>(rest: Decoder<T>): Decoder<{ old: (string | null)[][]; result: T }> => (reply) => {
   const all = list(reply);
-  return { old: list(all[0] ?? null).map((v) => (v === null ? null : String(v))), result: rest(all.slice(1)) };
+  return { old: [heldBefore(all[0])], result: rest(all.slice(1)) };
 };
 
 /** A record's stored hash as a flat field/value list (ReadRecord); null when the record is absent. */

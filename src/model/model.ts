@@ -191,7 +191,7 @@ export class Model<S extends TProperties = TProperties> implements ModelCore<S> 
   writeRecord(id: string, fields: Raw[], mode: 'create' | 'replace', seen?: string): Promise<string> {
     const cross = crossUnique(this);
     if (cross.length === 0) return runProgram(this, this.writeProgram(id, fields, mode, seen), decode.str);
-    return writeClaimed(this, cross, wantsOf(cross, id, fields), id, (deadline) =>
+    return writeClaimed(this, wantsOf(cross, id, fields), [{ id, fields: cross }], (deadline) =>
       runProgram(this, this.writeProgram(id, fields, mode, seen, { deadline, fields: cross }), decode.leased(decode.str)));
   }
 
@@ -232,7 +232,7 @@ export class Model<S extends TProperties = TProperties> implements ModelCore<S> 
     const cross = crossUnique(this);
     if (cross.length === 0) return runProgram(this, this.one(id, 'write', del), decode.flag);
     // its unique values across shards are let go after the delete (src/model/unique.ts)
-    return writeClaimed(this, cross, [], id, () => runProgram(this, this.leased(id, { deadline: '', fields: cross }, del), decode.leased(decode.flag)));
+    return writeClaimed(this, [], [{ id, fields: cross }], () => runProgram(this, this.leased(id, { deadline: '', fields: cross }, del), decode.leased(decode.flag)));
   }
 
   /** Sets the record's TTL; false when the record does not exist. */

@@ -194,16 +194,24 @@ export async function release<S extends TProperties>(model: ModelCore<S>, gone: 
 /** Whether a write failed inside its script (which then wrote nothing), rather than in flight. */
 const refusedByScript = (err: unknown): boolean => err instanceof RapyerError && !(err instanceof ConnectionError);
 
-/** A record write and the values its record held before it (uq_lease's reply). */
-export interface LeasedWrite<T> { readonly old: readonly (string | null)[]; readonly result: T }
+/**
+ * A record a write under claims changes: its id, and the cross-shard unique fields its uq_lease
+ * reads (their values before the write, released after it unless the record still holds them).
+ */
+export interface LeasedRecord { readonly id: string; readonly fields: readonly string[] }
+
+/** A write and, per leased record, the values of its lease's fields before it (uq_lease's replies, null where absent). */
+export interface LeasedWrite<T> { readonly old: readonly (readonly (string | null)[])[]; readonly result: T }
 
 /**
- * Writes one record under claims of `wants` (all its cross-shard unique values): claim, write with
- * the earliest deadline, confirm, release the values `cross` held before and no longer do. A write
- * refused for an expired lease claims again (three tries).
+ * Writes records under claims of `wants` (the cross-shard unique values they get): claim, write
+ * with the earliest deadline, confirm, release each value a leased record held before the write
+ * (per `leases`) and does not get. A write refused for an expired lease claims again (three tries).
+ * One script writes every record (they share a slot): a save, a create, a delete (no wants: its
+ * values are only let go), or an update program's top-level sets.
  */
 export async function writeClaimed<S extends TProperties, T>(
-  model: ModelCore<S>, cross: readonly string[], wants: readonly Want[], id: string,
+  model: ModelCore<S>, wants: readonly Want[], leases: readonly LeasedRecord[],
   write: (deadline: string) => Promise<LeasedWrite<T>>,
 ): Promise<T> {
   for (let attempt = 1; ; attempt++) {
@@ -222,13 +230,18 @@ export async function writeClaimed<S extends TProperties, T>(
     }
     await step('write', model);
     await confirm(model, held);
-    const now = new Map(wants.map((w) => [w.field, w.value]));
-    await release(model, cross.flatMap((field, i) => {
-      const value = out.old[i];
-      return value === null || value === undefined || now.get(field) === value ? [] : [{ field, value, id, item: 0 }];
-    }));
+    await release(model, letGo(wants, leases, out.old));
     return out.result;
   }
+}
+
+/** The values the leased records held before a write (`old`) and hold no longer: neither wanted again nor absent. */
+function letGo(wants: readonly Want[], leases: readonly LeasedRecord[], old: LeasedWrite<unknown>['old']): Want[] {
+  return leases.flatMap(({ id, fields }, l) => fields.flatMap((field, i) => {
+    const value = old[l]?.[i];
+    if (value === null || value === undefined) return [];
+    return wants.some((w) => w.id === id && w.field === field && w.value === value) ? [] : [{ field, value, id, item: 0 }];
+  }));
 }
 
 /**
