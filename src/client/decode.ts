@@ -85,6 +85,17 @@ export const update: Decoder<UpdateReply> = (reply) => {
   return { results: list(results), patches: patches.map((p) => list(p) as Raw[]) };
 };
 
+/**
+ * An update program that starts with `leases` uq_lease statements (top-level sets of unique values
+ * across shards, see runUpdate in src/model/record.ts): per lease the values its record held
+ * before, and the update reply without the leases' results, so that result i is still the i-th
+ * statement the caller recorded.
+ */
+export const leasedUpdate = (leases: number): Decoder<{ old: (string | null)[][]; result: UpdateReply }> => (reply) => {
+  const { results, patches } = update(reply);
+  return { old: results.slice(0, leases).map(heldBefore), result: { results: results.slice(leases), patches } };
+};
+
 /** One statement's result in an update reply, as the handle that recorded it decodes it. */
 export const result = (reply: UpdateReply, i: number): Raw | null => (reply.results[i] ?? null) as Raw | null;
 

@@ -5,15 +5,17 @@
  * run through {@link runUpdate}.
  */
 import type { TProperties } from 'typebox';
-import { make, type ProgramNode, type RecordRef, type Stmt } from '../ast/nodes.js';
+import { call, keyArg, make, param, paramList, type ProgramNode, type RecordRef, type Stmt } from '../ast/nodes.js';
 import * as decode from '../client/decode.js';
 import type { Reply, ScriptRunner } from '../client/executor.js';
 import { explainProgram, runProgram, type Explained } from '../client/run.js';
+import { UsageError } from '../errors.js';
 import { ObjectHandle } from '../ops/handles.js';
 import { Recorder, type ResultDecoder } from '../ops/recorder.js';
 import type { Raw } from '../schema/codec.js';
 import type { ModelCore } from './contract.js';
-import { crossUnique, refuseUniqueWrites } from './unique-fields.js';
+import { crossFields, uniqueSets, type UniqueSet } from './unique-fields.js';
+import { writeClaimed, type LeasedRecord, type Want } from './unique.js';
 import { applyFields, itemField, readRecord, VERSION_FIELD, type RecordMeta } from './layout.js';
 import type { LockOptions, PipelineFn, Rec, SaveOptions } from './types.js';
 
@@ -127,12 +129,18 @@ function derivedPatch(body: readonly Stmt[], results: readonly Reply[], seen: st
   return fields;
 }
 
-/** The update program of `body` over `records`: each must exist; each reply patches its copy. */
+/**
+ * The update program of `body` over `records`: each must exist; each reply patches its copy. A
+ * program that sets unique values across shards starts with their lease checks (deadline '' here:
+ * the script {@link runUpdate} runs, with its claims' deadline as a value).
+ */
 export function updateProgram(records: readonly object[], body: readonly Stmt[]): ProgramNode {
-  refuseUniqueWrites(body, (rec) => {
-    const { model } = hidden(records[rec - 1]);
-    return { model: model.name, fields: crossUnique(model) };
-  });
+  const sets = uniqueSetsOf(records, body);
+  const program = plainProgram(records, body);
+  return sets.length === 0 ? program : leasedProgram(program, leasesOf(program, sets), '');
+}
+
+function plainProgram(records: readonly object[], body: readonly Stmt[]): ProgramNode {
   const refs: RecordRef[] = records.map((r) => {
     const h = hidden(r);
     return h.model.ref(h.id, h.meta.version);
@@ -142,10 +150,60 @@ export function updateProgram(records: readonly object[], body: readonly Stmt[])
 
 /** Runs `body` over `records` as one script, then brings each record up to the server's state. */
 export async function runUpdate(db: ScriptRunner, records: readonly object[], body: readonly Stmt[]): Promise<decode.UpdateReply> {
-  const program = updateProgram(records, body);
-  const reply = await runProgram(db, program, decode.update);
+  const sets = uniqueSetsOf(records, body);
+  const program = plainProgram(records, body);
+  const reply = sets.length === 0 ? await runProgram(db, program, decode.update) : await runClaimed(db, records, program, sets);
   applyReply(records, program, reply);
   return reply;
+}
+
+// ---- top-level sets of unique values across shards (src/model/unique.ts) ------------------------
+
+const NO_SETS: readonly UniqueSet[] = Object.freeze([]);
+
+const hasCross = (rec: object): boolean => crossFields(hidden(rec).model).length > 0;
+
+/**
+ * The claimable unique sets of a program, refusing (UsageError) any other write of a unique field
+ * across shards. Most programs touch no model that has one: they pay one cached look-up per record.
+ */
+function uniqueSetsOf(records: readonly object[], body: readonly Stmt[]): readonly UniqueSet[] {
+  if (!records.some(hasCross)) return NO_SETS;
+  return uniqueSets(body, (rec) => {
+    const { model } = hidden(records[rec - 1]);
+    return { model: model.name, fields: crossFields(model) };
+  });
+}
+
+/** A record whose sets the program claims: its place in the program, its id and key, the cross fields it sets. */
+interface Lease extends LeasedRecord { readonly rec: number; readonly key: string }
+
+function leasesOf(program: ProgramNode, sets: readonly UniqueSet[]): Lease[] {
+  const fields = new Map<number, string[]>();
+  for (const s of sets) fields.set(s.rec, [...(fields.get(s.rec) ?? []), s.field]);
+  return [...fields].map(([rec, list]) => ({ rec, id: program.records[rec - 1].id, key: program.records[rec - 1].key, fields: list }));
+}
+
+/** `program` with one uq_lease per leased record first: refused past `deadline`, it replies the values the record held. */
+function leasedProgram(program: ProgramNode, leases: readonly Lease[], deadline: string): ProgramNode {
+  const checks = leases.map((l) => call('uq_lease', keyArg(l.key), param(deadline), paramList(l.fields)));
+  return make('Program', { ...program, body: [...checks, ...program.body] });
+}
+
+/**
+ * Runs an update program whose top-level sets give records unique values across shards: claims
+ * them, runs the program after the lease checks, confirms, and releases the values the records let
+ * go (as a save does). On a cluster a program's records share one slot, so they are of one model.
+ */
+function runClaimed(db: ScriptRunner, records: readonly object[], program: ProgramNode, sets: readonly UniqueSet[]): Promise<decode.UpdateReply> {
+  const model = hidden(records[sets[0].rec - 1]).model;
+  if (sets.some((s) => hidden(records[s.rec - 1]).model !== model)) {
+    return Promise.reject(new UsageError('a transaction sets unique values across shards of records of two models: set them in one transaction per model'));
+  }
+  const leases = leasesOf(program, sets);
+  const wants: Want[] = sets.flatMap((s) => (s.value === null ? [] : [{ field: s.field, value: s.value, id: program.records[s.rec - 1].id, item: 0 }]));
+  return writeClaimed(model, wants, leases, (deadline) =>
+    runProgram(db, leasedProgram(program, leases, deadline), decode.leasedUpdate(leases.length)));
 }
 
 /** Records `fn` against the handles of `rec` (as record 1 of a program). */

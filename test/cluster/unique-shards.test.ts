@@ -6,9 +6,9 @@
 import { expect } from 'chai';
 import { Type } from 'typebox';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ConflictError, connect, defineModel, LeaseExpiredError, UniqueViolationError, UsageError } from '../../src/index.js';
+import { abort, AbortError, ConflictError, connect, defineModel, LeaseExpiredError, UniqueViolationError, UsageError } from '../../src/index.js';
 import { uniqueProtocol } from '../../src/model/unique.js';
-import { connectOptions } from '../helpers/redis.js';
+import { connectOptions, db, raw } from '../helpers/redis.js';
 
 const shape = { email: Type.String(), nick: Type.Optional(Type.String()), n: Type.Integer({ default: 0 }) };
 const Member = defineModel('UniqueMember', shape, { unique: ['email', 'nick'], indexes: ['n'], shards: 16 });
@@ -150,13 +150,16 @@ describe('unique values across shards', function () {
     }
   });
 
-  it('refuses field operations and pipelines that write a unique field', async () => {
+  it('refuses every write of a unique field but a top-level set(value): branches, computed sets, other operations, updates of many records', async () => {
     const a = await Member.create({ email: 'ada@x', nick: 'ada' });
     const refused = [
-      a.$.email.set('x@x'),
       a.$.nick.append('!'),
       a.pipeline((p) => p.n.gte(0).ifTrue(() => p.email.set('y@x'))),
-      Member.pipeline(a.id, (p) => p.nick.set('z')),
+      a.pipeline((p) => p.nick.set(p.email)),
+      a.pipeline((p) => {
+        p.email.set('q@x');
+        p.email.append('!');
+      }),
       Member.updateMany([a.id], (p) => p.nick.set('z')),
       Member.updateMany((m) => m.n.gte(0), (p) => p.nick.set('z')),
       Member.find().update((p) => p.email.prepend('_')),
@@ -168,8 +171,145 @@ describe('unique values across shards', function () {
     }
     // other fields keep their operations
     expect(await a.$.n.incr(2)).to.equal(2);
-    const stored = await Member.get(a.id);
+    let stored = await Member.get(a.id);
     expect([stored.email, stored.nick, stored.n]).to.deep.equal(['ada@x', 'ada', 2]);
+    // a top-level set of a value is claimed
+    expect(await a.$.email.set('x@x')).to.equal('x@x');
+    await Member.pipeline(a.id, (p) => p.nick.set('z'));
+    stored = await Member.get(a.id);
+    expect([stored.email, stored.nick, stored.n]).to.deep.equal(['x@x', 'z', 2]);
+  });
+
+  it('a top-level set of a unique value claims it: refused when another shard\'s record holds it, the old value freed, the new one taken', async () => {
+    const a = await Member.create({ email: 'a@x', nick: 'a' });
+    let b = await Member.create({ email: 'b@x' });
+    while (Member.keys.shardOf(b.id) === Member.keys.shardOf(a.id)) {
+      await b.delete();
+      b = await Member.create({ email: 'b@x' });
+    }
+    const before = await raw.hGetAll(a.key);
+    for (const set of [() => a.$.email.set('b@x'), () => a.pipeline((p) => {
+      p.n.incr(1);
+      p.email.set('b@x');
+    })]) {
+      expect(await set().catch((e: unknown) => e)).to.be.instanceOf(UniqueViolationError);
+      expect(await raw.hGetAll(a.key)).to.deep.equal(before); // nothing written, the version unchanged
+      expect([a.email, a.n]).to.deep.equal(['a@x', 0]);
+    }
+
+    expect(await a.$.email.set('c@x')).to.equal('c@x');
+    expect(a.email).to.equal('c@x');
+    expect((await Member.get(a.id)).email).to.equal('c@x');
+    await Member.create({ email: 'a@x' }); // the old value is free
+    expect(await Member.create({ email: 'c@x' }).catch((e: unknown) => e)).to.be.instanceOf(UniqueViolationError);
+
+    // one script: the set and the other operations
+    await a.pipeline((p) => {
+      p.email.set('d@x');
+      p.n.incr(3);
+    });
+    expect([a.email, a.n]).to.deep.equal(['d@x', 3]);
+    expect(await Member.pipeline(a.id, (p) => p.nick.set('k')).then((m) => [m.email, m.nick, m.n])).to.deep.equal(['d@x', 'k', 3]);
+    await Member.create({ email: 'c@x', nick: 'a' });
+
+    // the value it holds already
+    expect(await a.$.email.set('d@x')).to.equal('d@x');
+    expect(await Member.create({ email: 'd@x' }).catch((e: unknown) => e)).to.be.instanceOf(UniqueViolationError);
+
+    // two sets of one field: the record ends with the last, the first is never claimed
+    await a.pipeline((p) => {
+      p.email.set('f@x');
+      p.email.set('g@x');
+    });
+    expect((await Member.get(a.id)).email).to.equal('g@x');
+    await Member.create({ email: 'f@x' });
+    await Member.create({ email: 'd@x' });
+    expect(await Member.create({ email: 'g@x' }).catch((e: unknown) => e)).to.be.instanceOf(UniqueViolationError);
+
+    // a transaction over records of one shard
+    let c = await Member.create({ email: 'h@x', nick: 'h' });
+    for (let i = 0; Member.keys.shardOf(c.id) !== Member.keys.shardOf(a.id); i++) {
+      expect(i).to.be.lessThan(500);
+      await c.delete();
+      c = await Member.create({ email: 'h@x', nick: 'h' });
+    }
+    await db.transaction([a, c], (pa, pc) => {
+      pa.email.set('i@x');
+      pc.nick.set('j');
+      pc.n.incr(1);
+    });
+    expect([a.email, c.email, c.nick, c.n]).to.deep.equal(['i@x', 'h@x', 'j', 1]);
+    await Member.create({ email: 'g@x', nick: 'h' });
+    expect(await Member.create({ email: 'z@x', nick: 'j' }).catch((e: unknown) => e)).to.be.instanceOf(UniqueViolationError);
+
+    const all = await Member.find().toArray();
+    expect(new Set(all.map((m) => m.email)).size).to.equal(all.length);
+    expect(await Member.checkIndexes()).to.include({ stale: 0, missing: 0 });
+  });
+
+  it('setNull of a nullable unique field lets its value go', async () => {
+    const Aliased = defineModel('UniqueAliased', { alias: Type.Union([Type.String(), Type.Null()]), n: Type.Integer({ default: 0 }) }, { unique: ['alias'], shards: 16 });
+    const a = await Aliased.create({ alias: 'al' });
+    expect(await a.$.alias.set(null)).to.equal(null);
+    expect((await Aliased.get(a.id)).alias).to.equal(null);
+    await Aliased.create({ alias: 'al' });
+    await a.pipeline((p) => {
+      p.alias.set('bo');
+      p.alias.set(null);
+      p.alias.set('cy');
+    });
+    expect(await Aliased.create({ alias: 'cy' }).catch((e: unknown) => e)).to.be.instanceOf(UniqueViolationError);
+    await Aliased.create({ alias: 'bo' });
+    expect(await Aliased.checkIndexes()).to.include({ stale: 0, missing: 0 });
+  });
+
+  it('a field set its script refuses gives its claim back; one past its lease claims again', async () => {
+    const a = await Member.create({ email: 'a@x' });
+    const err = await a.pipeline((p) => {
+      p.email.set('b@x');
+      abort('no');
+    }).catch((e: unknown) => e);
+    expect(err).to.be.instanceOf(AbortError);
+    await Member.create({ email: 'b@x' }); // given back at once, not left pending
+    const saved = { ...uniqueProtocol };
+    try {
+      Object.assign(uniqueProtocol, { leaseMs: 150, skewMs: 0 });
+      let claims = 0;
+      // the first two claims outlive their lease: their writes are refused, the third lands
+      uniqueProtocol.step = async (name, model) => {
+        if (model === Member && name === 'claim' && ++claims < 3) await sleep(300);
+      };
+      expect(await a.$.email.set('c@x')).to.equal('c@x');
+      expect(claims).to.equal(3);
+    } finally {
+      Object.assign(uniqueProtocol, saved);
+      uniqueProtocol.step = undefined;
+    }
+    expect((await Member.get(a.id)).email).to.equal('c@x');
+    await Member.create({ email: 'a@x' });
+    expect(await Member.checkIndexes()).to.include({ stale: 0, missing: 0 });
+  });
+
+  it('lets exactly one of many concurrent field sets of one value win', async () => {
+    const other = await connect(connectOptions);
+    try {
+      const Other = Member.withDb(other);
+      const recs = await Promise.all(Array.from({ length: 24 }, (_, i) => Member.create({ email: `r${i}@x`, n: i })));
+      const tries = recs.map((r, i) => (i % 2 ? r.$.email.set('same@x') : Other.pipeline(r.id, (p) => {
+        p.email.set('same@x');
+        p.n.incr(100);
+      })));
+      const results = await Promise.allSettled(tries);
+      expect(results.filter((r) => r.status === 'fulfilled')).to.have.length(1);
+      for (const r of results) if (r.status === 'rejected') expect(r.reason).to.be.instanceOf(UniqueViolationError);
+      const winner = results.findIndex((r) => r.status === 'fulfilled');
+      const stored = new Map((await Member.find().toArray()).map((m) => [m.id, [m.email, m.n]]));
+      expect(recs.map((r) => stored.get(r.id))).to.deep.equal(recs.map((_, i) => (i !== winner ? [`r${i}@x`, i] : ['same@x', i % 2 ? i : i + 100])));
+      await Member.create({ email: `r${winner}@x` }); // the winner's old value is free
+      expect(await Member.checkIndexes()).to.include({ stale: 0, missing: 0 });
+    } finally {
+      await other.close();
+    }
   });
 
   after(() => {
