@@ -1,7 +1,7 @@
 /**
  * Unique values across shards, with a client that stops between any two steps of the protocol
- * (src/model/unique.ts): for every step k of create, save, delete and a create that takes over a
- * stale owner, the client stops right after step k (the test seam `uniqueProtocol.step` throws,
+ * (src/model/unique.ts): for every step k of create, save, a pipeline's top-level sets, delete and
+ * a create that takes over a stale owner, the client stops right after step k (the test seam `uniqueProtocol.step` throws,
  * and keeps throwing for that client: no later step starts). A second client on its own connection
  * then checks, on the real cluster and real scripts: no two live records hold one value, even when
  * it claims the same values at once; after the lease every value no live record holds can be
@@ -79,6 +79,17 @@ const scenarios: Scenario[] = [
       const a = await Crashing.create({ email: 'x@x', nick: 'n1' });
       a.email = 'y@x';
       return () => a.save();
+    },
+  },
+  {
+    name: 'pipeline that sets the values',
+    setup: async () => {
+      const a = await Crashing.create({ email: 'x@x', nick: 'n1' });
+      return () => a.pipeline((p) => {
+        p.email.set('y@x');
+        p.nick.set('n2');
+        p.n.incr(1);
+      });
     },
   },
   {
