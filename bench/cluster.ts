@@ -34,6 +34,7 @@ const item = (i: number) => ({
   name: `user${i}`, age: i % 90, score: (i * 7919) % 10_000 / 10, city: CITIES[i % CITIES.length], active: i % 3 !== 0,
 });
 const Bench = defineModel('BenchShard', shape, { indexes: ['age', 'score', 'city'], shards: 16 });
+const Unique = defineModel('BenchUnique', { email: Type.String(), n: Type.Integer() }, { unique: ['email'], shards: 16 });
 type M = typeof Bench;
 type R = Awaited<ReturnType<M['create']>>;
 
@@ -77,6 +78,28 @@ async function main(): Promise<void> {
     const rate = (name: string) => RECORDS / (createMs.get(name)! / 1000);
     const [r1, r2] = sides.map(([n]) => rate(n));
     lines.push(`| create, ${IN_FLIGHT} in flight (records/s) | ${r1.toFixed(0)} | ${r2.toFixed(0)} | ${(r2 / r1).toFixed(2)}x |`);
+
+    // unique values: on one node the record's script checks them; on the cluster (16 shards) each
+    // create claims its value in the value's owner bucket and confirms it (src/model/unique.ts), and
+    // a set of the field claims the new value and releases the old one
+    const uniques = sides.map(([name, model]) => [name, Unique.withDb(model.db)] as const);
+    const uniqueN = Math.min(RECORDS, 5_000);
+    const made = new Map<string, Awaited<ReturnType<typeof Unique.create>>[]>();
+    const uniqueRow = async (label: string, run: (name: string, model: typeof Unique, i: number) => Promise<unknown>) => {
+      const rates: number[] = [];
+      for (const [name, model] of uniques) {
+        const t0 = performance.now();
+        await pool(uniqueN, 0, (i) => run(name, model, i));
+        rates.push(uniqueN / ((performance.now() - t0) / 1000));
+      }
+      lines.push(`| ${label} (records/s) | ${rates[0].toFixed(0)} | ${rates[1].toFixed(0)} | ${(rates[1] / rates[0]).toFixed(2)}x |`);
+    };
+    await uniqueRow(`create with a unique email, ${IN_FLIGHT} in flight`, async (name, model, i) => {
+      const rec = await model.create({ email: `u${i}@x`, n: i });
+      if (!made.has(name)) made.set(name, []);
+      made.get(name)!.push(rec);
+    });
+    await uniqueRow(`u.$.email.set(new value), ${IN_FLIGHT} in flight`, (name, _model, i) => made.get(name)![i].$.email.set(`v${i}@x`));
 
     const bulk = (Bench as unknown as { insertMany?: (items: unknown[]) => Promise<unknown> }).insertMany;
     if (typeof bulk === 'function') {
