@@ -90,13 +90,16 @@ class Walk {
    */
   constructor(private readonly named: boolean) {}
 
-  /** The shape key's text, in pieces (joined once: a string grown by `+=` is slow to hash). */
-  readonly out: string[] = [];
+  /**
+   * The shape key's text, grown by `+=` (V8 keeps it as a rope until the template lookup flattens
+   * it once; collecting pieces and joining them cost three times as much).
+   */
+  out = '';
   readonly sources: Source[] = [];
   readonly keys: string[] = [];
   private readonly keyAt = new Map<string, number>();
-  /** While a stable value is walked for the first time: each of its keys and its piece in `out`. */
-  private marks: { name: string; at: number }[] | undefined;
+  /** While a stable value is walked for the first time: each of its keys and where its token is in `out`. */
+  private marks: { name: string; at: number; end: number }[] | undefined;
 
   value(v: unknown, prop: string): void {
     if (typeof v === 'object' && v !== null && STABLE_PROPS.has(prop) && this.marks === undefined) {
@@ -109,8 +112,8 @@ class Walk {
   private stable(v: object, prop: string): void {
     const known = fragments.get(v);
     if (known) {
-      this.out.push(known.pieces[0]);
-      for (let i = 0; i < known.keys.length; i++) this.out.push(keyToken(this.slot(known.keys[i])), known.pieces[i + 1]);
+      this.out += known.pieces[0];
+      for (let i = 0; i < known.keys.length; i++) this.out += keyToken(this.slot(known.keys[i])) + known.pieces[i + 1];
       return;
     }
     if (known === null) {
@@ -119,7 +122,7 @@ class Walk {
     }
     const start = this.out.length;
     const sources = this.sources.length;
-    const marks: { name: string; at: number }[] = (this.marks = []);
+    const marks: { name: string; at: number; end: number }[] = (this.marks = []);
     this.walk(v, prop);
     this.marks = undefined;
     if (this.sources.length !== sources) {
@@ -129,47 +132,46 @@ class Walk {
     const pieces: string[] = [];
     let from = start;
     for (const m of marks) {
-      pieces.push(this.out.slice(from, m.at).join(''));
-      from = m.at + 1;
+      pieces.push(this.out.slice(from, m.at));
+      from = m.end;
     }
-    pieces.push(this.out.slice(from).join(''));
+    pieces.push(this.out.slice(from));
     fragments.set(v, { pieces, keys: marks.map((m) => m.name) });
   }
 
   private walk(v: unknown, prop: string): void {
-    const out = this.out;
     if (v === undefined || v === null) {
-      out.push('~');
+      this.out += '~';
     } else if (typeof v === 'string') {
       if (KEY_PROPS.has(prop)) {
-        this.marks?.push({ name: v, at: out.length });
-        out.push(keyToken(this.slot(v)));
-      } else out.push(textToken(v));
+        const token = keyToken(this.slot(v));
+        this.marks?.push({ name: v, at: this.out.length, end: this.out.length + token.length });
+        this.out += token;
+      } else this.out += textToken(v);
     } else if (typeof v !== 'object') {
-      out.push(String(v));
+      this.out += String(v);
     } else if (Array.isArray(v)) {
-      out.push('[');
+      this.out += '[';
       for (const item of v) {
         this.value(item, prop);
-        out.push(',');
+        this.out += ',';
       }
-      out.push(']');
+      this.out += ']';
     } else {
       this.object(v as Record<string, unknown>, prop);
     }
   }
 
   private object(o: Record<string, unknown>, prop: string): void {
-    const out = this.out;
     if (o.kind === 'Param') {
       const p = o as unknown as ParamNode;
       this.sources.push(p);
-      out.push(p.value === null ? 'N' : `P${p.as}`);
+      this.out += p.value === null ? 'N' : `P${p.as}`;
       return;
     }
     if (o.kind === 'ParamList') {
       this.sources.push(o as unknown as ParamListNode);
-      out.push('L');
+      this.out += 'L';
       return;
     }
     if (prop === 'records') {
@@ -182,14 +184,14 @@ class Walk {
     }
     const guard = prop === 'guard' || prop === 'guards';
     if (guard) this.sources.push(this.named ? guardParam(o as unknown as ShardGuard) : param((o as unknown as ShardGuard).layout, 'str'));
-    out.push('{');
+    this.out += '{';
     for (const k in o) {
       if ((prop === 'records' && (k === 'id' || k === 'seen')) || (guard && k === 'layout')) continue;
-      out.push(k, ':');
+      this.out += `${k}:`;
       this.value(o[k], k);
-      out.push(',');
+      this.out += ',';
     }
-    out.push('}');
+    this.out += '}';
   }
 
   private slot(name: string): number {
@@ -209,5 +211,5 @@ class Walk {
 export function shapeOf(n: Node, named = false): Shape {
   const w = new Walk(named);
   w.value(n, '');
-  return { key: w.out.join(''), sources: w.sources, keys: w.keys };
+  return { key: w.out, sources: w.sources, keys: w.keys };
 }
