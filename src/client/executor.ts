@@ -75,14 +75,32 @@ export function nodeScripts(client: NodeClient): ScriptClient {
 export function clusterScripts(cluster: ClusterClient, deadline: SharedDeadline): ScriptClient {
   const text = cluster.withTypeMapping(TEXT);
   const binary = cluster.withTypeMapping(BINARY);
+  /**
+   * Commands per slot still in node-redis's cluster layer, which queues them on their node a few
+   * async steps later: while one is, the slot's next commands follow it there rather than overtake
+   * it (a bulk call's chunks, sent back to back, must run in the order sent).
+   */
+  const layered = new Map<number, number>();
+  const viaCluster = (at: number | undefined, key: string | undefined, readOnly: boolean, args: (string | Buffer)[], asBuffers: boolean, abortSignal: AbortSignal) => {
+    const sent = (asBuffers ? binary : text).sendCommand(key, readOnly, args, { abortSignal });
+    if (at === undefined) return sent;
+    layered.set(at, (layered.get(at) ?? 0) + 1);
+    const settled = () => {
+      const left = layered.get(at)! - 1;
+      if (left === 0) layered.delete(at);
+      else layered.set(at, left);
+    };
+    sent.then(settled, settled);
+    return sent;
+  };
   return {
     send: (key, readOnly, args, asBuffers, signal) => {
       const abortSignal = signal ?? deadline.signal();
-      const viaCluster = () => (asBuffers ? binary : text).sendCommand(key, readOnly, args, { abortSignal });
-      const node = key === undefined ? undefined : masterClient(cluster, key, readOnly);
-      if (node === undefined) return viaCluster();
+      const at = key === undefined ? undefined : slot(key);
+      const node = at === undefined || layered.has(at) ? undefined : masterClient(cluster, at, readOnly);
+      if (node === undefined) return viaCluster(at, key, readOnly, args, asBuffers, abortSignal);
       return node.sendCommand(args, { abortSignal, timeout: 0, typeMapping: asBuffers ? BINARY : TEXT })
-        .then(undefined, (err: unknown) => (isRedirect(err) ? viaCluster() : Promise.reject(err)));
+        .then(undefined, (err: unknown) => (isRedirect(err) ? viaCluster(at, key, readOnly, args, asBuffers, abortSignal) : Promise.reject(err)));
     },
     load: async (key, readOnly, lua) =>
       key === undefined ? cluster.scriptLoad(lua) : (await cluster.getNodeClientForKey(key, readOnly)).scriptLoad(lua),
@@ -91,14 +109,14 @@ export function clusterScripts(cluster: ClusterClient, deadline: SharedDeadline)
 }
 
 /**
- * The connected client of the master that serves `key`'s slot, or undefined where the cluster
+ * The connected client of the master that serves slot `at`, or undefined where the cluster
  * client must choose (a read on a slot with replicas, a node still connecting, a slot not mapped).
  * Sending there directly skips node-redis's cluster layer (a command parser, a policy lookup and
  * two async steps per command); a MOVED or ASK reply (the slot moved: nothing ran) goes back
  * through that layer, which follows it and refreshes its map.
  */
-function masterClient(cluster: ClusterClient, key: string, readOnly: boolean): NodeClient | undefined {
-  const shard = cluster.slots[slot(key)] as { master?: { client?: NodeClient; connectPromise?: unknown }; replicas?: unknown[] } | undefined;
+function masterClient(cluster: ClusterClient, at: number, readOnly: boolean): NodeClient | undefined {
+  const shard = cluster.slots[at] as { master?: { client?: NodeClient; connectPromise?: unknown }; replicas?: unknown[] } | undefined;
   if (shard?.master === undefined || (readOnly && (shard.replicas?.length ?? 0) > 0)) return undefined;
   const { client, connectPromise } = shard.master;
   return connectPromise === undefined ? client : undefined;
