@@ -148,7 +148,14 @@ export async function insertMany<S extends TProperties>(
     const chain = model.keys.chain(token, keys.shard);
     const steps = chunks.length > 1 ? String(chunks.length) : null;
     let completed = 0;
-    const send = async ({ list, positions }: InsertGroup['chunks'][number], i: number): Promise<void> => {
+    /** Per chunk, settled when its send has (written, refused or failed). */
+    const finished: Promise<unknown>[] = [];
+    const send = (chunk: InsertGroup['chunks'][number], i: number): Promise<void> => {
+      const sent = sendChunk(chunk, i);
+      finished[i] = sent.catch(() => undefined);
+      return sent;
+    };
+    const sendChunk = async ({ list, positions }: InsertGroup['chunks'][number], i: number): Promise<void> => {
       /** The chunk's script over `items`; `deadline`: the lease of their unique claims across shards, checked first. */
       const run = async (items: readonly Raw[], deadline?: string): Promise<string[]> => {
         const insert = call('bulk_insert', keyArg(keys.idsKey), indexesArg(keys.ix, keys.uq), expiryArg(keys.exp), changesArg(keys.ch),
@@ -160,10 +167,18 @@ export async function insertMany<S extends TProperties>(
         return deadline === undefined ? runProgram(model, program, decode.versions)
           : (await runProgram(model, program, decode.leased(decode.versions))).result;
       };
+      // unique values across shards are claimed first (src/model/unique.ts)
+      const attempt = () => (cross.length === 0 ? run(list) : insertClaimed(model, cross, list, onConflict === 'skip', (deadline, kept) => run(kept, deadline)));
       let versions: string[];
       try {
-        // unique values across shards are claimed first (src/model/unique.ts)
-        versions = cross.length === 0 ? await run(list) : await insertClaimed(model, cross, list, onConflict === 'skip', (deadline, kept) => run(kept, deadline));
+        versions = await attempt();
+        if (versions.length === 0 && !failed) {
+          // refused by the chain, yet nothing before it failed: it reached Redis before the chunk
+          // before it (a redirect or a reconnect may reorder sends); it wrote nothing, so run it
+          // again once that chunk is done
+          await finished[i - 1];
+          if (!failed) versions = await attempt();
+        }
       } catch (err) {
         failed = true;
         throw renumber(err, positions);

@@ -97,6 +97,28 @@ describe('bulk operations', () => {
     expect((missing as ValidationError).path).to.equal('1.name');
   });
 
+  it('insertMany: a chunk that reaches Redis before the one before it is run again after it, so no record is lost', async () => {
+    // the first chunk's script is held back on the client, so the second one runs first and its
+    // chain refuses it (a redirect or a reconnect on a cluster can reorder sends the same way)
+    const conn = Member.db;
+    const run = conn.run.bind(conn);
+    let held = false;
+    conn.run = (script) => {
+      if (held || !script.lua.includes('bulk_insert')) return run(script);
+      held = true;
+      return new Promise((resolve) => setTimeout(resolve, 100)).then(() => run(script));
+    };
+    try {
+      const data = Array.from({ length: 40 }, (_, i) => member(i));
+      const recs = await Member.insertMany(data, { chunkSize: 10 });
+      expect(recs).to.have.length(40);
+      expect(held).to.equal(true);
+      expect((await Member.getMany(recs.map((r) => r.id))).map((r) => r.name)).to.deep.equal(data.map((d) => d.name));
+    } finally {
+      conn.run = run;
+    }
+  });
+
   it('fills defaults, applies the model ttl and returns the records', async () => {
     const Session = defineModel('BulkSession', { token: Type.String(), hits: Type.Integer({ default: 0 }) }, { ttl: 60, indexes: ['hits'] });
     const recs = await Session.insertMany([{ token: 'a' }, { token: 'b' }]);
