@@ -14,7 +14,7 @@ import { ObjectHandle } from '../ops/handles.js';
 import { Recorder, type ResultDecoder } from '../ops/recorder.js';
 import type { Raw } from '../schema/codec.js';
 import type { ModelCore } from './contract.js';
-import { crossFields, uniqueSets, type UniqueSet } from './unique-fields.js';
+import { crossUnique, uniqueSets, type UniqueSet } from './unique-fields.js';
 import { writeClaimed, type LeasedRecord, type Want } from './unique.js';
 import { applyFields, itemField, readRecord, VERSION_FIELD, type RecordMeta } from './layout.js';
 import type { LockOptions, PipelineFn, Rec, SaveOptions } from './types.js';
@@ -161,7 +161,7 @@ export async function runUpdate(db: ScriptRunner, records: readonly object[], bo
 
 const NO_SETS: readonly UniqueSet[] = Object.freeze([]);
 
-const hasCross = (rec: object): boolean => crossFields(hidden(rec).model).length > 0;
+const hasCross = (rec: object): boolean => crossUnique(hidden(rec).model).length > 0;
 
 /**
  * The claimable unique sets of a program, refusing (UsageError) any other write of a unique field
@@ -171,7 +171,7 @@ function uniqueSetsOf(records: readonly object[], body: readonly Stmt[]): readon
   if (!records.some(hasCross)) return NO_SETS;
   return uniqueSets(body, (rec) => {
     const { model } = hidden(records[rec - 1]);
-    return { model: model.name, fields: crossFields(model) };
+    return { model: model.name, fields: crossUnique(model) };
   });
 }
 

@@ -7,22 +7,20 @@ import type { Stmt } from '../ast/nodes.js';
 import { UsageError } from '../errors.js';
 import type { ModelCore } from './contract.js';
 
-/** The unique fields of a model that need owners of their own: all but the key, on a sharded model. */
-export function crossUnique(model: Pick<ModelCore, 'keys' | 'options'>): string[] {
-  if (model.keys.shards === 1) return [];
-  return (model.options.unique ?? []).filter((field) => field !== model.options.key);
-}
-
 /**
- * {@link crossUnique}, made once per key layout (a model on one connection): the update path asks
- * it on every call, so the answer, most often "none", must cost no allocation.
+ * The unique fields of a model that need owners of their own: all but the key, on a sharded model.
+ * Made once per key layout (a model on one connection): the update path asks on every call, so the
+ * answer, most often "none", costs no allocation.
  */
 const crossByKeys = new WeakMap<object, readonly string[]>();
 
-export function crossFields(model: Pick<ModelCore, 'keys' | 'options'>): readonly string[] {
+export function crossUnique(model: Pick<ModelCore, 'keys' | 'options'>): readonly string[] {
   const keys = model.keys;
   let fields = crossByKeys.get(keys);
-  if (!fields) crossByKeys.set(keys, (fields = Object.freeze(crossUnique(model))));
+  if (!fields) {
+    fields = Object.freeze(keys.shards === 1 ? [] : (model.options.unique ?? []).filter((field) => field !== model.options.key));
+    crossByKeys.set(keys, fields);
+  }
   return fields;
 }
 
