@@ -15,6 +15,7 @@ import {
 } from '../ast/nodes.js';
 import * as decode from '../client/decode.js';
 import { runProgram } from '../client/run.js';
+import { indexesBeforeWrite } from '../index/maintenance.js';
 import {
   NotFoundError, QueryError, UsageError, ValidationError,
 } from '../errors.js';
@@ -144,6 +145,7 @@ export async function insertMany<S extends TProperties>(
   let done = 0;
   let failed = false;
   const cross = crossUnique(model);
+  await indexesBeforeWrite(model, groups.map(({ keys }) => keys.shard));
   await Promise.all(groups.map(async ({ keys, chunks }) => {
     const chain = model.keys.chain(token, keys.shard);
     const steps = chunks.length > 1 ? String(chunks.length) : null;

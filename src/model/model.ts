@@ -13,7 +13,7 @@ import type { Reply } from '../client/executor.js';
 import { runProgram, type Explained } from '../client/run.js';
 import type { Compiled } from '../compile/compiler.js';
 import { NotFoundError, QueryError } from '../errors.js';
-import { checkIndexes, type CheckOptions, type IndexReport } from '../index/maintenance.js';
+import { checkIndexes, indexesBeforeWrite, type CheckOptions, type IndexReport } from '../index/maintenance.js';
 import { Condition, EVERY } from '../ops/condition.js';
 import type { Ctx } from '../ops/field-handle.js';
 import { ObjectHandle } from '../ops/handles.js';
@@ -189,6 +189,8 @@ export class Model<S extends TProperties = TProperties> implements ModelCore<S> 
    * version. Unique values across shards are claimed first (src/model/unique.ts).
    */
   writeRecord(id: string, fields: Raw[], mode: 'create' | 'replace', seen?: string): Promise<string> {
+    const first = mode === 'create' ? indexesBeforeWrite(this, [this.keys.shardOf(id)]) : undefined;
+    if (first) return first.then(() => this.writeRecord(id, fields, mode, seen));
     const cross = crossUnique(this);
     if (cross.length === 0) return runProgram(this, this.writeProgram(id, fields, mode, seen), decode.str);
     return writeClaimed(this, wantsOf(cross, id, fields), [{ id, fields: cross }], (deadline) =>

@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import { Type } from 'typebox';
 import { UniqueViolationError, defineModel } from '../../src/index.js';
 import { prefix, raw } from '../helpers/redis.js';
+import { traced } from '../helpers/traced.js';
 import { until } from '../helpers/until.js';
 
 const shape = {
@@ -81,5 +82,18 @@ describe('indexes: unique, TTL, checks and builds', function () {
     expect(await raw.hLen(`${prefix('IxLate')}#uniq:email`)).to.equal(2500);
     expect(After.find((u) => u.age.eq(3)).explain().scan).to.equal(false);
     expect(made.length).to.equal(2500);
+  });
+
+  it('a key space filled from empty records its indexes as built: the first query walks no record', async () => {
+    const Bulk = defineModel('IxFresh', shape, { indexes: ['age'], unique: ['email'] });
+    await Bulk.insertMany(Array.from({ length: 3000 }, (_, i) => ({ name: `n${i}`, email: `e${i}`, age: i % 10 })));
+    const One = defineModel('IxFreshOne', shape, { indexes: ['age'] });
+    for (let i = 0; i < 3; i++) await One.create({ name: `n${i}`, email: `e${i}`, age: i });
+    const events = await traced(async () => {
+      expect(await Bulk.find((u) => u.age.eq(3)).count()).to.equal(300);
+      expect(await One.find((u) => u.age.eq(1)).count()).to.equal(1);
+    });
+    expect(events.filter(([at, e]) => at === 'asyncEnd' && e.kind === 'IndexFill')).to.deep.equal([]);
+    expect(await raw.hGet(`${prefix('IxFresh')}#meta`, 'indexes')).to.be.a('string');
   });
 });

@@ -88,12 +88,25 @@ function recorded(fn: (p: any) => void, model: typeof Item | typeof Lean = Item,
   return recorder.body as Stmt[];
 }
 
-/** DUMP of every key a script declares (null for an absent key). */
+/** DUMP of every key a script declares (null for an absent key), as RESTORE takes it back. */
 async function dumps(keys: readonly string[]): Promise<(string | null)[]> {
   const bin = raw.withTypeMapping({ [RESP_TYPES.BLOB_STRING]: Buffer });
   return Promise.all(keys.map(async (k) => {
     const d = (await bin.dump(k)) as unknown as Buffer | null;
     return d === null ? null : d.toString('base64');
+  }));
+}
+
+/**
+ * Every key's state to compare: its DUMP, except for a hash in hashtable encoding (a model's meta
+ * once its `indexes` JSON outgrows a listpack), whose DUMP lists fields in bucket order, which a
+ * RESTORE does not keep: its sorted fields and values instead.
+ */
+async function states(keys: readonly string[]): Promise<(string | null)[]> {
+  const dumped = await dumps(keys);
+  return Promise.all(keys.map(async (k, i) => {
+    if (dumped[i] === null || (await raw.objectEncoding(k)) !== 'hashtable') return dumped[i];
+    return JSON.stringify(Object.entries(await raw.hGetAll(k)).sort(([a], [b]) => (a < b ? -1 : 1)));
   }));
 }
 
@@ -140,7 +153,7 @@ async function sameOnEveryPath(program: ProgramNode | QueryNode, what: string, c
   const timed = async (): Promise<{ value: string; score: number }[]> => (clock ? raw.zRangeWithScores(clock, 0, -1) : []);
   const before = await dumps(all);
   const genericReply = await outcome(generic, program);
-  const genericAfter = await dumps(exact);
+  const genericAfter = await states(exact);
   const genericTimed = await timed();
   for (const options of [{ straight: false }, {}]) {
     await restore(all, before);
@@ -149,7 +162,7 @@ async function sameOnEveryPath(program: ProgramNode | QueryNode, what: string, c
     // the straight-line code declares only the keys it touches, all among the generic path's
     expect(generic.keys, what).to.include.members([...lean.keys]);
     expect(await outcome(lean, program), how).to.deep.equal(genericReply);
-    expect(await dumps(exact), how).to.deep.equal(genericAfter);
+    expect(await states(exact), how).to.deep.equal(genericAfter);
     const leanTimed = await timed();
     expect(leanTimed.map((e) => e.value), how).to.deep.equal(genericTimed.map((e) => e.value));
     leanTimed.forEach((e, k) => expect(e.score, how).to.be.closeTo(genericTimed[k].score, 1_000));
