@@ -208,6 +208,12 @@ export async function insertMany<S extends TProperties>(
 }
 
 /**
+ * getMany's chunks in flight per shard: Redis reads the next while the client decodes the last
+ * (reads can overlap; writes keep their order).
+ */
+const READ_DEPTH = 2;
+
+/**
  * The records of `ids`, in input order, one read-only script per chunk.
  * `await User.getMany(ids, { missing: 'null' })`
  */
@@ -239,7 +245,7 @@ export async function getMany<S extends TProperties>(
       const shown = absent.slice(0, 10).join(', ') + (absent.length > 10 ? `, ... (${absent.length})` : '');
       throw new NotFoundError(`${model.name} not found: ${shown}`);
     }
-  });
+  }, READ_DEPTH);
   return missing === 'skip' ? found.filter((r) => r !== null) : found;
 }
 

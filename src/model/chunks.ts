@@ -93,28 +93,31 @@ export function partition<S extends TProperties, T>(model: ModelCore<S>, items: 
 }
 
 /**
- * Runs `work` on each chunk of each group (groups in parallel, a group's chunks in order),
- * reporting progress after each; `positions` are the chunk items' indexes in `items`.
+ * Runs `work` on each chunk of each group (groups in parallel, a group's chunks in order, up to
+ * `depth` of them in flight), reporting progress after each; `positions` are the chunk items'
+ * indexes in `items`.
  */
 export async function perChunk<S extends TProperties, T>(
   model: ModelCore<S>, items: T[], idOf: (item: T) => string, options: ChunkOptions,
-  work: (group: Group<T>, chunk: T[], positions: number[]) => Promise<void>,
+  work: (group: Group<T>, chunk: T[], positions: number[]) => Promise<void>, depth = 1,
 ): Promise<void> {
   const size = chunkSizeOf(options);
   let done = 0;
   let failed = false;
   await Promise.all(partition(model, items, idOf).map(async (group) => {
-    for (let i = 0; i < group.items.length && !failed; i += size) {
+    const starts: number[] = [];
+    for (let i = 0; i < group.items.length; i += size) starts.push(i);
+    const run = async (i: number): Promise<void> => {
       const chunk = group.items.slice(i, i + size);
-      try {
-        options.signal?.throwIfAborted();
-        await work(group, chunk, group.positions.slice(i, i + size));
-      } catch (err) {
-        failed = true;
-        throw err;
-      }
+      await work(group, chunk, group.positions.slice(i, i + size));
       done += chunk.length;
       options.onProgress?.({ done, total: items.length });
+    };
+    try {
+      await inFlight(starts, depth, run, () => failed, options.signal);
+    } catch (err) {
+      failed = true;
+      throw err;
     }
   }));
 }

@@ -238,6 +238,12 @@ describe('bulk operations', () => {
     expect((err as Error).message).to.include('nope');
     expect((await Member.getMany(asked, { missing: 'skip' })).map((r) => r.name)).to.deep.equal(['user1', 'user3']);
     expect((await Member.getMany(asked, { missing: 'null', chunkSize: 1 })).map((r) => r?.name ?? null)).to.deep.equal(['user1', null, 'user3']);
+    // chunks of one, two in flight: order kept, a missing id in a chunk read beside another still refused
+    expect((await Member.getMany(order, { chunkSize: 1 })).map((r) => r.name)).to.deep.equal(['user3', 'user1', 'user2', 'user1']);
+    expect(await Member.getMany(asked, { chunkSize: 1 }).catch((e: unknown) => e)).to.be.instanceOf(NotFoundError);
+    const steps: number[] = [];
+    await Member.getMany(order, { chunkSize: 1, onProgress: ({ done }) => steps.push(done) });
+    expect(steps).to.deep.equal([1, 2, 3, 4]);
     expect(await Member.getMany([])).to.deep.equal([]);
     const r = (await Member.getMany([ids[1]]))[0];
     await r.$.counter.incr(5);
