@@ -101,6 +101,8 @@ export async function ensureIndexes(model: IndexedModel, options: CheckOptions =
 
 /** The write-side twin of `ready`: shards whose check a write has started. */
 const triedBeforeWrite = new WeakMap<ScriptRunner, Set<string>>();
+/** Models (each bound to one connection) every shard of which is tried: a create's whole cost is this look-up. */
+const settled = new WeakSet<IndexedModel>();
 
 /**
  * Before a process's first creating write to a shard: the same check as a query's, so a key space
@@ -110,6 +112,7 @@ const triedBeforeWrite = new WeakMap<ScriptRunner, Set<string>>();
  * declared, so the hot path pays one lookup. A failure is left to the query, which checks again.
  */
 export function indexesBeforeWrite(model: IndexedModel, shards: readonly number[]): Promise<void> | undefined {
+  if (settled.has(model)) return undefined;
   let tried = triedBeforeWrite.get(model.db);
   if (!tried) triedBeforeWrite.set(model.db, (tried = new Set()));
   let todo: Shard[] | undefined;
@@ -119,6 +122,7 @@ export function indexesBeforeWrite(model: IndexedModel, shards: readonly number[
     tried.add(shard.meta);
     if (declaredOf(shard).length > 0) (todo ??= []).push(shard);
   }
+  if (shardsOf(model).every((shard) => tried.has(shard.meta))) settled.add(model);
   if (!todo) return undefined;
   return Promise.all(todo.map((shard) => ensureShard(model, shard, {}))).then(() => undefined, () => undefined);
 }
